@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a whole file or nothing: the bytes go to a temporary file beside the target,
+/// are flushed to disk, and the temporary file is renamed over the target. A reader sees
+/// the old file or the new one, never a part; a failure leaves the old file as it was.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).partial"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else {
+        throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))")
+    }
+    var failure: String?
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = String(cString: strerror(errno))
+                return
+            }
+            offset += n
+        }
+    }
+    if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+    close(fd)
+    if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+    if let failure {
+        unlink(temporary)
+        throw TransactionsError.invalidFile(path, "cannot write: \(failure)")
+    }
+}

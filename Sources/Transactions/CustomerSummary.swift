@@ -1,0 +1,262 @@
+/// Per-customer summaries of a transaction log, with the meaning of lifetimes'
+/// `summary_data_from_transaction_data` and `calibration_and_holdout_data`.
+///
+/// - `frequency`: the number of periods with a purchase after the first one (repeat periods);
+/// - `recency`: from the first to the last purchase period;
+/// - `T`: from the first purchase period to the period of the end of observation (or of
+///   calibration, after a split);
+/// - `monetaryValue`: the mean value of the repeat periods (0 without repeats);
+/// - after a split, `holdout`: purchase periods and their mean value between the calibration
+///   end (exclusive) and the observation end (inclusive), and the holdout's duration.
+///
+/// All durations are in `unit`. Columns are stored side by side, one array each, so that
+/// models read them without copying.
+public struct CustomerSummary: Sendable {
+    public var customerIDs: CustomerIDs
+    public var frequency: [Int]
+    public var recency: [Double]
+    public var T: [Double]
+    /// nil when the log had no amounts.
+    public var monetaryValue: [Double]?
+    public var holdout: Holdout?
+    public var unit: TimeUnit
+
+    public struct Holdout: Sendable, Equatable {
+        public var frequency: [Int]
+        public var monetaryValue: [Double]?
+        /// The length of the holdout window, the same for every customer.
+        public var duration: Double
+
+        public init(frequency: [Int], monetaryValue: [Double]?, duration: Double) {
+            self.frequency = frequency
+            self.monetaryValue = monetaryValue
+            self.duration = duration
+        }
+    }
+
+    public init(customerIDs: CustomerIDs, frequency: [Int], recency: [Double], T: [Double],
+                monetaryValue: [Double]?, holdout: Holdout? = nil, unit: TimeUnit) {
+        self.customerIDs = customerIDs
+        self.frequency = frequency
+        self.recency = recency
+        self.T = T
+        self.monetaryValue = monetaryValue
+        self.holdout = holdout
+        self.unit = unit
+    }
+
+    public var count: Int { frequency.count }
+}
+
+/// How to turn a log into summaries.
+public struct SummaryOptions: Sendable, Equatable {
+    public var period: PeriodLength
+    /// nil: the period's own unit (days for daily periods).
+    public var unit: TimeUnit?
+    /// The end of the calibration window (inclusive); nil: no holdout split.
+    public var calibrationEnd: CalendarDay?
+    /// The end of observation (inclusive); nil: the log's last day. Later rows are left out.
+    public var observationEnd: CalendarDay?
+
+    public init(period: PeriodLength = .day, unit: TimeUnit? = nil,
+                calibrationEnd: CalendarDay? = nil, observationEnd: CalendarDay? = nil) {
+        self.period = period
+        self.unit = unit
+        self.calibrationEnd = calibrationEnd
+        self.observationEnd = observationEnd
+    }
+}
+
+extension CustomerSummary {
+    /// Summarises a log.
+    ///
+    /// Refunds (negative amounts) reduce the value of the purchase period they fall in but
+    /// never make a period a purchase on their own; a refund in a period without a purchase
+    /// has nothing to reduce and is counted in `TransactionLog.unmatchedRefundCount`.
+    /// Customers whose first purchase comes after the calibration end (or observation end)
+    /// are left out, as lifetimes does.
+    public init(log: TransactionLog, options: SummaryOptions = SummaryOptions()) throws {
+        var unmatched = 0
+        self = try CustomerSummary.make(log, options, &unmatched)
+    }
+
+    /// Like `init(log:options:)`, also returning how many refunds had no purchase to reduce.
+    public static func summarize(_ log: TransactionLog, options: SummaryOptions = SummaryOptions())
+        throws -> (summary: CustomerSummary, unmatchedRefunds: Int)
+    {
+        var unmatched = 0
+        let summary = try make(log, options, &unmatched)
+        return (summary, unmatched)
+    }
+
+    private static func make(_ log: TransactionLog, _ options: SummaryOptions, _ unmatchedRefunds: inout Int) throws -> CustomerSummary {
+        let unit = options.unit ?? options.period.naturalUnit
+        let scale = try PeriodScale(period: options.period, unit: unit)
+        let observationEnd = options.observationEnd ?? log.lastDay
+        if let calibrationEnd = options.calibrationEnd, calibrationEnd > observationEnd {
+            throw TransactionsError.invalidOptions(
+                "the calibration end \(calibrationEnd) is after the observation end \(observationEnd)")
+        }
+        let windows = Windows(
+            calibrationEnd: Int32((options.calibrationEnd ?? observationEnd).daysSinceEpoch),
+            observationEnd: Int32(observationEnd.daysSinceEpoch),
+            split: options.calibrationEnd != nil,
+            period: options.period)
+
+        let customerCount = log.customerIDs.count
+        let (order, starts) = groupByCustomer(log.records, customerCount: customerCount)
+        var rows = [SummaryRow](repeating: SummaryRow(), count: customerCount)
+        let threads = customerCount >= 4096 ? 2 : 1
+        rows.withUnsafeMutableBufferPointer { output in
+            order.withUnsafeBufferPointer { orderBuffer in
+                log.records.withUnsafeBufferPointer { records in
+                    parallelFor(threads) { t in
+                        let range = (customerCount * t / threads)..<(customerCount * (t + 1) / threads)
+                        var scratch: [TransactionRecord] = []
+                        for c in range {
+                            scratch.removeAll(keepingCapacity: true)
+                            for k in starts[c]..<starts[c + 1] {
+                                scratch.append(records[orderBuffer.isEmpty ? k : Int(orderBuffer[k])])
+                            }
+                            output[c] = summarizeCustomer(&scratch, windows)
+                        }
+                    }
+                }
+            }
+        }
+
+        var kept: [Int32] = []
+        kept.reserveCapacity(customerCount)
+        for c in 0..<customerCount {
+            unmatchedRefunds += rows[c].unmatchedRefunds
+            if rows[c].included { kept.append(Int32(c)) }
+        }
+        guard !kept.isEmpty else {
+            let end = options.calibrationEnd ?? observationEnd
+            throw TransactionsError.invalidOptions(
+                "no customer made a first purchase by \(end); the log runs from \(log.firstDay) to \(log.lastDay)")
+        }
+        let calibrationT = windows.calibrationEndPeriod
+        let summary = CustomerSummary(
+            customerIDs: log.customerIDs.selecting(kept),
+            frequency: kept.map { rows[Int($0)].frequency },
+            recency: kept.map { scale.duration(rows[Int($0)].lastPeriod - rows[Int($0)].firstPeriod) },
+            T: kept.map { scale.duration(calibrationT - rows[Int($0)].firstPeriod) },
+            monetaryValue: log.hasAmounts ? kept.map { rows[Int($0)].monetaryValue } : nil,
+            holdout: windows.split ? Holdout(
+                frequency: kept.map { rows[Int($0)].holdoutFrequency },
+                monetaryValue: log.hasAmounts ? kept.map { rows[Int($0)].holdoutMonetaryValue } : nil,
+                duration: scale.duration(windows.observationEndPeriod - windows.calibrationEndPeriod)) : nil,
+            unit: unit)
+        return summary
+    }
+}
+
+/// The calibration and observation windows as days and period ordinals.
+private struct Windows {
+    var calibrationEnd: Int32
+    var observationEnd: Int32
+    var split: Bool
+    var period: PeriodLength
+    var calibrationEndPeriod: Int32
+    var observationEndPeriod: Int32
+
+    init(calibrationEnd: Int32, observationEnd: Int32, split: Bool, period: PeriodLength) {
+        self.calibrationEnd = calibrationEnd
+        self.observationEnd = observationEnd
+        self.split = split
+        self.period = period
+        calibrationEndPeriod = period.ordinal(calibrationEnd)
+        observationEndPeriod = period.ordinal(observationEnd)
+    }
+}
+
+private struct SummaryRow {
+    var included = false
+    var frequency = 0
+    var firstPeriod: Int32 = 0
+    var lastPeriod: Int32 = 0
+    var monetaryValue = 0.0
+    var holdoutFrequency = 0
+    var holdoutMonetaryValue = 0.0
+    var unmatchedRefunds = 0
+}
+
+/// The records of each customer together: `order[starts[c]..<starts[c + 1]]` are the record
+/// indices of customer `c`, in file order (a stable counting sort). When the log already
+/// lists each customer's rows together, `order` is empty and the records are used in place.
+private func groupByCustomer(_ records: [TransactionRecord], customerCount: Int) -> (order: [Int32], starts: [Int]) {
+    var starts = [Int](repeating: 0, count: customerCount + 1)
+    var grouped = true
+    var previous: Int32 = -1
+    for record in records {
+        starts[Int(record.customer) + 1] += 1
+        if record.customer < previous { grouped = false }
+        previous = record.customer
+    }
+    for c in 0..<customerCount { starts[c + 1] += starts[c] }
+    if grouped { return ([], starts) }
+    var next = starts
+    var order = [Int32](repeating: 0, count: records.count)
+    for (i, record) in records.enumerated() {
+        let c = Int(record.customer)
+        order[next[c]] = Int32(i)
+        next[c] += 1
+    }
+    return (order, starts)
+}
+
+/// One customer's summary from its records (any order).
+private func summarizeCustomer(_ records: inout [TransactionRecord], _ windows: Windows) -> SummaryRow {
+    var sorted = true
+    for i in records.indices.dropFirst() where records[i].day < records[i - 1].day {
+        sorted = false
+        break
+    }
+    if !sorted { records.sort { $0.day < $1.day } }
+
+    var row = SummaryRow()
+    var i = 0
+    let n = records.count
+    var repeatValue = 0.0
+    var holdoutValue = 0.0
+    while i < n {
+        let day = records[i].day
+        if day > windows.observationEnd { break }
+        let inHoldout = windows.split && day > windows.calibrationEnd
+        let period = windows.period.ordinal(day)
+        // One period's records: same period and same side of the calibration end.
+        var value = 0.0
+        var purchase = false
+        var refunds = 0
+        var j = i
+        while j < n, records[j].day <= windows.observationEnd {
+            let d = records[j].day
+            if windows.period.ordinal(d) != period || (windows.split && (d > windows.calibrationEnd) != inHoldout) { break }
+            value += records[j].amount
+            if records[j].amount >= 0 { purchase = true } else { refunds += 1 }
+            j += 1
+        }
+        i = j
+        guard purchase else {
+            row.unmatchedRefunds += refunds
+            continue
+        }
+        if inHoldout {
+            guard row.included else { continue }
+            row.holdoutFrequency += 1
+            holdoutValue += value
+        } else if !row.included {
+            row.included = true
+            row.firstPeriod = period
+            row.lastPeriod = period
+        } else {
+            row.frequency += 1
+            row.lastPeriod = period
+            repeatValue += value
+        }
+    }
+    if row.frequency > 0 { row.monetaryValue = repeatValue / Double(row.frequency) }
+    if row.holdoutFrequency > 0 { row.holdoutMonetaryValue = holdoutValue / Double(row.holdoutFrequency) }
+    return row
+}

@@ -1,0 +1,206 @@
+/// One field of a record: the bytes `start..<end` of the scanned buffer, quotes removed.
+struct FieldSpan {
+    var start: Int
+    var end: Int
+    /// The field was quoted; it may hold `""` escapes that `text` turns into `"`.
+    var quoted: Bool
+}
+
+enum ScanOutcome {
+    /// A record was read; it starts on this line (1-based within the scan).
+    case record(line: Int)
+    /// The buffer ends inside a record and more input may follow.
+    case incomplete
+    /// Nothing is left.
+    case end
+}
+
+struct ScanError: Error {
+    var line: Int
+    var message: String
+}
+
+/// Splits a buffer of delimited text into records and fields, in place.
+///
+/// It reads RFC 4180 quoting (a quoted field may hold delimiters, `""` and line breaks),
+/// CRLF or LF line ends, blank lines (skipped) and blanks around unquoted fields (trimmed).
+/// With `Delimiter.whitespace` any run of spaces and tabs separates fields.
+///
+/// The scanner never copies: fields are spans of the caller's buffer. It is the hot loop
+/// of reading a transaction log, so it works on a raw pointer and keeps its state in a few
+/// integers.
+struct RecordScanner {
+    let base: UnsafePointer<UInt8>
+    let count: Int
+    let delimiter: UInt8?
+    private(set) var position: Int
+    /// Physical lines fully consumed so far.
+    private(set) var linesConsumed: Int = 0
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>, delimiter: Delimiter, from start: Int = 0) {
+        base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        count = buffer.count
+        self.delimiter = delimiter.byte
+        position = start
+    }
+
+    /// Reads the next record into `fields`. When the buffer ends inside a record and
+    /// `atEndOfInput` is false, the position stays at the record's start and `.incomplete`
+    /// is returned, so that the caller can carry the rest over to the next buffer.
+    @inline(__always)
+    mutating func next(_ fields: inout [FieldSpan], atEndOfInput: Bool) throws(ScanError) -> ScanOutcome {
+        while true {
+            let recordStart = position
+            let startLines = linesConsumed
+            fields.removeAll(keepingCapacity: true)
+            let done: Bool
+            if let delimiter {
+                done = try scanDelimited(&fields, delimiter, atEndOfInput)
+            } else {
+                done = try scanWhitespace(&fields, atEndOfInput)
+            }
+            if !done {
+                position = recordStart
+                linesConsumed = startLines
+                return .incomplete
+            }
+            if fields.isEmpty {
+                if position >= count { return .end }
+                continue
+            }
+            if fields.count == 1, !fields[0].quoted, fields[0].start == fields[0].end {
+                continue
+            }
+            return .record(line: startLines + 1)
+        }
+    }
+
+    @inline(__always)
+    private func isBlank(_ byte: UInt8, _ delimiter: UInt8) -> Bool {
+        (byte == 0x20 || byte == 0x09 || byte == 0x0D) && byte != delimiter
+    }
+
+    /// Returns false when the buffer ends inside the record and more input may follow.
+    @inline(__always)
+    private mutating func scanDelimited(_ fields: inout [FieldSpan], _ delimiter: UInt8, _ atEnd: Bool) throws(ScanError) -> Bool {
+        var i = position
+        if i >= count { return atEnd }
+        while true {
+            while i < count, isBlank(base[i], delimiter) { i += 1 }
+            if i < count, base[i] == 0x22 {
+                guard let closed = try scanQuoted(from: i, atEnd) else { return false }
+                fields.append(FieldSpan(start: i + 1, end: closed, quoted: true))
+                i = closed + 1
+                while i < count, isBlank(base[i], delimiter) { i += 1 }
+                if i < count, base[i] != delimiter, base[i] != 0x0A {
+                    throw ScanError(line: linesConsumed + 1, message: "unexpected text after a closing quote")
+                }
+            } else {
+                let start = i
+                while i < count {
+                    let b = base[i]
+                    if b == delimiter || b == 0x0A { break }
+                    i += 1
+                }
+                if i == count, !atEnd { return false }
+                var end = i
+                while end > start, isBlank(base[end - 1], delimiter) { end -= 1 }
+                fields.append(FieldSpan(start: start, end: end, quoted: false))
+            }
+            if i >= count {
+                if !atEnd { return false }
+                position = i
+                return true
+            }
+            if base[i] == delimiter {
+                i += 1
+                continue
+            }
+            // A line feed ends the record.
+            position = i + 1
+            linesConsumed += 1
+            return true
+        }
+    }
+
+    @inline(__always)
+    private mutating func scanWhitespace(_ fields: inout [FieldSpan], _ atEnd: Bool) throws(ScanError) -> Bool {
+        var i = position
+        while true {
+            while i < count, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 }
+            if i >= count {
+                if !atEnd { return false }
+                position = i
+                return true
+            }
+            if base[i] == 0x0A {
+                position = i + 1
+                linesConsumed += 1
+                return true
+            }
+            if base[i] == 0x22 {
+                guard let closed = try scanQuoted(from: i, atEnd) else { return false }
+                fields.append(FieldSpan(start: i + 1, end: closed, quoted: true))
+                i = closed + 1
+                if i < count, !(base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D || base[i] == 0x0A) {
+                    throw ScanError(line: linesConsumed + 1, message: "unexpected text after a closing quote")
+                }
+            } else {
+                let start = i
+                while i < count {
+                    let b = base[i]
+                    if b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A { break }
+                    i += 1
+                }
+                if i == count, !atEnd { return false }
+                fields.append(FieldSpan(start: start, end: i, quoted: false))
+            }
+        }
+    }
+
+    /// The index of the closing quote of the field whose opening quote is at `open`, or nil
+    /// when the buffer ends first and more input may follow. Line feeds inside are counted.
+    @inline(__always)
+    private mutating func scanQuoted(from open: Int, _ atEnd: Bool) throws(ScanError) -> Int? {
+        var i = open + 1
+        let openingLine = linesConsumed + 1
+        var newlines = 0
+        while i < count {
+            let b = base[i]
+            if b == 0x22 {
+                if i + 1 < count, base[i + 1] == 0x22 {
+                    i += 2
+                    continue
+                }
+                if i + 1 == count, !atEnd { return nil }
+                linesConsumed += newlines
+                return i
+            }
+            if b == 0x0A { newlines += 1 }
+            i += 1
+        }
+        if atEnd {
+            throw ScanError(line: openingLine, message: "a quoted field is not closed before the end of the file")
+        }
+        return nil
+    }
+
+    /// The text of a field, with `""` turned into `"` in a quoted one.
+    func text(_ field: FieldSpan) -> String {
+        String(decoding: bytes(field), as: UTF8.self)
+    }
+
+    /// The bytes of a field, with `""` turned into `"` in a quoted one.
+    func bytes(_ field: FieldSpan) -> [UInt8] {
+        let raw = UnsafeBufferPointer(start: base + field.start, count: field.end - field.start)
+        guard field.quoted else { return Array(raw) }
+        var result: [UInt8] = []
+        result.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            result.append(raw[i])
+            i += raw[i] == 0x22 ? 2 : 1
+        }
+        return result
+    }
+}

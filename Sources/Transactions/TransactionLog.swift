@@ -1,0 +1,31 @@
+/// One transaction: a customer (dense index), the day, the amount (0 without amounts).
+struct TransactionRecord {
+    var customer: Int32
+    var day: Int32
+    var amount: Double
+}
+
+/// A transaction log read into memory: one compact record per valid row.
+public struct TransactionLog: Sendable {
+    /// Every customer with at least one valid row, in order of first appearance.
+    public internal(set) var customerIDs: CustomerIDs
+    var records: [TransactionRecord]
+    /// Whether the log has an amount column.
+    public internal(set) var hasAmounts: Bool
+    /// The date layout used, given or detected.
+    public internal(set) var dateFormat: DateFormat
+    /// Valid rows read.
+    public var transactionCount: Int { records.count }
+    /// Rows left out under `BadRowPolicy.skip`.
+    public internal(set) var skippedCount: Int
+    /// The first few rows left out, with the reason.
+    public internal(set) var firstSkippedRows: [SkippedRow]
+    public internal(set) var firstDay: CalendarDay
+    public internal(set) var lastDay: CalendarDay
+    /// Refund rows (negative amounts) that fell in a period with no purchase and so had no
+    /// purchase to reduce; they are counted here rather than silently dropped.
+    public internal(set) var unmatchedRefundCount: Int = 0
+
+    /// How many skipped rows are kept for the report.
+    public static let skippedRowsKept = 10
+}

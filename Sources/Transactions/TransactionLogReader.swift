@@ -1,0 +1,479 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// Reads a transaction log from a delimited text file.
+///
+/// The file is streamed in blocks, so memory grows with the number of transactions, not
+/// the file size. Each block is cut at a line end near its middle and the two halves are
+/// parsed on two threads, each with its own customer index; the halves are then merged in
+/// file order. The cut depends only on the bytes, never on the number of cores, so the
+/// result (down to the order of customers) is the same on any machine. A block that holds
+/// a `"` is parsed whole on one thread, since a quoted field may span a line end.
+public enum TransactionLogReader {
+    /// Bytes read from the file per block.
+    static let blockSize = 8 << 20
+    /// The longest record accepted: longer ones are far more likely a wrong delimiter or a
+    /// file that is not a transaction log, and would otherwise make the reader hold it all.
+    public static let maximumRecordBytes = 16 << 20
+
+    public static func read(
+        path: String,
+        format: TransactionLogFormat,
+        onBadRow policy: BadRowPolicy = .fail,
+        progress: ((_ bytesRead: Int, _ totalBytes: Int) -> Void)? = nil
+    ) throws -> TransactionLog {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw TransactionsError.invalidFile(path, "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            throw TransactionsError.invalidFile(path, "is a directory, not a transaction log")
+        }
+        let totalBytes = Int(status.st_size)
+        var reader = BlockReader(fd: fd, path: path)
+        var session = ReadSession(path: path, format: format, policy: policy)
+        var bytesRead = 0
+        var isFirstBlock = true
+        while true {
+            let newBytes = try reader.fill(upTo: blockSize)
+            bytesRead += newBytes
+            let atEnd = reader.atEnd
+            let consumed = try reader.withFilled { buffer, newStart in
+                try session.checkForBinary(buffer, from: newStart)
+                var start = 0
+                if isFirstBlock {
+                    start = try session.begin(buffer, atEndOfInput: atEnd)
+                    isFirstBlock = false
+                }
+                return try session.parse(buffer, from: start, atEndOfInput: atEnd)
+            }
+            reader.keep(from: consumed)
+            progress?(bytesRead, totalBytes)
+            if reader.atEnd { break }
+            if reader.carried >= maximumRecordBytes {
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: session.linesConsumed + 1),
+                    "a line longer than \(maximumRecordBytes >> 20) MiB: is the delimiter right, and is this a transaction log?")
+            }
+        }
+        return try session.finish()
+    }
+}
+
+/// The file's bytes, a block at a time, with the unfinished tail of one block carried to the
+/// front of the next.
+private struct BlockReader {
+    let fd: Int32
+    let path: String
+    private var buffer: [UInt8] = []
+    private var filled = 0
+    private(set) var carried = 0
+    private(set) var atEnd = false
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Reads up to `size` more bytes after the carried ones; returns how many came.
+    mutating func fill(upTo size: Int) throws -> Int {
+        let needed = carried + size
+        if buffer.count < needed { buffer.append(contentsOf: repeatElement(0, count: needed - buffer.count)) }
+        filled = carried
+        while filled < needed {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress! + filled, needed - filled)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TransactionsError.invalidFile(path, "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 {
+                atEnd = true
+                break
+            }
+            filled += n
+        }
+        return filled - carried
+    }
+
+    /// Gives the filled bytes and where the new ones start.
+    func withFilled<R>(_ body: (UnsafeBufferPointer<UInt8>, Int) throws -> R) throws -> R {
+        let newStart = carried
+        let count = filled
+        return try buffer.withUnsafeBufferPointer { all in
+            try body(UnsafeBufferPointer(rebasing: all[0..<count]), newStart)
+        }
+    }
+
+    /// Keeps the bytes from `offset` on for the next block.
+    mutating func keep(from offset: Int) {
+        let rest = filled - offset
+        if rest > 0, offset > 0 {
+            buffer.withUnsafeMutableBytes { raw in
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + offset, rest)
+            }
+        }
+        carried = rest
+    }
+}
+
+/// The columns a parser needs, resolved to 0-based indices.
+struct ResolvedColumns {
+    var customer: Int
+    var date: Int
+    var amount: Int?
+    var fieldCount: Int
+    /// Names for error messages, by index.
+    var names: [String]
+}
+
+/// The state of reading one file: the header, the detected date format, the global
+/// customer index and the records so far.
+private struct ReadSession {
+    let path: String
+    let format: TransactionLogFormat
+    let policy: BadRowPolicy
+    var columns: ResolvedColumns?
+    var dateFormat: DateFormat?
+    var customers = CustomerIndex(capacity: 1 << 16)
+    var records: [TransactionRecord] = []
+    var linesConsumed = 0
+    var skippedCount = 0
+    var skipped: [SkippedRow] = []
+    var minDay = Int32.max
+    var maxDay = Int32.min
+    var sawDataRecord = false
+
+    init(path: String, format: TransactionLogFormat, policy: BadRowPolicy) {
+        self.path = path
+        self.format = format
+        self.policy = policy
+    }
+
+    func checkForBinary(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int) throws {
+        guard start < buffer.count,
+              let hit = memchr(buffer.baseAddress! + start, 0, buffer.count - start) else { return }
+        let offset = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - buffer.baseAddress!
+        var line = linesConsumed + 1
+        for i in 0..<offset where buffer[i] == 0x0A { line += 1 }
+        throw TransactionsError.invalidInput(
+            SourceLocation(file: path, line: line), "binary data (a NUL byte): this is not a text transaction log")
+    }
+
+    /// Reads the header (or the first record, without one), resolves the columns and detects
+    /// the date format. Returns where the data rows start.
+    mutating func begin(_ buffer: UnsafeBufferPointer<UInt8>, atEndOfInput: Bool) throws -> Int {
+        var start = 0
+        if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
+        var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+        var fields: [FieldSpan] = []
+        let first: ScanOutcome
+        do {
+            first = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+        } catch {
+            throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
+        }
+        guard case .record = first else {
+            if case .incomplete = first {
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: 1),
+                    "the first line is longer than \(TransactionLogReader.maximumRecordBytes >> 20) MiB")
+            }
+            throw TransactionsError.invalidFile(path, "the file is empty: expected \(format.hasHeader ? "a header and " : "")transaction rows")
+        }
+        let header: [String]? = format.hasHeader ? fields.map { scanner.text($0) } : nil
+        columns = try resolveColumns(header: header, fieldCount: fields.count)
+        if format.hasHeader {
+            start = scanner.position
+            linesConsumed = scanner.linesConsumed
+        }
+        dateFormat = try format.dateFormat ?? detectDateFormat(buffer, from: start, atEndOfInput: atEndOfInput)
+        return start
+    }
+
+    private func resolveColumns(header: [String]?, fieldCount: Int) throws -> ResolvedColumns {
+        let names = header ?? (1...fieldCount).map(String.init)
+        func resolve(_ reference: ColumnReference, _ role: String) throws -> Int {
+            guard let index = reference.resolve(in: header, columnCount: fieldCount) else {
+                let available = header.map { "the header has " + $0.map { "\"\($0)\"" }.joined(separator: ", ") }
+                    ?? "the file has \(fieldCount) columns and no header, so columns are named 1…\(fieldCount)"
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: linesConsumed + 1),
+                    "no \(role) column \"\(reference.name)\": \(available)")
+            }
+            if let header {
+                let same = header.indices.filter { header[$0] == header[index] }
+                if same.count > 1 {
+                    throw TransactionsError.invalidInput(
+                        SourceLocation(file: path, line: linesConsumed + 1),
+                        "the \(role) column name \"\(header[index])\" appears \(same.count) times (columns \(same.map { String($0 + 1) }.joined(separator: ", "))); rename one or choose the column by position")
+                }
+            }
+            return index
+        }
+        let customer = try resolve(format.customerColumn, "customer")
+        let date = try resolve(format.dateColumn, "date")
+        let amount = try format.amountColumn.map { try resolve($0, "amount") }
+        return ResolvedColumns(customer: customer, date: date, amount: amount, fieldCount: fieldCount, names: names)
+    }
+
+    /// Chooses the date layout that fits the most of the first rows' dates. The two slash
+    /// layouts can only be told apart by a value above 12; when none shows up in the first
+    /// block, the file is refused rather than guessed.
+    private func detectDateFormat(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> DateFormat {
+        guard let columns else { preconditionFailure("columns are resolved before dates are detected") }
+        var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+        var fields: [FieldSpan] = []
+        var fits = [Int](repeating: 0, count: DateFormat.detectionOrder.count)
+        var sampled = 0
+        var firstExample: String?
+        var sawSlashAmbiguity = false
+        scanning: while true {
+            guard let outcome = try? scanner.next(&fields, atEndOfInput: atEndOfInput),
+                  case .record = outcome else { break }
+            guard columns.date < fields.count else { continue }
+            let field = fields[columns.date]
+            let p = buffer.baseAddress! + field.start
+            let n = field.end - field.start
+            if firstExample == nil { firstExample = scanner.text(field) }
+            for (i, candidate) in DateFormat.detectionOrder.enumerated() where candidate.parse(p, n) != nil {
+                fits[i] += 1
+            }
+            sampled += 1
+            if sampled >= 1000 {
+                let monthFirst = fits[DateFormat.detectionOrder.firstIndex(of: .monthFirst)!]
+                let dayFirst = fits[DateFormat.detectionOrder.firstIndex(of: .dayFirst)!]
+                sawSlashAmbiguity = monthFirst == dayFirst && monthFirst > 0
+                if !sawSlashAmbiguity { break scanning }
+            }
+        }
+        let best = fits.max() ?? 0
+        guard best > 0 else {
+            if sampled == 0 {
+                throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
+            }
+            throw TransactionsError.invalidFile(
+                path, "cannot tell the date format: \"\(firstExample ?? "")\" fits none of \(DateFormat.choices); give the format explicitly")
+        }
+        let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
+        if winners.count > 1 {
+            throw TransactionsError.invalidFile(
+                path, "the dates are ambiguous: values such as \"\(firstExample ?? "")\" read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
+        }
+        return winners[0]
+    }
+
+    /// Parses the complete records of `buffer` from `start`; returns where the unfinished
+    /// tail starts.
+    mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> Int {
+        guard let columns, let dateFormat else { return start }
+        let end = buffer.count
+        var cuts = [start, end]
+        let length = end - start
+        if length >= 1 << 16, memchr(buffer.baseAddress! + start, 0x22, length) == nil {
+            // Cut after the first line feed past the middle; without quotes it ends a record.
+            let middle = start + length / 2
+            if let hit = memchr(buffer.baseAddress! + middle, 0x0A, end - middle) {
+                let cut = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - buffer.baseAddress! + 1
+                if cut < end { cuts = [start, cut, end] }
+            }
+        }
+        let partCount = cuts.count - 1
+        let parser = PartParser(columns: columns, dateFormat: dateFormat, delimiter: format.delimiter, policy: policy)
+        var parts = [PartResult?](repeating: nil, count: partCount)
+        let boundaries = cuts
+        parts.withUnsafeMutableBufferPointer { slots in
+            parallelFor(partCount) { i in
+                let isLast = i == partCount - 1
+                let slice = UnsafeBufferPointer(start: buffer.baseAddress, count: boundaries[i + 1])
+                slots[i] = parser.parse(slice, from: boundaries[i], atEndOfInput: isLast ? atEndOfInput : true)
+            }
+        }
+        var consumed = start
+        for part in parts {
+            guard let part else { continue }
+            try merge(part)
+            consumed = part.consumedTo
+        }
+        return consumed
+    }
+
+    private mutating func merge(_ part: PartResult) throws {
+        let base = linesConsumed
+        if let error = part.error {
+            throw TransactionsError.invalidInput(
+                SourceLocation(file: path, line: base + error.line, column: error.column.map { columns!.names[$0] }),
+                error.message)
+        }
+        skippedCount += part.skippedCount
+        for row in part.skipped where skipped.count < TransactionLog.skippedRowsKept {
+            skipped.append(SkippedRow(
+                location: SourceLocation(file: path, line: base + row.line, column: row.column.map { columns!.names[$0] }),
+                reason: row.message))
+        }
+        var globalIndex = [Int32](repeating: 0, count: part.customers.count)
+        part.customers.ids.bytes.withUnsafeBufferPointer { bytes in
+            let offsets = part.customers.ids.offsets
+            for j in 0..<globalIndex.count {
+                globalIndex[j] = customers.index(of: bytes.baseAddress! + offsets[j], count: offsets[j + 1] - offsets[j])
+            }
+        }
+        records.reserveCapacity(records.count + part.records.count)
+        for var record in part.records {
+            record.customer = globalIndex[Int(record.customer)]
+            records.append(record)
+        }
+        if !part.records.isEmpty { sawDataRecord = true }
+        minDay = min(minDay, part.minDay)
+        maxDay = max(maxDay, part.maxDay)
+        linesConsumed += part.linesConsumed
+    }
+
+    func finish() throws -> TransactionLog {
+        guard let dateFormat else {
+            throw TransactionsError.invalidFile(path, "the file is empty")
+        }
+        guard !records.isEmpty else {
+            if skippedCount > 0 {
+                throw TransactionsError.invalidFile(
+                    path, "no valid transactions: all \(skippedCount) rows were bad; the first: \(skipped.first.map(\.description) ?? "")")
+            }
+            throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
+        }
+        return TransactionLog(
+            customerIDs: customers.ids, records: records, hasAmounts: format.amountColumn != nil,
+            dateFormat: dateFormat, skippedCount: skippedCount, firstSkippedRows: skipped,
+            firstDay: CalendarDay(daysSinceEpoch: Int(minDay)), lastDay: CalendarDay(daysSinceEpoch: Int(maxDay)))
+    }
+}
+
+/// A problem found in one part, with its line relative to the part's start.
+struct PartIssue {
+    var line: Int
+    var column: Int?
+    var message: String
+}
+
+struct PartResult {
+    var records: [TransactionRecord] = []
+    var customers = CustomerIndex()
+    var linesConsumed = 0
+    var consumedTo = 0
+    var error: PartIssue?
+    var skippedCount = 0
+    var skipped: [PartIssue] = []
+    var minDay = Int32.max
+    var maxDay = Int32.min
+}
+
+/// Turns the records of one part of a block into transaction records. Runs on its own
+/// thread with its own customer index, so it shares nothing mutable.
+struct PartParser: Sendable {
+    let columns: ResolvedColumns
+    let dateFormat: DateFormat
+    let delimiter: Delimiter
+    let policy: BadRowPolicy
+
+    private static let lowestDay = Int32(CalendarDay.supportedRange.lowerBound.daysSinceEpoch)
+    private static let highestDay = Int32(CalendarDay.supportedRange.upperBound.daysSinceEpoch)
+
+    func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) -> PartResult {
+        var result = PartResult()
+        result.records.reserveCapacity((buffer.count - start) / 24)
+        var scanner = RecordScanner(buffer, delimiter: delimiter, from: start)
+        var fields: [FieldSpan] = []
+        fields.reserveCapacity(columns.fieldCount + 1)
+        let base = buffer.baseAddress!
+        var previousStart = -1
+        var previousLength = 0
+        var previousCustomer: Int32 = 0
+        var unescaped: [UInt8] = []
+
+        func bad(_ line: Int, _ column: Int?, _ message: String) -> Bool {
+            let issue = PartIssue(line: line, column: column, message: message)
+            if policy == .fail {
+                result.error = issue
+                return false
+            }
+            result.skippedCount += 1
+            if result.skipped.count < TransactionLog.skippedRowsKept { result.skipped.append(issue) }
+            return true
+        }
+
+        rows: while true {
+            let outcome: ScanOutcome
+            do {
+                outcome = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+            } catch {
+                result.error = PartIssue(line: error.line, column: nil, message: error.message)
+                break rows
+            }
+            guard case .record(let line) = outcome else { break rows }
+            if fields.count != columns.fieldCount {
+                if bad(line, nil, "\(fields.count) fields, expected \(columns.fieldCount) like the first line") { continue }
+                break rows
+            }
+            let idField = fields[columns.customer]
+            let idStart = base + idField.start
+            let idLength = idField.end - idField.start
+            if idLength == 0 {
+                if bad(line, columns.customer, "empty customer id") { continue }
+                break rows
+            }
+            if idField.quoted {
+                unescaped = scanner.bytes(idField)
+            }
+            let dateField = fields[columns.date]
+            guard let day = dateFormat.parse(base + dateField.start, dateField.end - dateField.start) else {
+                let text = scanner.text(dateField)
+                if bad(line, columns.date, "\"\(text)\" is not a \(dateFormat.rawValue) date") { continue }
+                break rows
+            }
+            let dayNumber = Int32(day.daysSinceEpoch)
+            if dayNumber < PartParser.lowestDay || dayNumber > PartParser.highestDay {
+                let text = scanner.text(dateField)
+                if bad(line, columns.date, "\"\(text)\" is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
+                break rows
+            }
+            var amount = 0.0
+            if let amountColumn = columns.amount {
+                let field = fields[amountColumn]
+                switch parseAmount(base + field.start, field.end - field.start) {
+                case .value(let v):
+                    amount = v
+                case .notANumber:
+                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a number") { continue }
+                    break rows
+                case .notFinite:
+                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a finite amount") { continue }
+                    break rows
+                }
+            }
+            let customer: Int32
+            if idField.quoted {
+                customer = unescaped.withUnsafeBufferPointer { result.customers.index(of: $0.baseAddress!, count: $0.count) }
+                previousStart = -1
+            } else if previousStart >= 0, previousLength == idLength, memcmp(base + previousStart, idStart, idLength) == 0 {
+                customer = previousCustomer
+            } else {
+                customer = result.customers.index(of: idStart, count: idLength)
+                previousStart = idField.start
+                previousLength = idLength
+                previousCustomer = customer
+            }
+            result.records.append(TransactionRecord(customer: customer, day: dayNumber, amount: amount))
+            if dayNumber < result.minDay { result.minDay = dayNumber }
+            if dayNumber > result.maxDay { result.maxDay = dayNumber }
+        }
+        result.linesConsumed = scanner.linesConsumed
+        result.consumedTo = scanner.position
+        return result
+    }
+}
