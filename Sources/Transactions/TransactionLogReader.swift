@@ -16,6 +16,8 @@ import Dispatch
 public enum TransactionLogReader {
     /// Bytes read from the file per block.
     static let blockSize = 8 << 20
+    /// Parts shorter than this are parsed on one thread: a thread costs more than it saves.
+    static let minimumSplitLength = 1 << 16
     /// The longest record accepted: longer ones are far more likely a wrong delimiter or a
     /// file that is not a transaction log, and would otherwise make the reader hold it all.
     public static let maximumRecordBytes = 16 << 20
@@ -25,6 +27,17 @@ public enum TransactionLogReader {
         format: TransactionLogFormat,
         onBadRow policy: BadRowPolicy = .fail,
         progress: ((_ bytesRead: Int, _ totalBytes: Int) -> Void)? = nil
+    ) throws -> TransactionLog {
+        try read(path: path, format: format, onBadRow: policy, blockSize: blockSize, progress: progress)
+    }
+
+    /// `blockSize` is a parameter so that tests can cut a small file into many blocks.
+    static func read(
+        path: String,
+        format: TransactionLogFormat,
+        onBadRow policy: BadRowPolicy,
+        blockSize: Int,
+        progress: ((_ bytesRead: Int, _ totalBytes: Int) -> Void)?
     ) throws -> TransactionLog {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
@@ -48,7 +61,10 @@ public enum TransactionLogReader {
                 try session.checkForBinary(buffer, from: newStart)
                 var start = 0
                 if isFirstBlock {
-                    start = try session.begin(buffer, atEndOfInput: atEnd)
+                    // The header and a first data row must be whole before columns and the
+                    // date format can be settled; until then the bytes are kept.
+                    guard let dataStart = try session.begin(buffer, atEndOfInput: atEnd) else { return 0 }
+                    start = dataStart
                     isFirstBlock = false
                 }
                 return try session.parse(buffer, from: start, atEndOfInput: atEnd)
@@ -84,7 +100,15 @@ private struct BlockReader {
     /// Reads up to `size` more bytes after the carried ones; returns how many came.
     mutating func fill(upTo size: Int) throws -> Int {
         let needed = carried + size
-        if buffer.count < needed { buffer.append(contentsOf: repeatElement(0, count: needed - buffer.count)) }
+        if buffer.count < needed {
+            var larger = [UInt8](repeating: 0, count: needed)
+            larger.withUnsafeMutableBufferPointer { target in
+                buffer.withUnsafeBufferPointer { old in
+                    _ = target.update(fromContentsOf: old)
+                }
+            }
+            buffer = larger
+        }
         filled = carried
         while filled < needed {
             let n = buffer.withUnsafeMutableBytes { raw in
@@ -168,8 +192,9 @@ private struct ReadSession {
     }
 
     /// Reads the header (or the first record, without one), resolves the columns and detects
-    /// the date format. Returns where the data rows start.
-    mutating func begin(_ buffer: UnsafeBufferPointer<UInt8>, atEndOfInput: Bool) throws -> Int {
+    /// the date format. Returns where the data rows start, or nil when the buffer does not
+    /// yet hold the header and a whole first row.
+    mutating func begin(_ buffer: UnsafeBufferPointer<UInt8>, atEndOfInput: Bool) throws -> Int? {
         var start = 0
         if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
         var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
@@ -181,20 +206,27 @@ private struct ReadSession {
             throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
         }
         guard case .record = first else {
-            if case .incomplete = first {
-                throw TransactionsError.invalidInput(
-                    SourceLocation(file: path, line: 1),
-                    "the first line is longer than \(TransactionLogReader.maximumRecordBytes >> 20) MiB")
-            }
+            if case .incomplete = first { return nil }
             throw TransactionsError.invalidFile(path, "the file is empty: expected \(format.hasHeader ? "a header and " : "")transaction rows")
         }
         let header: [String]? = format.hasHeader ? fields.map { scanner.text($0) } : nil
         columns = try resolveColumns(header: header, fieldCount: fields.count)
+        var headerLines = 0
         if format.hasHeader {
             start = scanner.position
-            linesConsumed = scanner.linesConsumed
+            headerLines = scanner.linesConsumed
         }
-        dateFormat = try format.dateFormat ?? detectDateFormat(buffer, from: start, atEndOfInput: atEndOfInput)
+        if let given = format.dateFormat {
+            dateFormat = given
+        } else {
+            guard let detected = try detectDateFormat(buffer, from: start, lineOffset: headerLines, atEndOfInput: atEndOfInput) else {
+                // Read again with more bytes; meanwhile errors point past the header.
+                linesConsumed = headerLines
+                return nil
+            }
+            dateFormat = detected
+        }
+        linesConsumed = headerLines
         return start
     }
 
@@ -227,7 +259,7 @@ private struct ReadSession {
     /// Chooses the date layout that fits the most of the first rows' dates. The two slash
     /// layouts can only be told apart by a value above 12; when none shows up in the first
     /// block, the file is refused rather than guessed.
-    private func detectDateFormat(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> DateFormat {
+    private func detectDateFormat(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, lineOffset: Int, atEndOfInput: Bool) throws -> DateFormat? {
         guard let columns else { preconditionFailure("columns are resolved before dates are detected") }
         var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
         var fields: [FieldSpan] = []
@@ -236,8 +268,14 @@ private struct ReadSession {
         var firstExample: String?
         var sawSlashAmbiguity = false
         scanning: while true {
-            guard let outcome = try? scanner.next(&fields, atEndOfInput: atEndOfInput),
-                  case .record = outcome else { break }
+            let outcome: ScanOutcome
+            do {
+                outcome = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+            } catch {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: lineOffset + error.line), error.message)
+            }
+            if case .incomplete = outcome, sampled == 0 { return nil }
+            guard case .record = outcome else { break }
             guard columns.date < fields.count else { continue }
             let field = fields[columns.date]
             let p = buffer.baseAddress! + field.start
@@ -277,7 +315,7 @@ private struct ReadSession {
         let end = buffer.count
         var cuts = [start, end]
         let length = end - start
-        if length >= 1 << 16, memchr(buffer.baseAddress! + start, 0x22, length) == nil {
+        if length >= TransactionLogReader.minimumSplitLength, memchr(buffer.baseAddress! + start, 0x22, length) == nil {
             // Cut after the first line feed past the middle; without quotes it ends a record.
             let middle = start + length / 2
             if let hit = memchr(buffer.baseAddress! + middle, 0x0A, end - middle) {

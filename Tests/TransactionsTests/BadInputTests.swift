@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+@testable import Transactions
+
+/// Every kind of bad input gets one error that says where and what was expected.
+@Suite struct BadInputTests {
+    private func failure(_ text: String, _ format: TransactionLogFormat = TransactionLogFormat(amountColumn: ColumnReference("amount"))) -> String {
+        do {
+            _ = try readLog(text, format)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func emptyFileIsRefused() {
+        #expect(failure("").hasSuffix("tx.csv: the file is empty: expected a header and transaction rows"))
+        #expect(failure("\r\n\n  \n").contains("the file is empty"))
+    }
+
+    @Test func headerOnlyHasNoTransactions() {
+        #expect(failure("customer_id,date,amount\n").hasSuffix("tx.csv: no transactions after the header"))
+    }
+
+    @Test func missingColumnNamesTheColumnsThatExist() {
+        let message = failure("customer,date,amount\n1,2024-01-01,3\n")
+        #expect(message.contains("tx.csv:1: no customer column \"customer_id\": the header has \"customer\", \"date\", \"amount\""))
+    }
+
+    @Test func raggedRowNamesItsLine() {
+        let message = failure("customer_id,date,amount\n1,2024-01-01,3\n2,2024-01-02\n")
+        #expect(message.hasSuffix("tx.csv:3: 2 fields, expected 3 like the first line"))
+    }
+
+    @Test func unterminatedQuoteNamesTheLineItOpensOn() {
+        let message = failure("customer_id,date,amount\n1,2024-01-01,3\n\"2,2024-01-02,4\n3,2024-01-03,5\n")
+        #expect(message.hasSuffix("tx.csv:3: a quoted field is not closed before the end of the file"))
+    }
+
+    @Test func textAfterAClosingQuoteIsAnError() {
+        #expect(failure("customer_id,date,amount\n\"1\"x,2024-01-01,3\n").hasSuffix("tx.csv:2: unexpected text after a closing quote"))
+    }
+
+    @Test func nonNumericNaNAndInfiniteAmountsAreRefused() {
+        let header = "customer_id,date,amount\n"
+        #expect(failure(header + "1,2024-01-01,12.5\n1,2024-01-02,abc\n").hasSuffix("tx.csv:3: column \"amount\": \"abc\" is not a number"))
+        #expect(failure(header + "1,2024-01-01,NaN\n").hasSuffix("tx.csv:2: column \"amount\": \"NaN\" is not a finite amount"))
+        #expect(failure(header + "1,2024-01-01,-inf\n").hasSuffix("tx.csv:2: column \"amount\": \"-inf\" is not a finite amount"))
+        #expect(failure(header + "1,2024-01-01,1e999\n").hasSuffix("tx.csv:2: column \"amount\": \"1e999\" is not a finite amount"))
+        #expect(failure(header + "1,2024-01-01,\n").hasSuffix("tx.csv:2: column \"amount\": \"\" is not a number"))
+        #expect(failure(header + "1,2024-01-01,1,234.50\n").contains("4 fields, expected 3"))
+    }
+
+    @Test func impossibleDatesAreRefusedWithTheFormat() {
+        let format = TransactionLogFormat(amountColumn: ColumnReference("amount"), dateFormat: .isoDate)
+        let header = "customer_id,date,amount\n"
+        #expect(failure(header + "1,2024-01-01,1\n" + "7,2024-13-01,1\n", format)
+            .hasSuffix("tx.csv:3: column \"date\": \"2024-13-01\" is not a yyyy-MM-dd date"))
+        #expect(failure(header + "1,2023-02-29,1\n", format).hasSuffix("\"2023-02-29\" is not a yyyy-MM-dd date"))
+        #expect(failure(header + "1,2024-04-31,1\n", format).hasSuffix("\"2024-04-31\" is not a yyyy-MM-dd date"))
+        #expect(failure(header + "1,2024-02-29,1\n", format) == "no error")
+    }
+
+    @Test func datesOutsideTheSupportedRangeAreRefused() {
+        let header = "customer_id,date,amount\n"
+        #expect(failure(header + "1,1899-12-31,1\n").hasSuffix("tx.csv:2: column \"date\": \"1899-12-31\" is outside the supported dates 1900-01-01…2199-12-31"))
+        #expect(failure(header + "1,9999-12-31,1\n").contains("\"9999-12-31\" is outside the supported dates"))
+    }
+
+    @Test func duplicateHeaderNamesOfAChosenColumnAreAmbiguous() {
+        let message = failure("customer_id,date,amount,date\n1,2024-01-01,3,2024-01-02\n")
+        #expect(message.hasSuffix("tx.csv:1: the date column name \"date\" appears 2 times (columns 2, 4); rename one or choose the column by position"))
+        var byPosition = TransactionLogFormat(amountColumn: ColumnReference("amount"))
+        byPosition.dateColumn = ColumnReference("4")
+        #expect(failure("customer_id,date,amount,day\n1,2024-01-01,3,2024-01-02\n", byPosition) == "no error")
+    }
+
+    @Test func binaryFileIsRefused() throws {
+        var bytes = Array("customer_id,date,amount\n1,2024-01-01,3\n".utf8)
+        bytes += [0x89, 0x50, 0x4E, 0x47, 0x00, 0x01, 0x0A]
+        let path = try temporaryFile(bytes)
+        #expect(throws: TransactionsError.invalidInput(SourceLocation(file: path, line: 3), "binary data (a NUL byte): this is not a text transaction log")) {
+            try TransactionLogReader.read(path: path, format: TransactionLogFormat(amountColumn: ColumnReference("amount")))
+        }
+    }
+
+    @Test func missingFileAndDirectoryAreRefused() throws {
+        #expect(failureReading("/nonexistent/tx.csv").hasSuffix("/nonexistent/tx.csv: cannot open: No such file or directory"))
+        #expect(failureReading(NSTemporaryDirectory()).contains("is a directory"))
+    }
+
+    private func failureReading(_ path: String) -> String {
+        do {
+            _ = try TransactionLogReader.read(path: path, format: TransactionLogFormat())
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// A 2 GB line is refused once it passes the record limit, without reading it all: the
+    /// log comes through a FIFO whose writer would need minutes to send 2 GB.
+    @Test func aTwoGigabyteLineIsRefusedEarly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let fifo = directory.appendingPathComponent("long.csv").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        signal(SIGPIPE, SIG_IGN)
+        let writer = Thread {
+            let fd = open(fifo, O_WRONLY)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            let header = Array("customer_id,date,amount\n".utf8)
+            _ = header.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let block = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+            var sent = 0
+            while sent < 2 << 30 {
+                let n = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                sent += n
+            }
+        }
+        writer.start()
+        var message = "no error"
+        do {
+            _ = try TransactionLogReader.read(path: fifo, format: TransactionLogFormat(amountColumn: ColumnReference("amount")))
+        } catch {
+            message = "\(error)"
+        }
+        #expect(message.hasSuffix("long.csv:2: a line longer than 16 MiB: is the delimiter right, and is this a transaction log?"))
+    }
+
+    @Test func skippingBadRowsCountsThemAndKeepsTheFirstTen() throws {
+        var text = "customer_id,date,amount\n"
+        for i in 0..<25 { text += "c\(i),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
+        for i in 0..<12 { text += "bad\(i),2024-02-30,1\n" }
+        text += "c1,2024-03-01,oops\n"
+        let log = try readLog(text, policy: .skip)
+        #expect(log.transactionCount == 25)
+        #expect(log.skippedCount == 13)
+        #expect(log.firstSkippedRows.count == 10)
+        #expect(log.firstSkippedRows.first?.description.hasSuffix("tx.csv:27: column \"date\": \"2024-02-30\" is not a yyyy-MM-dd date") == true)
+    }
+
+    @Test func aLogWithOnlyBadRowsIsRefusedEvenWhenSkipping() {
+        do {
+            _ = try readLog("customer_id,date,amount\n1,2024-01-01,x\n2,2024-01-01,y\n", policy: .skip)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("no valid transactions: all 2 rows were bad"))
+        }
+    }
+
+    @Test func calibrationEndAfterObservationEndIsRefused() throws {
+        let log = try readLog("customer_id,date,amount\n1,2024-01-01,1\n")
+        #expect(throws: TransactionsError.self) {
+            try CustomerSummary(log: log, options: SummaryOptions(calibrationEnd: day("2024-02-01"), observationEnd: day("2024-01-15")))
+        }
+    }
+
+    @Test func monthlyPeriodsInDaysAreRefused() throws {
+        let log = try readLog("customer_id,date,amount\n1,2024-01-01,1\n")
+        #expect(throws: TransactionsError.self) {
+            try CustomerSummary(log: log, options: SummaryOptions(period: .month, unit: .days))
+        }
+    }
+}

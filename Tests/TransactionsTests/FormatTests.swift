@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import Transactions
+
+/// The dialects of delimited text a transaction log comes in.
+@Suite struct FormatTests {
+    @Test func quotedFieldsHoldDelimitersQuotesAndLineBreaks() throws {
+        let log = try readLog("customer_id,date,amount\n\"a,1\",2024-01-01,1\n\"b \"\"x\"\"\",2024-01-02,2\n\"c\nd\",2024-01-03,3\n\"a,1\",2024-01-04,4\n")
+        #expect(Array(log.customerIDs) == ["a,1", "b \"x\"", "c\nd"])
+        #expect(log.transactionCount == 4)
+        let summary = try CustomerSummary(log: log)
+        #expect(summary.frequency == [1, 0, 0])
+        let csv = String(decoding: summary.csvBytes(), as: UTF8.self)
+        #expect(csv.contains("\n\"a,1\",1,3.0,3.0,4.0\n\"b \"\"x\"\"\",0,0.0,2.0,0.0\n\"c\nd\",0,"))
+    }
+
+    @Test func crlfBomBlankLinesAndBlanksAroundFieldsAreTolerated() throws {
+        let text = "\u{FEFF}customer_id , date, amount\r\n\r\n 00004 , 2024-01-01 , 1.5 \r\n\r\n00004,2024-01-09,2\r\n"
+        let log = try readLog(text, TransactionLogFormat(customerColumn: ColumnReference("customer_id"), amountColumn: ColumnReference("amount")))
+        #expect(Array(log.customerIDs) == ["00004"])
+        let summary = try CustomerSummary(log: log)
+        #expect(summary.frequency == [1])
+        #expect(summary.recency == [8])
+        #expect(summary.monetaryValue == [2])
+    }
+
+    @Test func tabSemicolonAndWhitespaceDelimiters() throws {
+        for (delimiter, separator) in [(Delimiter.tab, "\t"), (.semicolon, ";"), (.whitespace, "   ")] {
+            let text = ["customer_id", "date", "amount"].joined(separator: separator) + "\n"
+                + ["7", "2024-01-01", "1"].joined(separator: separator) + "\n"
+                + ["7", "2024-01-03", "5"].joined(separator: separator) + "\n"
+            let log = try readLog(text, TransactionLogFormat(delimiter: delimiter, amountColumn: ColumnReference("amount")))
+            let summary = try CustomerSummary(log: log)
+            #expect(summary.frequency == [1], "\(delimiter)")
+            #expect(summary.monetaryValue == [5], "\(delimiter)")
+        }
+    }
+
+    @Test func withoutAHeaderColumnsAreNamedByPosition() throws {
+        let format = TransactionLogFormat(delimiter: .whitespace, hasHeader: false, customerColumn: ColumnReference("2"),
+                                          dateColumn: ColumnReference("1"), amountColumn: ColumnReference("3"))
+        let log = try readLog("20240101 x 3\n20240105 x 4\n20240105 y 1\n", format)
+        #expect(log.dateFormat == .compact)
+        #expect(Array(log.customerIDs) == ["x", "y"])
+        #expect(try CustomerSummary(log: log).T == [4, 0])
+    }
+
+    @Test func everyDateFormatParses() throws {
+        let cases: [(String, DateFormat)] = [
+            ("2024-03-05", .isoDate), ("20240305", .compact), ("2024-03-05 23:59:59", .isoDateTime),
+            ("2024-03-05T10:00:00Z", .iso8601), ("2024-03-05T10:00:00.123+05:30", .iso8601),
+            ("2024-03-05T23:00:00-0800", .iso8601), ("03/05/2024", .monthFirst), ("3/5/2024", .monthFirst),
+            ("05/03/2024", .dayFirst),
+        ]
+        for (text, format) in cases {
+            var bytes = Array(text.utf8)
+            let parsed = bytes.withUnsafeMutableBufferPointer { format.parse($0.baseAddress!, $0.count) }
+            #expect(parsed == CalendarDay(year: 2024, month: 3, day: 5), "\(text) as \(format.rawValue)")
+        }
+        for (text, format) in [("2024-03-05T25:00:00Z", DateFormat.iso8601), ("2024-03-05 10:61:00", .isoDateTime),
+                               ("13/05/2024", .monthFirst), ("2024-3-5", .isoDate), ("2024-03-05T10:00:00+5", .iso8601)] {
+            var bytes = Array(text.utf8)
+            #expect(bytes.withUnsafeMutableBufferPointer { format.parse($0.baseAddress!, $0.count) } == nil, "\(text)")
+        }
+    }
+
+    @Test func dateFormatIsDetectedWhenUnambiguous() throws {
+        let log = try readLog("customer_id,date,amount\n1,2024-03-05T10:00:00Z,1\n")
+        #expect(log.dateFormat == .iso8601)
+        let dayFirst = try readLog("customer_id,date,amount\n1,05/03/2024,1\n1,25/03/2024,1\n")
+        #expect(dayFirst.dateFormat == .dayFirst)
+        #expect(dayFirst.firstDay == CalendarDay(year: 2024, month: 3, day: 5))
+    }
+
+    @Test func ambiguousSlashDatesAreRefused() {
+        do {
+            _ = try readLog("customer_id,date,amount\n1,05/03/2024,1\n1,06/04/2024,1\n")
+            Issue.record("expected the ambiguity to be refused")
+        } catch {
+            #expect("\(error)".hasSuffix("tx.csv: the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
+        }
+    }
+
+    @Test func amountsParseExactly() {
+        for text in ["0", "12", "-3.50", "+7.25", "1e3", "0.1", "123456789.123456789", "9007199254740993", ".5", "5."] {
+            var bytes = Array(text.utf8)
+            let parsed = bytes.withUnsafeMutableBufferPointer { parseAmount($0.baseAddress!, $0.count) }
+            guard case .value(let value) = parsed else {
+                Issue.record("\(text) did not parse")
+                continue
+            }
+            #expect(value == Double(text.hasSuffix(".") ? text + "0" : (text.hasPrefix(".") ? "0" + text : text)), "\(text)")
+        }
+    }
+
+    /// The reader cuts the file into blocks and each block into two halves; the summary must
+    /// not depend on where the cuts fall.
+    @Test func smallBlocksGiveTheSameSummaryAsOneBlock() throws {
+        let path = datasetPath("cdnow/CDNOW_master.txt")
+        let whole = try TransactionLogReader.read(path: path, format: cdnowMasterFormat)
+        let cut = try TransactionLogReader.read(path: path, format: cdnowMasterFormat, onBadRow: .fail, blockSize: 70_001, progress: nil)
+        #expect(whole.transactionCount == 69_659)
+        #expect(cut.transactionCount == whole.transactionCount)
+        let a = try CustomerSummary(log: whole), b = try CustomerSummary(log: cut)
+        #expect(a.csvBytes() == b.csvBytes())
+    }
+
+    @Test func errorLinesAreRightInTheSecondHalfOfABlock() throws {
+        var text = "customer_id,date,amount\n"
+        for i in 0..<20_000 { text += "c\(i % 977),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
+        text += "c1,2024-01-01,x\n"
+        do {
+            _ = try readLog(text)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasSuffix("tx.csv:20002: column \"amount\": \"x\" is not a number"))
+        }
+    }
+}

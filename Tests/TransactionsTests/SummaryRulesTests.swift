@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import Transactions
+
+/// The rules of a summary, each on a log small enough to work out by hand.
+@Suite struct SummaryRulesTests {
+    /// Customer a: 2024-01-01 (10 + 5 on the same day), 2024-01-08 (20), 2024-01-22 (40),
+    /// 2024-02-05 (holdout, 7), 2024-02-20 (after observation end).
+    /// Customer b: first purchase 2024-01-31 (after the calibration end: left out).
+    private let log = """
+        customer_id,date,amount
+        a,2024-01-01,10
+        a,2024-01-01,5
+        a,2024-01-08,20
+        b,2024-01-31,99
+        a,2024-01-22,40
+        a,2024-02-05,7
+        a,2024-02-20,1000
+
+        """
+
+    @Test func samePeriodPurchasesCountOnceAndSumTheirValue() throws {
+        let summary = try CustomerSummary(log: try readLog(log), options: SummaryOptions(observationEnd: day("2024-02-10")))
+        #expect(Array(summary.customerIDs) == ["a", "b"])
+        #expect(summary.frequency == [3, 0])
+        #expect(summary.recency == [35, 0])
+        #expect(summary.T == [40, 10])
+        #expect(summary.monetaryValue == [67.0 / 3, 0])
+        #expect(summary.holdout == nil)
+    }
+
+    @Test func calibrationAndHoldoutSplitAtTheCalibrationEnd() throws {
+        let summary = try CustomerSummary(log: try readLog(log), options: SummaryOptions(
+            unit: .weeks, calibrationEnd: day("2024-01-28"), observationEnd: day("2024-02-10")))
+        #expect(Array(summary.customerIDs) == ["a"])
+        #expect(summary.frequency == [2])
+        #expect(summary.recency == [21.0 / 7])
+        #expect(summary.T == [27.0 / 7])
+        #expect(summary.monetaryValue == [30])
+        #expect(summary.holdout == CustomerSummary.Holdout(frequency: [1], monetaryValue: [7], duration: 13.0 / 7))
+    }
+
+    @Test func observationEndDefaultsToTheLastDay() throws {
+        let summary = try CustomerSummary(log: try readLog(log))
+        #expect(summary.T == [50, 20])
+        #expect(summary.frequency == [4, 0])
+    }
+
+    @Test func weeklyPeriodsRunMondayToSunday() throws {
+        // 2024-01-01 is a Monday; 2024-01-07 the Sunday of the same week.
+        let text = "customer_id,date,amount\nw,2024-01-01,1\nw,2024-01-07,2\nw,2024-01-08,4\nw,2024-01-21,8\n"
+        let weeks = try CustomerSummary(log: try readLog(text), options: SummaryOptions(period: .week, observationEnd: day("2024-01-31")))
+        #expect(weeks.unit == .weeks)
+        #expect(weeks.frequency == [2])
+        #expect(weeks.recency == [2])
+        #expect(weeks.T == [4])
+        #expect(weeks.monetaryValue == [6])
+        let inDays = try CustomerSummary(log: try readLog(text), options: SummaryOptions(period: .week, unit: .days, observationEnd: day("2024-01-31")))
+        #expect(inDays.recency == [14])
+    }
+
+    @Test func monthlyPeriodsCountCalendarMonths() throws {
+        let text = "customer_id,date,amount\nm,2024-01-31,1\nm,2024-02-01,2\nm,2024-02-29,3\nm,2024-05-15,4\n"
+        let months = try CustomerSummary(log: try readLog(text), options: SummaryOptions(period: .month))
+        #expect(months.unit == .months)
+        #expect(months.frequency == [2])
+        #expect(months.recency == [4])
+        #expect(months.monetaryValue == [4.5])
+    }
+
+    @Test func refundsReduceTheirPeriodButNeverMakeOne() throws {
+        let text = """
+            customer_id,date,amount
+            r,2024-01-01,50
+            r,2024-01-05,30
+            r,2024-01-05,-10
+            r,2024-01-09,-5
+            r,2024-01-12,40
+
+            """
+        let (summary, unmatched) = try CustomerSummary.summarize(try readLog(text))
+        #expect(summary.frequency == [2])
+        #expect(summary.monetaryValue == [30])
+        #expect(summary.recency == [11])
+        #expect(unmatched == 1)
+    }
+
+    @Test func aLogWithoutAmountsHasNoMonetaryColumns() throws {
+        let log = try readLog("customer_id,date\n1,2024-01-01\n1,2024-01-02\n", TransactionLogFormat())
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(calibrationEnd: day("2024-01-01")))
+        #expect(summary.monetaryValue == nil)
+        #expect(summary.csvColumns == ["customer_id", "frequency", "recency", "T", "frequency_holdout", "duration_holdout"])
+        #expect(summary.holdout?.frequency == [1])
+    }
+
+    @Test func noCustomerBeforeTheCalibrationEndIsAnError() throws {
+        let log = try readLog("customer_id,date,amount\n1,2024-01-05,1\n")
+        #expect(throws: TransactionsError.invalidOptions("no customer made a first purchase by 2024-01-01; the log runs from 2024-01-05 to 2024-01-05")) {
+            try CustomerSummary(log: log, options: SummaryOptions(calibrationEnd: day("2024-01-01")))
+        }
+    }
+
+    @Test func customersInterleavedAcrossBlocksAreGroupedInFirstAppearanceOrder() throws {
+        var text = "customer_id,date,amount\n"
+        for i in 0..<24_000 { text += "k\(i % 1000),2024-\(String(format: "%02d", i / 2000 + 1))-01,1\n" }
+        let log = try TransactionLogReader.read(path: try temporaryFile(text), format: TransactionLogFormat(amountColumn: ColumnReference("amount")),
+                                                onBadRow: .fail, blockSize: 50_000, progress: nil)
+        #expect(log.customerIDs.count == 1000)
+        #expect(log.customerIDs[0] == "k0" && log.customerIDs[999] == "k999")
+        let summary = try CustomerSummary(log: log)
+        // Every customer buys twice on the first of each of the 12 months: 11 repeat days of 2.
+        #expect(Set(summary.frequency) == [11])
+        #expect(Set(summary.monetaryValue!) == [2])
+    }
+}
