@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "Transactions", targets: ["Transactions"]),
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -25,10 +26,11 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"]),
         .target(name: "Transactions"),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
+        .target(name: "Simulation"),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

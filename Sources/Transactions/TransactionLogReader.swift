@@ -324,14 +324,19 @@ private struct ReadSession {
             }
         }
         let partCount = cuts.count - 1
-        let parser = PartParser(columns: columns, dateFormat: dateFormat, delimiter: format.delimiter, policy: policy)
         var parts = [PartResult?](repeating: nil, count: partCount)
-        let boundaries = cuts
-        parts.withUnsafeMutableBufferPointer { slots in
-            parallelFor(partCount) { i in
-                let isLast = i == partCount - 1
-                let slice = UnsafeBufferPointer(start: buffer.baseAddress, count: boundaries[i + 1])
-                slots[i] = parser.parse(slice, from: boundaries[i], atEndOfInput: isLast ? atEndOfInput : true)
+        do {
+            // The parser shares the global index read-only; it must be gone before the merge
+            // inserts, or the index would be copied on write.
+            let parser = PartParser(columns: columns, dateFormat: dateFormat, delimiter: format.delimiter, policy: policy,
+                                    known: customers)
+            let boundaries = cuts
+            parts.withUnsafeMutableBufferPointer { slots in
+                parallelFor(partCount) { i in
+                    let isLast = i == partCount - 1
+                    let slice = UnsafeBufferPointer(start: buffer.baseAddress, count: boundaries[i + 1])
+                    slots[i] = parser.parse(slice, from: boundaries[i], atEndOfInput: isLast ? atEndOfInput : true)
+                }
             }
         }
         var consumed = start
@@ -356,16 +361,24 @@ private struct ReadSession {
                 location: SourceLocation(file: path, line: base + row.line, column: row.column.map { columns!.names[$0] }),
                 reason: row.message))
         }
+        // Customers new to this part were numbered -1, -2, … by the part; number them globally
+        // in the order they appeared (the other part may have met some of them first).
         var globalIndex = [Int32](repeating: 0, count: part.customers.count)
         part.customers.ids.bytes.withUnsafeBufferPointer { bytes in
             let offsets = part.customers.ids.offsets
             for j in 0..<globalIndex.count {
-                globalIndex[j] = customers.index(of: bytes.baseAddress! + offsets[j], count: offsets[j + 1] - offsets[j])
+                let p = bytes.baseAddress! + offsets[j]
+                let n = offsets[j + 1] - offsets[j]
+                let hash = part.customers.storedHash(j)
+                let found = customers.find(p, count: n, hash: hash)
+                globalIndex[j] = found >= 0 ? found : customers.insert(p, count: n, hash: hash)
             }
         }
-        records.reserveCapacity(records.count + part.records.count)
+        if records.capacity < records.count + part.records.count {
+            records.reserveCapacity(max(records.count + part.records.count, records.count * 2))
+        }
         for var record in part.records {
-            record.customer = globalIndex[Int(record.customer)]
+            if record.customer < 0 { record.customer = globalIndex[Int(-record.customer - 1)] }
             records.append(record)
         }
         if !part.records.isEmpty { sawDataRecord = true }
@@ -418,13 +431,16 @@ struct PartParser: Sendable {
     let dateFormat: DateFormat
     let delimiter: Delimiter
     let policy: BadRowPolicy
+    /// The customers of earlier blocks, looked up read-only; only customers new to this
+    /// block go into the part's own index, which keeps the merge after each block small.
+    let known: CustomerIndex
 
     private static let lowestDay = Int32(CalendarDay.supportedRange.lowerBound.daysSinceEpoch)
     private static let highestDay = Int32(CalendarDay.supportedRange.upperBound.daysSinceEpoch)
 
     func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) -> PartResult {
         var result = PartResult()
-        result.records.reserveCapacity((buffer.count - start) / 24)
+        result.records.reserveCapacity((buffer.count - start) / 20)
         var scanner = RecordScanner(buffer, delimiter: delimiter, from: start)
         var fields: [FieldSpan] = []
         fields.reserveCapacity(columns.fieldCount + 1)
@@ -496,12 +512,12 @@ struct PartParser: Sendable {
             }
             let customer: Int32
             if idField.quoted {
-                customer = unescaped.withUnsafeBufferPointer { result.customers.index(of: $0.baseAddress!, count: $0.count) }
+                customer = unescaped.withUnsafeBufferPointer { lookUp($0.baseAddress!, $0.count, &result.customers) }
                 previousStart = -1
             } else if previousStart >= 0, previousLength == idLength, memcmp(base + previousStart, idStart, idLength) == 0 {
                 customer = previousCustomer
             } else {
-                customer = result.customers.index(of: idStart, count: idLength)
+                customer = lookUp(idStart, idLength, &result.customers)
                 previousStart = idField.start
                 previousLength = idLength
                 previousCustomer = customer
@@ -513,5 +529,15 @@ struct PartParser: Sendable {
         result.linesConsumed = scanner.linesConsumed
         result.consumedTo = scanner.position
         return result
+    }
+
+    /// A known customer's global index, or -(local index + 1) for one new to this block.
+    @inline(__always)
+    private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ local: inout CustomerIndex) -> Int32 {
+        let hash = CustomerIndex.hash(p, n)
+        let global = known.find(p, count: n, hash: hash)
+        if global >= 0 { return global }
+        let found = local.find(p, count: n, hash: hash)
+        return -(found >= 0 ? found : local.insert(p, count: n, hash: hash)) - 1
     }
 }

@@ -1,0 +1,19 @@
+# The two commands of the README's quick start, and what they stand on.
+.PHONY: demo test dependencies release benchmark
+
+dependencies:
+	scripts/install-dependencies
+
+release: dependencies
+	swift build -c release --product clientele
+
+# Installs what is missing, builds in release mode and runs the main job on the bundled CDNOW data.
+demo: release
+	scripts/demo
+
+# Every test of the package.
+test: dependencies
+	swift test
+
+benchmark: dependencies
+	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
