@@ -104,22 +104,15 @@ extension CustomerSummary {
             period: options.period)
 
         let customerCount = log.customerIDs.count
-        let (order, starts) = groupByCustomer(log.records, customerCount: customerCount)
+        let (grouped, starts) = groupByCustomer(log.recordChunks, customerCount: customerCount)
         var rows = [SummaryRow](repeating: SummaryRow(), count: customerCount)
         let threads = customerCount >= 4096 ? 2 : 1
         rows.withUnsafeMutableBufferPointer { output in
-            order.withUnsafeBufferPointer { orderBuffer in
-                log.records.withUnsafeBufferPointer { records in
-                    parallelFor(threads) { t in
-                        let range = (customerCount * t / threads)..<(customerCount * (t + 1) / threads)
-                        var scratch: [TransactionRecord] = []
-                        for c in range {
-                            scratch.removeAll(keepingCapacity: true)
-                            for k in starts[c]..<starts[c + 1] {
-                                scratch.append(records[orderBuffer.isEmpty ? k : Int(orderBuffer[k])])
-                            }
-                            output[c] = summarizeCustomer(&scratch, windows)
-                        }
+            grouped.withUnsafeBufferPointer { records in
+                parallelFor(threads) { t in
+                    var scratch: [TransactionRecord] = []
+                    for c in (customerCount * t / threads)..<(customerCount * (t + 1) / threads) {
+                        output[c] = summarizeCustomer(records, starts[c]..<starts[c + 1], &scratch, windows)
                     }
                 }
             }
@@ -182,39 +175,92 @@ private struct SummaryRow {
     var unmatchedRefunds = 0
 }
 
-/// The records of each customer together: `order[starts[c]..<starts[c + 1]]` are the record
-/// indices of customer `c`, in file order (a stable counting sort). When the log already
-/// lists each customer's rows together, `order` is empty and the records are used in place.
-private func groupByCustomer(_ records: [TransactionRecord], customerCount: Int) -> (order: [Int32], starts: [Int]) {
+/// The records of each customer together, in file order: `grouped[starts[c]..<starts[c + 1]]`
+/// are customer `c`'s. A stable counting sort on two threads: each counts its half of the
+/// records, the counts give each thread its own write positions per customer, and each
+/// scatters its half. Thread 0's records of a customer precede thread 1's, so the order
+/// within a customer is the file's, whatever the core count.
+private func groupByCustomer(_ chunks: [[TransactionRecord]], customerCount: Int) -> (grouped: [TransactionRecord], starts: [Int]) {
+    let total = chunks.reduce(0) { $0 + $1.count }
+    let threads = total >= 100_000 ? 2 : 1
+    // Each thread takes whole chunks, split where the running count passes half.
+    var firstChunk = [Int](repeating: chunks.count, count: threads + 1)
+    firstChunk[0] = 0
+    var running = 0
+    var t = 1
+    for (i, chunk) in chunks.enumerated() {
+        while t < threads, running >= total * t / threads {
+            firstChunk[t] = i
+            t += 1
+        }
+        running += chunk.count
+    }
+    while t < threads {
+        firstChunk[t] = chunks.count
+        t += 1
+    }
+
+    var counts = [[Int32]](repeating: [], count: threads)
+    counts.withUnsafeMutableBufferPointer { slots in
+        parallelFor(threads) { t in
+            var mine = [Int32](repeating: 0, count: customerCount)
+            for chunk in chunks[firstChunk[t]..<firstChunk[t + 1]] {
+                for record in chunk { mine[Int(record.customer)] += 1 }
+            }
+            slots[t] = mine
+        }
+    }
     var starts = [Int](repeating: 0, count: customerCount + 1)
-    var grouped = true
-    var previous: Int32 = -1
-    for record in records {
-        starts[Int(record.customer) + 1] += 1
-        if record.customer < previous { grouped = false }
-        previous = record.customer
+    var positions = [[Int]](repeating: [Int](repeating: 0, count: customerCount), count: threads)
+    var next = 0
+    for c in 0..<customerCount {
+        starts[c] = next
+        for t in 0..<threads {
+            positions[t][c] = next
+            next += Int(counts[t][c])
+        }
     }
-    for c in 0..<customerCount { starts[c + 1] += starts[c] }
-    if grouped { return ([], starts) }
-    var next = starts
-    var order = [Int32](repeating: 0, count: records.count)
-    for (i, record) in records.enumerated() {
-        let c = Int(record.customer)
-        order[next[c]] = Int32(i)
-        next[c] += 1
+    starts[customerCount] = next
+
+    var grouped = [TransactionRecord](repeating: TransactionRecord(customer: 0, day: 0, amount: 0), count: total)
+    grouped.withUnsafeMutableBufferPointer { output in
+        positions.withUnsafeMutableBufferPointer { positionSlots in
+            parallelFor(threads) { t in
+                positionSlots[t].withUnsafeMutableBufferPointer { position in
+                    for chunk in chunks[firstChunk[t]..<firstChunk[t + 1]] {
+                        for record in chunk {
+                            let c = Int(record.customer)
+                            output[position[c]] = record
+                            position[c] += 1
+                        }
+                    }
+                }
+            }
+        }
     }
-    return (order, starts)
+    return (grouped, starts)
 }
 
-/// One customer's summary from its records (any order).
-private func summarizeCustomer(_ records: inout [TransactionRecord], _ windows: Windows) -> SummaryRow {
+/// One customer's summary from its records `range` of `all`. Records out of date order
+/// (a log not sorted by date) are sorted in `scratch` first.
+private func summarizeCustomer(_ all: UnsafeBufferPointer<TransactionRecord>, _ range: Range<Int>,
+                               _ scratch: inout [TransactionRecord], _ windows: Windows) -> SummaryRow {
     var sorted = true
-    for i in records.indices.dropFirst() where records[i].day < records[i - 1].day {
+    for i in range.dropFirst() where all[i].day < all[i - 1].day {
         sorted = false
         break
     }
-    if !sorted { records.sort { $0.day < $1.day } }
+    if sorted {
+        return summarizeSorted(UnsafeBufferPointer(rebasing: all[range]), windows)
+    }
+    scratch.removeAll(keepingCapacity: true)
+    scratch.append(contentsOf: all[range])
+    scratch.sort { $0.day < $1.day }
+    return scratch.withUnsafeBufferPointer { summarizeSorted($0, windows) }
+}
 
+/// One customer's summary from its records in date order.
+private func summarizeSorted(_ records: UnsafeBufferPointer<TransactionRecord>, _ windows: Windows) -> SummaryRow {
     var row = SummaryRow()
     var i = 0
     let n = records.count

@@ -9,13 +9,15 @@ struct TransactionRecord {
 public struct TransactionLog: Sendable {
     /// Every customer with at least one valid row, in order of first appearance.
     public internal(set) var customerIDs: CustomerIDs
-    var records: [TransactionRecord]
+    /// The records in file order, in the pieces the reader's threads produced them in
+    /// (joining them would copy every record once more for nothing).
+    var recordChunks: [[TransactionRecord]]
     /// Whether the log has an amount column.
     public internal(set) var hasAmounts: Bool
     /// The date layout used, given or detected.
     public internal(set) var dateFormat: DateFormat
     /// Valid rows read.
-    public var transactionCount: Int { records.count }
+    public var transactionCount: Int { recordChunks.reduce(0) { $0 + $1.count } }
     /// Rows left out under `BadRowPolicy.skip`.
     public internal(set) var skippedCount: Int
     /// The first few rows left out, with the reason.

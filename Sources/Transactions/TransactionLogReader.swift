@@ -167,13 +167,13 @@ private struct ReadSession {
     var columns: ResolvedColumns?
     var dateFormat: DateFormat?
     var customers = CustomerIndex(capacity: 1 << 16)
-    var records: [TransactionRecord] = []
+    var recordChunks: [[TransactionRecord]] = []
+    var transactionCount = 0
     var linesConsumed = 0
     var skippedCount = 0
     var skipped: [SkippedRow] = []
     var minDay = Int32.max
     var maxDay = Int32.min
-    var sawDataRecord = false
 
     init(path: String, format: TransactionLogFormat, policy: BadRowPolicy) {
         self.path = path
@@ -340,15 +340,33 @@ private struct ReadSession {
             }
         }
         var consumed = start
+        var maps: [[Int32]] = []
         for part in parts {
             guard let part else { continue }
-            try merge(part)
+            maps.append(try merge(part))
             consumed = part.consumedTo
+        }
+        // Number the customers new to this block in the records, each part on its thread.
+        parts.withUnsafeMutableBufferPointer { slots in
+            parallelFor(partCount) { i in
+                let map = maps[i]
+                guard !map.isEmpty else { return }
+                slots[i]!.records.withUnsafeMutableBufferPointer { records in
+                    for k in records.indices where records[k].customer < 0 {
+                        records[k].customer = map[Int(-records[k].customer - 1)]
+                    }
+                }
+            }
+        }
+        for part in parts where !(part?.records.isEmpty ?? true) {
+            recordChunks.append(part!.records)
         }
         return consumed
     }
 
-    private mutating func merge(_ part: PartResult) throws {
+    /// Takes in a part's counts, skipped rows and new customers; returns the global index of
+    /// each customer new to the part.
+    private mutating func merge(_ part: PartResult) throws -> [Int32] {
         let base = linesConsumed
         if let error = part.error {
             throw TransactionsError.invalidInput(
@@ -374,24 +392,18 @@ private struct ReadSession {
                 globalIndex[j] = found >= 0 ? found : customers.insert(p, count: n, hash: hash)
             }
         }
-        if records.capacity < records.count + part.records.count {
-            records.reserveCapacity(max(records.count + part.records.count, records.count * 2))
-        }
-        for var record in part.records {
-            if record.customer < 0 { record.customer = globalIndex[Int(-record.customer - 1)] }
-            records.append(record)
-        }
-        if !part.records.isEmpty { sawDataRecord = true }
+        transactionCount += part.records.count
         minDay = min(minDay, part.minDay)
         maxDay = max(maxDay, part.maxDay)
         linesConsumed += part.linesConsumed
+        return globalIndex
     }
 
     func finish() throws -> TransactionLog {
         guard let dateFormat else {
             throw TransactionsError.invalidFile(path, "the file is empty")
         }
-        guard !records.isEmpty else {
+        guard transactionCount > 0 else {
             if skippedCount > 0 {
                 throw TransactionsError.invalidFile(
                     path, "no valid transactions: all \(skippedCount) rows were bad; the first: \(skipped.first.map(\.description) ?? "")")
@@ -399,7 +411,7 @@ private struct ReadSession {
             throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
         }
         return TransactionLog(
-            customerIDs: customers.ids, records: records, hasAmounts: format.amountColumn != nil,
+            customerIDs: customers.ids, recordChunks: recordChunks, hasAmounts: format.amountColumn != nil,
             dateFormat: dateFormat, skippedCount: skippedCount, firstSkippedRows: skipped,
             firstDay: CalendarDay(daysSinceEpoch: Int(minDay)), lastDay: CalendarDay(daysSinceEpoch: Int(maxDay)))
     }

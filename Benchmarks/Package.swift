@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+// The benchmark suite: its own package, so that package-benchmark and its dependencies
+// never reach users of Clientele or the test command.
+import PackageDescription
+
+let package = Package(
+    name: "ClienteleBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "Summaries",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Transactions", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+            ],
+            path: "Benchmarks/Summaries",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The side-by-side comparison with the Python tools analysts use today: the same generated
+# log through Clientele, polars, DuckDB and pandas + lifetimes, timed in one run, with a
+# check that every tool's summary agrees with Clientele's on every customer.
+#
+# The Python tools live in a throw-away virtual environment outside the repository
+# (CLIENTELE_BENCH_VENV, default $TMPDIR/clientele-bench-venv); they are benchmark peers
+# only, never a dependency of Clientele.
+#
+# Usage: Benchmarks/compare-python.sh [CUSTOMERS]   (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+customers=${1:-1000000}
+venv=${CLIENTELE_BENCH_VENV:-${TMPDIR:-/tmp}/clientele-bench-venv}
+work=$(mktemp -d "${TMPDIR:-/tmp}/clientele-compare.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [[ ! -x $venv/bin/python ]]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
+fi
+swift build -c release --product clientele >/dev/null
+bin=.build/release/clientele
+"$bin" simulate --customers "$customers" --seed 42 --output "$work/tx.csv"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$bin" doctor | grep -i blas || true)"
+echo
+echo "transactions → calibration/holdout summary ($customers customers, $(($(wc -l < "$work/tx.csv") - 1)) transactions, $(du -m "$work/tx.csv" | cut -f1) MB)"
+"$venv/bin/python" Benchmarks/python/summaries.py "$work/tx.csv" 1997-12-31 1998-06-30 "$bin" "$work"
