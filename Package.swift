@@ -36,6 +36,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
         .testTarget(
             name: "TransactionsTests",
             dependencies: ["Transactions"],
