@@ -108,6 +108,14 @@ struct CustomerIndex {
         }
     }
 
+    /// For a numbered id, its index or -1; nil when the id is not numbered, so that the
+    /// caller hashes it only then.
+    @inline(__always)
+    func findNumbered(_ p: UnsafePointer<UInt8>, count n: Int) -> Int32? {
+        guard let shape, let number = shape.number(p, n) else { return nil }
+        return number < direct.count ? direct[number] : -1
+    }
+
     /// Inserts an id known to be absent; returns its new index.
     @inline(__always)
     mutating func insert(_ p: UnsafePointer<UInt8>, count n: Int, hash: UInt64) -> Int32 {
@@ -116,7 +124,11 @@ struct CustomerIndex {
             let index = Int32(hashes.count)
             if number >= direct.count {
                 let size = max(number + 1, min(direct.count * 2, NumberedIDShape.limit))
-                direct.append(contentsOf: repeatElement(-1, count: size - direct.count))
+                var larger = [Int32](repeating: -1, count: size)
+                larger.withUnsafeMutableBufferPointer { target in
+                    direct.withUnsafeBufferPointer { old in _ = target.update(fromContentsOf: old) }
+                }
+                direct = larger
             }
             direct[number] = index
             hashes.append(hash)

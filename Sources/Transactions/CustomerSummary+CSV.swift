@@ -79,19 +79,40 @@ func appendCSVField<C: Collection>(_ field: C, to bytes: inout [UInt8]) where C.
 
 @inline(__always)
 func appendNumber(_ value: Int, to bytes: inout [UInt8]) {
-    if value >= 0, value < 10 {
-        bytes.append(UInt8(48 + value))
-        return
-    }
-    bytes.append(contentsOf: String(value).utf8)
+    if value < 0 { bytes.append(0x2D) }
+    appendDigits(UInt64(value.magnitude), to: &bytes)
 }
 
-/// The shortest decimal form that reads back to the same double (Swift's `description`).
+/// The shortest decimal form that reads back to the same double, as Swift's `description`
+/// writes it. Whole numbers (durations in days, counts) are written directly, which skips
+/// building a String for most of a summary's numbers.
 @inline(__always)
 func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
-    if value == 0 {
-        bytes.append(contentsOf: [0x30, 0x2E, 0x30])
+    if value.rounded(.towardZero) == value, abs(value) < 1e15 {
+        if value < 0 || (value == 0 && value.sign == .minus) { bytes.append(0x2D) }
+        appendDigits(UInt64(abs(value)), to: &bytes)
+        bytes.append(0x2E)
+        bytes.append(0x30)
         return
     }
     bytes.append(contentsOf: value.description.utf8)
+}
+
+@inline(__always)
+private func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
+    if value < 10 {
+        bytes.append(UInt8(48 + value))
+        return
+    }
+    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var count = 0
+    var v = value
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        while v > 0 {
+            buffer[31 - count] = UInt8(48 + v % 10)
+            v /= 10
+            count += 1
+        }
+        bytes.append(contentsOf: buffer[(32 - count)...])
+    }
 }

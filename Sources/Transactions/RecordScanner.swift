@@ -6,6 +6,50 @@ struct FieldSpan {
     var quoted: Bool
 }
 
+/// The fields of the current record: a buffer the scanner reuses for every record, so that
+/// splitting a row allocates nothing and checks no copy-on-write uniqueness.
+final class FieldBuffer {
+    private(set) var storage: UnsafeMutablePointer<FieldSpan>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 16) {
+        self.capacity = max(capacity, 4)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    @inline(__always)
+    subscript(i: Int) -> FieldSpan { storage[i] }
+
+    @inline(__always)
+    func removeAll() { count = 0 }
+
+    @inline(__always)
+    func append(_ field: FieldSpan) {
+        if count == capacity { grow() }
+        storage[count] = field
+        count += 1
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<FieldSpan>.allocate(capacity: capacity * 2)
+        larger.initialize(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity *= 2
+    }
+
+    func map<T>(_ transform: (FieldSpan) -> T) -> [T] {
+        (0..<count).map { transform(storage[$0]) }
+    }
+}
+
 enum ScanOutcome {
     /// A record was read; it starts on this line (1-based within the scan).
     case record(line: Int)
@@ -48,16 +92,16 @@ struct RecordScanner {
     /// `atEndOfInput` is false, the position stays at the record's start and `.incomplete`
     /// is returned, so that the caller can carry the rest over to the next buffer.
     @inline(__always)
-    mutating func next(_ fields: inout [FieldSpan], atEndOfInput: Bool) throws(ScanError) -> ScanOutcome {
+    mutating func next(_ fields: FieldBuffer, atEndOfInput: Bool) throws(ScanError) -> ScanOutcome {
         while true {
             let recordStart = position
             let startLines = linesConsumed
-            fields.removeAll(keepingCapacity: true)
+            fields.removeAll()
             let done: Bool
             if let delimiter {
-                done = try scanDelimited(&fields, delimiter, atEndOfInput)
+                done = try scanDelimited(fields, delimiter, atEndOfInput)
             } else {
-                done = try scanWhitespace(&fields, atEndOfInput)
+                done = try scanWhitespace(fields, atEndOfInput)
             }
             if !done {
                 position = recordStart
@@ -82,11 +126,12 @@ struct RecordScanner {
 
     /// Returns false when the buffer ends inside the record and more input may follow.
     @inline(__always)
-    private mutating func scanDelimited(_ fields: inout [FieldSpan], _ delimiter: UInt8, _ atEnd: Bool) throws(ScanError) -> Bool {
+    private mutating func scanDelimited(_ fields: FieldBuffer, _ delimiter: UInt8, _ atEnd: Bool) throws(ScanError) -> Bool {
         var i = position
         if i >= count { return atEnd }
+        let delimiterPattern = UInt64(delimiter) &* 0x0101_0101_0101_0101
         while true {
-            while i < count, isBlank(base[i], delimiter) { i += 1 }
+            while i < count, base[i] <= 0x20, isBlank(base[i], delimiter) { i += 1 }
             if i < count, base[i] == 0x22 {
                 guard let closed = try scanQuoted(from: i, atEnd) else { return false }
                 fields.append(FieldSpan(start: i + 1, end: closed, quoted: true))
@@ -97,14 +142,10 @@ struct RecordScanner {
                 }
             } else {
                 let start = i
-                while i < count {
-                    let b = base[i]
-                    if b == delimiter || b == 0x0A { break }
-                    i += 1
-                }
+                i = nextDelimiterOrLineFeed(from: i, delimiterPattern)
                 if i == count, !atEnd { return false }
                 var end = i
-                while end > start, isBlank(base[end - 1], delimiter) { end -= 1 }
+                while end > start, base[end - 1] <= 0x20, isBlank(base[end - 1], delimiter) { end -= 1 }
                 fields.append(FieldSpan(start: start, end: end, quoted: false))
             }
             if i >= count {
@@ -123,8 +164,32 @@ struct RecordScanner {
         }
     }
 
+    /// The index of the first delimiter or line feed at or after `i`, or `count`.
+    ///
+    /// Eight bytes at a time (SWAR): a byte of `w ^ pattern` is zero where `w` holds the
+    /// byte sought, and `(x - 0x01…01) & ~x & 0x80…80` sets the high bit of the lowest zero
+    /// byte of `x` exactly (borrows only corrupt the bytes above it), so the lowest set bit
+    /// locates the first match.
     @inline(__always)
-    private mutating func scanWhitespace(_ fields: inout [FieldSpan], _ atEnd: Bool) throws(ScanError) -> Bool {
+    private func nextDelimiterOrLineFeed(from start: Int, _ delimiterPattern: UInt64) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let lineFeeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        let raw = UnsafeRawPointer(base)
+        var i = start
+        while i + 8 <= count {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let a = w ^ delimiterPattern, b = w ^ lineFeeds
+            let hits = ((a &- ones) & ~a & highs) | ((b &- ones) & ~b & highs)
+            if hits != 0 { return i + hits.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < count, base[i] != UInt8(truncatingIfNeeded: delimiterPattern), base[i] != 0x0A { i += 1 }
+        return i
+    }
+
+    @inline(__always)
+    private mutating func scanWhitespace(_ fields: FieldBuffer, _ atEnd: Bool) throws(ScanError) -> Bool {
         var i = position
         while true {
             while i < count, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 }

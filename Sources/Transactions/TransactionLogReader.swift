@@ -198,10 +198,10 @@ private struct ReadSession {
         var start = 0
         if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
         var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
-        var fields: [FieldSpan] = []
+        let fields = FieldBuffer()
         let first: ScanOutcome
         do {
-            first = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+            first = try scanner.next(fields, atEndOfInput: atEndOfInput)
         } catch {
             throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
         }
@@ -262,7 +262,7 @@ private struct ReadSession {
     private func detectDateFormat(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, lineOffset: Int, atEndOfInput: Bool) throws -> DateFormat? {
         guard let columns else { preconditionFailure("columns are resolved before dates are detected") }
         var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
-        var fields: [FieldSpan] = []
+        let fields = FieldBuffer()
         var fits = [Int](repeating: 0, count: DateFormat.detectionOrder.count)
         var sampled = 0
         var firstExample: String?
@@ -270,7 +270,7 @@ private struct ReadSession {
         scanning: while true {
             let outcome: ScanOutcome
             do {
-                outcome = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+                outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
             } catch {
                 throw TransactionsError.invalidInput(SourceLocation(file: path, line: lineOffset + error.line), error.message)
             }
@@ -454,12 +454,14 @@ struct PartParser: Sendable {
         var result = PartResult()
         result.records.reserveCapacity((buffer.count - start) / 20)
         var scanner = RecordScanner(buffer, delimiter: delimiter, from: start)
-        var fields: [FieldSpan] = []
-        fields.reserveCapacity(columns.fieldCount + 1)
+        let fields = FieldBuffer(capacity: columns.fieldCount + 1)
         let base = buffer.baseAddress!
         var previousStart = -1
         var previousLength = 0
         var previousCustomer: Int32 = 0
+        var previousDateStart = 0
+        var previousDateLength = -1
+        var previousDay: Int32 = 0
         var unescaped: [UInt8] = []
 
         func bad(_ line: Int, _ column: Int?, _ message: String) -> Bool {
@@ -476,7 +478,7 @@ struct PartParser: Sendable {
         rows: while true {
             let outcome: ScanOutcome
             do {
-                outcome = try scanner.next(&fields, atEndOfInput: atEndOfInput)
+                outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
             } catch {
                 result.error = PartIssue(line: error.line, column: nil, message: error.message)
                 break rows
@@ -497,12 +499,24 @@ struct PartParser: Sendable {
                 unescaped = scanner.bytes(idField)
             }
             let dateField = fields[columns.date]
-            guard let day = dateFormat.parse(base + dateField.start, dateField.end - dateField.start) else {
-                let text = scanner.text(dateField)
-                if bad(line, columns.date, "\"\(text)\" is not a \(dateFormat.rawValue) date") { continue }
-                break rows
+            let dateLength = dateField.end - dateField.start
+            let dayNumber: Int32
+            // Logs repeat the same date row after row: reuse the last one's day when the text
+            // is the same (a date is at most 32 bytes, compared in place).
+            if dateLength == previousDateLength, dateLength <= 32,
+               memcmp(base + dateField.start, base + previousDateStart, dateLength) == 0 {
+                dayNumber = previousDay
+            } else {
+                guard let day = dateFormat.parse(base + dateField.start, dateLength) else {
+                    let text = scanner.text(dateField)
+                    if bad(line, columns.date, "\"\(text)\" is not a \(dateFormat.rawValue) date") { continue }
+                    break rows
+                }
+                dayNumber = Int32(day.daysSinceEpoch)
+                previousDateStart = dateField.start
+                previousDateLength = dateLength
+                previousDay = dayNumber
             }
-            let dayNumber = Int32(day.daysSinceEpoch)
             if dayNumber < PartParser.lowestDay || dayNumber > PartParser.highestDay {
                 let text = scanner.text(dateField)
                 if bad(line, columns.date, "\"\(text)\" is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
@@ -546,6 +560,7 @@ struct PartParser: Sendable {
     /// A known customer's global index, or -(local index + 1) for one new to this block.
     @inline(__always)
     private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ local: inout CustomerIndex) -> Int32 {
+        if let direct = known.findNumbered(p, count: n), direct >= 0 { return direct }
         let hash = CustomerIndex.hash(p, n)
         let global = known.find(p, count: n, hash: hash)
         if global >= 0 { return global }
