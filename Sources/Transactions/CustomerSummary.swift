@@ -6,8 +6,9 @@
 /// - `T`: from the first purchase period to the period of the end of observation (or of
 ///   calibration, after a split);
 /// - `monetaryValue`: the mean value of the repeat periods (0 without repeats);
-/// - after a split, `holdout`: purchase periods and their mean value between the calibration
-///   end (exclusive) and the observation end (inclusive), and the holdout's duration.
+/// - after a split, `holdout`: purchase periods between the calibration end (exclusive) and
+///   the observation end (inclusive), the mean value of their transactions (lifetimes averages
+///   rows here, not periods), and the holdout's duration.
 ///
 /// All durations are in `unit`. Columns are stored side by side, one array each, so that
 /// models read them without copying.
@@ -266,6 +267,7 @@ private func summarizeSorted(_ records: UnsafeBufferPointer<TransactionRecord>, 
     let n = records.count
     var repeatValue = 0.0
     var holdoutValue = 0.0
+    var holdoutPurchases = 0
     while i < n {
         let day = records[i].day
         if day > windows.observationEnd { break }
@@ -273,24 +275,25 @@ private func summarizeSorted(_ records: UnsafeBufferPointer<TransactionRecord>, 
         let period = windows.period.ordinal(day)
         // One period's records: same period and same side of the calibration end.
         var value = 0.0
-        var purchase = false
+        var purchases = 0
         var refunds = 0
         var j = i
         while j < n, records[j].day <= windows.observationEnd {
             let d = records[j].day
             if windows.period.ordinal(d) != period || (windows.split && (d > windows.calibrationEnd) != inHoldout) { break }
             value += records[j].amount
-            if records[j].amount >= 0 { purchase = true } else { refunds += 1 }
+            if records[j].amount >= 0 { purchases += 1 } else { refunds += 1 }
             j += 1
         }
         i = j
-        guard purchase else {
+        guard purchases > 0 else {
             row.unmatchedRefunds += refunds
             continue
         }
         if inHoldout {
             guard row.included else { continue }
             row.holdoutFrequency += 1
+            holdoutPurchases += purchases
             holdoutValue += value
         } else if !row.included {
             row.included = true
@@ -303,6 +306,8 @@ private func summarizeSorted(_ records: UnsafeBufferPointer<TransactionRecord>, 
         }
     }
     if row.frequency > 0 { row.monetaryValue = repeatValue / Double(row.frequency) }
-    if row.holdoutFrequency > 0 { row.holdoutMonetaryValue = holdoutValue / Double(row.holdoutFrequency) }
+    // lifetimes averages the holdout's transactions, not its periods (unlike the calibration
+    // window's monetary value); Clientele keeps that meaning so the two tools agree.
+    if holdoutPurchases > 0 { row.holdoutMonetaryValue = holdoutValue / Double(holdoutPurchases) }
     return row
 }

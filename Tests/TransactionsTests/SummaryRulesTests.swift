@@ -5,7 +5,7 @@ import Testing
 /// The rules of a summary, each on a log small enough to work out by hand.
 @Suite struct SummaryRulesTests {
     /// Customer a: 2024-01-01 (10 + 5 on the same day), 2024-01-08 (20), 2024-01-22 (40),
-    /// 2024-02-05 (holdout, 7), 2024-02-20 (after observation end).
+    /// 2024-02-05 (holdout, 7 + 3), 2024-02-06 (holdout, 11), 2024-02-20 (after observation end).
     /// Customer b: first purchase 2024-01-31 (after the calibration end: left out).
     private let log = """
         customer_id,date,amount
@@ -15,6 +15,8 @@ import Testing
         b,2024-01-31,99
         a,2024-01-22,40
         a,2024-02-05,7
+        a,2024-02-05,3
+        a,2024-02-06,11
         a,2024-02-20,1000
 
         """
@@ -22,10 +24,11 @@ import Testing
     @Test func samePeriodPurchasesCountOnceAndSumTheirValue() throws {
         let summary = try CustomerSummary(log: try readLog(log), options: SummaryOptions(observationEnd: day("2024-02-10")))
         #expect(Array(summary.customerIDs) == ["a", "b"])
-        #expect(summary.frequency == [3, 0])
-        #expect(summary.recency == [35, 0])
+        #expect(summary.frequency == [4, 0])
+        #expect(summary.recency == [36, 0])
         #expect(summary.T == [40, 10])
-        #expect(summary.monetaryValue == [67.0 / 3, 0])
+        let repeatDays: [Double] = [20, 40, 10, 11]
+        #expect(summary.monetaryValue == [repeatDays.reduce(0, +) / 4, 0])
         #expect(summary.holdout == nil)
     }
 
@@ -37,13 +40,14 @@ import Testing
         #expect(summary.recency == [21.0 / 7])
         #expect(summary.T == [27.0 / 7])
         #expect(summary.monetaryValue == [30])
-        #expect(summary.holdout == CustomerSummary.Holdout(frequency: [1], monetaryValue: [7], duration: 13.0 / 7))
+        // Two holdout days, three transactions: lifetimes averages the transactions.
+        #expect(summary.holdout == CustomerSummary.Holdout(frequency: [2], monetaryValue: [7], duration: 13.0 / 7))
     }
 
     @Test func observationEndDefaultsToTheLastDay() throws {
         let summary = try CustomerSummary(log: try readLog(log))
         #expect(summary.T == [50, 20])
-        #expect(summary.frequency == [4, 0])
+        #expect(summary.frequency == [5, 0])
     }
 
     @Test func weeklyPeriodsRunMondayToSunday() throws {
