@@ -1,11 +1,27 @@
 import ArgumentParser
+import Dispatch
+import LinearAlgebra
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Report the BLAS and LAPACK this process loaded and the cores it can use.")
+        abstract: "Report the BLAS and LAPACK this process loaded and the cores it can use.",
+        discussion: """
+            OpenBLAS is used when Debian's alternatives point libblas.so.3 at it \
+            (apt-get install libopenblas0-pthread); otherwise the reference BLAS runs.
+
+            Example:
+              clientele doctor
+            """)
 
     func run() throws {
         print("clientele \(Clientele.version)")
+        print("BLAS: \(BLASLibrary.description)")
+        let lapack = BLASLibrary.loadedLAPACKFiles
+        print("LAPACK: \(lapack.isEmpty ? "no LAPACK file found in the memory map" : lapack.joined(separator: ", "))")
+        print("cores: \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))")
     }
 }

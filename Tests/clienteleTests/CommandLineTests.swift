@@ -95,6 +95,16 @@ import Testing
         #expect(outcome.standardError.contains("--delimiter must be one of: , tab ; whitespace (got \"pipe\")"))
     }
 
+    @Test func doctorNamesTheLoadedBLAS() throws {
+        let outcome = try run(["doctor"])
+        #expect(outcome.status == 0)
+        let lines = outcome.standardOutput.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("clientele ") == true)
+        #expect(lines.contains { $0.hasPrefix("BLAS: OpenBLAS") || $0.hasPrefix("BLAS: reference BLAS") })
+        #expect(lines.contains { $0.hasPrefix("LAPACK: /") })
+        #expect(try run(["--version"]).standardOutput == "0.1.0\n")
+    }
+
     @Test func simulateIsReproducible() throws {
         let directory = try temporaryDirectory()
         let a = directory.appendingPathComponent("a.csv"), b = directory.appendingPathComponent("b.csv")
