@@ -23,10 +23,10 @@ let package = Package(
             name: "CLinearAlgebra",
             providers: [.apt(["libblas-dev", "liblapack-dev", "liblapacke-dev"])]
         ),
-        .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"]),
-        .target(name: "Transactions"),
+        .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
-        .target(name: "Simulation"),
+        .target(name: "Simulation", exclude: ["README.md"]),
         .executableTarget(
             name: "clientele",
             dependencies: [
