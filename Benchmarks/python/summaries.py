@@ -39,8 +39,9 @@ def run_polars(out):
         recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
         T=(cal - pl.col("first")).dt.total_days().cast(pl.Float64),
         monetary_value=pl.when(pl.col("n") > 1).then((pl.col("total") - pl.col("first_amount")) / (pl.col("n") - 1)).otherwise(0.0))
-    holdout = daily.filter(pl.col("date") > cal).group_by("customer_id").agg(
-        frequency_holdout=pl.len(), monetary_value_holdout=pl.col("amount").mean())
+    # lifetimes' holdout spend is the mean of the holdout rows, not of the holdout days.
+    holdout = df.filter((pl.col("date") > cal) & (pl.col("date") <= obs)).group_by("customer_id").agg(
+        frequency_holdout=pl.col("date").n_unique(), monetary_value_holdout=pl.col("amount").mean())
     result = summary.join(holdout, on="customer_id", how="left").with_columns(
         pl.col("frequency_holdout").fill_null(0), pl.col("monetary_value_holdout").fill_null(0.0),
         duration_holdout=(obs - cal).dt.total_days().cast(pl.Float64))
@@ -51,17 +52,17 @@ def run_duckdb(out):
     import duckdb
     duckdb.sql(f"""
         COPY (
-        WITH daily AS (
-            SELECT customer_id, date, sum(amount) AS amount
-            FROM read_csv('{path}', types={{'customer_id': 'VARCHAR', 'date': 'DATE'}})
-            WHERE date <= DATE '{obs_end}' GROUP BY customer_id, date),
+        WITH rows AS (
+            SELECT * FROM read_csv('{path}', types={{'customer_id': 'VARCHAR', 'date': 'DATE'}})
+            WHERE date <= DATE '{obs_end}'),
+        daily AS (SELECT customer_id, date, sum(amount) AS amount FROM rows GROUP BY customer_id, date),
         calibration AS (
             SELECT customer_id, min(date) AS first, max(date) AS last, count(*) AS n, sum(amount) AS total,
                    arg_min(amount, date) AS first_amount
             FROM daily WHERE date <= DATE '{cal_end}' GROUP BY customer_id),
         holdout AS (
-            SELECT customer_id, count(*) AS frequency_holdout, avg(amount) AS monetary_value_holdout
-            FROM daily WHERE date > DATE '{cal_end}' GROUP BY customer_id)
+            SELECT customer_id, count(DISTINCT date) AS frequency_holdout, avg(amount) AS monetary_value_holdout
+            FROM rows WHERE date > DATE '{cal_end}' GROUP BY customer_id)
         SELECT c.customer_id, n - 1 AS frequency, CAST(last - first AS DOUBLE) AS recency,
                CAST(DATE '{cal_end}' - first AS DOUBLE) AS T,
                CASE WHEN n > 1 THEN (total - first_amount) / (n - 1) ELSE 0 END AS monetary_value,
