@@ -44,7 +44,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LifetimeValueTests",
-            dependencies: ["LifetimeValue", "Transactions"],
+            dependencies: ["LifetimeValue", "Transactions", "Simulation"],
             resources: [.copy("Fixtures")]
         ),
     ]

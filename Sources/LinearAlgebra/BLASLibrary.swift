@@ -27,7 +27,8 @@ public enum BLASLibrary {
         var files: [String] = []
         var line = [CChar](repeating: 0, count: 4096)
         while fgets(&line, Int32(line.count), maps) != nil {
-            let text = String(cString: line).trimmingTrailingNewline
+            let length = line.firstIndex(of: 0) ?? line.count
+            let text = String(decoding: line[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingTrailingNewline
             guard let slash = text.firstIndex(of: "/") else { continue }
             let path = String(text[slash...])
             let name = path.split(separator: "/").last.map(String.init) ?? path

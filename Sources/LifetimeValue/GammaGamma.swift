@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The Gamma-Gamma model of spend per transaction: Fader, Hardie & Lee (2005), "The
+/// Gamma-Gamma model of monetary value" (note), after Colombo & Jiang (1999).
+///
+/// Each transaction's value is Gamma(p, ν); ν ~ Gamma(q, γ) across customers. The mean z̄
+/// of a customer's x repeat transactions then has the likelihood (the note's eq. 3)
+///
+///     f(z̄ | x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q (x z̄)^(px) z̄^(−1) / (γ + x z̄)^(px+q)
+///
+/// and the expected spend of a customer is p (γ + x z̄) / (px + q − 1) (eq. 5), which
+/// needs px + q > 1. It is fitted on repeat buyers only (x > 0, z̄ > 0), and assumes spend is
+/// independent of purchase frequency: `frequencySpendCorrelation` lets the analyst check.
+/// Hazards: everything is in logs (`lgamma`), so large x or z̄ cannot overflow.
+public struct GammaGamma: Sendable, Equatable {
+    public var p: Double
+    public var q: Double
+    public var gamma: Double
+
+    public static let parameterNames = ["p", "q", "gamma"]
+
+    public init(p: Double, q: Double, gamma: Double) throws {
+        guard [p, q, gamma].allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw LifetimeValueError.invalidParameters("Gamma-Gamma needs positive p, q, gamma (got \(p), \(q), \(gamma))")
+        }
+        (self.p, self.q, self.gamma) = (p, q, gamma)
+    }
+
+    public var parameters: [Double] { [p, q, gamma] }
+
+    /// Fits on the repeat buyers among `frequency` (x) and `monetaryValue` (z̄); others are skipped.
+    public static func fit(frequency: [Double], monetaryValue: [Double], penalty: Double = 0) throws -> (model: GammaGamma, fit: FitResult) {
+        let data = try SpendHistories(frequency: frequency, monetaryValue: monetaryValue)
+        var optimiser = MaximumLikelihood()
+        optimiser.penalty = penalty
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1])
+        let v = result.parameters
+        return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result)
+    }
+
+    /// The expected mean spend per transaction of a customer with x repeat purchases of mean
+    /// z̄; for x = 0, the population mean p γ / (q − 1).
+    public func expectedSpend(frequency x: Double, monetaryValue z: Double) -> Double {
+        p * (gamma + x * z) / (p * x + q - 1)
+    }
+
+    /// Pearson's correlation of frequency and mean spend among repeat buyers: the model
+    /// assumes it is near zero.
+    public static func frequencySpendCorrelation(frequency: [Double], monetaryValue: [Double]) -> Double {
+        let pairs = zip(frequency, monetaryValue).filter { $0.0 > 0 && $0.1 > 0 }
+        let n = Double(pairs.count)
+        guard n > 1 else { return .nan }
+        let mx = pairs.reduce(0) { $0 + $1.0 } / n, my = pairs.reduce(0) { $0 + $1.1 } / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (x, y) in pairs {
+            sxy += (x - mx) * (y - my)
+            sxx += (x - mx) * (x - mx)
+            syy += (y - my) * (y - my)
+        }
+        return sxy / sqrt(sxx * syy)
+    }
+
+    struct SpendHistories {
+        var x: [Double] = []
+        var z: [Double] = []
+        init(frequency: [Double], monetaryValue: [Double]) throws {
+            guard frequency.count == monetaryValue.count else {
+                throw LifetimeValueError.invalidData("frequency and monetary value must have one value per customer")
+            }
+            for (f, m) in zip(frequency, monetaryValue) where f > 0 {
+                guard m > 0, m.isFinite else {
+                    throw LifetimeValueError.invalidData("a repeat buyer has monetary value \(m); the Gamma-Gamma model needs positive spend")
+                }
+                x.append(f)
+                z.append(m)
+            }
+            guard x.count >= 3 else {
+                throw LifetimeValueError.invalidData("the Gamma-Gamma model needs repeat buyers; found \(x.count)")
+            }
+        }
+    }
+
+    struct Likelihood: LikelihoodModel {
+        let data: SpendHistories
+        static var parameterNames: [String] { GammaGamma.parameterNames }
+        var customerCount: Double { Double(data.x.count) }
+
+        func logLikelihood(_ v: [Double]) -> (value: Double, gradient: [Double]) {
+            let (p, q, g) = (v[0], v[1], v[2])
+            var ll = 0.0, gp = 0.0, gq = 0.0, gg = 0.0
+            let psiQ = Special.digamma(q)
+            let logG = log(g)
+            for i in data.x.indices {
+                let x = data.x[i], z = data.z[i]
+                let px = p * x
+                let logDenominator = log(g + x * z)
+                let psiSum = Special.digamma(px + q)
+                ll += lgamma(px + q) - lgamma(px) - lgamma(q) + q * logG + (px - 1) * log(z) + px * log(x) - (px + q) * logDenominator
+                gp += x * (psiSum - Special.digamma(px) + log(z) + log(x) - logDenominator)
+                gq += psiSum - psiQ + logG - logDenominator
+                gg += q / g - (px + q) / (g + x * z)
+            }
+            return (ll, [gp, gq, gg])
+        }
+    }
+}

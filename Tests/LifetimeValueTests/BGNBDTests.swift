@@ -1,0 +1,81 @@
+import Foundation
+import Simulation
+import Testing
+@testable import LifetimeValue
+
+@Suite struct BGNBDTests {
+    @Test func bgnbdReproducesPublishedCDNOWEstimates() throws {
+        let (model, fit) = try BGNBD.fit(try cdnowHistories())
+        // Fader, Hardie & Lee (2005): r = 0.2426, α = 4.4135, a = 0.7929, b = 2.4258, LL = −9582.4.
+        let published = [0.2426, 4.4135, 0.7929, 2.4258]
+        for (estimate, value) in zip(model.parameters, published) {
+            #expect(relativeDifference(estimate, value) < 1e-3, "\(estimate) vs \(value)")
+        }
+        #expect(abs(fit.logLikelihood - -9582.4) < 0.05)
+        #expect(fit.converged)
+        for i in 0..<4 {
+            #expect(fit.lowerBounds[i] < fit.parameters[i] && fit.parameters[i] < fit.upperBounds[i])
+            #expect(fit.standardErrors[i] > 0 && fit.standardErrors[i] < fit.parameters[i])
+        }
+    }
+
+    @Test func predictionsEqualLifetimesOnEveryCDNOWCustomer() throws {
+        let p = try lifetimesParameters("bgnbd")
+        let model = try BGNBD(r: p["r"]!, alpha: p["alpha"]!, a: p["a"]!, b: p["b"]!)
+        let table = try fixture("cdnow_predictions.csv")
+        let (x, tx, T) = (table["x"], table["t_x"], table["T"])
+        var worstExpected = 0.0, worstAlive = 0.0
+        for i in x.indices {
+            worstExpected = max(worstExpected, relativeDifference(model.expectedPurchases(in: 39, frequency: x[i], recency: tx[i], T: T[i]), table["bgnbd_expected_39"][i]))
+            worstAlive = max(worstAlive, relativeDifference(model.pAlive(frequency: x[i], recency: tx[i], T: T[i]), table["bgnbd_p_alive"][i]))
+        }
+        #expect(x.count == 2357)
+        #expect(worstExpected < 1e-6)
+        #expect(worstAlive < 1e-6)
+    }
+
+    @Test func gradientMatchesFiniteDifferences() throws {
+        let likelihood = BGNBD.Likelihood(data: try cdnowHistories())
+        for point in [[0.24, 4.4, 0.79, 2.4], [2.0, 0.5, 3.0, 0.2], [0.01, 50, 0.05, 20]] {
+            let analytic = likelihood.logLikelihood(point).gradient
+            for k in 0..<4 {
+                let h = 1e-6 * point[k]
+                var up = point, down = point
+                up[k] += h
+                down[k] -= h
+                let numeric = (likelihood.logLikelihood(up).value - likelihood.logLikelihood(down).value) / (2 * h)
+                #expect(relativeDifference(analytic[k], numeric) < 1e-4, "∂/∂\(BGNBD.parameterNames[k]) at \(point): \(analytic[k]) vs \(numeric)")
+            }
+        }
+    }
+
+    /// The published closed form overflows for heavy buyers; the log-space one must not.
+    @Test func extremeHistoriesStayFinite() throws {
+        var random = SeededRandom(seed: 2005)
+        for _ in 0..<2000 {
+            let params = (0..<4).map { _ in exp(Double.random(in: log(1e-3)...log(1e3), using: &random)) }
+            let model = try BGNBD(r: params[0], alpha: params[1], a: params[2], b: params[3])
+            let T = Double.random(in: 0.1...1000, using: &random)
+            let x = Double(Int.random(in: 0...5000, using: &random))
+            let tx = x == 0 ? 0 : Double.random(in: 0...T, using: &random)
+            let data = try PurchaseHistories(frequency: [x], recency: [tx], T: [T])
+            let (value, gradient) = BGNBD.Likelihood(data: data).logLikelihood(params)
+            #expect(value.isFinite && gradient.allSatisfy(\.isFinite), "\(params) x=\(x) tx=\(tx) T=\(T)")
+            let alive = model.pAlive(frequency: x, recency: tx, T: T)
+            #expect(alive >= 0 && alive <= 1)
+            if params[2] > 1 {
+                let expected = model.expectedPurchases(in: 52, frequency: x, recency: tx, T: T)
+                #expect(expected.isFinite && expected >= 0, "\(params) x=\(x) tx=\(tx) T=\(T) → \(expected)")
+            }
+        }
+    }
+
+    @Test func newCustomerExpectationsEqualLifetimes() throws {
+        let p = try lifetimesParameters("bgnbd")
+        let model = try BGNBD(r: p["r"]!, alpha: p["alpha"]!, a: p["a"]!, b: p["b"]!)
+        // lifetimes: BetaGeoFitter.expected_number_of_purchases_up_to_time(t) (lifetimes_fits.json)
+        for (t, expected) in [(1.0, 0.05318473689563137), (10, 0.4317609895226626), (39, 1.1950162284461952), (78, 1.8579717035277383)] {
+            #expect(relativeDifference(model.expectedPurchases(in: t), expected) < 1e-6, "t = \(t)")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+@testable import LifetimeValue
+
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A numeric CSV read into columns by header name.
+struct NumericTable {
+    var columns: [String: [Double]] = [:]
+
+    init(path: String) throws {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline)
+        let header = lines[0].split(separator: ",").map(String.init)
+        for name in header { columns[name] = [] }
+        for line in lines.dropFirst() {
+            for (name, field) in zip(header, line.split(separator: ",", omittingEmptySubsequences: false)) {
+                columns[name]!.append(Double(field) ?? .nan)
+            }
+        }
+    }
+
+    subscript(_ name: String) -> [Double] { columns[name] ?? [] }
+}
+
+func dataset(_ relative: String) throws -> NumericTable {
+    try NumericTable(path: repositoryRoot.appendingPathComponent("datasets/\(relative)").path)
+}
+
+func fixture(_ name: String) throws -> NumericTable {
+    try NumericTable(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path)
+}
+
+/// lifetimes' fitted parameters, by model and name.
+func lifetimesParameters(_ model: String) throws -> [String: Double] {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lifetimes_fits.json")
+    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    return (json[model] as! [String: Any])["params"] as! [String: Double]
+}
+
+func relativeDifference(_ a: Double, _ b: Double) -> Double {
+    abs(a - b) / max(abs(b), 1e-300)
+}
+
+/// The CDNOW calibration summary of the BG/NBD paper (2,357 customers, weeks).
+func cdnowHistories() throws -> PurchaseHistories {
+    let table = try dataset("cdnow/cdnow_customers_summary.csv")
+    return try PurchaseHistories(frequency: table["frequency"], recency: table["recency"], T: table["T"])
+}
