@@ -32,14 +32,19 @@ public struct GammaGamma: Sendable, Equatable {
 
     public var parameters: [Double] { [p, q, gamma] }
 
-    /// Fits on the repeat buyers among `frequency` (x) and `monetaryValue` (z̄); others are skipped.
-    public static func fit(frequency: [Double], monetaryValue: [Double], penalty: Double = 0) throws -> (model: GammaGamma, fit: FitResult) {
+    /// Fits on the repeat buyers among `frequency` (x) and `monetaryValue` (z̄). Customers
+    /// without repeats carry no spend information; repeat buyers whose mean spend is not
+    /// positive (free orders, refunds) have no place in a gamma density and are left out too,
+    /// counted in `leftOut` so that the caller can say so.
+    public static func fit(frequency: [Double], monetaryValue: [Double], penalty: Double = 0) throws
+        -> (model: GammaGamma, fit: FitResult, leftOut: Int)
+    {
         let data = try SpendHistories(frequency: frequency, monetaryValue: monetaryValue)
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
         let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1])
         let v = result.parameters
-        return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result)
+        return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result, data.leftOut)
     }
 
     /// The expected mean spend per transaction of a customer with x repeat purchases of mean
@@ -67,13 +72,19 @@ public struct GammaGamma: Sendable, Equatable {
     struct SpendHistories {
         var x: [Double] = []
         var z: [Double] = []
+        /// Repeat buyers left out for a mean spend that is not positive.
+        var leftOut = 0
         init(frequency: [Double], monetaryValue: [Double]) throws {
             guard frequency.count == monetaryValue.count else {
                 throw LifetimeValueError.invalidData("frequency and monetary value must have one value per customer")
             }
-            for (f, m) in zip(frequency, monetaryValue) where f > 0 {
-                guard m > 0, m.isFinite else {
-                    throw LifetimeValueError.invalidData("a repeat buyer has monetary value \(m); the Gamma-Gamma model needs positive spend")
+            for (i, (f, m)) in zip(frequency, monetaryValue).enumerated() where f > 0 {
+                guard m.isFinite else {
+                    throw LifetimeValueError.invalidData("customer \(i + 1) has monetary value \(m)")
+                }
+                guard m > 0 else {
+                    leftOut += 1
+                    continue
                 }
                 x.append(f)
                 z.append(m)

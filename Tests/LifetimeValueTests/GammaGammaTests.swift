@@ -4,7 +4,8 @@ import Testing
 @Suite struct GammaGammaTests {
     @Test func gammaGammaReproducesPublishedCDNOWEstimates() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
-        let (model, fit) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
+        let (model, fit, leftOut) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
+        #expect(leftOut == 0)
         // Fader, Hardie & Lee (2005), the Gamma-Gamma note: p = 6.25, q = 3.74, γ = 15.44, given
         // to two decimals (γ truncated: the optimum is 15.4477), so within one unit of the last
         // digit; lifetimes' estimates, below, pin the optimum more tightly.
@@ -52,6 +53,14 @@ import Testing
                 #expect(relativeDifference(analytic[k], numeric) < 1e-4, "∂/∂\(GammaGamma.parameterNames[k]) at \(point)")
             }
         }
+    }
+
+    @Test func repeatBuyersWithoutSpendAreLeftOutAndCounted() throws {
+        let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
+        let all = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
+        let withFreeOrders = try GammaGamma.fit(frequency: table["x"] + [3, 1], monetaryValue: table["zbar"] + [0, -2])
+        #expect(withFreeOrders.leftOut == 2)
+        #expect(withFreeOrders.model == all.model)
     }
 
     @Test func spendWithoutRepeatBuyersIsRefused() {

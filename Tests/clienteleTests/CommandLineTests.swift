@@ -105,6 +105,56 @@ import Testing
         #expect(try run(["--version"]).standardOutput == "0.1.0\n")
     }
 
+    /// summarize → fit → predict on the CDNOW sample, the paper's estimates in the model file.
+    @Test func fitAndPredictTheCDNOWSample() throws {
+        let directory = try temporaryDirectory()
+        let summary = directory.appendingPathComponent("summary.csv").path
+        #expect(try run(["summarize", "datasets/cdnow/CDNOW_sample.txt", "--no-header", "--delimiter", "whitespace",
+                         "--customer-column", "1", "--date-column", "3", "--amount-column", "5", "--unit", "weeks",
+                         "--calibration-end", "1997-09-30", "--observation-end", "1998-06-30", "--output", summary]).status == 0)
+        let bgnbd = directory.appendingPathComponent("bgnbd.json").path
+        let gg = directory.appendingPathComponent("gg.json").path
+        let fit = try run(["fit", "bgnbd", summary, "--unit", "weeks", "--output", bgnbd])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        #expect(try run(["fit", "gamma-gamma", summary, "--unit", "weeks", "--output", gg]).status == 0)
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bgnbd))) as! [String: Any]
+        let parameters = model["parameters"] as! [String: Double]
+        #expect(abs(parameters["r"]! - 0.2426) < 0.0005 && abs(parameters["b"]! - 2.4258) < 0.005)
+        #expect(model["timeUnit"] as? String == "weeks" && model["customers"] as? Int == 2357)
+        #expect(model["formatVersion"] as? Int == 1 && (model["dataFingerprint"] as? String)?.hasPrefix("fnv1a64:") == true)
+
+        let predictions = directory.appendingPathComponent("predictions.csv").path
+        let predict = try run(["predict", bgnbd, summary, "--unit", "weeks", "--horizon", "39", "--spend-model", gg, "--output", predictions])
+        #expect(predict.status == 0, "\(predict.standardError)")
+        let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2358)
+        #expect(lines[0] == "customer_id,expected_purchases,p_alive,expected_spend,clv")
+        #expect(lines[1].hasPrefix("00004,1.22"))
+
+        let wrongUnit = try run(["predict", bgnbd, summary, "--horizon", "39", "--output", predictions])
+        #expect(wrongUnit.status != 0)
+        #expect(wrongUnit.standardError == "Error: \(bgnbd) was fitted in weeks but the summary is in days (--unit): rescale the summary or refit\n")
+
+        var future = try String(contentsOfFile: bgnbd, encoding: .utf8)
+        future = future.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 2")
+        let futureModel = directory.appendingPathComponent("future.json").path
+        try future.write(toFile: futureModel, atomically: true, encoding: .utf8)
+        let refused = try run(["predict", futureModel, summary, "--unit", "weeks", "--horizon", "39", "--output", predictions])
+        #expect(refused.standardError == "Error: invalid model file: \(futureModel) has format version 2; this Clientele reads version 1\n")
+    }
+
+    @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
+        let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
+        #expect(unknown.status != 0)
+        #expect(unknown.standardError.contains("unknown model \"pareto-nbd-x\"; available: bgnbd, gamma-gamma"))
+        let directory = try temporaryDirectory()
+        let summary = directory.appendingPathComponent("s.csv")
+        try "customer_id,frequency,recency,T\n1,2,5,4\n".write(to: summary, atomically: true, encoding: .utf8)
+        let bad = try run(["fit", "bgnbd", summary.path, "--output", directory.appendingPathComponent("m.json").path])
+        #expect(bad.standardError == "Error: \(summary.path):2: recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path))
+    }
+
     @Test func simulateIsReproducible() throws {
         let directory = try temporaryDirectory()
         let a = directory.appendingPathComponent("a.csv"), b = directory.appendingPathComponent("b.csv")

@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension CustomerSummary {
+    /// Reads a customer summary CSV as `clientele summarize` writes it (or lifetimes, with
+    /// `frequency_cal`-style names accepted too): a header, then `customer_id`, `frequency`,
+    /// `recency`, `T`, optionally `monetary_value` and the holdout columns. Durations are in
+    /// `unit`, which the file itself does not record.
+    ///
+    /// Errors name the file, line and column: a missing column, a number that is not one,
+    /// a fractional or negative frequency, recency beyond T.
+    public static func read(path: String, unit: TimeUnit) throws -> CustomerSummary {
+        let bytes = try readWholeFile(path)
+        return try bytes.withUnsafeBufferPointer { buffer in
+            try parse(buffer, path: path, unit: unit)
+        }
+    }
+
+    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>, path: String, unit: TimeUnit) throws -> CustomerSummary {
+        var start = 0
+        if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
+        var scanner = RecordScanner(buffer, delimiter: .comma, from: start)
+        let fields = FieldBuffer()
+        func next() throws -> Int? {
+            do {
+                guard case .record(let line) = try scanner.next(fields, atEndOfInput: true) else { return nil }
+                return line
+            } catch {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
+            }
+        }
+        guard try next() != nil else { throw TransactionsError.invalidFile(path, "the file is empty: expected a customer summary") }
+        let header = fields.map { scanner.text($0) }
+        func column(_ names: [String], required: Bool) throws -> Int? {
+            for name in names { if let index = header.firstIndex(of: name) { return index } }
+            guard !required else {
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: 1),
+                    "no \"\(names[0])\" column: the header has \(header.map { "\"\($0)\"" }.joined(separator: ", "))")
+            }
+            return nil
+        }
+        let id = try column(["customer_id", "ID", "id"], required: false) ?? 0
+        let frequencyColumn = try column(["frequency", "frequency_cal", "x"], required: true)!
+        let recencyColumn = try column(["recency", "recency_cal", "t_x"], required: true)!
+        let tColumn = try column(["T", "T_cal"], required: true)!
+        let monetaryColumn = try column(["monetary_value", "monetary_value_cal", "zbar"], required: false)
+        let holdoutFrequencyColumn = try column(["frequency_holdout"], required: false)
+        let holdoutMonetaryColumn = try column(["monetary_value_holdout"], required: false)
+        let durationColumn = try column(["duration_holdout"], required: false)
+
+        var ids = CustomerIDs()
+        var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
+        var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = []
+        var duration: Double?
+        while let line = try next() {
+            guard fields.count == header.count else {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
+                                                     "\(fields.count) fields, expected \(header.count) like the header")
+            }
+            func number(_ index: Int) throws -> Double {
+                let field = fields[index]
+                guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
+                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
+                                                         "\"\(scanner.text(field))\" is not a finite number")
+                }
+                return value
+            }
+            func count(_ index: Int) throws -> Int {
+                let value = try number(index)
+                guard value >= 0, value.rounded() == value, value < 1e15 else {
+                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
+                                                         "\(value) is not a count (a whole number ≥ 0)")
+                }
+                return Int(value)
+            }
+            ids.append(scanner.bytes(fields[id]))
+            let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
+            guard tx >= 0, age >= tx else {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
+                                                     "recency \(tx) and T \(age): need 0 ≤ recency ≤ T")
+            }
+            frequency.append(x)
+            recency.append(tx)
+            T.append(age)
+            if let monetaryColumn { monetary.append(try number(monetaryColumn)) }
+            if let holdoutFrequencyColumn { holdoutFrequency.append(try count(holdoutFrequencyColumn)) }
+            if let holdoutMonetaryColumn { holdoutMonetary.append(try number(holdoutMonetaryColumn)) }
+            if let durationColumn { duration = try number(durationColumn) }
+        }
+        guard !frequency.isEmpty else { throw TransactionsError.invalidFile(path, "no customers after the header") }
+        let holdout = holdoutFrequencyColumn.map { _ in
+            Holdout(frequency: holdoutFrequency, monetaryValue: holdoutMonetaryColumn == nil ? nil : holdoutMonetary,
+                    duration: duration ?? 0)
+        }
+        return CustomerSummary(customerIDs: ids, frequency: frequency, recency: recency, T: T,
+                               monetaryValue: monetaryColumn == nil ? nil : monetary, holdout: holdout, unit: unit)
+    }
+}
+
+/// The whole file, for inputs (summaries, model files) that are read at once.
+public func readWholeFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+        throw TransactionsError.invalidFile(path, "cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw TransactionsError.invalidFile(path, "read failed: \(String(cString: strerror(errno)))")
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return bytes
+}
+
+/// A 64-bit FNV-1a hash of bytes, written `fnv1a64:` and 16 hex digits: the fingerprint that
+/// ties a model file to the summary it was fitted on.
+public func fingerprint(_ bytes: [UInt8]) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01B3
+    }
+    let hex = String(hash, radix: 16)
+    return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+}

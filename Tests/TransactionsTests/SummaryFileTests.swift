@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@testable import Transactions
+
+/// Summary CSVs read back to what was written, and bad ones are refused where they are bad.
+@Suite struct SummaryFileTests {
+    @Test func aWrittenSummaryReadsBackTheSame() throws {
+        let log = try TransactionLogReader.read(path: datasetPath("cdnow/CDNOW_sample.txt"), format: cdnowSampleFormat)
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(
+            unit: .weeks, calibrationEnd: day("1997-09-30"), observationEnd: day("1998-06-30")))
+        let path = try temporaryFile("", name: "summary.csv")
+        try summary.writeCSV(to: path)
+        let back = try CustomerSummary.read(path: path, unit: .weeks)
+        #expect(back.customerIDs == summary.customerIDs)
+        #expect(back.frequency == summary.frequency && back.recency == summary.recency && back.T == summary.T)
+        #expect(back.monetaryValue == summary.monetaryValue)
+        #expect(back.holdout == summary.holdout)
+    }
+
+    @Test func lifetimesColumnNamesAreAccepted() throws {
+        let path = try temporaryFile("ID,x,t_x,T,zbar\n1,2,30.43,38.86,22.35\n2,0,0,38.86,0\n", name: "s.csv")
+        let summary = try CustomerSummary.read(path: path, unit: .weeks)
+        #expect(summary.frequency == [2, 0])
+        #expect(summary.monetaryValue == [22.35, 0])
+    }
+
+    @Test func badSummariesNameLineAndColumn() throws {
+        func failure(_ text: String) throws -> String {
+            let path = try temporaryFile(text, name: "s.csv")
+            do {
+                _ = try CustomerSummary.read(path: path, unit: .days)
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(try failure("customer_id,frequency,recency\n1,2,3\n").hasSuffix("s.csv:1: no \"T\" column: the header has \"customer_id\", \"frequency\", \"recency\""))
+        #expect(try failure("customer_id,frequency,recency,T\n1,2.5,3,4\n").hasSuffix("s.csv:2: column \"frequency\": 2.5 is not a count (a whole number ≥ 0)"))
+        #expect(try failure("customer_id,frequency,recency,T\n1,2,NaN,4\n").hasSuffix("s.csv:2: column \"recency\": \"NaN\" is not a finite number"))
+        #expect(try failure("customer_id,frequency,recency,T\n").hasSuffix("s.csv: no customers after the header"))
+        #expect(try failure("").hasSuffix("s.csv: the file is empty: expected a customer summary"))
+    }
+}
