@@ -69,13 +69,7 @@ public struct BGNBD: Sendable, Equatable {
 
     private func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double, conditional: Bool) -> Double {
         guard t > 0 else { return 0 }
-        let z = t / (alpha + T + t)
-        // (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z) — see the header for the transformation.
-        guard let series = Special.logHypergeometric2F1(a + b - 1 - r, a - 1, a + b + x - 1, z) else { return .nan }
-        let logProduct = (a - 1) * log1p(-z) + series.log
-        // 1 − (1−z)^(a−1) F, by expm1 when the product is near 1 (small t).
-        let shrunk = series.sign > 0 ? -expm1(logProduct) : 1 + exp(logProduct)
-        let expected = (a + b + x - 1) / (a - 1) * shrunk
+        let expected = betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
         return conditional ? expected * pAlive(frequency: x, recency: tx, T: T) : expected
     }
 
@@ -132,6 +126,18 @@ public struct BGNBD: Sendable, Equatable {
             }
         }
     }
+}
+
+/// c/(a−1) · [1 − (1−z)^(a−1) ₂F₁(upper, a−1; c; z)] with z = t/(α+T+t): the expectation
+/// shared by BG/NBD and MBG/NBD once Euler's transformation has been applied (see BGNBD's
+/// header), 1 − (…) taken by expm1 when the product is near 1 (small t).
+func betaGeometricExpectation(t: Double, T: Double, alpha: Double, a: Double, upper: Double, c: Double) -> Double {
+    let z = t / (alpha + T + t)
+    guard let series = Special.logHypergeometric2F1(upper, a - 1, c, z) else { return .nan }
+    let logProduct = (a - 1) * log1p(-z) + series.log
+    let shrunk = series.sign > 0 ? -expm1(logProduct) : 1 + exp(logProduct)
+    // For tiny t the product rounds to just above 1; an expectation is never negative.
+    return max(0, c / (a - 1) * shrunk)
 }
 
 /// Σᵢ wᵢ fᵢ over the distinct rows, with the gradient. Large data is summed on two threads in

@@ -11,7 +11,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public static let currentFormatVersion = 1
 
     public var formatVersion: Int
-    /// `bgnbd` or `gamma-gamma`.
+    /// `bgnbd`, `mbgnbd` or `gamma-gamma`.
     public var model: String
     public var parameters: [String: Double]
     public var standardErrors: [String: Double]
@@ -90,8 +90,10 @@ public struct ModelFile: Codable, Sendable, Equatable {
         switch model {
         case "bgnbd":
             return try BGNBD(r: parameter("r"), alpha: parameter("alpha"), a: parameter("a"), b: parameter("b"))
+        case "mbgnbd":
+            return try MBGNBD(r: parameter("r"), alpha: parameter("alpha"), a: parameter("a"), b: parameter("b"))
         default:
-            throw LifetimeValueError.invalidModelFile("\"\(model)\" is not a purchase model (expected bgnbd)")
+            throw LifetimeValueError.invalidModelFile("\"\(model)\" is not a purchase model (expected bgnbd or mbgnbd)")
         }
     }
 

@@ -22,15 +22,15 @@ struct FitCommand: ParsableCommand {
         commandName: "fit",
         abstract: "Fit a purchase or spend model to a customer summary by maximum likelihood.",
         discussion: """
-            Models: bgnbd (BG/NBD purchases), gamma-gamma (spend per transaction, fitted on \
-            repeat buyers). The model file holds the estimates, standard errors, 95% intervals, \
+            Models: bgnbd (BG/NBD purchases), mbgnbd (MBG/NBD purchases), gamma-gamma (spend \
+            per transaction, fitted on repeat buyers). The model file holds the estimates, standard errors, 95% intervals, \
             the log-likelihood and what the model was fitted on.
 
             Example (the BG/NBD paper's CDNOW calibration, in weeks):
               clientele fit bgnbd summary.csv --unit weeks --output models/cdnow-bgnbd.json
             """)
 
-    static let models = ["bgnbd", "gamma-gamma"]
+    static let models = ["bgnbd", "mbgnbd", "gamma-gamma"]
 
     @Argument(help: "The model: \(models.joined(separator: ", ")).")
     var model: String
@@ -61,6 +61,8 @@ struct FitCommand: ParsableCommand {
         switch model {
         case "bgnbd":
             fit = try BGNBD.fit(try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T), penalty: penalty).fit
+        case "mbgnbd":
+            fit = try MBGNBD.fit(try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T), penalty: penalty).fit
         default:
             guard let monetary = data.monetaryValue else {
                 throw CommandError("\(summary) has no monetary_value column: the spend model needs amounts")

@@ -46,3 +46,22 @@ func cdnowHistories() throws -> PurchaseHistories {
     let table = try dataset("cdnow/cdnow_customers_summary.csv")
     return try PurchaseHistories(frequency: table["frequency"], recency: table["recency"], T: table["T"])
 }
+
+/// The largest relative difference between a likelihood's analytic gradient and central
+/// differences of its value, over the given parameter points, with the worst place named.
+func worstGradientError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double]]) -> (error: Double, place: String) {
+    var worst = (0.0, "")
+    for point in points {
+        let analytic = likelihood.logLikelihood(point).gradient
+        for k in point.indices {
+            let h = 1e-6 * point[k]
+            var up = point, down = point
+            up[k] += h
+            down[k] -= h
+            let numeric = (likelihood.logLikelihood(up).value - likelihood.logLikelihood(down).value) / (2 * h)
+            let error = relativeDifference(analytic[k], numeric)
+            if error > worst.0 { worst = (error, "∂/∂\(M.parameterNames[k]) at \(point): \(analytic[k]) vs \(numeric)") }
+        }
+    }
+    return worst
+}

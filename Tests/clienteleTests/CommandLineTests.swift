@@ -146,7 +146,7 @@ import Testing
     @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
         let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
         #expect(unknown.status != 0)
-        #expect(unknown.standardError.contains("unknown model \"pareto-nbd-x\"; available: bgnbd, gamma-gamma"))
+        #expect(unknown.standardError.contains("unknown model \"pareto-nbd-x\"; available: bgnbd, mbgnbd, gamma-gamma"))
         let directory = try temporaryDirectory()
         let summary = directory.appendingPathComponent("s.csv")
         try "customer_id,frequency,recency,T\n1,2,5,4\n".write(to: summary, atomically: true, encoding: .utf8)

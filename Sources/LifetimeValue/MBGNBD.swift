@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The MBG/NBD model of Batislam, Denizel & Filiztekin (2007), "Empirical validation and
+/// comparison of models for customer base analysis", IJRM 24(3), as lifetimes fits it.
+///
+/// Like BG/NBD, but a customer may also drop out at time 0, right after the first purchase,
+/// so a customer with no repeat purchase need not be alive. The likelihood, in log space,
+///
+///     ln L = ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x+1) − ln B(a, b) − (r+x) ln(α+T)
+///            + ln(1 + exp A₄),   A₄ = ln a − ln(b+x) + (r+x) (ln(α+T) − ln(α+tₓ)),
+///
+/// takes the last term as a softplus so it never overflows. P(alive) = 1 / (1 + exp A₄).
+/// The conditional expectation (Wagner & Hoppe 2008) uses the same Euler transformation as
+/// BG/NBD: (1−z)^(r+x) ₂F₁(r+x, b+x+1; a+b+x; z) = (1−z)^(a−1) ₂F₁(a+b−r, a−1; a+b+x; z).
+public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
+    public var r: Double
+    public var alpha: Double
+    public var a: Double
+    public var b: Double
+
+    public static let parameterNames = ["r", "alpha", "a", "b"]
+
+    public init(r: Double, alpha: Double, a: Double, b: Double) throws {
+        guard [r, alpha, a, b].allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw LifetimeValueError.invalidParameters("MBG/NBD needs positive r, alpha, a, b (got \(r), \(alpha), \(a), \(b))")
+        }
+        (self.r, self.alpha, self.a, self.b) = (r, alpha, a, b)
+    }
+
+    public var parameters: [Double] { [r, alpha, a, b] }
+
+    public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: MBGNBD, fit: FitResult) {
+        var optimiser = MaximumLikelihood()
+        optimiser.penalty = penalty
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1])
+        let p = result.parameters
+        return (try MBGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
+    }
+
+    public func logLikelihood(_ data: PurchaseHistories) -> Double {
+        Likelihood(data: data).logLikelihood(parameters).value
+    }
+
+    /// The expected number of purchases in (0, t] of a customer just acquired.
+    public func expectedPurchases(in t: Double) -> Double {
+        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0)
+    }
+
+    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        guard t > 0 else { return 0 }
+        return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - r, c: a + b + x)
+            * pAlive(frequency: x, recency: tx, T: T)
+    }
+
+    public func pAlive(frequency x: Double, recency tx: Double, T: Double) -> Double {
+        1 / (1 + exp(logOdds(x, tx, T)))
+    }
+
+    private func logOdds(_ x: Double, _ tx: Double, _ T: Double) -> Double {
+        log(a) - log(b + x) + (r + x) * (log(alpha + T) - log(alpha + tx))
+    }
+
+    struct Likelihood: LikelihoodModel {
+        let data: PurchaseHistories
+        static var parameterNames: [String] { MBGNBD.parameterNames }
+        var customerCount: Double { data.customerCount }
+
+        func logLikelihood(_ p: [Double]) -> (value: Double, gradient: [Double]) {
+            let (r, alpha, a, b) = (p[0], p[1], p[2], p[3])
+            let shared = lgamma(a + b) - lgamma(b) - lgamma(r) + r * log(alpha)
+            let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), psiR = Special.digamma(r)
+            return sumRows(data) { i in
+                let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
+                let logT = log(alpha + T), logTx = log(alpha + tx)
+                let a4 = log(a) - log(b + x) + (r + x) * (logT - logTx)
+                // softplus(A₄) = ln(1 + e^A₄) and its derivative σ(A₄), both without overflow.
+                let softplus = a4 > 0 ? a4 + log1p(exp(-a4)) : log1p(exp(a4))
+                let sigma = a4 > 0 ? 1 / (1 + exp(-a4)) : exp(a4) / (1 + exp(a4))
+                let psiABX = Special.digamma(a + b + x + 1)
+                let ll = shared + lgamma(r + x) + lgamma(b + x + 1) - lgamma(a + b + x + 1) - (r + x) * logT + softplus
+                let gR = Special.digamma(r + x) - psiR + log(alpha) - logT + sigma * (logT - logTx)
+                let gAlpha = r / alpha - (r + x) / (alpha + T) + sigma * (r + x) * (1 / (alpha + T) - 1 / (alpha + tx))
+                let gA = psiAB - psiABX + sigma / a
+                let gB = psiAB + Special.digamma(b + x + 1) - psiB - psiABX - sigma / (b + x)
+                return (ll, [gR, gAlpha, gA, gB])
+            }
+        }
+    }
+}
