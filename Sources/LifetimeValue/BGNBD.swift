@@ -47,7 +47,7 @@ public struct BGNBD: Sendable, Equatable {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: BGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, meanT(data)), 1, 1])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1])
         let p = result.parameters
         return (try BGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
     }
@@ -78,12 +78,6 @@ public struct BGNBD: Sendable, Equatable {
         guard x > 0 else { return 1 }
         let logOdds = log(a) - log(b + x - 1) + (r + x) * (log(alpha + T) - log(alpha + tx))
         return 1 / (1 + exp(logOdds))
-    }
-
-    private static func meanT(_ data: PurchaseHistories) -> Double {
-        var sum = 0.0
-        for i in 0..<data.distinctCount { sum += data.T[i] * data.weight[i] }
-        return sum / max(1, data.customerCount)
     }
 
     /// The log-likelihood and its analytic gradient, summed over the distinct rows.

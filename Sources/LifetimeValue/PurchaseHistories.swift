@@ -43,6 +43,13 @@ public struct PurchaseHistories: Sendable, Equatable {
 
     public var distinctCount: Int { frequency.count }
 
+    /// The customers' mean age T, the time scale of sensible starting values for a fit.
+    public var meanT: Double {
+        var sum = 0.0
+        for i in 0..<distinctCount { sum += T[i] * weight[i] }
+        return sum / max(1, customerCount)
+    }
+
     private struct Key: Hashable {
         var x: UInt64
         var tx: UInt64

@@ -68,4 +68,40 @@ enum Special {
         }
         return nil
     }
+
+    /// ₂F₁(1, b; c; z) = Σₙ (b)ₙ/(c)ₙ zⁿ for c > b > 0 and 0 ≤ z < 1, with the derivatives
+    /// of its logarithm in b, c and z, summed in one pass.
+    ///
+    /// Every term is positive and each is at most z times the one before, so the sum neither
+    /// overflows nor cancels; the remainder after term tₙ is below tₙ z/(1 − z), which is the
+    /// stopping rule. The derivatives come from ∂ ln tₙ/∂b = Σₖ<ₙ 1/(b+k),
+    /// ∂ ln tₙ/∂c = −Σₖ<ₙ 1/(c+k) and ∂ tₙ/∂z = n tₙ/z. Pareto/NBD's likelihood and the sBG
+    /// model's discounted residual lifetime are both of this form once Euler's transformation
+    /// has been applied. Returns nil if `maximumTerms` do not reach double precision (z within
+    /// about 10⁻⁵ of 1).
+    static func hypergeometricUnitA(_ b: Double, _ c: Double, _ z: Double, maximumTerms: Int = 4_000_000)
+        -> (log: Double, dB: Double, dC: Double, dZ: Double)?
+    {
+        precondition(z >= 0 && z < 1 && c > 0 && b > 0, "needs b, c > 0 and 0 ≤ z < 1")
+        var term = 1.0, sum = 1.0
+        var harmonicB = 0.0, harmonicC = 0.0
+        var sumB = 0.0, sumC = 0.0, sumN = 0.0
+        let tailFactor = z / (1 - z)
+        var k = 0.0
+        for _ in 0..<maximumTerms {
+            if term * tailFactor <= 1e-17 * sum {
+                let dZ = z > 0 ? sumN / (z * sum) : b / c
+                return (log(sum), sumB / sum, -sumC / sum, dZ)
+            }
+            harmonicB += 1 / (b + k)
+            harmonicC += 1 / (c + k)
+            term *= (b + k) / (c + k) * z
+            k += 1
+            sum += term
+            sumB += term * harmonicB
+            sumC += term * harmonicC
+            sumN += term * k
+        }
+        return nil
+    }
 }

@@ -32,9 +32,20 @@ func fixture(_ name: String) throws -> NumericTable {
 
 /// lifetimes' fitted parameters, by model and name.
 func lifetimesParameters(_ model: String) throws -> [String: Double] {
+    (try lifetimesFits()[model] as! [String: Any])["params"] as! [String: Double]
+}
+
+/// lifetimes' `expected_number_of_purchases_up_to_time(t)` of a model, by t.
+func lifetimesNewCustomerExpectations(_ model: String) throws -> [(Double, Double)] {
+    let json = try lifetimesFits()[model] as! [String: Any]
+    let values = json["expected_purchases_new_customer"] as! [String: Double]
+    return values.map { (Double($0.key)!, $0.value) }.sorted { $0.0 < $1.0 }
+}
+
+/// Everything make_fixtures.py wrote to lifetimes_fits.json.
+func lifetimesFits() throws -> [String: Any] {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lifetimes_fits.json")
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-    return (json[model] as! [String: Any])["params"] as! [String: Double]
+    return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
 }
 
 func relativeDifference(_ a: Double, _ b: Double) -> Double {

@@ -15,7 +15,8 @@ import json
 import os
 
 import pandas as pd
-from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+from lifetimes import (BetaGeoBetaBinomFitter, BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter,
+                       ParetoNBDFitter)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 cdnow = pd.read_csv("datasets/cdnow/cdnow_customers_summary_with_transactions.csv")
@@ -42,6 +43,32 @@ for name in ("bgnbd", "pnbd"):
     out[f"clv_{name}_12m"] = spend.customer_lifetime_value(models[name], x, t_x, T, zbar, time=12,
                                                            discount_rate=0.01, freq="W").values
 out.to_csv(os.path.join(HERE, "cdnow_predictions.csv"), index=False, float_format="%.17g")
+
+# P(n purchases in (0, t]) of a new customer (BG/NBD and MBG/NBD), and of customers with a
+# history in the next t (Pareto/NBD, note 028 eq. 16), for the first 40 CDNOW customers.
+for name in ("bgnbd", "mbgnbd"):
+    fits[name]["probability_of_n_purchases_39"] = [float(models[name].probability_of_n_purchases_up_to_time(39, n))
+                                                   for n in range(8)]
+pnbd_n = cdnow.head(40)[["x", "t_x", "T"]].copy()
+for n in range(5):
+    pnbd_n[f"p_{n}"] = [float(models["pnbd"].conditional_probability_of_n_purchases_up_to_time(n, 39, a, b, c))
+                        for a, b, c in zip(pnbd_n["x"], pnbd_n["t_x"], pnbd_n["T"])]
+pnbd_n.to_csv(os.path.join(HERE, "cdnow_pnbd_probability_of_n.csv"), index=False, float_format="%.17g")
+
+# BG/BB on the donations cohort (grouped rows with weights).
+donations = pd.read_csv("datasets/donations/donations.csv")
+bgbb = BetaGeoBetaBinomFitter()
+bgbb.fit(donations["frequency"], donations["recency"], donations["periods"], weights=donations["weights"])
+first6 = bgbb.expected_number_of_transactions_in_first_n_periods(6)
+fits["bgbb"] = {"params": {k: float(v) for k, v in bgbb.params_.items()},
+                "customers_with_x_in_first_6": {str(int(k)): float(v) for k, v in first6["model"].items()}}
+rows = donations[["frequency", "recency", "periods"]].copy()
+f, r, n = rows["frequency"], rows["recency"], rows["periods"]
+for m in (1, 5, 10):
+    rows[f"expected_{m}"] = bgbb.conditional_expected_number_of_purchases_up_to_time(m, f, r, n)
+for m in (0, 1, 5):
+    rows[f"p_alive_{m}"] = bgbb.conditional_probability_alive(m, f, r, n)
+rows.to_csv(os.path.join(HERE, "donations_predictions.csv"), index=False, float_format="%.17g")
 with open(os.path.join(HERE, "lifetimes_fits.json"), "w") as f:
     json.dump(fits, f, indent=2, sort_keys=True)
 print(json.dumps(fits, indent=2))

@@ -1,0 +1,123 @@
+import Foundation
+import Simulation
+import Testing
+@testable import LifetimeValue
+
+@Suite struct ParetoNBDTests {
+    @Test func paretoNBDReproducesPublishedCDNOWEstimates() throws {
+        let (model, fit) = try ParetoNBD.fit(try cdnowHistories())
+        // Fader, Hardie & Lee (2005): r = 0.553, α = 10.578, s = 0.606, β = 11.669, LL = −9595.0.
+        // lifetimes' more digits: r = 0.55329, α = 10.57801, s = 0.60618, β = 11.66663.
+        for (estimate, value) in zip(model.parameters, [0.5533, 10.578, 0.6062, 11.667]) {
+            #expect(relativeDifference(estimate, value) < 1e-3, "\(estimate) vs \(value)")
+        }
+        #expect(abs(fit.logLikelihood - -9595.0) < 0.05, "\(fit.logLikelihood)")
+        #expect(fit.converged)
+        // lifetimes gives no standard errors for this model (lifetimes#270); ours come from the Hessian.
+        for i in 0..<4 {
+            #expect(fit.standardErrors[i] > 0 && fit.standardErrors[i] < fit.parameters[i])
+            #expect(fit.lowerBounds[i] < fit.parameters[i] && fit.parameters[i] < fit.upperBounds[i])
+        }
+    }
+
+    @Test func predictionsEqualLifetimesOnEveryCDNOWCustomer() throws {
+        let model = try lifetimesParetoNBD()
+        let table = try fixture("cdnow_predictions.csv")
+        let (x, tx, T) = (table["x"], table["t_x"], table["T"])
+        var worstExpected = 0.0, worstAlive = 0.0
+        for i in x.indices {
+            worstExpected = max(worstExpected, relativeDifference(model.expectedPurchases(in: 39, frequency: x[i], recency: tx[i], T: T[i]), table["pnbd_expected_39"][i]))
+            worstAlive = max(worstAlive, relativeDifference(model.pAlive(frequency: x[i], recency: tx[i], T: T[i]), table["pnbd_p_alive"][i]))
+        }
+        #expect(x.count == 2357)
+        #expect(worstExpected < 1e-6)
+        #expect(worstAlive < 1e-6)
+        let expectations = try lifetimesNewCustomerExpectations("pnbd")
+        for (t, expected) in expectations {
+            #expect(relativeDifference(model.expectedPurchases(in: t), expected) < 1e-6, "t = \(t)")
+        }
+    }
+
+    /// Note 028's closed form (eq. 16) as lifetimes evaluates it, against our quadrature.
+    @Test func probabilityOfNPurchasesEqualsLifetimes() throws {
+        let model = try lifetimesParetoNBD()
+        let table = try fixture("cdnow_pnbd_probability_of_n.csv")
+        var worst = 0.0
+        for i in table["x"].indices {
+            var total = 0.0
+            for n in 0..<5 {
+                let p = model.probabilityOfPurchases(n, in: 39, frequency: table["x"][i], recency: table["t_x"][i], T: table["T"][i])
+                worst = max(worst, relativeDifference(p, table["p_\(n)"][i]))
+                total += p
+            }
+            #expect(total <= 1 + 1e-12)
+        }
+        #expect(worst < 1e-6)
+        // The probabilities of every count add up to one.
+        let sum = (0..<400).reduce(0.0) { $0 + model.probabilityOfPurchases($1, in: 52, frequency: 12, recency: 30, T: 38) }
+        #expect(abs(sum - 1) < 1e-9)
+    }
+
+    @Test func futureAliveProbabilityFallsWithTime() throws {
+        let model = try lifetimesParetoNBD()
+        let now = model.pAlive(frequency: 3, recency: 20, T: 38)
+        #expect(model.pAlive(after: 0, frequency: 3, recency: 20, T: 38) == now)
+        let later = [10.0, 52, 520].map { model.pAlive(after: $0, frequency: 3, recency: 20, T: 38) }
+        #expect(later[0] < now && later[1] < later[0] && later[2] < later[1] && later[2] > 0)
+    }
+
+    @Test func gradientMatchesFiniteDifferences() throws {
+        let likelihood = ParetoNBD.Likelihood(data: try cdnowHistories())
+        // Both branches of the hypergeometric (α < β and α ≥ β) and far from the optimum.
+        let worst = worstGradientError(likelihood, at: [[0.55, 10.6, 0.61, 11.7], [0.55, 12, 0.61, 3], [2.0, 0.5, 3.0, 0.2], [0.05, 80, 0.02, 9]])
+        #expect(worst.error < 1e-4, "\(worst.place)")
+    }
+
+    /// lifetimes overflows beyond a few hundred purchases (lifetimes#25) and returns NaN in fits
+    /// (#445); every value and gradient here must stay finite, with heavy buyers up to 5,000.
+    @Test func extremeHistoriesStayFinite() throws {
+        var random = SeededRandom(seed: 1987)
+        for trial in 0..<2000 {
+            let params = (0..<4).map { _ in exp(Double.random(in: log(1e-3)...log(1e3), using: &random)) }
+            let model = try ParetoNBD(r: params[0], alpha: params[1], s: params[2], beta: params[3])
+            let T = Double.random(in: 0.1...1000, using: &random)
+            let x = trial < 200 ? Double(1000 + trial * 20) : Double(Int.random(in: 0...5000, using: &random))
+            let tx = x == 0 ? 0 : Double.random(in: 0...T, using: &random)
+            let data = try PurchaseHistories(frequency: [x], recency: [tx], T: [T])
+            let (value, gradient) = ParetoNBD.Likelihood(data: data).logLikelihood(params)
+            #expect(value.isFinite && gradient.allSatisfy(\.isFinite), "\(params) x=\(x) tx=\(tx) T=\(T)")
+            let alive = model.pAlive(frequency: x, recency: tx, T: T)
+            #expect(alive >= 0 && alive <= 1, "\(params) x=\(x) tx=\(tx) T=\(T)")
+            let expected = model.expectedPurchases(in: 52, frequency: x, recency: tx, T: T)
+            #expect(expected.isFinite && expected >= 0, "\(params) x=\(x) tx=\(tx) T=\(T) → \(expected)")
+        }
+    }
+
+    /// A heavy buyer's likelihood against direct quadrature of its integral form,
+    /// L₂ = s ∫ₜₓᵀ (α+τ)^−(r+x) (β+τ)^−(s+1) dτ (times the shared factor), for 1,000+ purchases.
+    @Test func heavyBuyersMatchTheIntegralForm() throws {
+        for (params, x, tx, T) in [([0.55, 10.6, 0.61, 11.7], 1200.0, 30.0, 39.0), ([0.8, 3.0, 0.4, 40.0], 2500.0, 80.0, 100.0),
+                                   ([0.8, 40.0, 0.4, 3.0], 1500.0, 5.0, 60.0)] {
+            let (r, alpha, s, beta) = (params[0], params[1], params[2], params[3])
+            let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, tx: tx, T: T, gradient: false)
+            // Scale the integrand by its value at tₓ so that the quadrature works on numbers near 1.
+            let logPeak = -(r + x) * log(alpha + tx) - (s + 1) * log(beta + tx)
+            // The integrand falls by e^−30 per unit of τ: 1,000 slices of 256 nodes each resolve it.
+            let slices = 1000, width = (T - tx) / Double(slices)
+            let integral = (0..<slices).reduce(0.0) { sum, k in
+                sum + GaussLegendre.integrate(from: tx + Double(k) * width, to: tx + Double(k + 1) * width) { tau in
+                    exp(-(r + x) * log(alpha + tau) - (s + 1) * log(beta + tau) - logPeak)
+                }
+            }
+            let logDropped = log(s) + logPeak + log(integral)
+            let logActive = -(r + x) * log(alpha + T) - s * log(beta + T)
+            let expected = Special.logSumExp(logActive, logDropped)
+            #expect(abs(row.logBracket - expected) < 1e-9 * abs(expected), "\(row.logBracket) vs \(expected)")
+        }
+    }
+}
+
+func lifetimesParetoNBD() throws -> ParetoNBD {
+    let p = try lifetimesParameters("pnbd")
+    return try ParetoNBD(r: p["r"]!, alpha: p["alpha"]!, s: p["s"]!, beta: p["beta"]!)
+}
