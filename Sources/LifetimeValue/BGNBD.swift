@@ -80,6 +80,23 @@ public struct BGNBD: Sendable, Equatable {
         return 1 / (1 + exp(logOdds))
     }
 
+    /// The future of this customer if alive now: λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x).
+    private func future(frequency x: Double, T: Double) -> BetaGeometricFuture {
+        BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x)
+    }
+
+    /// P(active at T + t | x, tₓ, T).
+    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    }
+
+    /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, the paper's eq. 8
+    /// for a new customer.
+    public func probabilityOfPurchases(_ n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        let alive = pAlive(frequency: x, recency: tx, T: T)
+        return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
+    }
+
     /// The log-likelihood and its analytic gradient, summed over the distinct rows.
     struct Likelihood: LikelihoodModel {
         let data: PurchaseHistories
@@ -132,6 +149,53 @@ func betaGeometricExpectation(t: Double, T: Double, alpha: Double, a: Double, up
     let shrunk = series.sign > 0 ? -expm1(logProduct) : 1 + exp(logProduct)
     // For tiny t the product rounds to just above 1; an expectation is never negative.
     return max(0, c / (a - 1) * shrunk)
+}
+
+/// What lies ahead of a customer alive now in the BG/NBD family: purchases at Poisson rate
+/// λ ~ Gamma(shape, rate), and after each purchase a dropout with probability p ~ Beta(a, b)
+/// (the posteriors given the history). With N(t) ~ NB the purchases a live customer would
+/// make, and J the purchase after which it drops out (P(J ≥ k) = E(1−p)^(k−1)), the
+/// purchases made are X = min(N, J):
+///
+///     P(X = n) = P(N = n) E(1−p)^(n−1) + P(N > n) E[p (1−p)^(n−1)]   (n ≥ 1),   P(X = 0) = P(N = 0),
+///
+/// with E(1−p)ᵏ = B(a, b+k)/B(a, b) and E[p(1−p)ᵏ] = B(a+1, b+k)/B(a, b), all in logs.
+struct BetaGeometricFuture {
+    var shape: Double
+    var rate: Double
+    var a: Double
+    var b: Double
+
+    func probabilityOfPurchases(_ n: Int, in t: Double) -> Double {
+        guard n > 0 else { return negativeBinomialProbability(0, shape: shape, rate: rate, exposure: t) }
+        var below = 0.0
+        for k in 0..<n { below += negativeBinomialProbability(k, shape: shape, rate: rate, exposure: t) }
+        let exactly = negativeBinomialProbability(n, shape: shape, rate: rate, exposure: t)
+        let more = max(0, 1 - below - exactly)
+        let k = Double(n - 1), logB = Special.logBeta(a, b)
+        return exactly * exp(Special.logBeta(a, b + k) - logB) + more * exp(Special.logBeta(a + 1, b + k) - logB)
+    }
+
+    /// P(still active after another t | active now) = Σₖ P(N = k) E(1−p)ᵏ, summed until the
+    /// negative binomial's remaining mass cannot change the result.
+    func survival(over t: Double) -> Double {
+        guard t > 0 else { return 1 }
+        let logOdds = log(t) - log(rate + t)
+        var logProbability = -shape * log1p(t / rate)
+        let logB = Special.logBeta(a, b)
+        var total = 0.0, mass = 0.0
+        let mean = shape * t / rate
+        var k = 0.0
+        while k < 1e8 {
+            let probability = exp(logProbability)
+            total += probability * exp(Special.logBeta(a, b + k) - logB)
+            mass += probability
+            if k > mean && (1 - mass < 1e-16 || probability < 1e-300) { break }
+            logProbability += log(shape + k) - log(k + 1) + logOdds
+            k += 1
+        }
+        return min(1, total)
+    }
 }
 
 /// Σᵢ wᵢ fᵢ over the distinct rows, with the gradient. Large data is summed on two threads in

@@ -4,13 +4,41 @@ import Glibc
 import Darwin
 #endif
 
-/// A purchase model that predicts a customer's expected purchases over a horizon.
+/// What every purchase model predicts, for a customer with a history (frequency x,
+/// recency tₓ, age T) or a new one.
 public protocol PurchasePredicting: Sendable {
+    /// Expected purchases in (0, t] of a customer just acquired.
+    func expectedPurchases(in t: Double) -> Double
+    /// Expected purchases in the next t.
     func expectedPurchases(in t: Double, frequency: Double, recency: Double, T: Double) -> Double
+    /// P(active at T).
     func pAlive(frequency: Double, recency: Double, T: Double) -> Double
+    /// P(active at T + t).
+    func pAlive(after t: Double, frequency: Double, recency: Double, T: Double) -> Double
+    /// P(exactly n purchases in the next t).
+    func probabilityOfPurchases(_ n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> Double
 }
 
 extension BGNBD: PurchasePredicting {}
+extension ParetoNBD: PurchasePredicting {}
+
+extension PurchasePredicting {
+    /// The expected cumulative repeat purchases of a whole cohort at each of `times`, counted
+    /// from the first acquisition (the tracking chart of the BG/NBD paper): a customer of age
+    /// T at the end of calibration was acquired at max T − T, and contributes the new-customer
+    /// expectation of the time since.
+    public func cohortCumulativePurchases(at times: [Double], ages T: [Double]) -> [Double] {
+        guard let oldest = T.max() else { return times.map { _ in 0 } }
+        var acquired: [Double: Double] = [:]
+        for age in T { acquired[oldest - age, default: 0] += 1 }
+        let cohorts = acquired.sorted { $0.key < $1.key }
+        return times.map { time in
+            cohorts.reduce(0.0) { sum, cohort in
+                time > cohort.key ? sum + cohort.value * expectedPurchases(in: time - cohort.key) : sum
+            }
+        }
+    }
+}
 
 /// Discounted customer lifetime value with the meaning of lifetimes'
 /// `customer_lifetime_value`: over `months` monthly steps, the expected spend per transaction

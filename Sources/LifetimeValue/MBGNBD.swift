@@ -60,6 +60,23 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         1 / (1 + exp(logOdds(x, tx, T)))
     }
 
+    /// The future of this customer if alive now: λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x+1)
+    /// (it has survived the first purchase as well as x repeats).
+    private func future(frequency x: Double, T: Double) -> BetaGeometricFuture {
+        BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x + 1)
+    }
+
+    /// P(active at T + t | x, tₓ, T).
+    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    }
+
+    /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, for a new customer.
+    public func probabilityOfPurchases(_ n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        let alive = pAlive(frequency: x, recency: tx, T: T)
+        return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
+    }
+
     private func logOdds(_ x: Double, _ tx: Double, _ T: Double) -> Double {
         log(a) - log(b + x) + (r + x) * (log(alpha + T) - log(alpha + tx))
     }

@@ -1,0 +1,96 @@
+import Foundation
+import Simulation
+import Testing
+@testable import LifetimeValue
+
+/// The predictions every purchase model shares, checked against each other, against
+/// lifetimes and against simulation from the models' own posteriors.
+@Suite struct PurchasePredictionsTests {
+    static func models() throws -> [(String, any PurchasePredicting)] {
+        let bg = try lifetimesParameters("bgnbd"), mbg = try lifetimesParameters("mbgnbd")
+        return [("bgnbd", try BGNBD(r: bg["r"]!, alpha: bg["alpha"]!, a: bg["a"]!, b: bg["b"]!)),
+                ("mbgnbd", try MBGNBD(r: mbg["r"]!, alpha: mbg["alpha"]!, a: mbg["a"]!, b: mbg["b"]!)),
+                ("pnbd", try lifetimesParetoNBD())]
+    }
+
+    static let histories: [(x: Double, tx: Double, T: Double)] = [(0, 0, 38.86), (2, 30.43, 38.86), (1, 1.71, 38.86), (14, 35, 39), (0, 0, 0)]
+
+    /// Σ P(n) = 1 and Σ n P(n) = E[X(t)]: the distribution and the expectation, derived
+    /// separately, must agree.
+    @Test func probabilitiesOfNPurchasesSumToOneAndToTheExpectation() throws {
+        for (name, model) in try Self.models() {
+            for h in Self.histories {
+                var total = 0.0, mean = 0.0
+                for n in 0..<600 {
+                    let p = model.probabilityOfPurchases(n, in: 39, frequency: h.x, recency: h.tx, T: h.T)
+                    #expect(p >= 0 && p <= 1)
+                    total += p
+                    mean += Double(n) * p
+                }
+                let expected = model.expectedPurchases(in: 39, frequency: h.x, recency: h.tx, T: h.T)
+                #expect(abs(total - 1) < 1e-9, "\(name) \(h): Σ P(n) = \(total)")
+                #expect(relativeDifference(mean, expected) < 1e-7, "\(name) \(h): Σ n P(n) = \(mean) vs \(expected)")
+            }
+        }
+    }
+
+    /// lifetimes' `probability_of_n_purchases_up_to_time(39, n)` for a new customer (the
+    /// BG/NBD paper's eq. 8, and its MBG/NBD counterpart).
+    @Test func newCustomerProbabilitiesEqualLifetimes() throws {
+        let fits = try lifetimesFits()
+        for (name, model) in try Self.models() where name != "pnbd" {
+            let expected = (fits[name] as! [String: Any])["probability_of_n_purchases_39"] as! [Double]
+            for (n, value) in expected.enumerated() {
+                let p = model.probabilityOfPurchases(n, in: 39, frequency: 0, recency: 0, T: 0)
+                #expect(relativeDifference(p, value) < 1e-6, "\(name) n = \(n): \(p) vs \(value)")
+            }
+        }
+    }
+
+    /// P(alive at T + t) against simulation: draw alive-or-not, then the posterior rates, then
+    /// the future (100,000 draws, so the standard error is below 0.0016).
+    @Test func futureAliveProbabilityMatchesSimulation() throws {
+        var random = SeededRandom(seed: 42)
+        let bg = try lifetimesParameters("bgnbd")
+        let bgnbd = try BGNBD(r: bg["r"]!, alpha: bg["alpha"]!, a: bg["a"]!, b: bg["b"]!)
+        let pnbd = try lifetimesParetoNBD()
+        let (x, tx, T, t) = (3.0, 20.0, 38.0, 26.0)
+        let draws = 100_000
+        var aliveBG = 0, alivePNBD = 0
+        let pBG = bgnbd.pAlive(frequency: x, recency: tx, T: T), pPNBD = pnbd.pAlive(frequency: x, recency: tx, T: T)
+        for _ in 0..<draws {
+            if random.uniform() < pBG {
+                let lambda = random.gamma(shape: bgnbd.r + x, rate: bgnbd.alpha + T)
+                let p = random.beta(bgnbd.a, bgnbd.b + x)
+                var clock = random.exponential(rate: lambda)
+                var alive = true
+                while clock <= t, alive {
+                    alive = random.uniform() >= p
+                    clock += random.exponential(rate: lambda)
+                }
+                if alive { aliveBG += 1 }
+            }
+            if random.uniform() < pPNBD {
+                let mu = random.gamma(shape: pnbd.s, rate: pnbd.beta + T)
+                if random.exponential(rate: mu) > t { alivePNBD += 1 }
+            }
+        }
+        #expect(abs(Double(aliveBG) / Double(draws) - bgnbd.pAlive(after: t, frequency: x, recency: tx, T: T)) < 0.006)
+        #expect(abs(Double(alivePNBD) / Double(draws) - pnbd.pAlive(after: t, frequency: x, recency: tx, T: T)) < 0.006)
+    }
+
+    /// The tracking chart's curve adds each acquisition cohort's new-customer expectation from
+    /// its own start.
+    @Test func cohortCumulativePurchasesAddCohortsFromTheirStart() throws {
+        for (name, model) in try Self.models() {
+            let curve = model.cohortCumulativePurchases(at: [0, 5, 20, 60], ages: [39, 39, 30, 10])
+            let byHand = [0.0, 5, 20, 60].map { t in
+                2 * model.expectedPurchases(in: t) + model.expectedPurchases(in: max(0, t - 9)) + model.expectedPurchases(in: max(0, t - 29))
+            }
+            for (value, expected) in zip(curve, byHand) {
+                #expect(abs(value - expected) <= 1e-12 * max(1, expected), "\(name)")
+            }
+            #expect(curve[0] == 0 && curve[1] < curve[2] && curve[2] < curve[3])
+        }
+    }
+}
