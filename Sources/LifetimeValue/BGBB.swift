@@ -133,41 +133,41 @@ public struct BGBB: Sendable, Equatable {
             sumRows(data) { i in Self.row(p, x: data.frequency[i], tx: data.recency[i], n: data.T[i], gradient: true) }
         }
 
-        /// ln L of one history and its gradient: the terms' log-sum-exp, and the average of
-        /// their gradients weighted by their shares.
-        static func row(_ p: [Double], x: Double, tx: Double, n: Double, gradient wanted: Bool) -> (value: Double, gradient: [Double]) {
+        /// ln L of one history and its gradient: the terms' log-sum-exp, kept online (the
+        /// running sum rescaled whenever a larger term arrives), and the average of their
+        /// gradients weighted by their shares.
+        static func row(_ p: [Double], x: Double, tx: Double, n: Double, gradient wanted: Bool) -> (value: Double, gradient: SIMD4<Double>) {
             let (alpha, beta, gamma, delta) = (p[0], p[1], p[2], p[3])
             let base = Special.logBeta(alpha, beta) + Special.logBeta(gamma, delta)
             let psiAB = Special.digamma(alpha + beta), psiGD = Special.digamma(gamma + delta)
-            let baseGradient = [Special.digamma(alpha) - psiAB, Special.digamma(beta) - psiAB,
-                                Special.digamma(gamma) - psiGD, Special.digamma(delta) - psiGD]
-            // Term k: B(α+x, β+misses) B(γ+dies, δ+survived).
-            func term(misses: Double, dies: Bool, survived: Double) -> (Double, [Double]) {
+            let baseGradient = SIMD4(Special.digamma(alpha) - psiAB, Special.digamma(beta) - psiAB,
+                                     Special.digamma(gamma) - psiGD, Special.digamma(delta) - psiGD)
+            let psiAX = Special.digamma(alpha + x)
+            var top = -Double.infinity, sum = 0.0, gradient = SIMD4<Double>.zero
+            // Term: B(α+x, β+misses)/B(α,β) · B(γ+dies, δ+survived)/B(γ,δ).
+            func add(misses: Double, dies: Bool, survived: Double) {
                 let g = dies ? gamma + 1 : gamma
                 let value = Special.logBeta(alpha + x, beta + misses) + Special.logBeta(g, delta + survived) - base
-                guard wanted else { return (value, []) }
+                if value > top {
+                    let shrink = exp(top - value)
+                    sum *= shrink
+                    gradient *= shrink
+                    top = value
+                }
+                let share = exp(value - top)
+                sum += share
+                guard wanted else { return }
                 let psiP = Special.digamma(alpha + beta + x + misses), psiT = Special.digamma(g + delta + survived)
-                return (value, [Special.digamma(alpha + x) - psiP - baseGradient[0],
-                                Special.digamma(beta + misses) - psiP - baseGradient[1],
-                                Special.digamma(g) - psiT - baseGradient[2],
-                                Special.digamma(delta + survived) - psiT - baseGradient[3]])
+                gradient += share * (SIMD4(psiAX - psiP, Special.digamma(beta + misses) - psiP,
+                                           Special.digamma(g) - psiT, Special.digamma(delta + survived) - psiT) - baseGradient)
             }
-            var terms = [term(misses: n - x, dies: false, survived: n)]
+            add(misses: n - x, dies: false, survived: n)
             var i = 0.0
             while i < n - tx {
-                terms.append(term(misses: tx - x + i, dies: true, survived: tx + i))
+                add(misses: tx - x + i, dies: true, survived: tx + i)
                 i += 1
             }
-            let top = terms.map(\.0).max()!
-            let sum = terms.reduce(0.0) { $0 + exp($1.0 - top) }
-            let value = top + log(sum)
-            guard wanted else { return (value, []) }
-            var gradient = [0.0, 0, 0, 0]
-            for (v, g) in terms {
-                let share = exp(v - value)
-                for k in 0..<4 { gradient[k] += share * g[k] }
-            }
-            return (value, gradient)
+            return (top + log(sum), gradient / sum)
         }
     }
 }

@@ -103,7 +103,7 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
                 let gAlpha = r / alpha - (r + x) / (alpha + T) + sigma * (r + x) * (1 / (alpha + T) - 1 / (alpha + tx))
                 let gA = psiAB - psiABX + sigma / a
                 let gB = psiAB + Special.digamma(b + x + 1) - psiB - psiABX - sigma / (b + x)
-                return (ll, [gR, gAlpha, gA, gB])
+                return (ll, SIMD4(gR, gAlpha, gA, gB))
             }
         }
     }

@@ -11,7 +11,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public static let currentFormatVersion = 1
 
     public var formatVersion: Int
-    /// `bgnbd`, `mbgnbd` or `gamma-gamma`.
+    /// `bgnbd`, `mbgnbd`, `pareto-nbd`, `bgbb`, `gamma-gamma` or `sbg`.
     public var model: String
     public var parameters: [String: Double]
     public var standardErrors: [String: Double]
@@ -92,9 +92,21 @@ public struct ModelFile: Codable, Sendable, Equatable {
             return try BGNBD(r: parameter("r"), alpha: parameter("alpha"), a: parameter("a"), b: parameter("b"))
         case "mbgnbd":
             return try MBGNBD(r: parameter("r"), alpha: parameter("alpha"), a: parameter("a"), b: parameter("b"))
+        case "pareto-nbd":
+            return try ParetoNBD(r: parameter("r"), alpha: parameter("alpha"), s: parameter("s"), beta: parameter("beta"))
+        case "bgbb":
+            return try BGBB(alpha: parameter("alpha"), beta: parameter("beta"), gamma: parameter("gamma"), delta: parameter("delta"))
         default:
-            throw LifetimeValueError.invalidModelFile("\"\(model)\" is not a purchase model (expected bgnbd or mbgnbd)")
+            throw LifetimeValueError.invalidModelFile("\"\(model)\" is not a purchase model (expected bgnbd, mbgnbd, pareto-nbd or bgbb)")
         }
+    }
+
+    /// The contractual retention model this file holds.
+    public func retentionModel() throws -> ShiftedBetaGeometric {
+        guard model == "sbg" else {
+            throw LifetimeValueError.invalidModelFile("\"\(model)\" is not a retention model (expected sbg)")
+        }
+        return try ShiftedBetaGeometric(alpha: parameter("alpha"), beta: parameter("beta"))
     }
 
     /// The spend model this file holds.

@@ -133,9 +133,8 @@ public struct ParetoNBD: Sendable, Equatable {
             return sumRows(data) { i in
                 let x = data.frequency[i]
                 let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, tx: data.recency[i], T: data.T[i], gradient: true)
-                let g = row.gradient
                 return (shared + lgamma(r + x) + row.logBracket,
-                        [Special.digamma(r + x) - psiR + log(alpha) + g[0], r / alpha + g[1], log(beta) + g[2], s / beta + g[3]])
+                        row.gradient + SIMD4(Special.digamma(r + x) - psiR + log(alpha), r / alpha, log(beta), s / beta))
             }
         }
     }
@@ -143,10 +142,10 @@ public struct ParetoNBD: Sendable, Equatable {
     /// ln of the bracket of L (the likelihood without Γ(r+x) αʳ βˢ / Γ(r)), ln of its first
     /// term, and the bracket's gradient in (r, α, s, β).
     static func rowTerms(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, tx: Double, T: Double,
-                         gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: [Double]) {
+                         gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: SIMD4<Double>) {
         let logAT = log(alpha + T), logBT = log(beta + T)
         let logActive = -(r + x) * logAT - s * logBT
-        let activeGradient = [-logAT, -(r + x) / (alpha + T), -logBT, -s / (beta + T)]
+        let activeGradient = SIMD4(-logAT, -(r + x) / (alpha + T), -logBT, -s / (beta + T))
         let atRecency = logF(r, alpha, s, beta, x: x, t: tx)
         let atT = logF(r, alpha, s, beta, x: x, t: T)
         let q = exp(atT.value - atRecency.value)
@@ -156,38 +155,36 @@ public struct ParetoNBD: Sendable, Equatable {
         }
         let logDropped = log(s) - log(r + s + x) + atRecency.value + log1p(-q)
         let logBracket = Special.logSumExp(logActive, logDropped)
-        guard wanted else { return (logBracket, logActive, []) }
+        guard wanted else { return (logBracket, logActive, .zero) }
         let wActive = exp(logActive - logBracket), wDropped = exp(logDropped - logBracket)
         let inverseRSX = 1 / (r + s + x)
-        let droppedGradient = (0..<4).map { k in (atRecency.gradient[k] - q * atT.gradient[k]) / (1 - q) }
-        let own = [-inverseRSX, 0, 1 / s - inverseRSX, 0]
-        let gradient = (0..<4).map { k in wActive * activeGradient[k] + wDropped * (droppedGradient[k] + own[k]) }
-        return (logBracket, logActive, gradient)
+        let droppedGradient = (atRecency.gradient - q * atT.gradient) / (1 - q) + SIMD4(-inverseRSX, 0, 1 / s - inverseRSX, 0)
+        return (logBracket, logActive, wActive * activeGradient + wDropped * droppedGradient)
     }
 
     /// ln F(t) (see the header) and its gradient in (r, α, s, β), through the Euler-transformed
     /// ₂F₁(1, b; r+s+x+1; z).
     private static func logF(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, t: Double)
-        -> (value: Double, gradient: [Double])
+        -> (value: Double, gradient: SIMD4<Double>)
     {
         let c = r + s + x + 1
         let logA = log(alpha + t), logB = log(beta + t)
         if alpha >= beta {
             let z = (alpha - beta) / (alpha + t)
-            guard let g = Special.hypergeometricUnitA(r + x, c, z) else { return (.nan, [.nan, .nan, .nan, .nan]) }
+            guard let g = Special.hypergeometricUnitA(r + x, c, z) else { return (.nan, SIMD4(repeating: .nan)) }
             return (-s * logB - (r + x) * logA + g.log,
-                    [-logA + g.dB + g.dC,
-                     -(r + x) / (alpha + t) + g.dZ * (beta + t) / ((alpha + t) * (alpha + t)),
-                     -logB + g.dC,
-                     -s / (beta + t) - g.dZ / (alpha + t)])
+                    SIMD4(-logA + g.dB + g.dC,
+                          -(r + x) / (alpha + t) + g.dZ * (beta + t) / ((alpha + t) * (alpha + t)),
+                          -logB + g.dC,
+                          -s / (beta + t) - g.dZ / (alpha + t)))
         } else {
             let z = (beta - alpha) / (beta + t)
-            guard let g = Special.hypergeometricUnitA(s + 1, c, z) else { return (.nan, [.nan, .nan, .nan, .nan]) }
+            guard let g = Special.hypergeometricUnitA(s + 1, c, z) else { return (.nan, SIMD4(repeating: .nan)) }
             return ((1 - r - x) * logA - (s + 1) * logB + g.log,
-                    [-logA + g.dC,
-                     (1 - r - x) / (alpha + t) - g.dZ / (beta + t),
-                     -logB + g.dB + g.dC,
-                     -(s + 1) / (beta + t) + g.dZ * (alpha + t) / ((beta + t) * (beta + t))])
+                    SIMD4(-logA + g.dC,
+                          (1 - r - x) / (alpha + t) - g.dZ / (beta + t),
+                          -logB + g.dB + g.dC,
+                          -(s + 1) / (beta + t) + g.dZ * (alpha + t) / ((beta + t) * (beta + t))))
         }
     }
 }

@@ -7,7 +7,9 @@ import Darwin
 extension CustomerSummary {
     /// Reads a customer summary CSV as `clientele summarize` writes it (or lifetimes, with
     /// `frequency_cal`-style names accepted too): a header, then `customer_id`, `frequency`,
-    /// `recency`, `T`, optionally `monetary_value` and the holdout columns. Durations are in
+    /// `recency`, `T`, optionally `monetary_value` and the holdout columns. Grouped histories
+    /// (BG/BB's `frequency,recency,periods,weights`) are read with `periods` as T and `weights`
+    /// as the number of customers each row stands for. Durations are in
     /// `unit`, which the file itself does not record.
     ///
     /// Errors name the file, line and column: a missing column, a number that is not one,
@@ -43,10 +45,12 @@ extension CustomerSummary {
             }
             return nil
         }
-        let id = try column(["customer_id", "ID", "id"], required: false) ?? 0
+        // Without an id column (grouped histories), rows are named by their 1-based number.
+        let id = try column(["customer_id", "ID", "id"], required: false)
         let frequencyColumn = try column(["frequency", "frequency_cal", "x"], required: true)!
         let recencyColumn = try column(["recency", "recency_cal", "t_x"], required: true)!
-        let tColumn = try column(["T", "T_cal"], required: true)!
+        let tColumn = try column(["T", "T_cal", "periods"], required: true)!
+        let weightColumn = try column(["weights", "weight"], required: false)
         let monetaryColumn = try column(["monetary_value", "monetary_value_cal", "zbar"], required: false)
         let holdoutFrequencyColumn = try column(["frequency_holdout"], required: false)
         let holdoutMonetaryColumn = try column(["monetary_value_holdout"], required: false)
@@ -54,7 +58,7 @@ extension CustomerSummary {
 
         var ids = CustomerIDs()
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
-        var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = []
+        var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
         while let line = try next() {
             guard fields.count == header.count else {
@@ -77,7 +81,7 @@ extension CustomerSummary {
                 }
                 return Int(value)
             }
-            ids.append(scanner.bytes(fields[id]))
+            if let id { ids.append(scanner.bytes(fields[id])) } else { ids.append(Array(String(frequency.count + 1).utf8)) }
             let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
             guard tx >= 0, age >= tx else {
                 throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
@@ -87,6 +91,7 @@ extension CustomerSummary {
             recency.append(tx)
             T.append(age)
             if let monetaryColumn { monetary.append(try number(monetaryColumn)) }
+            if let weightColumn { weights.append(Double(try count(weightColumn))) }
             if let holdoutFrequencyColumn { holdoutFrequency.append(try count(holdoutFrequencyColumn)) }
             if let holdoutMonetaryColumn { holdoutMonetary.append(try number(holdoutMonetaryColumn)) }
             if let durationColumn { duration = try number(durationColumn) }
@@ -96,8 +101,10 @@ extension CustomerSummary {
             Holdout(frequency: holdoutFrequency, monetaryValue: holdoutMonetaryColumn == nil ? nil : holdoutMonetary,
                     duration: duration ?? 0)
         }
-        return CustomerSummary(customerIDs: ids, frequency: frequency, recency: recency, T: T,
-                               monetaryValue: monetaryColumn == nil ? nil : monetary, holdout: holdout, unit: unit)
+        var summary = CustomerSummary(customerIDs: ids, frequency: frequency, recency: recency, T: T,
+                                      monetaryValue: monetaryColumn == nil ? nil : monetary, holdout: holdout, unit: unit)
+        if weightColumn != nil { summary.weights = weights }
+        return summary
     }
 }
 

@@ -21,6 +21,8 @@ public struct CustomerSummary: Sendable {
     public var monetaryValue: [Double]?
     public var holdout: Holdout?
     public var unit: TimeUnit
+    /// How many customers each row stands for, when the file groups identical histories.
+    public var weights: [Double]?
 
     public struct Holdout: Sendable, Equatable {
         public var frequency: [Int]

@@ -20,28 +20,42 @@ struct SummaryUnitOption: ParsableArguments {
 struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
-        abstract: "Fit a purchase or spend model to a customer summary by maximum likelihood.",
+        abstract: "Fit a purchase, spend or retention model by maximum likelihood.",
         discussion: """
-            Models: bgnbd (BG/NBD purchases), mbgnbd (MBG/NBD purchases), gamma-gamma (spend \
-            per transaction, fitted on repeat buyers). The model file holds the estimates, standard errors, 95% intervals, \
-            the log-likelihood and what the model was fitted on.
+            Models on a customer summary (frequency, recency, T): bgnbd (BG/NBD), mbgnbd \
+            (MBG/NBD), pareto-nbd (Pareto/NBD), bgbb (BG/BB: recency and T counted in whole \
+            opportunities; a weights column groups identical histories, as in \
+            datasets/donations/donations.csv), gamma-gamma (spend per transaction, fitted on \
+            repeat buyers). On a retention table (period, customers still active): sbg \
+            (shifted-beta-geometric), with --cohort naming the column of counts. The model \
+            file holds the estimates, standard errors, 95% intervals, the log-likelihood and \
+            what the model was fitted on.
 
-            Example (the BG/NBD paper's CDNOW calibration, in weeks):
+            Examples:
               clientele fit bgnbd summary.csv --unit weeks --output models/cdnow-bgnbd.json
+              clientele fit bgbb datasets/donations/donations.csv --output donations-bgbb.json
+              clientele fit sbg datasets/retention/fader_hardie_2007.csv --cohort regular \
+                --calibration-periods 7 --output regular-sbg.json
             """)
 
-    static let models = ["bgnbd", "mbgnbd", "gamma-gamma"]
+    static let models = ["bgnbd", "mbgnbd", "pareto-nbd", "bgbb", "gamma-gamma", "sbg"]
 
     @Argument(help: "The model: \(models.joined(separator: ", ")).")
     var model: String
 
-    @Argument(help: "The customer summary CSV (from clientele summarize).")
+    @Argument(help: "The customer summary CSV (from clientele summarize), or for sbg the retention table.")
     var summary: String
 
     @OptionGroup var unit: SummaryUnitOption
 
     @Option(help: "L2 penalty on the parameters, as lifetimes' penalizer_coef (0: none).")
     var penalty = 0.0
+
+    @Option(help: "sbg: the column of customers still active after each period (default: the second column).")
+    var cohort: String?
+
+    @Option(help: "sbg: fit on periods 0 through this one only; later rows are left for checking projections.")
+    var calibrationPeriods: Int?
 
     @Option(help: "Where to write the model file (JSON, written whole or not at all).")
     var output: String
@@ -51,39 +65,62 @@ struct FitCommand: ParsableCommand {
             throw ValidationError("unknown model \"\(model)\"; available: \(Self.models.joined(separator: ", "))")
         }
         guard penalty >= 0, penalty.isFinite else { throw ValidationError("--penalty must be 0 or more") }
+        if model != "sbg", cohort != nil || calibrationPeriods != nil {
+            throw ValidationError("--cohort and --calibration-periods are for the sbg model only")
+        }
+        if let calibrationPeriods, calibrationPeriods < 1 {
+            throw ValidationError("--calibration-periods must be 1 or more")
+        }
     }
 
     func run() throws {
         let bytes = try readWholeFile(summary)
-        let data = try CustomerSummary.read(path: summary, unit: unit.value)
-        let frequency = data.frequency.map(Double.init)
         let fit: FitResult
-        switch model {
-        case "bgnbd":
-            fit = try BGNBD.fit(try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T), penalty: penalty).fit
-        case "mbgnbd":
-            fit = try MBGNBD.fit(try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T), penalty: penalty).fit
-        default:
-            guard let monetary = data.monetaryValue else {
-                throw CommandError("\(summary) has no monetary_value column: the spend model needs amounts")
+        let customers: Int
+        var timeUnit = unit.value.rawValue
+        if model == "sbg" {
+            var active = try RetentionTable.read(path: summary, column: cohort)
+            if let calibrationPeriods { active = Array(active.prefix(calibrationPeriods + 1)) }
+            fit = try ShiftedBetaGeometric.fit(active: active, penalty: penalty).fit
+            customers = Int(active[0])
+            timeUnit = "periods"
+        } else {
+            let data = try CustomerSummary.read(path: summary, unit: unit.value)
+            let frequency = data.frequency.map(Double.init)
+            func histories() throws -> PurchaseHistories {
+                try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T, weights: data.weights)
             }
-            let spend = try GammaGamma.fit(frequency: frequency, monetaryValue: monetary, penalty: penalty)
-            fit = spend.fit
-            if spend.leftOut > 0 {
-                writeStandardError("left out \(spend.leftOut) repeat buyers whose mean spend is not positive\n")
-            }
-            let correlation = GammaGamma.frequencySpendCorrelation(frequency: frequency, monetaryValue: monetary)
-            if abs(correlation) > 0.3 {
-                writeStandardError("warning: frequency and spend correlate (\(String(format: "%.2f", correlation))); the Gamma-Gamma model assumes they do not\n")
+            customers = Int(data.weights?.reduce(0, +) ?? Double(data.count))
+            switch model {
+            case "bgnbd": fit = try BGNBD.fit(try histories(), penalty: penalty).fit
+            case "mbgnbd": fit = try MBGNBD.fit(try histories(), penalty: penalty).fit
+            case "pareto-nbd": fit = try ParetoNBD.fit(try histories(), penalty: penalty).fit
+            case "bgbb":
+                fit = try BGBB.fit(try histories(), penalty: penalty).fit
+                timeUnit = "periods"
+            default:
+                guard let monetary = data.monetaryValue else {
+                    throw CommandError("\(summary) has no monetary_value column: the spend model needs amounts")
+                }
+                let spend = try GammaGamma.fit(frequency: frequency, monetaryValue: monetary, penalty: penalty)
+                fit = spend.fit
+                if spend.leftOut > 0 {
+                    writeStandardError("left out \(spend.leftOut) repeat buyers whose mean spend is not positive\n")
+                }
+                let correlation = GammaGamma.frequencySpendCorrelation(frequency: frequency, monetaryValue: monetary)
+                print("correlation of frequency and spend among repeat buyers: \(String(format: "%.3f", correlation))")
+                if abs(correlation) > 0.3 {
+                    writeStandardError("warning: frequency and spend correlate (\(String(format: "%.2f", correlation))); the Gamma-Gamma model assumes they do not\n")
+                }
             }
         }
-        let file = ModelFile(model: model, fit: fit, customers: data.count, timeUnit: unit.value.rawValue,
+        let file = ModelFile(model: model, fit: fit, customers: customers, timeUnit: timeUnit,
                              dataFingerprint: fingerprint(bytes), clienteleVersion: Clientele.version)
         try writeFileAtomically(try file.encoded(), to: output)
         for (i, name) in fit.parameterNames.enumerated() {
             let padded = name.padding(toLength: 6, withPad: " ", startingAt: 0)
             print("\(padded) \(String(format: "%10.6g", fit.parameters[i]))  se \(String(format: "%.4g", fit.standardErrors[i]))  95% \(String(format: "%.4g", fit.lowerBounds[i]))…\(String(format: "%.4g", fit.upperBounds[i]))")
         }
-        print("log-likelihood \(String(format: "%.4f", fit.logLikelihood)), \(data.count) customers, \(fit.iterations) iterations → \(output)")
+        print("log-likelihood \(String(format: "%.4f", fit.logLikelihood)), \(customers) customers, \(fit.iterations) iterations → \(output)")
     }
 }

@@ -7,72 +7,111 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Score customers with a saved model: expected purchases, P(alive), spend and CLV.",
         discussion: """
-            Writes customer_id, expected_purchases (in the next --horizon, in the summary's \
-            unit) and p_alive; with --spend-model also expected_spend and clv: the discounted \
-            value over the horizon in monthly steps (lifetimes' customer_lifetime_value; a \
-            month is 30 days, 4.345 weeks or 1 month), discounted by --discount-rate a month.
+            With a purchase model (bgnbd, mbgnbd, pareto-nbd, bgbb) writes customer_id, \
+            expected_purchases (in the next --horizon, in the summary's unit; whole \
+            opportunities for bgbb), p_alive (now) and p_alive_at_horizon; with \
+            --purchase-probabilities N also p_purchases_0 … p_purchases_N, the probability of \
+            exactly that many purchases within the horizon; with --spend-model also \
+            expected_spend and clv: the discounted value over the horizon in monthly steps \
+            (lifetimes' customer_lifetime_value; a month is 30 days, 4.345 weeks or 1 month, \
+            and one opportunity for bgbb), discounted by --discount-rate a step.
 
-            Example:
+            With an sbg model, the second argument is left out and the output is the \
+            projection for periods 0 … --horizon: period, survival, retention_rate, \
+            churn_probability, expected_active (of the fitted cohort's size) and, with \
+            --discount-rate, derl: the discounted expected residual lifetime of a customer who \
+            has renewed that many times.
+
+            Examples:
               clientele predict models/cdnow-bgnbd.json summary.csv --unit weeks --horizon 52 \\
                 --spend-model models/cdnow-gamma-gamma.json --output predictions.csv
+              clientele predict regular-sbg.json --horizon 12 --discount-rate 0.1 --output regular.csv
             """)
 
-    @Argument(help: "The purchase model file (from clientele fit).")
+    @Argument(help: "The model file (from clientele fit).")
     var model: String
 
-    @Argument(help: "The customer summary CSV to score.")
-    var summary: String
+    @Argument(help: "The customer summary CSV to score (not for sbg).")
+    var summary: String?
 
     @OptionGroup var unit: SummaryUnitOption
 
-    @Option(help: "How far ahead, in the summary's unit.")
+    @Option(help: "How far ahead, in the summary's unit (periods for bgbb and sbg).")
     var horizon: Double
 
-    @Option(help: "The discount rate per month for CLV.")
-    var discountRate = 0.01
+    @Option(help: "The discount rate per month (per period for bgbb and sbg).")
+    var discountRate: Double?
 
     @Option(help: "A gamma-gamma model file: adds expected_spend and clv.")
     var spendModel: String?
+
+    @Option(help: "Add the probabilities of exactly 0 … N purchases within the horizon.")
+    var purchaseProbabilities: Int?
 
     @Option(help: "Where to write the predictions CSV (written whole or not at all).")
     var output: String
 
     func validate() throws {
         guard horizon > 0, horizon.isFinite else { throw ValidationError("--horizon must be a positive number") }
-        guard discountRate > -1, discountRate.isFinite else { throw ValidationError("--discount-rate must be above -1") }
+        if let discountRate { guard discountRate > -1, discountRate.isFinite else { throw ValidationError("--discount-rate must be above -1") } }
+        if let purchaseProbabilities { guard (0...1000).contains(purchaseProbabilities) else { throw ValidationError("--purchase-probabilities must be 0…1000") } }
     }
 
     func run() throws {
-        let purchaseFile = try ModelFile.decode(try readWholeFile(model), source: model)
-        guard purchaseFile.timeUnit == unit.value.rawValue else {
-            throw CommandError("\(model) was fitted in \(purchaseFile.timeUnit) but the summary is in \(unit.value.rawValue) (--unit): rescale the summary or refit")
+        let modelFile = try ModelFile.decode(try readWholeFile(model), source: model)
+        if modelFile.model == "sbg" {
+            guard summary == nil else { throw CommandError("\(model) is an sbg retention model: it projects a cohort and scores no summary (leave out \(summary!))") }
+            return try projectRetention(try modelFile.retentionModel(), cohort: Double(modelFile.customers))
         }
-        let purchases = try purchaseFile.purchaseModel()
+        guard let summary else { throw CommandError("\(model) is a \(modelFile.model) model: give the customer summary to score") }
+        guard modelFile.timeUnit == "periods" || modelFile.timeUnit == unit.value.rawValue else {
+            throw CommandError("\(model) was fitted in \(modelFile.timeUnit) but the summary is in \(unit.value.rawValue) (--unit): rescale the summary or refit")
+        }
+        let purchases = try modelFile.purchaseModel()
         var clv: CustomerLifetimeValue?
         if let spendModel {
             let spendFile = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel)
-            clv = CustomerLifetimeValue(purchases: purchases, spend: try spendFile.spendModel(),
-                                        monthLength: CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1)
+            let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
+            clv = CustomerLifetimeValue(purchases: purchases, spend: try spendFile.spendModel(), monthLength: monthLength)
         }
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         if clv != nil, data.monetaryValue == nil {
             throw CommandError("\(summary) has no monetary_value column: CLV needs amounts")
         }
-        var columns = ["customer_id", "expected_purchases", "p_alive"]
+        var columns = ["customer_id", "expected_purchases", "p_alive", "p_alive_at_horizon"]
+        let counts = purchaseProbabilities.map { Array(0...$0) } ?? []
+        columns += counts.map { "p_purchases_\($0)" }
         if clv != nil { columns += ["expected_spend", "clv"] }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = clv.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
         for i in 0..<data.count {
             let (x, tx, T) = (Double(data.frequency[i]), data.recency[i], data.T[i])
             var row = [purchases.expectedPurchases(in: horizon, frequency: x, recency: tx, T: T),
-                       purchases.pAlive(frequency: x, recency: tx, T: T)]
+                       purchases.pAlive(frequency: x, recency: tx, T: T),
+                       purchases.pAlive(after: horizon, frequency: x, recency: tx, T: T)]
+            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: x, recency: tx, T: T)) }
             if let clv, let monetary = data.monetaryValue {
                 row.append(clv.spend.expectedSpend(frequency: x, monetaryValue: monetary[i]))
-                row.append(clv.value(months: months, discountRate: discountRate, frequency: x, recency: tx, T: T, monetaryValue: monetary[i]))
+                row.append(clv.value(months: months, discountRate: discountRate ?? 0.01, frequency: x, recency: tx, T: T, monetaryValue: monetary[i]))
             }
             writer.appendRow(data.customerIDs, i, row)
         }
         try writeFileAtomically(writer.bytes, to: output)
-        print("\(data.count) customers scored over \(horizon) \(unit.value.rawValue)\(clv != nil ? " (CLV over \(months) months)" : "") → \(output)")
+        print("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(clv != nil ? " (CLV over \(months) steps)" : "") → \(output)")
+    }
+
+    private func projectRetention(_ model: ShiftedBetaGeometric, cohort: Double) throws {
+        let periods = Int(horizon.rounded(.down))
+        var text = "period,survival,retention_rate,churn_probability,expected_active" + (discountRate != nil ? ",derl" : "") + "\n"
+        for t in 0...periods {
+            let period = Double(t)
+            var fields = [String(t), "\(model.survival(period))",
+                          t == 0 ? "" : "\(model.retentionRate(period))", t == 0 ? "" : "\(model.churnProbability(period))",
+                          "\(cohort * model.survival(period))"]
+            if let discountRate { fields.append("\(try model.discountedExpectedResidualLifetime(discountRate: discountRate, renewals: period))") }
+            text += fields.joined(separator: ",") + "\n"
+        }
+        try writeFileAtomically(Array(text.utf8), to: output)
+        print("sbg projection of a cohort of \(Int(cohort)) over \(periods) periods → \(output)")
     }
 }

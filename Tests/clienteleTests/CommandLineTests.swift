@@ -128,7 +128,7 @@ import Testing
         #expect(predict.status == 0, "\(predict.standardError)")
         let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2358)
-        #expect(lines[0] == "customer_id,expected_purchases,p_alive,expected_spend,clv")
+        #expect(lines[0] == "customer_id,expected_purchases,p_alive,p_alive_at_horizon,expected_spend,clv")
         #expect(lines[1].hasPrefix("00004,1.22"))
 
         let wrongUnit = try run(["predict", bgnbd, summary, "--horizon", "39", "--output", predictions])
@@ -146,13 +146,65 @@ import Testing
     @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
         let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
         #expect(unknown.status != 0)
-        #expect(unknown.standardError.contains("unknown model \"pareto-nbd-x\"; available: bgnbd, mbgnbd, gamma-gamma"))
+        #expect(unknown.standardError.contains("unknown model \"pareto-nbd-x\"; available: bgnbd, mbgnbd, pareto-nbd, bgbb, gamma-gamma, sbg"))
         let directory = try temporaryDirectory()
         let summary = directory.appendingPathComponent("s.csv")
         try "customer_id,frequency,recency,T\n1,2,5,4\n".write(to: summary, atomically: true, encoding: .utf8)
         let bad = try run(["fit", "bgnbd", summary.path, "--output", directory.appendingPathComponent("m.json").path])
         #expect(bad.standardError == "Error: \(summary.path):2: recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path))
+    }
+
+    /// BG/BB on the grouped donations file and Pareto/NBD on the CDNOW sample, then scoring
+    /// with P(n purchases) and P(alive) at the horizon.
+    @Test func fitAndPredictBGBBAndParetoNBD() throws {
+        let directory = try temporaryDirectory()
+        let bgbb = directory.appendingPathComponent("bgbb.json").path
+        let fit = try run(["fit", "bgbb", "datasets/donations/donations.csv", "--output", bgbb])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        #expect(fit.standardOutput.contains("11104 customers"))
+        let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bgbb))) as! [String: Any]
+        #expect(abs((model["parameters"] as! [String: Double])["gamma"]! - 0.657) < 0.001 && model["timeUnit"] as? String == "periods")
+        let predictions = directory.appendingPathComponent("bgbb.csv").path
+        let predict = try run(["predict", bgbb, "datasets/donations/donations.csv", "--horizon", "5", "--purchase-probabilities", "5", "--output", predictions])
+        #expect(predict.status == 0, "\(predict.standardError)")
+        let rows = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 23 && rows[0].hasSuffix("p_purchases_4,p_purchases_5") && rows[1].hasPrefix("1,"))
+        // Each row's probabilities of 0…5 donations in 5 opportunities add up to one.
+        for row in rows.dropFirst() {
+            let values = row.split(separator: ",").dropFirst(4).compactMap { Double($0) }
+            #expect(values.count == 6 && abs(values.reduce(0, +) - 1) < 1e-9)
+        }
+
+        let summary = directory.appendingPathComponent("summary.csv").path
+        #expect(try run(["summarize", "datasets/cdnow/CDNOW_sample.txt", "--no-header", "--delimiter", "whitespace",
+                         "--customer-column", "1", "--date-column", "3", "--amount-column", "5", "--unit", "weeks",
+                         "--calibration-end", "1997-09-30", "--output", summary]).status == 0)
+        let pnbd = directory.appendingPathComponent("pnbd.json").path
+        let pnbdFit = try run(["fit", "pareto-nbd", summary, "--unit", "weeks", "--output", pnbd])
+        #expect(pnbdFit.status == 0 && pnbdFit.standardOutput.contains("log-likelihood -9594.97"), "\(pnbdFit.standardOutput)")
+    }
+
+    /// The retention example of Fader & Hardie (2007): fit years 0–7, project to year 12.
+    @Test func fitAndProjectRetentionWithSBG() throws {
+        let directory = try temporaryDirectory()
+        let sbg = directory.appendingPathComponent("sbg.json").path
+        let fit = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--cohort", "regular",
+                           "--calibration-periods", "7", "--output", sbg])
+        #expect(fit.status == 0 && fit.standardOutput.contains("log-likelihood -1680.265"), "\(fit.standardOutput)\(fit.standardError)")
+        let projection = directory.appendingPathComponent("projection.csv").path
+        #expect(try run(["predict", sbg, "--horizon", "12", "--discount-rate", "0.1", "--output", projection]).status == 0)
+        let rows = try String(contentsOfFile: projection, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 14 && rows[0] == "period,survival,retention_rate,churn_probability,expected_active,derl")
+        let year12 = Double(rows[13].split(separator: ",")[4])!
+        #expect(abs(year12 - 173) / 173 < 0.05, "projected \(year12) active in year 12; 173 were")
+
+        let bad = directory.appendingPathComponent("bad.csv").path
+        try "year,active\n0,1000\n1,800\n2,900\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try run(["fit", "sbg", bad, "--output", directory.appendingPathComponent("never.json").path])
+        #expect(refused.standardError == "Error: \(bad):4: column \"active\": 900 active after 800 the period before: survivors cannot increase\n")
+        let noSummary = try run(["predict", sbg, "datasets/donations/donations.csv", "--horizon", "3", "--output", projection])
+        #expect(noSummary.status != 0 && noSummary.standardError.contains("is an sbg retention model"))
     }
 
     @Test func simulateIsReproducible() throws {
