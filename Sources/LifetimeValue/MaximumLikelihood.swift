@@ -43,7 +43,8 @@ public struct FitResult: Sendable, Equatable, Codable {
 /// Where the Hessian is not positive definite (far from the optimum), Levenberg damping
 /// H + λI makes it so; a backtracking line search keeps every step an ascent. The fit has
 /// converged when the largest gradient component on the log scale is below `tolerance`
-/// (relative to the number of customers).
+/// (relative to the number of customers), or when an undamped Newton step promises less
+/// than the log-likelihood's own rounding can show.
 struct MaximumLikelihood {
     var tolerance = 1e-9
     var maximumIterations = 500
@@ -61,6 +62,7 @@ struct MaximumLikelihood {
         }
         var iterations = 0
         var damping = 0.0
+        var atOptimum = false
         while iterations < maximumIterations {
             if gradient.map(abs).max()! / scale < tolerance { break }
             iterations += 1
@@ -84,6 +86,22 @@ struct MaximumLikelihood {
             // the quadratic model means anything.
             let longest = step.map(abs).max()!
             if longest > 5 { step = step.map { $0 * 5 / longest } }
+            // Near the optimum the step's predicted gain ½ g·p falls below what the value itself
+            // can resolve (its rounding grows with the number of customers), so no line search
+            // can see it: take the Newton step as it is, and stop there.
+            let predictedGain = BLAS.dot(gradient, step) / 2
+            let curvature = (0..<n).map { abs(hessian[$0, $0]) }.max() ?? 1
+            if lambda <= 1e-6 * curvature, predictedGain <= 1e-11 * max(1, abs(value)) {
+                let trial = zip(phi, step).map { $0 + $1 }
+                let (trialValue, trialGradient) = objective(model, trial)
+                if trialValue.isFinite, trialGradient.allSatisfy(\.isFinite), trialValue >= value - 1e-9 * max(1, abs(value)) {
+                    phi = trial
+                    value = trialValue
+                    gradient = trialGradient
+                }
+                atOptimum = true
+                break
+            }
             var t = 1.0
             var accepted = false
             for _ in 0..<60 {
@@ -106,7 +124,7 @@ struct MaximumLikelihood {
             damping = lambda / 10
         }
         let gradientNorm = gradient.map(abs).max()!
-        let converged = gradientNorm / scale < max(tolerance, 1e-7)
+        let converged = atOptimum || gradientNorm / scale < max(tolerance, 1e-7)
         let parameters = phi.map { exp($0) }
         guard converged else {
             throw LifetimeValueError.didNotConverge(
