@@ -52,7 +52,7 @@ public struct ParetoNBD: Sendable, Equatable {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
         let scale = max(1, data.meanT)
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, scale, 1, scale])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, scale, 1, scale], subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try ParetoNBD(r: p[0], alpha: p[1], s: p[2], beta: p[3]), result)
     }
@@ -121,20 +121,56 @@ public struct ParetoNBD: Sendable, Equatable {
     }
 
     /// The log-likelihood and its gradient, summed over the distinct rows.
+    /// The log-likelihood and its gradient, summed over the distinct rows.
+    ///
+    /// F(t) depends on a row only through (x, t), and customers share those pairs far more
+    /// than whole histories (a cohort has a few hundred ages and recencies in days, and few
+    /// distinct frequencies), so each pass evaluates F once per distinct pair, the
+    /// hypergeometric series being almost all of the work, and then combines per row.
     struct Likelihood: LikelihoodModel {
         let data: PurchaseHistories
         static var parameterNames: [String] { ParetoNBD.parameterNames }
         var customerCount: Double { data.customerCount }
+        /// The distinct (x, t) pairs, and for each row the pairs (x, tₓ) and (x, T).
+        private let pairX: [Double], pairT: [Double]
+        private let recencyPair: [Int32], agePair: [Int32]
+
+        init(data: PurchaseHistories) {
+            self.data = data
+            var index: [SIMD2<UInt64>: Int32] = [:]
+            index.reserveCapacity(min(data.distinctCount, 1 << 16))
+            var xs: [Double] = [], ts: [Double] = []
+            func pair(_ x: Double, _ t: Double) -> Int32 {
+                let key = SIMD2(x.bitPattern, t.bitPattern)
+                if let found = index[key] { return found }
+                let new = Int32(xs.count)
+                index[key] = new
+                xs.append(x)
+                ts.append(t)
+                return new
+            }
+            var recency = [Int32](), age = [Int32]()
+            recency.reserveCapacity(data.distinctCount)
+            age.reserveCapacity(data.distinctCount)
+            for i in 0..<data.distinctCount {
+                recency.append(pair(data.frequency[i], data.recency[i]))
+                age.append(pair(data.frequency[i], data.T[i]))
+            }
+            (pairX, pairT, recencyPair, agePair) = (xs, ts, recency, age)
+        }
 
         func logLikelihood(_ p: [Double]) -> (value: Double, gradient: [Double]) {
             let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3])
             let psiR = Special.digamma(r)
             let shared = -lgamma(r) + r * log(alpha) + s * log(beta)
+            let f = parallelMap(pairX.count) { k in ParetoNBD.logF(r, alpha, s, beta, x: pairX[k], t: pairT[k]) }
+            let perX = FrequencyTable(data) { x in (Special.logGamma(r + x), Special.digamma(r + x)) }
             return sumRows(data) { i in
                 let x = data.frequency[i]
-                let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, tx: data.recency[i], T: data.T[i], gradient: true)
-                return (shared + lgamma(r + x) + row.logBracket,
-                        row.gradient + SIMD4(Special.digamma(r + x) - psiR + log(alpha), r / alpha, log(beta), s / beta))
+                let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, T: data.T[i], atRecency: f[Int(recencyPair[i])],
+                                             atT: f[Int(agePair[i])], gradient: true)
+                let (logGamma, psi) = perX[x]
+                return (shared + logGamma + row.logBracket, row.gradient + SIMD4(psi - psiR + log(alpha), r / alpha, log(beta), s / beta))
             }
         }
     }
@@ -143,11 +179,17 @@ public struct ParetoNBD: Sendable, Equatable {
     /// term, and the bracket's gradient in (r, α, s, β).
     static func rowTerms(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, tx: Double, T: Double,
                          gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: SIMD4<Double>) {
+        rowTerms(r, alpha, s, beta, x: x, T: T, atRecency: logF(r, alpha, s, beta, x: x, t: tx),
+                 atT: logF(r, alpha, s, beta, x: x, t: T), gradient: wanted)
+    }
+
+    /// The same from ln F(tₓ) and ln F(T) already evaluated.
+    static func rowTerms(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, T: Double,
+                         atRecency: (value: Double, gradient: SIMD4<Double>), atT: (value: Double, gradient: SIMD4<Double>),
+                         gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: SIMD4<Double>) {
         let logAT = log(alpha + T), logBT = log(beta + T)
         let logActive = -(r + x) * logAT - s * logBT
         let activeGradient = SIMD4(-logAT, -(r + x) / (alpha + T), -logBT, -s / (beta + T))
-        let atRecency = logF(r, alpha, s, beta, x: x, t: tx)
-        let atT = logF(r, alpha, s, beta, x: x, t: T)
         let q = exp(atT.value - atRecency.value)
         guard q < 1, atRecency.value.isFinite else {
             // Last purchase at T: no room to have dropped out since.
@@ -164,7 +206,7 @@ public struct ParetoNBD: Sendable, Equatable {
 
     /// ln F(t) (see the header) and its gradient in (r, α, s, β), through the Euler-transformed
     /// ₂F₁(1, b; r+s+x+1; z).
-    private static func logF(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, t: Double)
+    static func logF(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, t: Double)
         -> (value: Double, gradient: SIMD4<Double>)
     {
         let c = r + s + x + 1
