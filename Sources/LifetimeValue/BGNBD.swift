@@ -59,18 +59,14 @@ public struct BGNBD: Sendable, Equatable {
 
     /// The expected number of purchases in (0, t] of a customer just acquired (eq. 9).
     public func expectedPurchases(in t: Double) -> Double {
-        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0, conditional: false)
+        expectedPurchasesIfAlive(in: t, frequency: 0, T: 0)
     }
 
-    /// The expected number of purchases in the next t of a customer with this history (eq. 10).
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        expectedPurchases(in: t, frequency: x, recency: tx, T: T, conditional: true)
-    }
-
-    private func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double, conditional: Bool) -> Double {
+    /// The expected purchases in the next t of a customer alive at T: eq. 10 without its
+    /// P(alive) factor, which depends on x and T only.
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        let expected = betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
-        return conditional ? expected * pAlive(frequency: x, recency: tx, T: T) : expected
+        return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
     }
 
     /// The probability that a customer with this history is still active at T.
@@ -85,9 +81,8 @@ public struct BGNBD: Sendable, Equatable {
         BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x)
     }
 
-    /// P(active at T + t | x, tₓ, T).
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        future(frequency: x, T: T).survival(over: t)
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, the paper's eq. 8
@@ -207,10 +202,18 @@ struct BetaGeometricFuture {
 }
 
 /// Σᵢ wᵢ fᵢ over the distinct rows, with the gradient (up to four parameters, in a SIMD4 so
-/// that no row allocates). Large data is summed on two threads in two fixed halves added in
-/// a fixed order, so the result is the same whatever the cores.
+/// that no row allocates).
 func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Double, SIMD4<Double>)) -> (value: Double, gradient: [Double]) {
-    let n = data.distinctCount
+    sumRows(count: data.distinctCount, parameters: parameters) { i in
+        let (v, g) = row(i)
+        let w = data.weight[i]
+        return (w * v, w * g)
+    }
+}
+
+/// Σᵢ fᵢ for i in 0..<count, with the gradient. Large sums run on two threads in two fixed
+/// halves added in a fixed order, so the result is the same whatever the cores.
+func sumRows(count n: Int, parameters: Int, _ row: (Int) -> (Double, SIMD4<Double>)) -> (value: Double, gradient: [Double]) {
     let threads = n >= 20_000 ? 2 : 1
     var partial = [(Double, SIMD4<Double>)](repeating: (0, .zero), count: threads)
     withoutActuallyEscaping(row) { row in
@@ -221,10 +224,9 @@ func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Do
                 var value = 0.0
                 var gradient = SIMD4<Double>.zero
                 for i in (n * t / threads)..<(n * (t + 1) / threads) {
-                    let w = data.weight[i]
                     let (v, g) = shared.value(i)
-                    value += w * v
-                    gradient += w * g
+                    value += v
+                    gradient += g
                 }
                 output.value[t] = (value, gradient)
             }

@@ -45,15 +45,16 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         Likelihood(data: data).logLikelihood(parameters).value
     }
 
-    /// The expected number of purchases in (0, t] of a customer just acquired.
+    /// The expected number of purchases in (0, t] of a customer just acquired (who may have
+    /// dropped out at once).
     public func expectedPurchases(in t: Double) -> Double {
-        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0)
+        expectedPurchasesIfAlive(in: t, frequency: 0, T: 0) * pAlive(frequency: 0, recency: 0, T: 0)
     }
 
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+    /// The expected purchases in the next t of a customer alive at T.
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
         return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - r, c: a + b + x)
-            * pAlive(frequency: x, recency: tx, T: T)
     }
 
     public func pAlive(frequency x: Double, recency tx: Double, T: Double) -> Double {
@@ -66,9 +67,8 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x + 1)
     }
 
-    /// P(active at T + t | x, tₓ, T).
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        future(frequency: x, T: T).survival(over: t)
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, for a new customer.

@@ -68,11 +68,11 @@ public struct ParetoNBD: Sendable, Equatable {
         return r / alpha * survivalIntegral(from: beta, over: t)
     }
 
-    /// The expected purchases in the next t of a customer with this history (the note's eq. 22):
-    /// (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+    /// The expected purchases in the next t of a customer alive at T (the note's eq. 22 without
+    /// its P(alive) factor): (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)].
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        return (r + x) / (alpha + T) * survivalIntegral(from: beta + T, over: t) * pAlive(frequency: x, recency: tx, T: T)
+        return (r + x) / (alpha + T) * survivalIntegral(from: beta + T, over: t)
     }
 
     /// ∫₀ᵗ (b/(b+τ))ˢ dτ = b/(s−1) · [1 − (b/(b+t))^(s−1)], the expected time alive in the next t
@@ -90,10 +90,10 @@ public struct ParetoNBD: Sendable, Equatable {
         return exp(terms.logActive - terms.logBracket)
     }
 
-    /// P(active at T + t | x, tₓ, T): alive now, and the posterior dropout rate
-    /// μ ~ Gamma(s, β+T) leaves the customer active for another t with ((β+T)/(β+T+t))ˢ.
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * exp(-s * log1p(t / (beta + T)))
+    /// Alive now, the posterior dropout rate μ ~ Gamma(s, β+T) leaves the customer active for
+    /// another t with probability ((β+T)/(β+T+t))ˢ.
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        exp(-s * log1p(t / (beta + T)))
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T).

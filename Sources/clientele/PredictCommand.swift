@@ -84,15 +84,16 @@ struct PredictCommand: ParsableCommand {
         if clv != nil { columns += ["expected_spend", "clv"] }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = clv.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
+        let frequency = data.frequency.map(Double.init)
+        let scores = CustomerScores(purchases: purchases, spend: clv?.spend, monthLength: clv?.monthLength ?? 1, horizon: horizon,
+                                    months: months, discountRate: discountRate ?? 0.01, frequency: frequency,
+                                    recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
         for i in 0..<data.count {
-            let (x, tx, T) = (Double(data.frequency[i]), data.recency[i], data.T[i])
-            var row = [purchases.expectedPurchases(in: horizon, frequency: x, recency: tx, T: T),
-                       purchases.pAlive(frequency: x, recency: tx, T: T),
-                       purchases.pAlive(after: horizon, frequency: x, recency: tx, T: T)]
-            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: x, recency: tx, T: T)) }
-            if let clv, let monetary = data.monetaryValue {
-                row.append(clv.spend.expectedSpend(frequency: x, monetaryValue: monetary[i]))
-                row.append(clv.value(months: months, discountRate: discountRate ?? 0.01, frequency: x, recency: tx, T: T, monetaryValue: monetary[i]))
+            var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
+            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])) }
+            if clv != nil {
+                row.append(scores.expectedSpend[i])
+                row.append(scores.clv[i])
             }
             writer.appendRow(data.customerIDs, i, row)
         }
