@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import LifetimeValue
 import Transactions
@@ -21,6 +22,10 @@ struct PredictCommand: ParsableCommand {
             churn_probability, expected_active (of the fitted cohort's size) and, with \
             --discount-rate, derl: the discounted expected residual lifetime of a customer who \
             has renewed that many times.
+
+            With a pareto-nbd model and --discount-rate, dert adds the discounted expected \
+            residual transactions (Fader, Hardie & Lee 2005), discounted continuously at \
+            ln(1 + rate) per month, over the customer's whole remaining lifetime.
 
             Examples:
               clientele predict models/cdnow-bgnbd.json summary.csv --unit weeks --horizon 52 \\
@@ -82,6 +87,10 @@ struct PredictCommand: ParsableCommand {
         let counts = purchaseProbabilities.map { Array(0...$0) } ?? []
         columns += counts.map { "p_purchases_\($0)" }
         if clv != nil { columns += ["expected_spend", "clv"] }
+        // Pareto/NBD has a closed form for the discounted purchases still to come.
+        let pareto = purchases as? ParetoNBD
+        let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
+        if pareto != nil, discountRate != nil { columns.append("dert") }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = clv.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
         let frequency = data.frequency.map(Double.init)
@@ -94,6 +103,10 @@ struct PredictCommand: ParsableCommand {
             if clv != nil {
                 row.append(scores.expectedSpend[i])
                 row.append(scores.clv[i])
+            }
+            if let pareto, let discountRate {
+                row.append(try pareto.discountedExpectedResidualTransactions(
+                    continuousRate: log1p(discountRate) / monthLength, frequency: frequency[i], recency: data.recency[i], T: data.T[i]))
             }
             writer.appendRow(data.customerIDs, i, row)
         }
