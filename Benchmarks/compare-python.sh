@@ -3,7 +3,8 @@
 # log through Clientele, polars, DuckDB and pandas + lifetimes, timed in one run, with a
 # check that every tool's summary agrees with Clientele's on every customer; then the
 # model fits and scoring on the calibration summary, Clientele against lifetimes (and
-# pymc-marketing when CLIENTELE_PYMC_VENV names a virtual environment that has it).
+# pymc-marketing when CLIENTELE_PYMC_VENV names a virtual environment that has it:
+#   python3 -m venv /tmp/clientele-pymc-venv && /tmp/clientele-pymc-venv/bin/pip install pymc-marketing).
 #
 # The Python tools live in a throw-away virtual environment outside the repository
 # (CLIENTELE_BENCH_VENV, default $TMPDIR/clientele-bench-venv); they are benchmark peers
