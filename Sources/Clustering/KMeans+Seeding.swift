@@ -18,7 +18,7 @@ extension KMeansProblem {
     func seedCenters(k: Int, random: inout SeededRandom, into state: KMeansState) {
         let (d, chunks) = (dimension, work.chunkCount)
         let centers = state.centers.baseAddress!
-        let closest = state.upper.baseAddress!
+        let closest = state.closest.baseAddress!
         let trials = 2 + Int(log(Double(k)))
         var chunkPotentials = [Double](repeating: 0, count: chunks)
 

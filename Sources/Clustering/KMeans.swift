@@ -96,7 +96,7 @@ public enum KMeans {
                             algorithm: algorithm, bestInitialization: initialization, inertiaByInitialization: inertias)
     }
 
-    private static func validate(_ data: FeatureMatrix, weights: [Double]?, options: Options) throws {
+    static func validate(_ data: FeatureMatrix, weights: [Double]?, options: Options) throws {
         guard options.k >= 1 else { throw ClusteringError.invalidArgument("k must be at least 1, got \(options.k)") }
         guard options.initializations >= 1 else {
             throw ClusteringError.invalidArgument("the number of initializations must be at least 1, got \(options.initializations)")
@@ -156,5 +156,35 @@ public struct KMeansResult: Sendable, Codable, Equatable {
         var sizes = [Int](repeating: 0, count: k)
         for label in labels { sizes[label] += 1 }
         return sizes
+    }
+}
+
+extension KMeans {
+    /// The greedy k-means++ centers the first initialization of `fit` starts from.
+    public static func initialCenters(_ data: FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> [[Double]] {
+        try validate(data, weights: weights, options: options)
+        let problem = KMeansProblem(data, weights: weights, threads: options.threads)
+        let state = KMeansState(problem: problem, k: options.k)
+        var random = SeededRandom(seed: options.seed)
+        problem.seedCenters(k: options.k, random: &random, into: state)
+        let d = data.dimension
+        return (0..<options.k).map { c in (0..<d).map { state.centers[c * d + $0] + problem.mean[$0] } }
+    }
+
+    /// Each row's nearest center (the lowest index among ties): one Lloyd assignment, by gemm
+    /// per block of rows. This is how new customers join existing segments.
+    public static func nearestCenters(_ data: FeatureMatrix, centers: [[Double]], threads: Int? = nil) throws -> [Int] {
+        guard !centers.isEmpty, centers.allSatisfy({ $0.count == data.dimension }) else {
+            throw ClusteringError.invalidArgument("centers must be non-empty and have \(data.dimension) coordinates each")
+        }
+        guard data.count > 0 else { return [] }
+        let problem = KMeansProblem(data, weights: nil, threads: threads)
+        let state = KMeansState(problem: problem, k: centers.count)
+        let d = data.dimension
+        for (c, center) in centers.enumerated() {
+            for j in 0..<d { state.centers[c * d + j] = center[j] - problem.mean[j] }
+        }
+        state.assignAll(countingChangesFrom: false, boundsToo: false)
+        return state.labels.map(Int.init)
     }
 }

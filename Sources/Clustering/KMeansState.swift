@@ -1,18 +1,31 @@
 /// One initialization's working state, reused across initializations: centers, labels, the
-/// per-cluster sums, and Hamerly's bounds (whose upper-bound buffer doubles as D² during
-/// seeding).
+/// per-cluster sums, the seeding's squared distances D², and Hamerly's bounds.
+///
+/// Hamerly's bounds are stored so that a point whose bounds hold costs a read and no write:
+/// with Dₐ the distance center a has moved in total and D the total of the largest move per
+/// iteration, a point keeps u − D_a and l + D, and its bounds now are the stored values plus
+/// D_a and minus D (Hamerly adds the moves one iteration at a time; the sums are the same
+/// bounds). They are kept as Floats rounded outwards (u up, l down), so a bound stays a bound
+/// and the hot loop reads 12 bytes per point, which for a million points stay in L3 cache.
 final class KMeansState {
     let problem: KMeansProblem
     let k: Int
     let centers: UnsafeMutableBufferPointer<Double>
     let centerNorms: UnsafeMutableBufferPointer<Double>
     let labels: UnsafeMutableBufferPointer<Int32>
-    let upper: UnsafeMutableBufferPointer<Double>
-    let lower: UnsafeMutableBufferPointer<Double>
+    let closest: UnsafeMutableBufferPointer<Double>
+    let upper: UnsafeMutableBufferPointer<Float>
+    let lower: UnsafeMutableBufferPointer<Float>
+    /// Dₐ per center and D, since the last full assignment.
+    private var totalDrift: [Double]
+    private var totalLargestDrift = 0.0
     /// Per cluster: k × dimension weighted coordinate sums, then k total weights.
     var sums: [Double]
     /// k × chunkSize distances per worker.
     let scratch: UnsafeMutableBufferPointer<Double>
+    /// Per worker, Hamerly's points whose bounds failed: their rows, then bound and distance pairs.
+    let pendingRows: UnsafeMutableBufferPointer<Int32>
+    let pendingValues: UnsafeMutableBufferPointer<Double>
     /// Per chunk: sums of the same layout, then the count of changed labels.
     let partials: ChunkPartials
 
@@ -23,16 +36,20 @@ final class KMeansState {
         centers = .allocate(capacity: k * d)
         centerNorms = .allocate(capacity: k)
         labels = .allocate(capacity: n)
+        closest = .allocate(capacity: n)
         upper = .allocate(capacity: n)
         lower = .allocate(capacity: n)
+        totalDrift = [Double](repeating: 0, count: k)
         sums = [Double](repeating: 0, count: k * d + k)
         scratch = .allocate(capacity: problem.work.workers * k * ChunkedWork.chunkSize)
+        pendingRows = .allocate(capacity: problem.work.workers * ChunkedWork.chunkSize)
+        pendingValues = .allocate(capacity: problem.work.workers * 2 * ChunkedWork.chunkSize)
         partials = ChunkPartials(chunks: problem.work.chunkCount, width: k * d + k + 1)
     }
 
     deinit {
         centers.deallocate(); centerNorms.deallocate(); labels.deallocate()
-        upper.deallocate(); lower.deallocate(); scratch.deallocate(); partials.deallocate()
+        closest.deallocate(); upper.deallocate(); lower.deallocate(); scratch.deallocate(); pendingRows.deallocate(); pendingValues.deallocate(); partials.deallocate()
     }
 
     /// Iterates from the seeded centers: assign (E), recompute means (M), until no label
@@ -79,9 +96,12 @@ final class KMeansState {
     /// Lloyd's assignment: every distance from gemm per chunk, nearest center (the lowest index
     /// among ties), cluster sums recomputed from scratch. With `boundsToo`, also Hamerly's
     /// starting bounds: the distance to the nearest center and to the second nearest.
-    private func assignAll(countingChangesFrom counting: Bool, boundsToo: Bool) -> Int {
+    @discardableResult
+    func assignAll(countingChangesFrom counting: Bool, boundsToo: Bool) -> Int {
         let (d, k) = (problem.dimension, k)
         rowSquaredNorms(centers.baseAddress!, count: k, dimension: d, into: centerNorms.baseAddress!)
+        totalDrift = [Double](repeating: 0, count: k)
+        totalLargestDrift = 0
         problem.work.forEachChunk { worker, chunk, range in
             let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
             squaredDistances(points: problem.point(range.lowerBound), pointNorms: problem.norms.baseAddress! + range.lowerBound,
@@ -91,24 +111,12 @@ final class KMeansState {
             var changed = 0
             for (p, i) in range.enumerated() {
                 let row = distances + p * k
-                var nearest = 0
-                var best = row[0]
-                var second = Double.infinity
-                for c in 1..<max(k, 1) {
-                    let value = row[c]
-                    if value < best {
-                        second = best
-                        best = value
-                        nearest = c
-                    } else if value < second {
-                        second = value
-                    }
-                }
+                let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
                 if counting && labels[i] != Int32(nearest) { changed += 1 }
                 labels[i] = Int32(nearest)
                 if boundsToo {
-                    upper[i] = best.squareRoot()
-                    lower[i] = second.squareRoot()
+                    upper[i] = roundedUp(best.squareRoot())
+                    lower[i] = roundedDown(second.squareRoot())
                 }
                 accumulate(point: i, into: nearest, sign: 1, partial)
             }
@@ -125,6 +133,10 @@ final class KMeansState {
     /// c_a to its nearest other center; otherwise u is tightened and, if that is not enough, all
     /// k distances are computed. Only points that change cluster touch the sums, as per-chunk
     /// differences added in chunk order.
+    ///
+    /// A chunk first lists the points whose bounds fail, reading bounds only, then computes
+    /// their distances in a tight loop: those points are scattered through the data, and
+    /// independent loads let the processor wait for many cache misses at once.
     private func assignWithBounds(drifts: [Double]) -> Int {
         let (d, k) = (problem.dimension, k)
         var halfGaps = [Double](repeating: .infinity, count: k)
@@ -134,50 +146,48 @@ final class KMeansState {
                 halfGaps[a] = min(halfGaps[a], gap)
             }
         }
-        var largest = 0
-        for c in 0..<k where drifts[c] > drifts[largest] { largest = c }
-        var secondLargest = 0.0
-        for c in 0..<k where c != largest { secondLargest = max(secondLargest, drifts[c]) }
-        let largestDrift = drifts[largest]
+        for c in 0..<k { totalDrift[c] += drifts[c] }
+        totalLargestDrift += drifts.max() ?? 0
+        let largest = totalLargestDrift
+        let centers = UnsafePointer(centers.baseAddress!)
         halfGaps.withUnsafeBufferPointer { halfGaps in
-            drifts.withUnsafeBufferPointer { drifts in
-                problem.work.forEachChunk { _, chunk, range in
-                    let partial = partials.slot(chunk)
-                    var changed = 0
+            totalDrift.withUnsafeBufferPointer { moved in
+                problem.work.forEachChunk { worker, chunk, range in
+                    let rows = pendingRows.baseAddress! + worker * ChunkedWork.chunkSize
+                    let values = pendingValues.baseAddress! + worker * 2 * ChunkedWork.chunkSize
+                    var pending = 0
                     for i in range {
                         let a = Int(labels[i])
-                        var u = upper[i] + drifts[a]
-                        var l = lower[i] - (a == largest ? secondLargest : largestDrift)
-                        let bound = max(l, halfGaps[a])
-                        if u > bound {
-                            let x = problem.point(i)
-                            u = squaredDistance(x, centers.baseAddress! + a * d, d).squareRoot()
-                            if u > bound {
-                                var nearest = a
-                                var best = u * u
-                                var second = Double.infinity
-                                for c in 0..<k where c != a {
-                                    let value = squaredDistance(x, centers.baseAddress! + c * d, d)
-                                    if value < best {
-                                        second = best
-                                        best = value
-                                        nearest = c
-                                    } else if value < second {
-                                        second = value
-                                    }
-                                }
-                                u = best.squareRoot()
-                                l = second.squareRoot()
-                                if nearest != a {
-                                    changed += 1
-                                    labels[i] = Int32(nearest)
-                                    accumulate(point: i, into: a, sign: -1, partial)
-                                    accumulate(point: i, into: nearest, sign: 1, partial)
-                                }
-                            }
+                        let bound = max(Double(lower[i]) - largest, halfGaps[a])
+                        if Double(upper[i]) + moved[a] > bound {
+                            rows[pending] = Int32(i)
+                            values[2 * pending] = bound
+                            pending += 1
                         }
-                        upper[i] = u
-                        lower[i] = l
+                    }
+                    for p in 0..<pending {
+                        let i = Int(rows[p])
+                        values[2 * p + 1] = squaredDistance(problem.point(i), centers + Int(labels[i]) * d, d)
+                    }
+                    let partial = partials.slot(chunk)
+                    var changed = 0
+                    for p in 0..<pending {
+                        let (i, bound, tight) = (Int(rows[p]), values[2 * p], values[2 * p + 1])
+                        let a = Int(labels[i])
+                        if tight.squareRoot() <= bound {
+                            upper[i] = roundedUp(tight.squareRoot() - moved[a])
+                            continue
+                        }
+                        let x = problem.point(i)
+                        let (nearest, best, second) = nearestTwo(k, current: a, distance: tight) { squaredDistance(x, centers + $0 * d, d) }
+                        upper[i] = roundedUp(best.squareRoot() - moved[nearest])
+                        lower[i] = roundedDown(second.squareRoot() + largest)
+                        if nearest != a {
+                            changed += 1
+                            labels[i] = Int32(nearest)
+                            accumulate(point: i, into: a, sign: -1, partial)
+                            accumulate(point: i, into: nearest, sign: 1, partial)
+                        }
                     }
                     partial[k * d + k] = Double(changed)
                 }
@@ -267,6 +277,40 @@ final class KMeansState {
         }
         return partials.total(chunks: problem.work.chunkCount)[0]
     }
+}
+
+/// The nearest and second nearest of `k` centers, given the distance to `current`; ties keep
+/// the lower index (or `current`). Distances are squared.
+@inline(__always)
+func nearestTwo(_ k: Int, current: Int, distance: Double, _ distanceTo: (Int) -> Double) -> (nearest: Int, best: Double, second: Double) {
+    var nearest = current
+    var best = distance
+    var second = Double.infinity
+    for c in 0..<k where c != current {
+        let value = distanceTo(c)
+        if value < best || (value == best && c < nearest) {
+            second = best
+            best = value
+            nearest = c
+        } else if value < second {
+            second = value
+        }
+    }
+    return (nearest, best, second)
+}
+
+/// The Float at or above x (an upper bound stays one when stored).
+@inline(__always)
+func roundedUp(_ x: Double) -> Float {
+    let f = Float(x)
+    return Double(f) < x ? f.nextUp : f
+}
+
+/// The Float at or below x.
+@inline(__always)
+func roundedDown(_ x: Double) -> Float {
+    let f = Float(x)
+    return Double(f) > x ? f.nextDown : f
 }
 
 /// What one initialization reached.
