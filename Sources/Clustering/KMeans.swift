@@ -79,11 +79,13 @@ public enum KMeans {
 
         var best: (solution: KMeansSolution, labels: [Int32], initialization: Int)?
         var inertias: [Double] = []
+        var iterations: [Int] = []
         for initialization in 0..<options.initializations {
             var random = SeededRandom(seed: options.seed &+ UInt64(initialization) &* 0x9E37_79B9_7F4A_7C15)
             problem.seedCenters(k: options.k, random: &random, into: state)
             let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
             inertias.append(solution.inertia)
+            iterations.append(solution.iterations)
             if best == nil || solution.inertia < best!.solution.inertia {
                 best = (solution, Array(state.labels), initialization)
             }
@@ -93,7 +95,8 @@ public enum KMeans {
         let centers = (0..<options.k).map { c in (0..<d).map { solution.centers[c * d + $0] + problem.mean[$0] } }
         return KMeansResult(k: options.k, featureNames: data.featureNames, centers: centers, labels: labels.map(Int.init),
                             inertia: solution.inertia, iterations: solution.iterations, converged: solution.converged,
-                            algorithm: algorithm, bestInitialization: initialization, inertiaByInitialization: inertias)
+                            algorithm: algorithm, bestInitialization: initialization, inertiaByInitialization: inertias,
+                            iterationsByInitialization: iterations)
     }
 
     static func validate(_ data: FeatureMatrix, weights: [Double]?, options: Options) throws {
@@ -150,6 +153,7 @@ public struct KMeansResult: Sendable, Codable, Equatable {
     public let algorithm: KMeans.Algorithm
     public let bestInitialization: Int
     public let inertiaByInitialization: [Double]
+    public let iterationsByInitialization: [Int]
 
     /// Points per cluster.
     public var sizes: [Int] {
