@@ -145,8 +145,10 @@ struct ClusterCommand: ParsableCommand {
             let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed)
             print("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
         }
+        let width = segmentProfiles.map(\.label.count).max() ?? 0
         for profile in segmentProfiles {
-            print(String(format: "segment %d  %-40@ %8d customers (%.1f%%)", profile.id, profile.label, profile.size, 100 * profile.share))
+            let label = profile.label + String(repeating: " ", count: width - profile.label.count)
+            print("segment \(profile.id)  \(label)  " + String(format: "%8d customers (%.1f%%)", profile.size, 100 * profile.share))
         }
         print("\(table.rowCount) customers → \(output)")
     }
