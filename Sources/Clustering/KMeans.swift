@@ -17,7 +17,9 @@ import Simulation
 ///    2048 points (never an n × k matrix for all points); Hamerly's (2010) bounds skip most
 ///    distances once centers settle, which pays when the dimension is low. `.automatic`
 ///    picks Hamerly up to `hamerlyDimensionLimit` features, Lloyd above, and the result says
-///    which ran. Both compute the same iteration; they differ only in the work skipped.
+///    which ran. Both compute the same iteration and differ only in the work skipped, up to
+///    rounding: Hamerly updates the cluster sums by the points that moved, so a stop decided
+///    by a center movement right at the tolerance can come one iteration apart.
 ///    Passes are chunk-parallel over every core, each chunk's gemm kept on its thread.
 ///
 /// Hazards: the gemm expansion ‖x‖² − 2x·c + ‖c‖² cancels when ‖x‖ ≫ ‖x − c‖, so the data are
