@@ -73,10 +73,10 @@ final class KMeansState {
         var converged = false
         var labelsMatchCenters = false
         var previous = Array(centers)
-        var failedShare = 1.0
+        var failedShare = 0.0
         while iterations < maxIterations {
             let changed: Int
-            if algorithm == .lloyd || failedShare > Self.fullPassShare {
+            if algorithm == .lloyd || iterations == 0 || failedShare > Self.fullPassShare {
                 changed = assignAll(countingChangesFrom: iterations > 0, boundsToo: algorithm == .hamerly)
                 failedShare = 0
             } else {
