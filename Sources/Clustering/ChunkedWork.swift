@@ -77,24 +77,16 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 func squaredDistances(points: UnsafePointer<Double>, pointNorms: UnsafePointer<Double>, count: Int,
                       centers: UnsafePointer<Double>, centerNorms: UnsafePointer<Double>, centerCount: Int,
                       dimension: Int, into distances: UnsafeMutablePointer<Double>, withinParallelPass: Bool = true) {
-    crossTerms(points: points, count: count, centers: centers, centerCount: centerCount, dimension: dimension,
-               into: distances, withinParallelPass: withinParallelPass)
-    for p in 0..<count {
-        let row = distances + p * centerCount
-        let norm = pointNorms[p]
-        for c in 0..<centerCount { row[c] = max(0, row[c] + norm + centerNorms[c]) }
-    }
-}
-
-/// −2 x·c for every point x of the block and center c: the part of the expansion that gemm
-/// computes. The nearest center only needs −2x·c + ‖c‖², since ‖x‖² is the same for all.
-func crossTerms(points: UnsafePointer<Double>, count: Int, centers: UnsafePointer<Double>, centerCount: Int,
-                dimension: Int, into products: UnsafeMutablePointer<Double>, withinParallelPass: Bool = true) {
     let step = withinParallelPass ? max(1, 65536 / max(1, centerCount * dimension)) : max(count, 1)
     for start in stride(from: 0, to: count, by: step) {
         BLAS.gemm(transposeA: true, transposeB: false, m: centerCount, n: min(step, count - start), k: dimension, alpha: -2,
                   a: centers, lda: dimension, b: points + start * dimension, ldb: dimension, beta: 0,
-                  c: products + start * centerCount, ldc: centerCount)
+                  c: distances + start * centerCount, ldc: centerCount)
+    }
+    for p in 0..<count {
+        let row = distances + p * centerCount
+        let norm = pointNorms[p]
+        for c in 0..<centerCount { row[c] = max(0, row[c] + norm + centerNorms[c]) }
     }
 }
 

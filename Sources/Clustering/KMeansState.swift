@@ -118,13 +118,15 @@ final class KMeansState {
         totalDrift = [Double](repeating: 0, count: k)
         totalLargestDrift = 0
         work.forEachChunk { worker, chunk, range in
-            let products = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
-            crossTerms(points: problem.point(range.lowerBound), count: range.count, centers: centers.baseAddress!,
-                       centerCount: k, dimension: d, into: products)
+            let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
+            squaredDistances(points: problem.point(range.lowerBound), pointNorms: problem.norms.baseAddress! + range.lowerBound,
+                             count: range.count, centers: centers.baseAddress!, centerNorms: centerNorms.baseAddress!,
+                             centerCount: k, dimension: d, into: distances)
             let partial = partials.slot(chunk)
             var changed = 0
             for (p, i) in range.enumerated() {
-                let (nearest, best, second) = nearestFromCrossTerms(products + p * k, k, pointNorm: problem.norms[i])
+                let row = distances + p * k
+                let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
                 if counting && labels[i] != Int32(nearest) { changed += 1 }
                 labels[i] = Int32(nearest)
                 if boundsToo {
@@ -203,13 +205,15 @@ final class KMeansState {
                             failing += 1
                         }
                     }
-                    let products = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
-                    crossTerms(points: block, count: failing, centers: centers, centerCount: k, dimension: d, into: products)
+                    let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
+                    squaredDistances(points: block, pointNorms: blockNorms, count: failing, centers: centers,
+                                     centerNorms: centerNorms.baseAddress!, centerCount: k, dimension: d, into: distances)
                     let partial = partials.slot(chunk)
                     var changed = 0
                     for p in 0..<failing {
                         let i = Int(rows[p])
-                        let (nearest, best, second) = nearestFromCrossTerms(products + p * k, k, pointNorm: blockNorms[p])
+                        let row = distances + p * k
+                        let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
                         let slack = expansionSlack(blockNorms[p], largestCenterNorm)
                         upper[i] = roundedUp((best + slack).squareRoot() - moved[nearest])
                         lower[i] = roundedDown(max(0, second - slack).squareRoot() + largest)
@@ -329,17 +333,6 @@ func nearestTwo(_ k: Int, current: Int, distance: Double, _ distanceTo: (Int) ->
         best = min(best, value)
     }
     return (nearest, best, second)
-}
-
-extension KMeansState {
-    /// The nearest and second nearest centers from a point's −2x·c terms: the smallest
-    /// −2x·c + ‖c‖², plus ‖x‖² and clamped at zero to make squared distances.
-    @inline(__always)
-    func nearestFromCrossTerms(_ products: UnsafePointer<Double>, _ k: Int, pointNorm: Double) -> (nearest: Int, best: Double, second: Double) {
-        let norms = centerNorms.baseAddress!
-        let (nearest, best, second) = nearestTwo(k, current: 0, distance: products[0] + norms[0]) { products[$0] + norms[$0] }
-        return (nearest, max(0, best + pointNorm), max(0, second + pointNorm))
-    }
 }
 
 /// A bound on the rounding error of ‖x‖² − 2x·c + ‖c‖² (a few units in the last place of
