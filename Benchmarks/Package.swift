@@ -43,5 +43,15 @@ let package = Package(
             path: "Benchmarks/Churn",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .executableTarget(
+            name: "KMeansBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Clustering", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+            ],
+            path: "Benchmarks/Clustering",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ]
 )
