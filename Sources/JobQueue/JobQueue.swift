@@ -280,9 +280,15 @@ public struct JobQueue: Sendable {
     /// one less when the run is given back at shutdown), recording `reason`.
     public func requeue(_ claim: Claim, attemptsCounted attempts: Int, reason: String?, as identity: WorkerIdentity) throws {
         guard holds(claim, as: identity) else { return }
+        // The lease goes first: once the job is back in `incoming/` it may be claimed at
+        // once, and the new holder's lease must not be the one removed. Touching the job
+        // file's ctime first keeps recoverers from taking the job for one whose claimant died
+        // before its lease (they wait a whole timeout from the ctime); a crash in between
+        // leaves exactly such a job, which recovery then handles.
+        chmod(claim.jobFile, 0o644)
+        unlink(leasePath(claim.id))
         try moveToIncoming(id: claim.id, record: AttemptRecord(attempts: attempts, history: claim.history + (reason.map { [$0] } ?? [])),
                            identity: identity)
-        unlink(leasePath(claim.id))
     }
 
     /// Writes the attempt record (when there is anything to record) and then renames the job
@@ -300,9 +306,8 @@ public struct JobQueue: Sendable {
         } else {
             unlink(attemptsPath(id))
         }
-        guard rename(runningJob(id), "\(incoming)/\(id).json") == 0 else {
-            throw QueueError.fileSystem(runningJob(id), "cannot put the job back: \(QueueFileSystem.reason())")
-        }
+        // Gone means a recoverer put it back first.
+        guard try QueueFileSystem.renameIfPresent(runningJob(id), "\(incoming)/\(id).json") else { return }
         QueueFileSystem.syncDirectory(incoming)
         QueueFileSystem.syncDirectory(running)
     }

@@ -145,6 +145,9 @@ extension JobQueue {
             return modified < clock - policy.leaseTimeout ? "its lease is unreadable and older than the timeout" : nil
         }
         if lease.owner == identity.owner { return nil }
+        // A lease given to a job found without one: abandoned by construction, and its file
+        // is new, so its mtime says nothing.
+        if lease.owner == "none" { return lease.history.last ?? "the claimant died before writing its lease" }
         if identity.sharesMachine(with: lease) {
             if lease.pid == identity.pid {
                 return "worker \(lease.owner) is gone (its pid \(lease.pid) now runs worker \(identity.owner))"
@@ -156,8 +159,7 @@ extension JobQueue {
         let lastSign = max(lease.heartbeat, modified)
         if lastSign < clock - policy.leaseTimeout {
             let silence = Int((clock - lastSign).rounded())
-            return lease.owner == "none" ? (lease.history.last ?? "abandoned")
-                : "worker \(lease.owner) (pid \(lease.pid) on \(lease.host)) sent no heartbeat for \(silence) s"
+            return "worker \(lease.owner) (pid \(lease.pid) on \(lease.host)) sent no heartbeat for \(silence) s"
         }
         return nil
     }

@@ -51,7 +51,9 @@ public final class Worker: @unchecked Sendable {
 
     // Guarded by `condition`.
     private let condition = NSCondition()
-    private var active: [String: ActiveJob] = [:]
+    /// Keyed by the run, not the job id: a job put back can be claimed again while the
+    /// thread of its previous run is still ending.
+    private var active: [ObjectIdentifier: ActiveJob] = [:]
     private var stopping = false
     private var woken = false
     private var summary = Summary()
@@ -188,14 +190,14 @@ public final class Worker: @unchecked Sendable {
         jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
         let job = ActiveJob(claim: claim, context: JobContext(logger: jobLogger))
         condition.lock()
-        active[claim.id] = job
+        active[ObjectIdentifier(job)] = job
         if stopping { job.context.markStopping() }
         condition.unlock()
         jobLogger.info("claimed")
         Thread.detachNewThread { [self] in
             execute(job)
             condition.lock()
-            active[claim.id] = nil
+            active[ObjectIdentifier(job)] = nil
             woken = true
             condition.broadcast()
             condition.unlock()
