@@ -262,8 +262,24 @@ public final class Worker: @unchecked Sendable {
             }
         } catch {
             guard beginFinishing(job) else { return discard(staging) }
-            giveBack(job, staging: staging, reason: "\(error)")
+            giveBack(job, staging: staging, reason: describe(error))
         }
+    }
+
+    /// One line for a run's error: Foundation's file errors as their path and the system's
+    /// reason (`…/big.bin: No space left on device`) rather than their long debug form.
+    private func describe(_ error: any Error) -> String {
+        let bridged = error as NSError
+        guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
+        var text = bridged.localizedDescription
+        if bridged.domain == NSPOSIXErrorDomain {
+            text = QueueFileSystem.reason(Int32(bridged.code))
+        } else if let underlying = bridged.userInfo[NSUnderlyingErrorKey] as? any Error,
+                  (underlying as NSError).domain == NSPOSIXErrorDomain {
+            text = QueueFileSystem.reason(Int32((underlying as NSError).code))
+        }
+        if let path = bridged.userInfo[NSFilePathErrorKey] as? String { text = "\(path): \(text)" }
+        return text
     }
 
     private func discard(_ staging: String?) {

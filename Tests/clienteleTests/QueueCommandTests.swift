@@ -120,33 +120,33 @@ import Testing
         #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty && names(queue + "/incoming").isEmpty)
     }
 
-    @Test func sigtermReleasesAJobThatCannotFinishWithoutCountingTheAttempt() throws {
+    /// Submits one job, starts a worker whose jobs take `jobSeconds`, sends SIGTERM once the
+    /// job is running, and checks that the worker exits 0. Returns the queue and the job id.
+    func terminateWhileRunning(jobSeconds: String, grace: String) throws -> (queue: String, id: String, log: String) {
         let queue = try makeQueue()
         let job = (queue as NSString).deletingLastPathComponent + "/job.json"
-        try write("{\"name\": \"slow\"}\n", to: job)
+        try write("{\"name\": \"interrupted\"}\n", to: job)
         let id = try submit(queue, job)
-        let (worker, log) = try startWorker(queue, ["--simulate-job-seconds", "60", "--grace-period", "0.3"])
+        let (worker, log) = try startWorker(queue, ["--simulate-job-seconds", jobSeconds, "--grace-period", grace])
         #expect(waitUntil { names(queue + "/running").contains("\(id).lease") })
         worker.terminate()
         worker.waitUntilExit()
         #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
+        #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty)
+        return (queue, id, try String(contentsOf: log, encoding: .utf8))
+    }
+
+    @Test func sigtermReleasesAJobThatCannotFinishWithoutCountingTheAttempt() throws {
+        let (queue, id, log) = try terminateWhileRunning(jobSeconds: "60", grace: "0.3")
         #expect(names(queue + "/incoming") == ["\(id).json"])
-        #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty && names(queue + "/done").isEmpty)
-        #expect(try String(contentsOf: log, encoding: .utf8).contains("job=\(id) worker="))
+        #expect(names(queue + "/done").isEmpty)
+        #expect(log.contains("job=\(id) worker=") && log.contains("released at shutdown"))
     }
 
     @Test func sigtermLetsARunningJobFinishWithinTheGracePeriod() throws {
-        let queue = try makeQueue()
-        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
-        try write("{\"name\": \"short\"}\n", to: job)
-        let id = try submit(queue, job)
-        let (worker, _) = try startWorker(queue, ["--simulate-job-seconds", "1", "--grace-period", "30"])
-        #expect(waitUntil { names(queue + "/running").contains("\(id).lease") })
-        worker.terminate()
-        worker.waitUntilExit()
-        #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
+        let (queue, id, _) = try terminateWhileRunning(jobSeconds: "1", grace: "30")
         #expect(names(queue + "/done") == [id])
-        #expect(names(queue + "/incoming").isEmpty && names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty)
+        #expect(names(queue + "/incoming").isEmpty)
     }
 
     /// SIGKILL in the middle of a job: the next worker on this host sees the lease's pid gone,
