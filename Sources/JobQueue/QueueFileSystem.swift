@@ -19,8 +19,9 @@ enum QueueFileSystem {
         String(cString: strerror(code))
     }
 
-    /// Writes `bytes` to a new file at `path` (failing if it exists), flushed to disk.
-    static func createDurableFile(_ bytes: [UInt8], at path: String) throws {
+    /// Writes `bytes` to a new file at `path` (failing if it exists), flushed to disk unless
+    /// `flush` is false (for files whose loss in a power cut the queue survives).
+    static func createDurableFile(_ bytes: [UInt8], at path: String, flush: Bool = true) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot create: \(reason())") }
         defer { close(fd) }
@@ -35,7 +36,7 @@ enum QueueFileSystem {
             }
             offset += written
         }
-        if fsync(fd) != 0 {
+        if flush && fsync(fd) != 0 {
             let code = errno
             unlink(path)
             throw QueueError.fileSystem(path, "cannot flush: \(reason(code))")

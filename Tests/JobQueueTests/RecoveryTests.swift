@@ -101,7 +101,7 @@ import Testing
         #expect(rename(staged, "\(queue.done)/\(id)") == 0)
 
         let runner = ScriptedRunner(.copy)
-        let summary = try drainingWorker(queue, runner).run()
+        let summary = drainingWorker(queue, runner).run()
         #expect(runner.runs.load(ordering: .relaxed) == 0)
         #expect(summary.recovered == 1 && summary.done == 0)
         #expect(names(queue.running).isEmpty && names(queue.incoming).isEmpty && names(queue.tmp).isEmpty)
