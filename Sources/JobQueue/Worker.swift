@@ -181,6 +181,9 @@ public final class Worker: @unchecked Sendable {
                     jobLogger.info("removed a leftover of a finished job", metadata: ["reason": "\(event.reason)"])
                 }
             }
+            for error in pass.errors {
+                logger.error("cannot recover an abandoned job; the next pass tries again", metadata: ["error": "\(error)"])
+            }
             condition.lock()
             summary.recovered += pass.events.count
             condition.unlock()
