@@ -98,7 +98,7 @@ public struct JobQueue: Sendable {
     /// then lets `validate` (the job's own checks) refuse it before it enters the queue.
     public func submit(fileAt path: String, identity: WorkerIdentity = .current,
                        validate: ([UInt8], String) throws -> Void) throws -> String {
-        guard let facts = QueueFileSystem.facts(path) else {
+        guard let facts = QueueFileSystem.facts(path, followingLinks: true) else {
             throw QueueError.refused(path, "no such file")
         }
         guard !facts.isDirectory else { throw QueueError.refused(path, "is a directory, not a job file") }

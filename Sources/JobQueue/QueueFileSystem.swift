@@ -81,21 +81,24 @@ enum QueueFileSystem {
         throw QueueError.fileSystem(path, "is larger than \(limit) bytes")
     }
 
-    /// `stat(2)` facts the queue uses; nil when the path does not exist.
+    /// `lstat(2)` facts the queue uses (inside the queue a symbolic link is described, not
+    /// followed), or `stat(2)` facts with `followingLinks`; nil when the path does not exist.
     struct Facts {
         var size: Int
         var isDirectory: Bool
+        var isRegularFile: Bool
         /// Seconds since the epoch of the last content change and of the last change of the
         /// inode (a rename changes the latter, not the former).
         var modified: Double
         var changed: Double
     }
 
-    static func facts(_ path: String) -> Facts? {
+    static func facts(_ path: String, followingLinks: Bool = false) -> Facts? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard (followingLinks ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
         return Facts(size: Int(info.st_size),
                      isDirectory: (info.st_mode & S_IFMT) == S_IFDIR,
+                     isRegularFile: (info.st_mode & S_IFMT) == S_IFREG,
                      modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
                      changed: Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
     }

@@ -240,7 +240,13 @@ public final class Worker: @unchecked Sendable {
                 try fail(job, .invalidJobFile, "the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')", nil, staging: nil)
                 return
             }
-            let size = QueueFileSystem.facts(claim.jobFile)?.size ?? 0
+            let facts = QueueFileSystem.facts(claim.jobFile)
+            guard facts?.isRegularFile ?? false else {
+                guard beginFinishing(job) else { return }
+                try fail(job, .invalidJobFile, "the job is not a regular file (a directory, a symbolic link or a device)", nil, staging: nil)
+                return
+            }
+            let size = facts?.size ?? 0
             guard size <= JobQueue.maximumJobFileSize,
                   let bytes = try QueueFileSystem.readFile(claim.jobFile, limit: JobQueue.maximumJobFileSize) else {
                 guard beginFinishing(job) else { return }

@@ -49,7 +49,8 @@ import Testing
         #expect(report.history == ["attempt 1: the CRM database is unreachable", "attempt 2: the CRM database is unreachable"])
     }
 
-    /// Malformed files among good ones: each bad one ends in failed/ with its reason and the
+    /// Malformed files among good ones (invalid JSON, a 1 GB file, a name trying `..`, a
+    /// symbolic link out of the queue): each bad one ends in failed/ with its reason and the
     /// worker goes on to serve the good ones.
     @Test func malformedFilesFailWhileTheWorkerKeepsServing() throws {
         let queue = try makeQueue()
@@ -60,13 +61,15 @@ import Testing
         try handle.truncate(atOffset: 1 << 30)
         try handle.close()
         try Data(job(2)).write(to: URL(fileURLWithPath: queue.incoming + "/escape..%2F..%2Fetc.json"))
+        try FileManager.default.createSymbolicLink(atPath: queue.incoming + "/link.json", withDestinationPath: "/etc/hostname")
         let runner = ValidatingRunner()
         let summary = drainingWorker(queue, runner).run()
-        #expect(summary.done == 1 && summary.failed == 3)
+        #expect(summary.done == 1 && summary.failed == 4)
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file (a directory, a symbolic link or a device)")
         #expect(names(queue.done) == [good])
         #expect(errorReport(queue, "truncated")?.kind == .jobError)
         #expect(errorReport(queue, "huge")?.what == "the job file is 1073741824 bytes; a job file may be at most 1048576 bytes")
-        let renamed = names(queue.failed).filter { !["huge", "truncated"].contains($0) }
+        let renamed = names(queue.failed).filter { !["huge", "link", "truncated"].contains($0) }
         try #require(renamed.count == 1)
         #expect(errorReport(queue, renamed[0])?.kind == .invalidJobFile)
         #expect(errorReport(queue, renamed[0])?.what.contains("\"escape..%2F..%2Fetc.json\"") == true)
