@@ -12,9 +12,11 @@
 /// into `incoming/` without counting the attempt, their staging is removed, and `run()`
 /// returns (the command then exits 0, which also ends the abandoned runner threads). A runner
 /// that returns after its job was given back has its result discarded.
+///
+/// Run one worker per process on a queue: on one host a lease is judged by its pid, so a
+/// second worker in the same process would take the first one's leases for a predecessor's.
 import Foundation
 import Logging
-import Synchronization
 
 public final class Worker: @unchecked Sendable {
     public let queue: JobQueue
