@@ -102,7 +102,10 @@ public final class Worker: @unchecked Sendable {
         while true {
             condition.lock()
             let stopRequested = stopping
-            let free = concurrency - active.count
+            // Jobs whose run has ended and that are only being published, failed or put back
+            // leave their slot: the next job runs while their fsyncs complete, so the disk
+            // can commit both in one go.
+            let free = concurrency - active.values.count(where: { !$0.finishing })
             let idle = active.isEmpty
             woken = false
             condition.unlock()
@@ -223,6 +226,8 @@ public final class Worker: @unchecked Sendable {
         defer { condition.unlock() }
         if job.released { return false }
         job.finishing = true
+        woken = true
+        condition.broadcast()
         return true
     }
 
