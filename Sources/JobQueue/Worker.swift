@@ -2,10 +2,14 @@
 /// through a `JobRunner`, renews their leases, recovers jobs abandoned by dead workers, and
 /// shuts down without losing a job.
 ///
-/// Threads: the caller's thread runs the loop (claim, recover, wait); each job runs on a
-/// thread of its own; one thread renews the leases every lease timeout / 4; one thread
-/// reads inotify. They share one lock, which guards the table of active jobs and the stop flag
-/// and is never held across file operations or the runner.
+/// Threads: one per slot (`concurrency` of them) claims a job and runs it, then hands the
+/// end of the run (publish, fail, put back) to a short-lived thread and claims the next, so
+/// the next job runs while the last result is flushed — the disk can then commit both in
+/// one go, and no hand-over between threads stands between two jobs. The caller's thread
+/// recovers abandoned jobs at each poll, decides when a draining worker is done, and shuts
+/// down; one thread renews the leases every lease timeout / 4; one thread reads inotify.
+/// They share one lock, which guards the table of active jobs, the candidate names and the
+/// stop flag, and is never held across file operations or the runner.
 ///
 /// Shutdown (`stop()`, which the command wires to SIGTERM and SIGINT): no more claims; the
 /// running jobs get `gracePeriod` seconds to finish; those still running then are put back
@@ -57,8 +61,14 @@ public final class Worker: @unchecked Sendable {
     /// thread of its previous run is still ending.
     private var active: [ObjectIdentifier: ActiveJob] = [:]
     private var stopping = false
-    private var woken = false
+    /// Counts wake-ups (a job arrived, a job ended, stop), so that a thread that looked for
+    /// work can tell whether to wait or to look again.
+    private var wakeups = 0
     private var summary = Summary()
+    /// Names in `incoming/` not yet tried, shared by the slots; refilled when empty.
+    private var candidates: [String] = []
+    /// Slots between taking a name and registering their claim, for the drain check.
+    private var claiming = 0
 
     public init(queue: JobQueue, concurrency: Int = 1, runner: any JobRunner, pollInterval: Double = 1,
                 leaseTimeout: Double = 60, maxAttempts: Int = 3, drain: Bool = false, gracePeriod: Double = 30,
@@ -97,52 +107,37 @@ public final class Worker: @unchecked Sendable {
         heartbeat.start()
         defer { watcher?.stop() }
 
-        var candidates: [String] = []
+        for _ in 0..<concurrency { Thread.detachNewThread { [self] in serveSlot() } }
         var lastRecovery = -Double.infinity
         while true {
             condition.lock()
             let stopRequested = stopping
-            // Jobs whose run has ended and that are only being published, failed or put back
-            // leave their slot: the next job runs while their fsyncs complete, so the disk
-            // can commit both in one go.
-            let free = concurrency - active.values.count(where: { !$0.finishing })
-            let idle = active.isEmpty
-            woken = false
+            let generation = wakeups
             condition.unlock()
             if stopRequested { break }
-
             if now() - lastRecovery >= pollInterval {
                 _ = recover()
                 lastRecovery = now()
             }
-            if free > 0 {
-                do {
-                    if candidates.isEmpty { candidates = try queue.claimCandidates() }
-                    if let claim = try claimNext(&candidates) {
-                        start(claim)
-                        continue
-                    }
-                } catch {
-                    // A job whose claim failed half-way (no lease) is recovered later like
-                    // any claimant's that died; the worker itself goes on.
-                    logger.error("cannot claim", metadata: ["error": "\(error)"])
-                    candidates = []
-                }
-            }
-            if drain, idle, candidates.isEmpty {
+            if drain && isIdle() {
                 // Look once more, after a recovery pass, before calling the queue empty.
                 let waitingWithoutLease = recover()
                 lastRecovery = now()
-                candidates = (try? queue.claimCandidates()) ?? []
-                if candidates.isEmpty && waitingWithoutLease == 0 {
+                let fresh = (try? queue.claimCandidates()) ?? []
+                condition.lock()
+                if fresh.isEmpty && waitingWithoutLease == 0 && active.isEmpty && claiming == 0 {
+                    condition.unlock()
                     logger.info("queue drained")
                     stop()
                     break
                 }
-                if !candidates.isEmpty { continue }
+                if candidates.isEmpty { candidates = fresh }
+                wakeups += 1
+                condition.broadcast()
+                condition.unlock()
             }
             condition.lock()
-            if !woken && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
+            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
             condition.unlock()
         }
         shutDown()
@@ -157,17 +152,110 @@ public final class Worker: @unchecked Sendable {
 
     private func wake() {
         condition.lock()
-        woken = true
+        wakeups += 1
         condition.broadcast()
         condition.unlock()
     }
 
-    private func claimNext(_ candidates: inout [String]) throws -> Claim? {
-        while !candidates.isEmpty {
-            let name = candidates.removeFirst()
-            if let claim = try queue.claim(name, as: identity) { return claim }
+    private func isIdle() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return active.isEmpty && claiming == 0 && candidates.isEmpty
+    }
+
+    /// A slot: claims a job and runs it, again and again, until the worker stops; waits for a
+    /// wake-up or the poll interval when there is nothing to claim.
+    private func serveSlot() {
+        while true {
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                return
+            }
+            let generation = wakeups
+            claiming += 1
+            condition.unlock()
+            let claim = claimNext()
+            if let claim, let job = register(claim) {
+                let outcome = execute(job)
+                Thread.detachNewThread { [self] in
+                    finish(job, outcome)
+                    condition.lock()
+                    active[ObjectIdentifier(job)] = nil
+                    wakeups += 1
+                    condition.broadcast()
+                    condition.unlock()
+                }
+                continue
+            }
+            condition.lock()
+            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
+            condition.unlock()
         }
-        return nil
+    }
+
+    /// The next job this worker wins, trying the shared candidate names in order and listing
+    /// `incoming/` again once they run out. The caller counted itself in `claiming`; this
+    /// counts it out.
+    private func claimNext() -> Claim? {
+        var listed = false
+        while true {
+            condition.lock()
+            if candidates.isEmpty && !listed && !stopping {
+                condition.unlock()
+                let names = (try? queue.claimCandidates()) ?? []
+                listed = true
+                condition.lock()
+                if candidates.isEmpty { candidates = names }
+            }
+            guard !stopping, !candidates.isEmpty else {
+                claiming -= 1
+                condition.broadcast()
+                condition.unlock()
+                return nil
+            }
+            let name = candidates.removeFirst()
+            condition.unlock()
+            do {
+                if let claim = try queue.claim(name, as: identity) { return claim }
+            } catch {
+                // A job whose claim failed half-way (no lease) is recovered later like any
+                // claimant's that died; the worker itself goes on.
+                logger.error("cannot claim", metadata: ["error": "\(error)"])
+                condition.lock()
+                claiming -= 1
+                condition.broadcast()
+                condition.unlock()
+                return nil
+            }
+        }
+    }
+
+    /// Enters a claim in the table of active jobs (and counts its slot out of `claiming`); a
+    /// claim won while the worker began to stop is put back at once, uncounted.
+    private func register(_ claim: Claim) -> ActiveJob? {
+        var jobLogger = logger
+        jobLogger[metadataKey: "job"] = "\(claim.id)"
+        jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
+        let job = ActiveJob(claim: claim, context: JobContext(logger: jobLogger))
+        condition.lock()
+        let stopRequested = stopping
+        if !stopRequested {
+            active[ObjectIdentifier(job)] = job
+            claiming -= 1
+        }
+        condition.unlock()
+        guard !stopRequested else {
+            // Still counted in `claiming`, so that shutdown waits for this.
+            try? queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
+            condition.lock()
+            claiming -= 1
+            condition.broadcast()
+            condition.unlock()
+            return nil
+        }
+        jobLogger.info("claimed")
+        return job
     }
 
     /// One recovery pass, logged; returns the count of lease-less jobs still too young to judge.
@@ -199,26 +287,6 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    private func start(_ claim: Claim) {
-        var jobLogger = logger
-        jobLogger[metadataKey: "job"] = "\(claim.id)"
-        jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
-        let job = ActiveJob(claim: claim, context: JobContext(logger: jobLogger))
-        condition.lock()
-        active[ObjectIdentifier(job)] = job
-        if stopping { job.context.markStopping() }
-        condition.unlock()
-        jobLogger.info("claimed")
-        Thread.detachNewThread { [self] in
-            execute(job)
-            condition.lock()
-            active[ObjectIdentifier(job)] = nil
-            woken = true
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
     /// Marks the job as ending; false when shutdown already gave it back, in which case the
     /// run's result must be dropped.
     private func beginFinishing(_ job: ActiveJob) -> Bool {
@@ -226,8 +294,6 @@ public final class Worker: @unchecked Sendable {
         defer { condition.unlock() }
         if job.released { return false }
         job.finishing = true
-        woken = true
-        condition.broadcast()
         return true
     }
 
@@ -237,55 +303,85 @@ public final class Worker: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func execute(_ job: ActiveJob) {
+    /// How a run ended, for `finish`.
+    private enum Outcome: Sendable {
+        case succeeded(result: String)
+        /// Not a job at all (its name, its size, its kind of file).
+        case invalid(String)
+        case jobFailure(JobFailure, staging: String?)
+        case fault(String, staging: String?)
+    }
+
+    /// Reads the job and runs it; the end of the run is `finish`'s.
+    private func execute(_ job: ActiveJob) -> Outcome {
         let claim = job.claim
-        let log = job.context.logger
+        if let name = claim.invalidName {
+            return .invalid("the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')")
+        }
+        let facts = QueueFileSystem.facts(claim.jobFile)
+        guard facts?.isRegularFile ?? false else {
+            return .invalid("the job is not a regular file (a directory, a symbolic link or a device)")
+        }
+        let size = facts?.size ?? 0
+        guard size <= JobQueue.maximumJobFileSize else {
+            return .invalid("the job file is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
+        }
         var staging: String?
         do {
-            if let name = claim.invalidName {
-                guard beginFinishing(job) else { return }
-                try fail(job, .invalidJobFile, "the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')", nil, staging: nil)
-                return
-            }
-            let facts = QueueFileSystem.facts(claim.jobFile)
-            guard facts?.isRegularFile ?? false else {
-                guard beginFinishing(job) else { return }
-                try fail(job, .invalidJobFile, "the job is not a regular file (a directory, a symbolic link or a device)", nil, staging: nil)
-                return
-            }
-            let size = facts?.size ?? 0
-            guard size <= JobQueue.maximumJobFileSize,
-                  let bytes = try QueueFileSystem.readFile(claim.jobFile, limit: JobQueue.maximumJobFileSize) else {
-                guard beginFinishing(job) else { return }
-                try fail(job, .invalidJobFile, "the job file is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes", nil, staging: nil)
-                return
-            }
+            let bytes = try QueueFileSystem.readFile(claim.jobFile, limit: JobQueue.maximumJobFileSize) ?? []
             let result = try queue.resultStaging(for: claim, as: identity)
             staging = result
-            log.info("running")
+            job.context.logger.info("running")
             try runner.run(QueuedJob(id: claim.id, bytes: bytes, path: claim.jobFile, attempt: claim.attempt),
                            into: result, context: job.context)
-            guard beginFinishing(job) else {
-                QueueFileSystem.removeTree(result)
-                return
-            }
-            switch try queue.publish(claim, result: result, as: identity) {
-            case .published:
-                log.info("done", metadata: ["result": "\(queue.done)/\(claim.id)"])
-            case .alreadyDone:
-                log.warning("a result was already published by an earlier attempt; this one is discarded")
-            }
-            count(\.done)
+            return .succeeded(result: result)
         } catch let failure as JobFailure {
-            guard beginFinishing(job) else { return discard(staging) }
+            return .jobFailure(failure, staging: staging)
+        } catch {
+            return .fault(describe(error), staging: staging)
+        }
+    }
+
+    /// Ends a run: publishes its result, fails the job, or gives it back — unless shutdown
+    /// already gave it back, in which case the run's staging is dropped.
+    private func finish(_ job: ActiveJob, _ outcome: Outcome) {
+        let claim = job.claim
+        let log = job.context.logger
+        guard beginFinishing(job) else {
+            switch outcome {
+            case .succeeded(let staging): discard(staging)
+            case .jobFailure(_, let staging), .fault(_, let staging): discard(staging)
+            case .invalid: break
+            }
+            return
+        }
+        switch outcome {
+        case .succeeded(let result):
+            do {
+                switch try queue.publish(claim, result: result, as: identity) {
+                case .published:
+                    log.info("done", metadata: ["result": "\(queue.done)/\(claim.id)"])
+                case .alreadyDone:
+                    log.warning("a result was already published by an earlier attempt; this one is discarded")
+                }
+                count(\.done)
+            } catch {
+                giveBack(job, staging: result, reason: describe(error))
+            }
+        case .invalid(let what):
+            do {
+                try fail(job, .invalidJobFile, what, nil, staging: nil)
+            } catch {
+                giveBack(job, staging: nil, reason: describe(error))
+            }
+        case .jobFailure(let failure, let staging):
             do {
                 try fail(job, .jobError, failure.what, failure.location, staging: staging)
             } catch {
-                giveBack(job, staging: staging, reason: "\(error)")
+                giveBack(job, staging: staging, reason: describe(error))
             }
-        } catch {
-            guard beginFinishing(job) else { return discard(staging) }
-            giveBack(job, staging: staging, reason: describe(error))
+        case .fault(let reason, let staging):
+            giveBack(job, staging: staging, reason: reason)
         }
     }
 
@@ -381,9 +477,10 @@ public final class Worker: @unchecked Sendable {
                 job.context.logger.error("cannot release the job; it stays under this worker's lease until recovered", metadata: ["error": "\(error)"])
             }
         }
-        // Jobs already publishing or failing end in moments; let them.
+        // Jobs already publishing or failing, and claims won as the stop came, end in
+        // moments; let them.
         condition.lock()
-        while active.values.contains(where: { $0.finishing }) { condition.wait() }
+        while claiming > 0 || active.values.contains(where: { $0.finishing }) { condition.wait() }
         condition.unlock()
     }
 }
