@@ -191,7 +191,7 @@ struct StatusCommand: ParsableCommand {
             let jobs = try queue.jobs()
             print("state     age        attempts  id  (owner or reason)")
             for job in jobs {
-                print("\(pad(job.state.rawValue, 9)) \(pad(age(job.age), 10)) \(pad(String(job.attempts), 9)) \(job.id)\(detail(job))")
+                print("\(pad(job.state.rawValue, 9)) \(pad(age(job.age), 10)) \(pad(attempts(job), 9)) \(job.id)\(detail(job))")
             }
             let counts = JobState.allCases.map { state in "\(jobs.filter { $0.state == state }.count) \(state.rawValue)" }
             print(counts.joined(separator: ", "))
@@ -201,7 +201,7 @@ struct StatusCommand: ParsableCommand {
         print("job:      \(job.id)")
         print("state:    \(job.state.rawValue)")
         print("age:      \(age(job.age))")
-        print("attempts: \(job.attempts)")
+        print("attempts: \(attempts(job))")
         if let lease = job.lease {
             print("owner:    \(lease.owner) (pid \(lease.pid) on \(lease.host)), heartbeat \(age(Date().timeIntervalSince1970 - lease.heartbeat)) ago")
         }
@@ -214,6 +214,12 @@ struct StatusCommand: ParsableCommand {
             print("log (last \(tail.count) lines):")
             tail.forEach { print("  \($0)") }
         }
+    }
+
+    /// A done job's count is not kept (its result says what ran); `-` rather than a 0 that
+    /// would read as "never ran".
+    private func attempts(_ job: JobStatus) -> String {
+        job.state == .done ? "-" : String(job.attempts)
     }
 
     private func detail(_ job: JobStatus) -> String {
