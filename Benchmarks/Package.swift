@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "Clientele", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -51,6 +52,16 @@ let package = Package(
                 .product(name: "Simulation", package: "Clientele"),
             ],
             path: "Benchmarks/Clustering",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "QueueOverhead",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "JobQueue", package: "Clientele"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/QueueOverhead",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

@@ -1,0 +1,486 @@
+/// The worker loop: claims jobs from a queue, runs up to `concurrency` of them at once
+/// through a `JobRunner`, renews their leases, recovers jobs abandoned by dead workers, and
+/// shuts down without losing a job.
+///
+/// Threads: one per slot (`concurrency` of them) claims a job and runs it, then hands the
+/// end of the run (publish, fail, put back) to a short-lived thread and claims the next, so
+/// the next job runs while the last result is flushed — the disk can then commit both in
+/// one go, and no hand-over between threads stands between two jobs. The caller's thread
+/// recovers abandoned jobs at each poll, decides when a draining worker is done, and shuts
+/// down; one thread renews the leases every lease timeout / 4; one thread reads inotify.
+/// They share one lock, which guards the table of active jobs, the candidate names and the
+/// stop flag, and is never held across file operations or the runner.
+///
+/// Shutdown (`stop()`, which the command wires to SIGTERM and SIGINT): no more claims; the
+/// running jobs get `gracePeriod` seconds to finish; those still running then are put back
+/// into `incoming/` without counting the attempt, their staging is removed, and `run()`
+/// returns (the command then exits 0, which also ends the abandoned runner threads). A runner
+/// that returns after its job was given back has its result discarded.
+///
+/// Run one worker per process on a queue: on one host a lease is judged by its pid, so a
+/// second worker in the same process would take the first one's leases for a predecessor's.
+import Foundation
+import Logging
+
+public final class Worker: @unchecked Sendable {
+    public let queue: JobQueue
+    public let concurrency: Int
+    public let runner: any JobRunner
+    public let pollInterval: Double
+    public let policy: RecoveryPolicy
+    public let drain: Bool
+    public let gracePeriod: Double
+    public let identity: WorkerIdentity
+    private let logger: Logger
+
+    /// Counts of how jobs ended in this worker.
+    public struct Summary: Sendable, Equatable {
+        public var done = 0
+        public var failed = 0
+        public var retried = 0
+        public var released = 0
+        public var recovered = 0
+    }
+
+    /// A job being run; its flags are guarded by the worker's lock.
+    private final class ActiveJob: @unchecked Sendable {
+        let claim: Claim
+        let context: JobContext
+        var released = false
+        var finishing = false
+
+        init(claim: Claim, context: JobContext) {
+            self.claim = claim
+            self.context = context
+        }
+    }
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    /// Keyed by the run, not the job id: a job put back can be claimed again while the
+    /// thread of its previous run is still ending.
+    private var active: [ObjectIdentifier: ActiveJob] = [:]
+    private var stopping = false
+    /// Counts wake-ups (a job arrived, a job ended, stop), so that a thread that looked for
+    /// work can tell whether to wait or to look again.
+    private var wakeups = 0
+    private var summary = Summary()
+    /// Names in `incoming/` not yet tried, shared by the slots; refilled when empty.
+    private var candidates: [String] = []
+    /// Slots between taking a name and registering their claim, for the drain check.
+    private var claiming = 0
+
+    public init(queue: JobQueue, concurrency: Int = 1, runner: any JobRunner, pollInterval: Double = 1,
+                leaseTimeout: Double = 60, maxAttempts: Int = 3, drain: Bool = false, gracePeriod: Double = 30,
+                identity: WorkerIdentity = .current, logger: Logger = Logger(label: "clientele.worker")) {
+        self.queue = queue
+        self.concurrency = max(1, concurrency)
+        self.runner = runner
+        self.pollInterval = pollInterval
+        policy = RecoveryPolicy(leaseTimeout: leaseTimeout, maxAttempts: max(1, maxAttempts))
+        self.drain = drain
+        self.gracePeriod = gracePeriod
+        self.identity = identity
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(identity.owner)"
+        self.logger = logger
+    }
+
+    /// Asks the worker to stop: safe from any thread, any number of times.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        let jobs = Array(active.values)
+        condition.broadcast()
+        condition.unlock()
+        for job in jobs { job.context.markStopping() }
+    }
+
+    /// Runs until `stop()` — or, with `drain`, until nothing is left to do — and returns how
+    /// the jobs ended. Errors of the queue are logged, not thrown: a worker outlives a full
+    /// disk or a lost mount and retries at its next poll.
+    public func run() -> Summary {
+        logger.info("worker started", metadata: ["queue": "\(queue.root)", "concurrency": "\(concurrency)"])
+        let watcher = DirectoryWatcher.start(queue.incoming) { [self] in wake() }
+        if watcher == nil { logger.info("inotify unavailable; polling", metadata: ["interval": "\(pollInterval)"]) }
+        let heartbeat = Thread { [self] in renewLeases() }
+        heartbeat.start()
+        defer { watcher?.stop() }
+
+        for _ in 0..<concurrency { Thread.detachNewThread { [self] in serveSlot() } }
+        var lastRecovery = -Double.infinity
+        while true {
+            condition.lock()
+            let stopRequested = stopping
+            let generation = wakeups
+            condition.unlock()
+            if stopRequested { break }
+            if now() - lastRecovery >= pollInterval {
+                _ = recover()
+                lastRecovery = now()
+            }
+            if drain && isIdle() {
+                // Look once more, after a recovery pass, before calling the queue empty.
+                let waitingWithoutLease = recover()
+                lastRecovery = now()
+                let fresh = (try? queue.claimCandidates()) ?? []
+                condition.lock()
+                if fresh.isEmpty && waitingWithoutLease == 0 && active.isEmpty && claiming == 0 {
+                    condition.unlock()
+                    logger.info("queue drained")
+                    stop()
+                    break
+                }
+                if candidates.isEmpty { candidates = fresh }
+                wakeups += 1
+                condition.broadcast()
+                condition.unlock()
+            }
+            condition.lock()
+            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
+            condition.unlock()
+        }
+        shutDown()
+        heartbeat.cancel()
+        condition.lock()
+        let result = summary
+        condition.unlock()
+        logger.info("worker stopped", metadata: ["done": "\(result.done)", "failed": "\(result.failed)",
+                                                 "retried": "\(result.retried)", "released": "\(result.released)"])
+        return result
+    }
+
+    private func wake() {
+        condition.lock()
+        wakeups += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func isIdle() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return active.isEmpty && claiming == 0 && candidates.isEmpty
+    }
+
+    /// A slot: claims a job and runs it, again and again, until the worker stops; waits for a
+    /// wake-up or the poll interval when there is nothing to claim.
+    private func serveSlot() {
+        while true {
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                return
+            }
+            let generation = wakeups
+            claiming += 1
+            condition.unlock()
+            let claim = claimNext()
+            if let claim, let job = register(claim) {
+                let outcome = execute(job)
+                Thread.detachNewThread { [self] in
+                    finish(job, outcome)
+                    condition.lock()
+                    active[ObjectIdentifier(job)] = nil
+                    wakeups += 1
+                    condition.broadcast()
+                    condition.unlock()
+                }
+                continue
+            }
+            condition.lock()
+            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
+            condition.unlock()
+        }
+    }
+
+    /// The next job this worker wins, trying the shared candidate names in order and listing
+    /// `incoming/` again once they run out. The caller counted itself in `claiming`; this
+    /// counts it out.
+    private func claimNext() -> Claim? {
+        var listed = false
+        while true {
+            condition.lock()
+            if candidates.isEmpty && !listed && !stopping {
+                condition.unlock()
+                let names = (try? queue.claimCandidates()) ?? []
+                listed = true
+                condition.lock()
+                if candidates.isEmpty { candidates = names }
+            }
+            guard !stopping, !candidates.isEmpty else {
+                claiming -= 1
+                condition.broadcast()
+                condition.unlock()
+                return nil
+            }
+            let name = candidates.removeFirst()
+            condition.unlock()
+            do {
+                if let claim = try queue.claim(name, as: identity) { return claim }
+            } catch {
+                // A job whose claim failed half-way (no lease) is recovered later like any
+                // claimant's that died; the worker itself goes on.
+                logger.error("cannot claim", metadata: ["error": "\(error)"])
+                condition.lock()
+                claiming -= 1
+                condition.broadcast()
+                condition.unlock()
+                return nil
+            }
+        }
+    }
+
+    /// Enters a claim in the table of active jobs (and counts its slot out of `claiming`); a
+    /// claim won while the worker began to stop is put back at once, uncounted.
+    private func register(_ claim: Claim) -> ActiveJob? {
+        var jobLogger = logger
+        jobLogger[metadataKey: "job"] = "\(claim.id)"
+        jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
+        let job = ActiveJob(claim: claim, context: JobContext(logger: jobLogger))
+        condition.lock()
+        let stopRequested = stopping
+        if !stopRequested {
+            active[ObjectIdentifier(job)] = job
+            claiming -= 1
+        }
+        condition.unlock()
+        guard !stopRequested else {
+            // Still counted in `claiming`, so that shutdown waits for this.
+            try? queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
+            condition.lock()
+            claiming -= 1
+            condition.broadcast()
+            condition.unlock()
+            return nil
+        }
+        jobLogger.info("claimed")
+        return job
+    }
+
+    /// One recovery pass, logged; returns the count of lease-less jobs still too young to judge.
+    private func recover() -> Int {
+        do {
+            let pass = try queue.recoverAbandoned(policy: policy, as: identity)
+            for event in pass.events {
+                var jobLogger = logger
+                jobLogger[metadataKey: "job"] = "\(event.job)"
+                switch event.action {
+                case .requeued(let attempts):
+                    jobLogger.warning("recovered an abandoned job", metadata: ["reason": "\(event.reason)", "attempts": "\(attempts)"])
+                case .poisoned(let attempts):
+                    jobLogger.error("abandoned in every attempt; moved to failed/", metadata: ["reason": "\(event.reason)", "attempts": "\(attempts)"])
+                case .alreadyFinished:
+                    jobLogger.info("removed a leftover of a finished job", metadata: ["reason": "\(event.reason)"])
+                }
+            }
+            for error in pass.errors {
+                logger.error("cannot recover an abandoned job; the next pass tries again", metadata: ["error": "\(error)"])
+            }
+            condition.lock()
+            summary.recovered += pass.events.count
+            condition.unlock()
+            return pass.waitingWithoutLease
+        } catch {
+            logger.error("recovery pass failed", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// Marks the job as ending; false when shutdown already gave it back, in which case the
+    /// run's result must be dropped.
+    private func beginFinishing(_ job: ActiveJob) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if job.released { return false }
+        job.finishing = true
+        return true
+    }
+
+    private func count(_ keyPath: WritableKeyPath<Summary, Int>) {
+        condition.lock()
+        summary[keyPath: keyPath] += 1
+        condition.unlock()
+    }
+
+    /// How a run ended, for `finish`.
+    private enum Outcome: Sendable {
+        case succeeded(result: String)
+        /// Not a job at all (its name, its size, its kind of file).
+        case invalid(String)
+        case jobFailure(JobFailure, staging: String?)
+        case fault(String, staging: String?)
+    }
+
+    /// Reads the job and runs it; the end of the run is `finish`'s.
+    private func execute(_ job: ActiveJob) -> Outcome {
+        let claim = job.claim
+        if let name = claim.invalidName {
+            return .invalid("the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')")
+        }
+        let facts = QueueFileSystem.facts(claim.jobFile)
+        guard facts?.isRegularFile ?? false else {
+            return .invalid("the job is not a regular file (a directory, a symbolic link or a device)")
+        }
+        let size = facts?.size ?? 0
+        guard size <= JobQueue.maximumJobFileSize else {
+            return .invalid("the job file is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
+        }
+        var staging: String?
+        do {
+            let bytes = try QueueFileSystem.readFile(claim.jobFile, limit: JobQueue.maximumJobFileSize) ?? []
+            let result = try queue.resultStaging(for: claim, as: identity)
+            staging = result
+            job.context.logger.info("running")
+            try runner.run(QueuedJob(id: claim.id, bytes: bytes, path: claim.jobFile, attempt: claim.attempt),
+                           into: result, context: job.context)
+            return .succeeded(result: result)
+        } catch let failure as JobFailure {
+            return .jobFailure(failure, staging: staging)
+        } catch {
+            return .fault(describe(error), staging: staging)
+        }
+    }
+
+    /// Ends a run: publishes its result, fails the job, or gives it back — unless shutdown
+    /// already gave it back, in which case the run's staging is dropped.
+    private func finish(_ job: ActiveJob, _ outcome: Outcome) {
+        let claim = job.claim
+        let log = job.context.logger
+        guard beginFinishing(job) else {
+            switch outcome {
+            case .succeeded(let staging): discard(staging)
+            case .jobFailure(_, let staging), .fault(_, let staging): discard(staging)
+            case .invalid: break
+            }
+            return
+        }
+        switch outcome {
+        case .succeeded(let result):
+            do {
+                switch try queue.publish(claim, result: result, as: identity) {
+                case .published:
+                    log.info("done", metadata: ["result": "\(queue.done)/\(claim.id)"])
+                case .alreadyDone:
+                    log.warning("a result was already published by an earlier attempt; this one is discarded")
+                }
+                count(\.done)
+            } catch {
+                giveBack(job, staging: result, reason: describe(error))
+            }
+        case .invalid(let what):
+            do {
+                try fail(job, .invalidJobFile, what, nil, staging: nil)
+            } catch {
+                giveBack(job, staging: nil, reason: describe(error))
+            }
+        case .jobFailure(let failure, let staging):
+            do {
+                try fail(job, .jobError, failure.what, failure.location, staging: staging)
+            } catch {
+                giveBack(job, staging: staging, reason: describe(error))
+            }
+        case .fault(let reason, let staging):
+            giveBack(job, staging: staging, reason: reason)
+        }
+    }
+
+    /// One line for a run's error: Foundation's file errors as their path and the system's
+    /// reason (`…/big.bin: No space left on device`) rather than their long debug form.
+    private func describe(_ error: any Error) -> String {
+        let bridged = error as NSError
+        guard bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain else { return "\(error)" }
+        var text = bridged.localizedDescription
+        if bridged.domain == NSPOSIXErrorDomain {
+            text = QueueFileSystem.reason(Int32(bridged.code))
+        } else if let underlying = bridged.userInfo[NSUnderlyingErrorKey] as? any Error,
+                  (underlying as NSError).domain == NSPOSIXErrorDomain {
+            text = QueueFileSystem.reason(Int32((underlying as NSError).code))
+        }
+        if let path = bridged.userInfo[NSFilePathErrorKey] as? String { text = "\(path): \(text)" }
+        return text
+    }
+
+    private func discard(_ staging: String?) {
+        if let staging { QueueFileSystem.removeTree(staging) }
+    }
+
+    private func fail(_ job: ActiveJob, _ kind: FailureReport.Kind, _ what: String, _ location: JobErrorLocation?,
+                      staging: String?) throws {
+        let report = queue.report(for: job.claim, kind, what, where: location, maxAttempts: policy.maxAttempts, as: identity)
+        try queue.fail(job.claim, report: report, result: staging, as: identity)
+        job.context.logger.error("failed", metadata: ["kind": "\(kind.rawValue)", "what": "\(what)",
+                                                      "failed": "\(queue.failed)/\(job.claim.id)"])
+        count(\.failed)
+    }
+
+    /// A run that ended without a result through no fault of the job: retried while attempts
+    /// remain (given back uncounted if the worker is stopping), otherwise failed as poison.
+    private func giveBack(_ job: ActiveJob, staging: String?, reason: String) {
+        discard(staging)
+        let claim = job.claim
+        let log = job.context.logger
+        do {
+            if job.context.isStopping {
+                try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
+                log.notice("released at shutdown", metadata: ["error": "\(reason)"])
+                count(\.released)
+            } else if claim.attempt < policy.maxAttempts {
+                try queue.requeue(claim, attemptsCounted: claim.attempt, reason: "attempt \(claim.attempt): \(reason)", as: identity)
+                log.warning("run failed; put back for another attempt", metadata: ["error": "\(reason)"])
+                count(\.retried)
+            } else {
+                try fail(job, .poison, "failed in each of its \(claim.attempt) attempts (the last: \(reason))", nil, staging: nil)
+            }
+        } catch {
+            // Left in running/ under this worker's lease; recovery takes it once the lease
+            // is abandoned.
+            log.error("cannot put the job back or fail it", metadata: ["error": "\(error)", "cause": "\(reason)"])
+        }
+    }
+
+    /// Renews the leases of the running jobs every lease timeout / 4 until the thread is
+    /// cancelled.
+    private func renewLeases() {
+        let interval = max(0.05, policy.leaseTimeout / 4)
+        while !Thread.current.isCancelled {
+            Thread.sleep(forTimeInterval: interval)
+            condition.lock()
+            let jobs = active.values.filter { !$0.released && !$0.finishing }
+            condition.unlock()
+            for job in jobs where !queue.renew(job.claim, as: identity) {
+                job.context.logger.warning("lease lost: another worker judged this job abandoned; its result will be kept only if it is the first")
+            }
+        }
+    }
+
+    /// After the loop ends: waits up to the grace period for running jobs, then gives back
+    /// the ones still running.
+    private func shutDown() {
+        let deadline = Date(timeIntervalSinceNow: gracePeriod)
+        condition.lock()
+        if !active.isEmpty {
+            logger.notice("stopping: waiting for running jobs", metadata: ["jobs": "\(active.count)", "grace": "\(gracePeriod)"])
+        }
+        while !active.isEmpty && condition.wait(until: deadline) {}
+        let unfinished = active.values.filter { !$0.finishing }
+        for job in unfinished { job.released = true }
+        condition.unlock()
+        for job in unfinished {
+            let claim = job.claim
+            QueueFileSystem.removeTree(queue.staging(claim.id, "result", identity))
+            do {
+                try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
+                job.context.logger.notice("released at shutdown: the grace period ended before the job")
+                count(\.released)
+            } catch {
+                job.context.logger.error("cannot release the job; it stays under this worker's lease until recovered", metadata: ["error": "\(error)"])
+            }
+        }
+        // Jobs already publishing or failing, and claims won as the stop came, end in
+        // moments; let them.
+        condition.lock()
+        while claiming > 0 || active.values.contains(where: { $0.finishing }) { condition.wait() }
+        condition.unlock()
+    }
+}
