@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Transactions", targets: ["Transactions"]),
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Clustering", targets: ["Clustering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -27,16 +28,22 @@ let package = Package(
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
+        .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
+        .testTarget(
+            name: "ClusteringTests",
+            dependencies: ["Clustering", "Simulation"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "TransactionsTests",
             dependencies: ["Transactions"],

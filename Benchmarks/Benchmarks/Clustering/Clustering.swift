@@ -1,0 +1,62 @@
+import Benchmark
+import Clustering
+import Simulation
+
+/// k-means on 1M customers × 6 features, k = 8, 10 initializations: the whole fit with the
+/// automatic choice and with each algorithm forced, the seeding alone, one assignment pass
+/// (a Lloyd E-step: blocked gemm, nearest center) and one plain pass over the data (the
+/// column sums), which is the floor an iteration is compared with. The data are a mixture of
+/// eight overlapping Gaussian clusters with random centers, generated once from a seed;
+/// Benchmarks/python/kmeans.py runs scikit-learn on the same data for comparison.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
+        timeUnits: .milliseconds,
+        warmupIterations: 1,
+        maxDuration: .seconds(20),
+        maxIterations: 10
+    )
+    let data = mixture(points: 1_000_000, features: 6, clusters: 8, seed: 42)
+    let options = KMeans.Options(k: 8, seed: 42, initializations: 10)
+
+    for algorithm in KMeans.Algorithm.allCases {
+        Benchmark("k-means 1M×6, k=8, n_init=10, \(algorithm.rawValue)") { benchmark in
+            var forced = options
+            forced.algorithm = algorithm
+            for _ in benchmark.scaledIterations {
+                blackHole(try KMeans.fit(data, options: forced))
+            }
+        }
+    }
+
+    Benchmark("k-means++ seeding 1M×6, k=8, one initialization") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try KMeans.initialCenters(data, options: options))
+        }
+    }
+
+    Benchmark("one assignment pass 1M×6, k=8 (gemm per block)") { benchmark, centers in
+        for _ in benchmark.scaledIterations {
+            blackHole(try KMeans.nearestCenters(data, centers: centers))
+        }
+    } setup: {
+        try KMeans.initialCenters(data, options: options)
+    }
+
+    Benchmark("one pass over the data 1M×6 (column sums)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var sums = [Double](repeating: 0, count: data.dimension)
+            data.values.withUnsafeBufferPointer { values in
+                for i in 0..<data.count {
+                    for j in 0..<data.dimension { sums[j] += values[i * data.dimension + j] }
+                }
+            }
+            blackHole(sums)
+        }
+    }
+}
+
+func mixture(points: Int, features: Int, clusters: Int, seed: UInt64) -> FeatureMatrix {
+    let rows = GaussianMixture(points: points, features: features, clusters: clusters, seed: seed)
+    return try! FeatureMatrix(featureNames: (1...features).map { "x\($0)" }, rowMajor: rows.values)
+}

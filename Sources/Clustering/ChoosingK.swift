@@ -1,0 +1,57 @@
+/// Choosing the number of clusters: k-means at every k of a range (default 2…10), each
+/// scored by silhouette (on the deterministic sample), Calinski-Harabasz, Davies-Bouldin and
+/// inertia, all kept in the result so that an analyst can overrule the choice.
+///
+/// The rule: the k with the highest silhouette, except that a smaller k whose silhouette is
+/// within `silhouetteTolerance` (0.01) of the best wins, since fewer segments are easier to act
+/// on and a difference that small is within the noise of the sample. Silhouette leads because,
+/// unlike inertia, it does not improve just by adding clusters and, unlike Calinski-Harabasz,
+/// it does not favour large k on big data sets; the other scores are there to check it.
+public struct KSelection: Sendable, Codable, Equatable {
+    public struct Candidate: Sendable, Codable, Equatable {
+        public let k: Int
+        public let inertia: Double
+        public let silhouette: Double
+        public let calinskiHarabasz: Double
+        public let daviesBouldin: Double
+    }
+
+    public static let defaultRange = 2...10
+    public static let silhouetteTolerance = 0.01
+
+    public let candidates: [Candidate]
+    public let chosenK: Int
+    /// The k-means fit at the chosen k.
+    public let fit: KMeansResult
+
+    /// Fits every k of `range` that the data allow (k ≤ distinct points) with `options`
+    /// (its `k` is ignored) and picks one by the rule above.
+    public init(data: FeatureMatrix, weights: [Double]? = nil, range: ClosedRange<Int> = KSelection.defaultRange,
+                options: KMeans.Options) throws {
+        guard range.lowerBound >= 2 else {
+            throw ClusteringError.invalidArgument("the range of k must start at 2 or more, got \(range.lowerBound)")
+        }
+        var candidates: [Candidate] = []
+        var fits: [KMeansResult] = []
+        for k in range {
+            var options = options
+            options.k = k
+            let fit: KMeansResult
+            do {
+                fit = try KMeans.fit(data, weights: weights, options: options)
+            } catch ClusteringError.tooFewDistinctPoints, ClusteringError.tooFewPoints {
+                if candidates.isEmpty { throw ClusteringError.tooFewDistinctPoints(distinct: k - 1, k: k) }
+                break
+            }
+            let quality = try ClusterQuality(data: data, labels: fit.labels, k: k, seed: options.seed)
+            candidates.append(Candidate(k: k, inertia: fit.inertia, silhouette: quality.silhouette,
+                                        calinskiHarabasz: quality.calinskiHarabasz, daviesBouldin: quality.daviesBouldin))
+            fits.append(fit)
+        }
+        let best = candidates.map(\.silhouette).max()!
+        let chosen = candidates.firstIndex { $0.silhouette >= best - Self.silhouetteTolerance }!
+        self.candidates = candidates
+        chosenK = candidates[chosen].k
+        fit = fits[chosen]
+    }
+}

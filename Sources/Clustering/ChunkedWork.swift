@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import LinearAlgebra
+
+/// Fixed-size chunks of points shared out over worker threads.
+///
+/// Determinism whatever the thread count rests on two rules: the chunks are the same for any
+/// number of workers (their size is fixed, not derived from the worker count), and every
+/// reduction keeps one partial result per chunk and adds them in chunk order afterwards.
+/// Which worker ran a chunk then changes nothing but the time taken.
+struct ChunkedWork {
+    /// 2048 points: a block of 6 features is 96 KiB and its distances to 8 centers 128 KiB,
+    /// so a block and its distances stay in a core's L2 cache between the gemm and the scan.
+    static let chunkSize = 2048
+
+    let points: Int
+    let workers: Int
+
+    init(points: Int, threads: Int?) {
+        self.points = points
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        workers = max(1, min(threads ?? cores, (points + Self.chunkSize - 1) / Self.chunkSize))
+    }
+
+    var chunkCount: Int { (points + Self.chunkSize - 1) / Self.chunkSize }
+
+    func range(_ chunk: Int) -> Range<Int> {
+        (chunk * Self.chunkSize)..<min(points, (chunk + 1) * Self.chunkSize)
+    }
+
+    /// Calls `body(worker, chunk, points)` for every chunk, worker `w` taking chunks w, w + W, …
+    /// Bodies must write only their chunk's slots and their worker's scratch.
+    func forEachChunk(_ body: (_ worker: Int, _ chunk: Int, _ points: Range<Int>) -> Void) {
+        let (chunks, workers) = (chunkCount, workers)
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UnsafeSendable(escapable)
+            let perWorker = { @Sendable (w: Int) in
+                var chunk = w
+                while chunk < chunks {
+                    shared.value(w, chunk, (chunk * Self.chunkSize)..<min(points, (chunk + 1) * Self.chunkSize))
+                    chunk += workers
+                }
+            }
+            if workers == 1 {
+                perWorker(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers, execute: perWorker)
+            }
+        }
+    }
+}
+
+/// A value handed to worker threads under the rule of `ChunkedWork.forEachChunk`: each
+/// chunk writes only its own slots.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Squared Euclidean distances from a block of points to a set of centers, through one gemm:
+/// ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖².
+///
+/// The block is `count` points of `dimension` values, row by row (a column-major
+/// `dimension × count` matrix); the centers likewise. The result holds, point by point, the
+/// `centerCount` distances of that point. The expansion loses digits when ‖x‖ is large next to
+/// ‖x − c‖; callers centre the data first (as scikit-learn does) and clamp the rare negative
+/// result of cancellation at zero. Final inertias are recomputed from differences.
+func squaredDistances(points: UnsafePointer<Double>, pointNorms: UnsafePointer<Double>, count: Int,
+                      centers: UnsafePointer<Double>, centerNorms: UnsafePointer<Double>, centerCount: Int,
+                      dimension: Int, into distances: UnsafeMutablePointer<Double>) {
+    BLAS.gemm(transposeA: true, transposeB: false, m: centerCount, n: count, k: dimension, alpha: -2,
+              a: centers, lda: dimension, b: points, ldb: dimension, beta: 0, c: distances, ldc: centerCount)
+    for p in 0..<count {
+        let row = distances + p * centerCount
+        let norm = pointNorms[p]
+        for c in 0..<centerCount { row[c] = max(0, row[c] + norm + centerNorms[c]) }
+    }
+}
+
+/// ‖a − b‖² over `dimension` values, by differences (exact where the expansion is not).
+@inline(__always)
+func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ dimension: Int) -> Double {
+    var sum = 0.0
+    for j in 0..<dimension {
+        let difference = a[j] - b[j]
+        sum += difference * difference
+    }
+    return sum
+}
+
+/// Squared norms of `count` rows of `dimension` values.
+func rowSquaredNorms(_ rows: UnsafePointer<Double>, count: Int, dimension: Int, into norms: UnsafeMutablePointer<Double>) {
+    for i in 0..<count {
+        var sum = 0.0
+        let row = rows + i * dimension
+        for j in 0..<dimension { sum += row[j] * row[j] }
+        norms[i] = sum
+    }
+}

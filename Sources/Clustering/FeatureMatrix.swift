@@ -1,0 +1,49 @@
+/// Points to cluster: `count` rows (customers) of `dimension` named features, stored row by
+/// row on one contiguous buffer, so that one point is `dimension` adjacent doubles and a block
+/// of points is a column-major `dimension × rows` matrix that BLAS reads in place.
+///
+/// Construction refuses NaN and infinities, naming the 1-based row and the feature, because
+/// one of them would silently poison every distance and centroid it touches.
+public struct FeatureMatrix: Sendable, Equatable {
+    public let featureNames: [String]
+    public let count: Int
+    /// Row-major values: feature j of row i is `values[i * dimension + j]`.
+    public let values: [Double]
+
+    public var dimension: Int { featureNames.count }
+
+    public init(featureNames: [String], rowMajor values: [Double]) throws {
+        guard !featureNames.isEmpty else { throw ClusteringError.invalidArgument("no features: name at least one column") }
+        guard values.count % featureNames.count == 0 else {
+            throw ClusteringError.invalidArgument("\(values.count) values do not fill rows of \(featureNames.count) features")
+        }
+        let d = featureNames.count
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw ClusteringError.nonFiniteValue(row: bad / d + 1, feature: featureNames[bad % d], value: values[bad])
+        }
+        self.featureNames = featureNames
+        self.values = values
+        count = values.count / d
+    }
+
+    /// Builds the matrix from feature columns of equal length.
+    public init(columns: [(name: String, values: [Double])]) throws {
+        let n = columns.first?.values.count ?? 0
+        guard columns.allSatisfy({ $0.values.count == n }) else {
+            throw ClusteringError.invalidArgument("feature columns differ in length")
+        }
+        let d = columns.count
+        var values = [Double](repeating: 0, count: n * d)
+        for (j, column) in columns.enumerated() {
+            for i in 0..<n { values[i * d + j] = column.values[i] }
+        }
+        try self.init(featureNames: columns.map(\.name), rowMajor: values)
+    }
+
+    public subscript(row: Int, feature: Int) -> Double { values[row * dimension + feature] }
+
+    /// Feature `j` of every row.
+    public func column(_ j: Int) -> [Double] {
+        (0..<count).map { values[$0 * dimension + j] }
+    }
+}

@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Feature preparation before k-means: per feature a chain of transforms and a weight, fitted
+/// on the data and kept, so that centroids found in the prepared space are reported back in
+/// the original units.
+///
+/// Transforms, applied left to right:
+/// - `log1p`: log(1 + x), for skewed counts and amounts (needs x > −1);
+/// - `zScore`: (x − mean) / sd, the population standard deviation (numpy's default);
+/// - `robust`: (x − median) / IQR, quartiles interpolated linearly (numpy's default);
+/// - `winsorize(lower, upper)`: x clipped to its `lower` and `upper` quantiles.
+/// A constant feature has sd = IQR = 0; it is divided by 1 instead, which leaves it constant.
+/// A weight w multiplies the prepared value by √w, so that the feature counts w times in the
+/// squared distance. Going back (`originalUnits`) undoes each step in reverse; winsorizing has
+/// no inverse and stays as clipped, which only matters for centroids beyond the clip points.
+public enum FeatureTransform: Sendable, Equatable, Codable, CustomStringConvertible {
+    case log1p
+    case zScore
+    case robust
+    case winsorize(lower: Double, upper: Double)
+
+    /// Reads `log1p`, `zscore`, `robust` or `winsorize:LOWER:UPPER` (quantiles in [0, 1]).
+    public init(parsing text: String) throws {
+        let parts = text.lowercased().split(separator: ":").map(String.init)
+        switch parts.first {
+        case "log1p": self = .log1p
+        case "zscore", "z-score": self = .zScore
+        case "robust": self = .robust
+        case "winsorize", "winsorise":
+            guard parts.count == 3, let lower = Double(parts[1]), let upper = Double(parts[2]),
+                  lower >= 0, lower < upper, upper <= 1 else {
+                throw ClusteringError.invalidArgument("\"\(text)\": write winsorize:LOWER:UPPER with quantiles 0 ≤ LOWER < UPPER ≤ 1")
+            }
+            self = .winsorize(lower: lower, upper: upper)
+        default:
+            throw ClusteringError.invalidArgument("\"\(text)\" is not a transform: use log1p, zscore, robust or winsorize:LOWER:UPPER")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .log1p: return "log1p"
+        case .zScore: return "zscore"
+        case .robust: return "robust"
+        case .winsorize(let lower, let upper): return "winsorize:\(lower):\(upper)"
+        }
+    }
+}
+
+/// How one feature is prepared.
+public struct FeatureSpecification: Sendable, Equatable, Codable {
+    public var name: String
+    public var transforms: [FeatureTransform]
+    public var weight: Double
+
+    public init(name: String, transforms: [FeatureTransform] = [], weight: Double = 1) {
+        self.name = name
+        self.transforms = transforms
+        self.weight = weight
+    }
+}
+
+/// One fitted step: the transform with the constants it learnt from the data.
+public enum FittedFeatureStep: Sendable, Equatable, Codable {
+    case log1p
+    case scale(center: Double, spread: Double)
+    case clip(lower: Double, upper: Double)
+    case weight(Double)
+
+    func apply(_ x: Double) -> Double {
+        switch self {
+        case .log1p: return logOnePlus(x)
+        case .scale(let center, let spread): return (x - center) / spread
+        case .clip(let lower, let upper): return min(max(x, lower), upper)
+        case .weight(let w): return x * w.squareRoot()
+        }
+    }
+
+    func invert(_ y: Double) -> Double {
+        switch self {
+        case .log1p: return expm1(y)
+        case .scale(let center, let spread): return y * spread + center
+        case .clip: return y
+        case .weight(let w): return y / w.squareRoot()
+        }
+    }
+}
+
+/// The fitted preparation of every feature.
+public struct FeaturePreparation: Sendable, Equatable, Codable {
+    public let featureNames: [String]
+    public let steps: [[FittedFeatureStep]]
+
+    /// Fits each feature's chain on its column, in order: a step sees the output of the one before.
+    public init(fitting specifications: [FeatureSpecification], to columns: [[Double]]) throws {
+        guard specifications.count == columns.count else {
+            throw ClusteringError.invalidArgument("\(specifications.count) feature specifications for \(columns.count) columns")
+        }
+        var steps: [[FittedFeatureStep]] = []
+        for (specification, original) in zip(specifications, columns) {
+            guard specification.weight > 0, specification.weight.isFinite else {
+                throw ClusteringError.invalidArgument("feature \"\(specification.name)\": weight \(specification.weight) must be a finite number > 0")
+            }
+            var column = original
+            var fitted: [FittedFeatureStep] = []
+            for transform in specification.transforms {
+                let step: FittedFeatureStep
+                switch transform {
+                case .log1p:
+                    if let row = column.firstIndex(where: { $0 <= -1 }) {
+                        throw ClusteringError.invalidArgument(
+                            "feature \"\(specification.name)\", row \(row + 1): log1p needs values above −1, got \(original[row])")
+                    }
+                    step = .log1p
+                case .zScore:
+                    let mean = column.reduce(0, +) / Double(max(column.count, 1))
+                    let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
+                    step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
+                case .robust:
+                    let sorted = column.sorted()
+                    let iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25)
+                    step = .scale(center: quantile(sorted, 0.5), spread: iqr > 0 ? iqr : 1)
+                case .winsorize(let lower, let upper):
+                    let sorted = column.sorted()
+                    step = .clip(lower: quantile(sorted, lower), upper: quantile(sorted, upper))
+                }
+                column = column.map(step.apply)
+                fitted.append(step)
+            }
+            if specification.weight != 1 { fitted.append(.weight(specification.weight)) }
+            steps.append(fitted)
+        }
+        featureNames = specifications.map(\.name)
+        self.steps = steps
+    }
+
+    /// The prepared feature matrix of `columns` (one array per feature, in order); throws on
+    /// NaN or infinite values, naming the row and the feature.
+    public func prepare(_ columns: [[Double]]) throws -> FeatureMatrix {
+        try FeatureMatrix(columns: zip(featureNames, zip(steps, columns)).map { name, pair in
+            (name, pair.1.map { x in pair.0.reduce(x) { $1.apply($0) } })
+        })
+    }
+
+    /// A point of the prepared space (a centroid) in the original units.
+    public func originalUnits(_ point: [Double]) -> [Double] {
+        zip(steps, point).map { steps, y in steps.reversed().reduce(y) { $1.invert($0) } }
+    }
+}
+
+/// log(1 + x), named apart from the enum cases that shadow `log1p` inside them.
+private func logOnePlus(_ x: Double) -> Double { log1p(x) }
+
+/// The q-quantile of sorted values, interpolated linearly between order statistics
+/// (Hyndman & Fan's type 7, numpy's and pandas' default).
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let position = q * Double(sorted.count - 1)
+    let below = Int(position.rounded(.down))
+    let above = min(below + 1, sorted.count - 1)
+    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
+}

@@ -1,0 +1,118 @@
+/// The data one k-means fit works on, prepared once for all initializations: points centred
+/// on their (unweighted) mean, their squared norms for the gemm expansion, the sample
+/// weights, and the chunking shared by every pass.
+///
+/// Buffers are raw allocations owned by this object, read concurrently by the chunk workers
+/// and never resized, so that no copy-on-write or exclusivity check runs in the hot loops.
+final class KMeansProblem {
+    let count: Int
+    let dimension: Int
+    let work: ChunkedWork
+    let points: UnsafeMutableBufferPointer<Double>
+    let norms: UnsafeMutableBufferPointer<Double>
+    /// nil when every weight is 1.
+    let weights: UnsafeMutableBufferPointer<Double>?
+    let mean: [Double]
+    /// Mean over features of the population variance, the scale of the tolerance (scikit-learn's).
+    let meanFeatureVariance: Double
+    /// Total weight of each chunk, for drawing the first center.
+    let chunkWeights: [Double]
+
+    init(_ data: FeatureMatrix, weights: [Double]?, threads: Int?) {
+        count = data.count
+        dimension = data.dimension
+        work = ChunkedWork(points: count, threads: threads)
+        let (n, d) = (count, dimension)
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { mean[j] += data.values[i * d + j] } }
+        for j in 0..<d { mean[j] /= Double(n) }
+        self.mean = mean
+        points = .allocate(capacity: n * d)
+        var variance = [Double](repeating: 0, count: d)
+        for i in 0..<n {
+            for j in 0..<d {
+                let centred = data.values[i * d + j] - mean[j]
+                points[i * d + j] = centred
+                variance[j] += centred * centred
+            }
+        }
+        meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
+        norms = .allocate(capacity: n)
+        rowSquaredNorms(points.baseAddress!, count: n, dimension: d, into: norms.baseAddress!)
+        if let weights {
+            let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+            _ = buffer.initialize(from: weights)
+            self.weights = buffer
+        } else {
+            self.weights = nil
+        }
+        let work = work
+        chunkWeights = (0..<work.chunkCount).map { chunk in
+            guard let weights else { return Double(work.range(chunk).count) }
+            return work.range(chunk).reduce(0) { $0 + weights[$1] }
+        }
+    }
+
+    deinit {
+        points.deallocate()
+        norms.deallocate()
+        weights?.deallocate()
+    }
+
+    @inline(__always)
+    func weight(_ i: Int) -> Double { weights?[i] ?? 1 }
+
+    @inline(__always)
+    func point(_ i: Int) -> UnsafePointer<Double> { UnsafePointer(points.baseAddress! + i * dimension) }
+
+    /// Draws the index i with probability value(i) / Σ value, given each chunk's total and a
+    /// uniform `fraction` in (0, 1): the chunk is found from the totals, then the point by a
+    /// running sum inside it, so a draw reads one chunk, not n values.
+    func draw(fraction: Double, chunkTotals: [Double], value: (Int) -> Double) -> Int {
+        let target = fraction * chunkTotals.reduce(0, +)
+        var before = 0.0
+        var lastPositive = 0
+        for chunk in 0..<chunkTotals.count where chunkTotals[chunk] > 0 {
+            if before + chunkTotals[chunk] > target || chunk == chunkTotals.count - 1 {
+                var running = before
+                for i in work.range(chunk) {
+                    let v = value(i)
+                    guard v > 0 else { continue }
+                    running += v
+                    lastPositive = i
+                    if running > target { return i }
+                }
+            }
+            before += chunkTotals[chunk]
+        }
+        return lastPositive
+    }
+}
+
+/// Per-chunk partial sums laid out side by side, added in chunk order.
+struct ChunkPartials {
+    let width: Int
+    let buffer: UnsafeMutableBufferPointer<Double>
+
+    init(chunks: Int, width: Int) {
+        self.width = width
+        buffer = .allocate(capacity: chunks * width)
+    }
+
+    func slot(_ chunk: Int) -> UnsafeMutablePointer<Double> {
+        let slot = buffer.baseAddress! + chunk * width
+        slot.initialize(repeating: 0, count: width)
+        return slot
+    }
+
+    /// Σ over chunks of each of the `width` entries, chunk 0 first.
+    func total(chunks: Int) -> [Double] {
+        var total = [Double](repeating: 0, count: width)
+        for chunk in 0..<chunks {
+            for j in 0..<width { total[j] += buffer[chunk * width + j] }
+        }
+        return total
+    }
+
+    func deallocate() { buffer.deallocate() }
+}

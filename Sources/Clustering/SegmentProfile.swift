@@ -1,0 +1,132 @@
+/// What a segment looks like, for analysts and the CRM: its size and share, its share of the
+/// total CLV, the mean and median of every feature in original units, its centroid (in
+/// original units), and the mean P(alive), churn rate and CLV where those columns exist.
+///
+/// Labels are read off the centroid: each feature's centroid value as a z-score against all
+/// customers (mean and population sd of the original column); the two features furthest from
+/// the average (|z| ≥ 0.25, largest first, ties by feature order) give the words, through
+/// `LabelVocabulary`. A segment with no such feature is "Typical". When two segments would
+/// share a label, the later one (by id) takes one more feature; if all features are used and
+/// the label is still taken, its id is appended. Labels are thus deterministic and distinct.
+public struct SegmentProfile: Sendable, Codable, Equatable {
+    public struct FeatureSummary: Sendable, Codable, Equatable {
+        public let name: String
+        public let mean: Double
+        public let median: Double
+        /// The centroid's coordinate, in original units.
+        public let centroid: Double
+    }
+
+    public let id: Int
+    public let label: String
+    public let size: Int
+    /// size / all customers.
+    public let share: Double
+    public let features: [FeatureSummary]
+    /// The segment's CLV over all customers' CLV (nil without a CLV column or when the total is 0).
+    public let shareOfCLV: Double?
+    public let totalCLV: Double?
+    public let meanCLV: Double?
+    public let meanPAlive: Double?
+    /// The mean churn probability (or the share churned, for 0/1 churn labels).
+    public let churnRate: Double?
+
+    /// The columns a profile reads besides the features: each optional, one value per customer.
+    public struct Outcomes: Sendable {
+        public var clv: [Double]?
+        public var pAlive: [Double]?
+        public var churn: [Double]?
+
+        public init(clv: [Double]? = nil, pAlive: [Double]? = nil, churn: [Double]? = nil) {
+            self.clv = clv
+            self.pAlive = pAlive
+            self.churn = churn
+        }
+    }
+
+    /// One profile per segment 0..<centroids.count, in id order. `features` are the original
+    /// columns by name; `centroids` are in original units (e.g. `FeaturePreparation.originalUnits`).
+    public static func profiles(labels: [Int], centroids: [[Double]], features: [(name: String, values: [Double])],
+                                outcomes: Outcomes = Outcomes()) throws -> [SegmentProfile] {
+        let (n, k) = (labels.count, centroids.count)
+        guard n > 0, labels.allSatisfy({ (0..<k).contains($0) }) else {
+            throw ClusteringError.invalidArgument("profiles need at least one customer and labels in 0..<\(k)")
+        }
+        for column in features.map(\.values) + [outcomes.clv, outcomes.pAlive, outcomes.churn].compactMap({ $0 }) {
+            guard column.count == n else { throw ClusteringError.invalidArgument("every profile column needs \(n) values") }
+        }
+        guard centroids.allSatisfy({ $0.count == features.count }) else {
+            throw ClusteringError.invalidArgument("centroids need \(features.count) coordinates, one per feature")
+        }
+        var members = [[Int]](repeating: [], count: k)
+        for (i, label) in labels.enumerated() { members[label].append(i) }
+        let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
+        let names = segmentLabels(centroids: centroids, features: features)
+        return (0..<k).map { c in
+            let rows = members[c]
+            func mean(_ column: [Double]?) -> Double? {
+                guard let column, !rows.isEmpty else { return nil }
+                return rows.reduce(0) { $0 + column[$1] } / Double(rows.count)
+            }
+            let summaries = features.enumerated().map { j, feature in
+                FeatureSummary(name: feature.name, mean: mean(feature.values) ?? .nan,
+                               median: quantile(rows.map { feature.values[$0] }.sorted(), 0.5), centroid: centroids[c][j])
+            }
+            let clvTotal = outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[$1] } }
+            return SegmentProfile(id: c, label: names[c], size: rows.count, share: Double(rows.count) / Double(n),
+                                  features: summaries,
+                                  shareOfCLV: clvTotal.flatMap { part in totalCLV.flatMap { $0 != 0 ? part / $0 : nil } },
+                                  totalCLV: clvTotal, meanCLV: mean(outcomes.clv), meanPAlive: mean(outcomes.pAlive),
+                                  churnRate: mean(outcomes.churn))
+        }
+    }
+
+    static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])]) -> [String] {
+        let scales: [(mean: Double, sd: Double)] = features.map { feature in
+            let mean = feature.values.reduce(0, +) / Double(feature.values.count)
+            let variance = feature.values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(feature.values.count)
+            return (mean, variance.squareRoot())
+        }
+        var taken = Set<String>()
+        return centroids.enumerated().map { c, centroid in
+            let scores = centroid.enumerated().map { j, x in scales[j].sd > 0 ? (x - scales[j].mean) / scales[j].sd : 0 }
+            let ranked = scores.indices.filter { abs(scores[$0]) >= 0.25 }
+                .sorted { abs(scores[$0]) > abs(scores[$1]) || (abs(scores[$0]) == abs(scores[$1]) && $0 < $1) }
+            func label(_ count: Int) -> String {
+                guard count > 0 else { return "Typical" }
+                return ranked.prefix(count).map { LabelVocabulary.words(for: features[$0].name, high: scores[$0] > 0) }
+                    .joined(separator: " · ")
+            }
+            var count = min(2, ranked.count)
+            var candidate = label(count)
+            while taken.contains(candidate) && count < ranked.count {
+                count += 1
+                candidate = label(count)
+            }
+            if taken.contains(candidate) { candidate += " (\(c))" }
+            taken.insert(candidate)
+            return candidate
+        }
+    }
+}
+
+/// Words for a feature far above or below the average, in the domain's terms. Summary columns
+/// follow lifetimes: `recency` is the age at the last purchase, so high means recently active.
+public enum LabelVocabulary {
+    static let known: [String: (high: String, low: String)] = [
+        "monetary_value": ("High value", "Low value"),
+        "clv": ("High CLV", "Low CLV"),
+        "expected_spend": ("High spend", "Low spend"),
+        "frequency": ("Frequent", "Infrequent"),
+        "recency": ("Active lately", "Inactive lately"),
+        "t": ("Long-standing", "New"),
+        "p_alive": ("Likely alive", "Likely lapsed"),
+        "churn_probability": ("Churn risk", "Low churn risk"),
+        "expected_purchases": ("Buying soon", "Few purchases expected"),
+    ]
+
+    public static func words(for feature: String, high: Bool) -> String {
+        if let pair = known[feature.lowercased()] { return high ? pair.high : pair.low }
+        return "\(high ? "High" : "Low") \(feature)"
+    }
+}

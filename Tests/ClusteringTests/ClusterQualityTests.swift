@@ -1,0 +1,69 @@
+import Testing
+@testable import Clustering
+
+/// Silhouette, Calinski-Harabasz and Davies-Bouldin against sklearn.metrics on scikit-learn's
+/// own labels, and the choice of k.
+@Suite struct ClusterQualityTests {
+    @Test(arguments: ["blobs_k5", "blobs_k8", "iris_k3", "iris_k6", "one_feature_k3"])
+    func scoresEqualScikitLearns(_ name: String) throws {
+        let reference = try #require(try sklearnCases()[name])
+        let (data, _) = try fixtureData(reference.data)
+        let quality = try ClusterQuality(data: data, labels: reference.labels, k: reference.k)
+        #expect(relativeDifference(quality.silhouette, try #require(reference.silhouette)) < 1e-9)
+        #expect(relativeDifference(quality.calinskiHarabasz, try #require(reference.calinski_harabasz)) < 1e-9)
+        #expect(relativeDifference(quality.daviesBouldin, try #require(reference.davies_bouldin)) < 1e-9)
+    }
+
+    @Test func cdnowScoresEqualScikitLearns() throws {
+        let reference = try #require(try sklearnCases()["cdnow_scaled_k4"])
+        let data = try cdnowScaled()
+        let quality = try ClusterQuality(data: data, labels: reference.labels, k: 4)
+        #expect(relativeDifference(quality.silhouette, try #require(reference.silhouette)) < 1e-9)
+        #expect(relativeDifference(quality.calinskiHarabasz, try #require(reference.calinski_harabasz)) < 1e-9)
+        #expect(relativeDifference(quality.daviesBouldin, try #require(reference.davies_bouldin)) < 1e-9)
+    }
+
+    @Test func silhouetteSampleIsDeterministic() throws {
+        let sample = ClusterQuality.sample(count: 50_000, size: 1000, seed: 4)
+        #expect(sample == ClusterQuality.sample(count: 50_000, size: 1000, seed: 4))
+        #expect(sample != ClusterQuality.sample(count: 50_000, size: 1000, seed: 5))
+        #expect(Set(sample).count == 1000 && sample == sample.sorted() && sample.last! < 50_000)
+        #expect(ClusterQuality.sample(count: 30, size: 1000, seed: 4) == Array(0..<30))
+        let data = mixture(points: 12_000, features: 2, clusters: 3, seed: 8)
+        let fit = try KMeans.fit(data, options: .init(k: 3, seed: 1, initializations: 2))
+        let first = try ClusterQuality(data: data, labels: fit.labels, k: 3, seed: 1, silhouetteSampleSize: 2000)
+        let again = try ClusterQuality(data: data, labels: fit.labels, k: 3, seed: 1, silhouetteSampleSize: 2000)
+        #expect(first == again)
+    }
+
+    /// Five blobs, two of which overlap: every k from 2 to 10 is scored and the rule picks 4,
+    /// as scikit-learn's silhouette does on its own fits (0.70 at k = 4, 0.50 at k = 5).
+    @Test func automaticKFindsTheBlobs() throws {
+        let (data, _) = try fixtureData("blobs.csv")
+        let selection = try KSelection(data: data, options: .init(k: 2, seed: 3))
+        #expect(selection.candidates.map(\.k) == Array(2...10))
+        let best = selection.candidates.map(\.silhouette).max()!
+        let expected = selection.candidates.first { $0.silhouette >= best - KSelection.silhouetteTolerance }!.k
+        #expect(selection.chosenK == expected)
+        #expect(selection.chosenK == 4)
+        #expect(selection.fit.k == 4)
+        #expect(abs(selection.candidates[2].silhouette - 0.7045) < 1e-4)
+        #expect(zip(selection.candidates, selection.candidates.dropFirst()).allSatisfy { $0.inertia > $1.inertia })
+    }
+
+    @Test func automaticKStopsAtTheDistinctPoints() throws {
+        // Four distinct values: k = 5…10 cannot be fitted and are left out.
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 1, 2, 5, 5, 9, 9])
+        let selection = try KSelection(data: data, options: .init(k: 2))
+        #expect(selection.candidates.map(\.k) == [2, 3, 4])
+    }
+}
+
+/// The CDNOW summary of the fixtures, through log1p and then z-score, as make_fixtures.py does.
+func cdnowScaled() throws -> FeatureMatrix {
+    let (header, rows) = try readFixtureCSV("cdnow_features.csv")
+    let columns = header.indices.map { j in rows.map { $0[j] } }
+    let preparation = try FeaturePreparation(
+        fitting: header.map { FeatureSpecification(name: $0, transforms: [.log1p, .zScore]) }, to: columns)
+    return try preparation.prepare(columns)
+}

@@ -1,0 +1,56 @@
+import Testing
+@testable import Clustering
+
+@Suite struct FeaturePreparationTests {
+    /// log1p then z-score on the CDNOW summary: k-means there does at least as well as
+    /// scikit-learn on the same prepared data.
+    @Test(arguments: ["cdnow_scaled_k4", "cdnow_scaled_k8"])
+    func cdnowInertiaIsAtMostScikitLearns(_ name: String) throws {
+        let reference = try #require(try sklearnCases()[name])
+        let fit = try KMeans.fit(try cdnowScaled(), options: .init(k: reference.k, seed: 1, initializations: reference.n_init))
+        #expect(fit.inertia <= reference.inertia * (1 + 1e-9), "\(fit.inertia) vs \(reference.inertia)")
+    }
+
+    /// [1, 2, 3, 4, 100]: quartiles 2, 3, 4 (linear interpolation), so robust is (x − 3) / 2;
+    /// the 0.1 and 0.9 quantiles are 1.4 and 61.6.
+    @Test func robustAndWinsorizeUseInterpolatedQuantiles() throws {
+        let column = [1.0, 2, 3, 4, 100]
+        let robust = try FeaturePreparation(fitting: [.init(name: "x", transforms: [.robust])], to: [column])
+        #expect(try robust.prepare([column]).column(0) == [-1, -0.5, 0, 0.5, 48.5])
+        let clipped = try FeaturePreparation(fitting: [.init(name: "x", transforms: [.winsorize(lower: 0.1, upper: 0.9)])], to: [column])
+        let values = try clipped.prepare([column]).column(0)
+        #expect(abs(values[0] - 1.4) < 1e-12 && values[1...3] == [2, 3, 4] && abs(values[4] - 61.6) < 1e-12)
+    }
+
+    @Test func centroidsGoBackToOriginalUnits() throws {
+        let monetary = [10.0, 20, 35, 400, 52]
+        let frequency = [0.0, 1, 3, 2, 7]
+        let preparation = try FeaturePreparation(
+            fitting: [.init(name: "monetary_value", transforms: [.log1p, .zScore], weight: 4),
+                      .init(name: "frequency", transforms: [.robust])],
+            to: [monetary, frequency])
+        let prepared = try preparation.prepare([monetary, frequency])
+        for i in 0..<5 {
+            let back = preparation.originalUnits([prepared[i, 0], prepared[i, 1]])
+            #expect(relativeDifference(back[0], monetary[i]) < 1e-13)
+            #expect(abs(back[1] - frequency[i]) < 1e-13)
+        }
+        // Weight 4 doubles the z-score, so the feature counts 4 times in squared distances.
+        let unweighted = try FeaturePreparation(fitting: [.init(name: "m", transforms: [.log1p, .zScore])], to: [monetary])
+        #expect(abs(prepared[3, 0] - 2 * (try unweighted.prepare([monetary]))[3, 0]) < 1e-12)
+    }
+
+    @Test func constantFeatureStaysFinite() throws {
+        let preparation = try FeaturePreparation(fitting: [.init(name: "x", transforms: [.zScore, .robust])], to: [[5, 5, 5]])
+        #expect(try preparation.prepare([[5, 5, 5]]).column(0) == [0, 0, 0])
+    }
+
+    @Test func badTransformsAreRefused() throws {
+        #expect(throws: ClusteringError.self) {
+            try FeaturePreparation(fitting: [.init(name: "x", transforms: [.log1p])], to: [[0, -1]])
+        }
+        #expect(throws: ClusteringError.self) { try FeatureTransform(parsing: "winsorize:0.9:0.1") }
+        #expect(throws: ClusteringError.self) { try FeatureTransform(parsing: "square") }
+        #expect(try FeatureTransform(parsing: "winsorise:0.01:0.99") == .winsorize(lower: 0.01, upper: 0.99))
+    }
+}

@@ -1,0 +1,154 @@
+import Simulation
+import Testing
+@testable import Clustering
+
+/// k-means against scikit-learn 1.9.1 on the committed fixtures, and each edge case against a
+/// hand-worked answer.
+@Suite struct KMeansTests {
+    @Test(arguments: ["blobs_k5", "blobs_k8", "iris_k3", "iris_k6", "weighted_k4", "one_feature_k3"])
+    func inertiaIsAtMostScikitLearns(_ name: String) throws {
+        let reference = try #require(try sklearnCases()[name])
+        let (data, weights) = try fixtureData(reference.data)
+        for algorithm in [KMeans.Algorithm.lloyd, .hamerly] {
+            let fit = try KMeans.fit(data, weights: weights,
+                                     options: .init(k: reference.k, seed: 1, initializations: reference.n_init, algorithm: algorithm))
+            #expect(fit.inertia <= reference.inertia * (1 + 1e-9), "\(name) \(algorithm): \(fit.inertia) vs \(reference.inertia)")
+            #expect(fit.converged)
+        }
+    }
+
+    @Test func lloydAndHamerlyReachTheSameClustering() throws {
+        let data = mixture(points: 20_000, features: 3, clusters: 6, seed: 3)
+        let lloyd = try KMeans.fit(data, options: .init(k: 6, seed: 9, initializations: 3, algorithm: .lloyd))
+        let hamerly = try KMeans.fit(data, options: .init(k: 6, seed: 9, initializations: 3, algorithm: .hamerly))
+        #expect(lloyd.labels == hamerly.labels)
+        #expect(relativeDifference(lloyd.inertia, hamerly.inertia) < 1e-12)
+        #expect(lloyd.iterations == hamerly.iterations)
+        #expect(lloyd.algorithm == .lloyd && hamerly.algorithm == .hamerly)
+    }
+
+    @Test(arguments: [KMeans.Algorithm.lloyd, .hamerly])
+    func sameResultWhateverTheThreadCount(_ algorithm: KMeans.Algorithm) throws {
+        // 9 chunks of 2048 points, shared out differently over 1, 2 and 3 workers.
+        let data = mixture(points: 17_000, features: 4, clusters: 5, seed: 5)
+        let weights = (0..<data.count).map { Double($0 % 7) + 0.5 }
+        let fits = try [1, 2, 3].map {
+            try KMeans.fit(data, weights: weights, options: .init(k: 5, seed: 42, initializations: 4, algorithm: algorithm, threads: $0))
+        }
+        #expect(fits[0] == fits[1])
+        #expect(fits[0] == fits[2])
+    }
+
+    @Test func automaticChoiceSaysWhichRan() throws {
+        let low = mixture(points: 500, features: 3, clusters: 3, seed: 1)
+        let high = mixture(points: 500, features: KMeans.hamerlyDimensionLimit + 1, clusters: 3, seed: 1)
+        #expect(try KMeans.fit(low, options: .init(k: 3)).algorithm == .hamerly)
+        #expect(try KMeans.fit(high, options: .init(k: 3)).algorithm == .lloyd)
+    }
+
+    /// Points 0, 1, 2, 10, 11 from centers 1, 10.5 and 100: the third center wins no point, so
+    /// it moves to the point farthest from its center, 0 (tied with 2 at distance 1; the lower
+    /// row wins). Then {0}, {1, 2}, {10, 11}: inertia 0 + 0.5 + 0.5.
+    @Test(arguments: [KMeans.Algorithm.lloyd, .hamerly])
+    func emptyClusterIsReseededFromTheFarthestPoint(_ algorithm: KMeans.Algorithm) throws {
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [0, 1, 2, 10, 11])
+        let problem = KMeansProblem(data, weights: nil, threads: 1)
+        let state = KMeansState(problem: problem, k: 3)
+        for (c, x) in [1.0, 10.5, 100].enumerated() { state.centers[c] = x - problem.mean[0] }
+        let solution = state.iterate(algorithm: algorithm, maxIterations: 100, tolerance: 0)
+        #expect(abs(solution.inertia - 1) < 1e-12)
+        #expect(Array(state.labels) == [2, 0, 0, 1, 1])
+        #expect(abs(solution.centers[2] + problem.mean[0]) < 1e-12)
+        #expect(abs(solution.centers[0] + problem.mean[0] - 1.5) < 1e-12)
+    }
+
+    @Test func duplicatePointsFormExactClusters() throws {
+        let values = (0..<300).map { [0.0, 5.0, 9.0][$0 % 3] }
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: values)
+        let fit = try KMeans.fit(data, options: .init(k: 3, seed: 7))
+        // Zero up to the rounding of centring the data on its mean and back.
+        #expect(fit.inertia < 1e-20)
+        #expect(zip(fit.centers.map { $0[0] }.sorted(), [0.0, 5, 9]).allSatisfy { abs($0 - $1) < 1e-13 })
+        #expect(fit.sizes == [100, 100, 100])
+    }
+
+    @Test func fewerDistinctPointsThanKIsAnError() throws {
+        let data = try FeatureMatrix(featureNames: ["x", "y"], rowMajor: [1, 2, 1, 2, 3, 4, 1, 2, 3, 4])
+        #expect(throws: ClusteringError.tooFewDistinctPoints(distinct: 2, k: 3)) {
+            try KMeans.fit(data, options: .init(k: 3))
+        }
+        // Rows of zero weight do not count.
+        #expect(throws: ClusteringError.tooFewDistinctPoints(distinct: 1, k: 2)) {
+            try KMeans.fit(data, weights: [1, 1, 0, 1, 0], options: .init(k: 2))
+        }
+    }
+
+    @Test func fewerPointsThanKIsAnError() throws {
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 2])
+        #expect(throws: ClusteringError.tooFewPoints(points: 2, k: 3)) { try KMeans.fit(data, options: .init(k: 3)) }
+        let error = try #require(throws: ClusteringError.self) { try KMeans.fit(data, options: .init(k: 3)) }
+        #expect(error.description == "2 points cannot form 3 clusters: ask for k ≤ 2")
+    }
+
+    @Test func nonFiniteValuesAreRefusedWithRowAndFeature() throws {
+        #expect(throws: ClusteringError.nonFiniteValue(row: 2, feature: "recency", value: .infinity)) {
+            try FeatureMatrix(featureNames: ["frequency", "recency"], rowMajor: [1, 2, 3, .infinity, 5, 6])
+        }
+        let error = try #require(throws: ClusteringError.self) {
+            try FeatureMatrix(columns: [("frequency", [1, 2, 3]), ("monetary_value", [4, .nan, 6])])
+        }
+        #expect(error.description == "row 2, feature \"monetary_value\": nan is not a finite number")
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 2, 3])
+        #expect(throws: ClusteringError.invalidWeight(row: 3, value: -1)) {
+            try KMeans.fit(data, weights: [1, 1, -1], options: .init(k: 2))
+        }
+    }
+
+    /// One feature, two obvious groups: centers 2 and 11, inertia 2 + 2.
+    @Test func oneFeature() throws {
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 12, 2, 10, 3, 11])
+        let fit = try KMeans.fit(data, options: .init(k: 2, seed: 3))
+        #expect(fit.centers.map { $0[0] }.sorted() == [2, 11])
+        #expect(abs(fit.inertia - 4) < 1e-12)
+        #expect(fit.labels[0] == fit.labels[2] && fit.labels[1] == fit.labels[3] && fit.labels[0] != fit.labels[1])
+    }
+
+    /// k = 1: the weighted mean, and the weighted sum of squares about it.
+    @Test(arguments: [KMeans.Algorithm.lloyd, .hamerly])
+    func oneClusterIsTheWeightedMean(_ algorithm: KMeans.Algorithm) throws {
+        let data = try FeatureMatrix(featureNames: ["x", "y"], rowMajor: [0, 0, 2, 0, 0, 4])
+        let fit = try KMeans.fit(data, weights: [2, 1, 1], options: .init(k: 1, algorithm: algorithm))
+        // Mean (0.5, 1); inertia 2·(0.25 + 1) + (2.25 + 1) + (0.25 + 9).
+        #expect(abs(fit.centers[0][0] - 0.5) < 1e-15 && abs(fit.centers[0][1] - 1) < 1e-15)
+        #expect(abs(fit.inertia - 15) < 1e-12)
+        #expect(fit.labels == [0, 0, 0])
+    }
+
+    /// A weight of 2 on every row draws the same seeds and doubles the inertia.
+    @Test func uniformWeightsScaleTheInertia() throws {
+        let (data, _) = try fixtureData("blobs.csv")
+        let plain = try KMeans.fit(data, options: .init(k: 5, seed: 11))
+        let doubled = try KMeans.fit(data, weights: Array(repeating: 2, count: data.count), options: .init(k: 5, seed: 11))
+        #expect(plain.labels == doubled.labels)
+        #expect(relativeDifference(2 * plain.inertia, doubled.inertia) < 1e-12)
+    }
+
+    @Test func nearestCentersAssignNewRows() throws {
+        let (data, _) = try fixtureData("blobs.csv")
+        let fit = try KMeans.fit(data, options: .init(k: 5, seed: 2))
+        #expect(try KMeans.nearestCenters(data, centers: fit.centers) == fit.labels)
+    }
+
+    @Test func tooFewIterationsIsReportedAsNotConverged() throws {
+        let (data, _) = try fixtureData("blobs.csv")
+        let fit = try KMeans.fit(data, options: .init(k: 8, seed: 2, initializations: 1, maxIterations: 1, tolerance: 0))
+        #expect(!fit.converged)
+        #expect(fit.iterations == 1)
+    }
+}
+
+/// Rows of a Gaussian mixture (Simulation's), as a feature matrix.
+func mixture(points: Int, features: Int, clusters: Int, seed: UInt64) -> FeatureMatrix {
+    let rows = GaussianMixture(points: points, features: features, clusters: clusters, seed: seed)
+    return try! FeatureMatrix(featureNames: (1...features).map { "x\($0)" }, rowMajor: rows.values)
+}

@@ -1,0 +1,66 @@
+import Testing
+@testable import Clustering
+
+@Suite struct SegmentTests {
+    /// Ten customers: a score is 1 + ⌊5 · (strictly worse customers) / 10⌋, equal values share it.
+    @Test func quintileScoresHandleTies() throws {
+        #expect(RFMScores.quintileScores([5, 1, 2, 2, 2, 9, 9, 3, 4, 0]) == [4, 1, 2, 2, 2, 5, 5, 3, 4, 1])
+        #expect(RFMScores.quintileScores([0, 0, 0, 0]) == [1, 1, 1, 1])
+    }
+
+    @Test func segmentsFollowTheGrid() throws {
+        let expected: [[RFMSegment]] = [
+            [.lost, .hibernating, .atRisk, .atRisk, .cantLoseThem],
+            [.hibernating, .hibernating, .atRisk, .atRisk, .cantLoseThem],
+            [.aboutToSleep, .aboutToSleep, .needAttention, .loyalCustomers, .loyalCustomers],
+            [.promising, .potentialLoyalists, .potentialLoyalists, .loyalCustomers, .loyalCustomers],
+            [.newCustomers, .potentialLoyalists, .potentialLoyalists, .champions, .champions],
+        ]
+        for r in 1...5 {
+            for f in 1...5 { #expect(RFMSegment(recencyScore: r, frequencyScore: f) == expected[r - 1][f - 1]) }
+        }
+        #expect(Set(expected.joined()).count == RFMSegment.allCases.count)
+    }
+
+    @Test func rfmScoresRankRecencyByTimeSinceLastPurchase() throws {
+        let scores = try RFMScores(timeSinceLastPurchase: [1, 100, 50, 3, 70],
+                                   frequency: [9, 0, 2, 1, 8], monetary: [40, 0, 15, 10, 90])
+        #expect(scores.recency == [5, 1, 3, 4, 2])
+        #expect(scores.frequency == [5, 1, 3, 2, 4])
+        #expect(scores.monetary == [4, 1, 3, 2, 5])
+        #expect(scores.segments == [.champions, .lost, .needAttention, .potentialLoyalists, .atRisk])
+        #expect(throws: ClusteringError.nonFiniteValue(row: 2, feature: "frequency", value: .infinity)) {
+            try RFMScores(timeSinceLastPurchase: [1, 2], frequency: [1, .infinity], monetary: [1, 1])
+        }
+    }
+
+    /// Six customers in two segments, counted by hand.
+    @Test func profilesSummariseEachSegment() throws {
+        let labels = [0, 0, 0, 1, 1, 1]
+        let monetary = [10.0, 20, 60, 200, 300, 400]
+        let frequency = [1.0, 1, 4, 8, 9, 10]
+        let clv = [5.0, 5, 10, 100, 200, 180]
+        let profiles = try SegmentProfile.profiles(
+            labels: labels, centroids: [[30, 2], [300, 9]],
+            features: [("monetary_value", monetary), ("frequency", frequency)],
+            outcomes: .init(clv: clv, pAlive: [0.5, 0.5, 0.8, 0.9, 1, 0.8], churn: [1, 0, 0, 0, 0, 1]))
+        #expect(profiles.map(\.size) == [3, 3])
+        #expect(profiles.map(\.share) == [0.5, 0.5])
+        #expect(profiles[0].features[0].mean == 30 && profiles[0].features[0].median == 20)
+        #expect(profiles[1].features[1].median == 9 && profiles[1].features[1].centroid == 9)
+        #expect(profiles[0].totalCLV == 20 && profiles[1].meanCLV == 160)
+        #expect(profiles[0].shareOfCLV == 0.04 && profiles[1].shareOfCLV == 0.96)
+        #expect(abs(profiles[0].meanPAlive! - 0.6) < 1e-15 && abs(profiles[1].churnRate! - 1.0 / 3) < 1e-15)
+        // |z| of frequency 2 (0.97) beats that of monetary value 30 (0.91), so frequency comes first.
+        #expect(profiles.map(\.label) == ["Infrequent · Low value", "Frequent · High value"])
+    }
+
+    @Test func labelsAreDistinct() throws {
+        let scale = [1.0, 2, 3, 4, 5, 6, 7, 8]
+        let labels = SegmentProfile.segmentLabels(
+            centroids: [[7.5, 7, 6], [7.5, 7, 2], [7.5, 7, 6], [4.5, 4.5, 4.5], [4.5, 4.5, 4.5]],
+            features: [("monetary_value", scale), ("recency", scale), ("frequency", scale)])
+        #expect(labels == ["High value · Active lately", "High value · Active lately · Infrequent",
+                           "High value · Active lately · Frequent", "Typical", "Typical (4)"])
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// `clientele cluster` as a user meets it.
+extension CommandLineTests {
+    @Test func clusterWritesAssignmentsAndPrintsTheFit() throws {
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("assignments.csv").path
+        let profiles = directory.appendingPathComponent("profiles.json").path
+        let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/cdnow_features.csv", "--k", "4", "--seed", "1",
+                               "--transform", "log1p+zscore", "--output", output, "--profiles", profiles])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("k 4, inertia"))
+        #expect(outcome.standardOutput.contains("silhouette"))
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "row,segment,segment_label")
+        #expect(lines.count == 2358)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiles))) as! [[String: Any]]
+        #expect(json.count == 4)
+        #expect(json.map { $0["size"] as! Int }.reduce(0, +) == 2357)
+    }
+
+    @Test func clusterAutoPrintsEveryK() throws {
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("assignments.csv").path
+        let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "auto", "--k-range", "2-4",
+                               "--features", "x1,x3", "--output", output])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("← chosen"))
+        for k in 2...4 { #expect(outcome.standardOutput.contains("\n   \(k) ")) }
+    }
+
+    @Test func clusterRefusesBadValuesNamingLineAndColumn() throws {
+        let directory = try temporaryDirectory()
+        let input = directory.appendingPathComponent("features.csv").path
+        try "customer_id,recency,frequency\na,1,2\nb,nan,3\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("assignments.csv").path
+        let outcome = try run(["cluster", input, "--k", "2", "--output", output])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("features.csv:3: column \"recency\": \"nan\" is not a finite number"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let tooMany = try run(["cluster", input.replacingOccurrences(of: "features.csv", with: "none.csv"), "--k", "2", "--output", output])
+        #expect(tooMany.status != 0)
+    }
+
+    @Test func clusterRefusesMoreSegmentsThanCustomers() throws {
+        let directory = try temporaryDirectory()
+        let input = directory.appendingPathComponent("features.csv").path
+        try "customer_id,recency,frequency\na,1,2\nb,4,3\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let outcome = try run(["cluster", input, "--k", "3", "--output", directory.appendingPathComponent("out.csv").path])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("2 points cannot form 3 clusters"))
+    }
+}
