@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
         .library(name: "Simulation", targets: ["Simulation"]),
         .library(name: "Clustering", targets: ["Clustering"]),
+        .library(name: "Churn", targets: ["Churn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -29,10 +30,11 @@ let package = Package(
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
+        .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -42,6 +44,11 @@ let package = Package(
         .testTarget(
             name: "ClusteringTests",
             dependencies: ["Clustering", "Simulation"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ChurnTests",
+            dependencies: ["Churn", "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,0 +1,118 @@
+import LinearAlgebra
+import Transactions
+
+/// Named numeric features of customers, one array per feature, rows in customer order.
+public struct FeatureMatrix: Sendable, Equatable {
+    public var names: [String]
+    public var columns: [[Double]]
+
+    public init(names: [String], columns: [[Double]]) {
+        precondition(names.count == columns.count, "one name per column")
+        precondition(Set(columns.map(\.count)).count <= 1, "every column needs one value per customer")
+        self.names = names
+        self.columns = columns
+    }
+
+    public var count: Int { columns.first?.count ?? 0 }
+
+    /// The rows `rows`, in that order.
+    public func selecting(_ rows: [Int]) -> FeatureMatrix {
+        FeatureMatrix(names: names, columns: columns.map { column in rows.map { column[$0] } })
+    }
+}
+
+/// Standardisation of each feature to mean 0 and standard deviation 1 — the population
+/// deviation (divisor n), as scikit-learn's `StandardScaler` — kept with the model so that
+/// new customers are scaled as the training ones were, and so that coefficients can be read
+/// in the features' own units:
+///
+///     η = β₀ + Σⱼ βⱼ (xⱼ − μⱼ)/sⱼ = (β₀ − Σⱼ βⱼ μⱼ/sⱼ) + Σⱼ (βⱼ/sⱼ) xⱼ.
+///
+/// Standardising makes the L2 penalty treat every feature alike (a coefficient per standard
+/// deviation) and keeps XᵀWX well conditioned whatever the features' units.
+public struct FeatureTransform: Codable, Sendable, Equatable {
+    public var names: [String]
+    public var means: [Double]
+    public var scales: [Double]
+
+    public init(names: [String], means: [Double], scales: [Double]) {
+        self.names = names
+        self.means = means
+        self.scales = scales
+    }
+
+    /// The means and standard deviations of the features; a constant feature is refused.
+    public init(fitting features: FeatureMatrix) throws {
+        names = features.names
+        var moments = [(mean: Double, variance: Double)](repeating: (0, 0), count: names.count)
+        let threads = features.count >= 100_000 ? 2 : 1
+        moments.withUnsafeMutableBufferPointer { slots in
+            parallelFor(threads) { t in
+                for j in stride(from: t, to: slots.count, by: threads) {
+                    slots[j] = features.columns[j].withUnsafeBufferPointer(Self.moments)
+                }
+            }
+        }
+        for (j, moment) in moments.enumerated() where !(moment.variance > 0 && moment.variance.isFinite) {
+            throw ChurnError.constantFeature(names[j], value: features.columns[j].first ?? 0)
+        }
+        means = moments.map(\.mean)
+        scales = moments.map { $0.variance.squareRoot() }
+    }
+
+    /// The mean and population variance of a column, by two passes (the second on deviations
+    /// from the mean, which keeps the variance accurate when the mean is large), summed in four
+    /// lanes in a fixed order.
+    private static func moments(_ column: UnsafeBufferPointer<Double>) -> (mean: Double, variance: Double) {
+        func laneSum(_ term: (Double) -> Double) -> Double {
+            var lanes = SIMD4<Double>()
+            let whole = column.count & ~3
+            for i in stride(from: 0, to: whole, by: 4) {
+                lanes += SIMD4(term(column[i]), term(column[i + 1]), term(column[i + 2]), term(column[i + 3]))
+            }
+            return (whole..<column.count).reduce(lanes.sum()) { $0 + term(column[$1]) }
+        }
+        let n = Double(column.count)
+        let mean = laneSum { $0 } / n
+        return (mean, laneSum { ($0 - mean) * ($0 - mean) } / n)
+    }
+
+    /// The design matrix: a column of ones, then each feature standardised.
+    public func design(_ features: FeatureMatrix) -> Matrix {
+        precondition(features.names == names, "the features must be the transform's, in its order")
+        let n = features.count, c = names.count + 1
+        let threads = n >= 100_000 ? 2 : 1
+        // Every element is written below, so the buffer starts uninitialised rather than zeroed.
+        let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
+            parallelFor(threads) { t in
+                for j in stride(from: t, to: c, by: threads) {
+                    let target = x.baseAddress! + j * n
+                    guard j > 0 else {
+                        target.initialize(repeating: 1, count: n)
+                        continue
+                    }
+                    let (mean, scale) = (means[j - 1], scales[j - 1])
+                    features.columns[j - 1].withUnsafeBufferPointer { source in
+                        for i in 0..<n { target[i] = (source[i] - mean) / scale }
+                    }
+                }
+            }
+            initialised = n * c
+        }
+        let design = Matrix(rows: n, columns: c, columnMajor: elements)
+        return design
+    }
+
+    /// The linear map A from standardised coefficients (intercept first) to coefficients in
+    /// the features' own units: β_original = A β.
+    public var toOriginalUnits: Matrix {
+        let c = names.count + 1
+        var a = Matrix(rows: c, columns: c)
+        a[0, 0] = 1
+        for j in 0..<names.count {
+            a[0, j + 1] = -means[j] / scales[j]
+            a[j + 1, j + 1] = 1 / scales[j]
+        }
+        return a
+    }
+}
