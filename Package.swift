@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Simulation", targets: ["Simulation"]),
         .library(name: "Clustering", targets: ["Clustering"]),
         .library(name: "Churn", targets: ["Churn"]),
+        .library(name: "JobQueue", targets: ["JobQueue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -31,16 +32,22 @@ let package = Package(
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
         .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
+        .target(
+            name: "JobQueue",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
+        .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
         .testTarget(
             name: "ClusteringTests",
             dependencies: ["Clustering", "Simulation"],

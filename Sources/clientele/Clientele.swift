@@ -17,6 +17,7 @@ struct Clientele: ParsableCommand {
                 --observation-end 1998-06-30 --output summary.csv
             """,
         version: version,
-        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ClusterCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self]
+        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ClusterCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self,
+                      SubmitCommand.self, WorkerCommand.self, StatusCommand.self]
     )
 }

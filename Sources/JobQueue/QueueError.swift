@@ -1,0 +1,21 @@
+/// What can go wrong in the queue itself (not in a job): a path and the reason, printed as
+/// one line by the command-line tool.
+public enum QueueError: Error, CustomStringConvertible, Equatable {
+    /// A file operation failed: the path and the system's reason.
+    case fileSystem(String, String)
+    /// A job id that is not a plain file name (`../x`, an empty string, a slash).
+    case invalidJobID(String)
+    /// `status ID` asked for a job the queue does not have.
+    case unknownJob(String)
+    /// A job refused by `submit`, before it entered the queue: file and reason.
+    case refused(String, String)
+
+    public var description: String {
+        switch self {
+        case .fileSystem(let path, let reason): "\(path): \(reason)"
+        case .invalidJobID(let id): "\"\(id)\" is not a job id (letters, digits, '.', '_' and '-', at most 200, not starting with '.')"
+        case .unknownJob(let id): "no job \(id) in the queue"
+        case .refused(let path, let reason): "\(path): \(reason)"
+        }
+    }
+}

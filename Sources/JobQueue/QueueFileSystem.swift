@@ -1,0 +1,153 @@
+/// The few POSIX file operations the queue is built from, with their failures turned into
+/// `QueueError` values that name the path and the system's reason.
+///
+/// Every state change of a job is a `rename(2)` inside the queue directory (atomic on one
+/// filesystem, also over NFS for a single client's view). Durability follows the usual
+/// recipe: write the data, `fsync` the file, rename it into place, then `fsync` the
+/// directory that holds the new name, so that after a power cut a name never points at an
+/// empty or half-written file. Hazard: everything here must stay on one filesystem; the
+/// queue never renames across its own root.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum QueueFileSystem {
+    /// The system's text for the current `errno`.
+    static func reason(_ code: Int32 = errno) -> String {
+        String(cString: strerror(code))
+    }
+
+    /// Writes `bytes` to a new file at `path` (failing if it exists), flushed to disk.
+    static func createDurableFile(_ bytes: [UInt8], at path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot create: \(reason())") }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                unlink(path)
+                throw QueueError.fileSystem(path, "cannot write: \(reason(code))")
+            }
+            offset += written
+        }
+        if fsync(fd) != 0 {
+            let code = errno
+            unlink(path)
+            throw QueueError.fileSystem(path, "cannot flush: \(reason(code))")
+        }
+    }
+
+    /// Flushes a directory's entries (the names created or removed in it) to disk.
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// `rename(2)`; returns false when the source is gone (ENOENT), which is how a loser
+    /// of a race learns that another process moved the file first.
+    static func renameIfPresent(_ from: String, _ to: String) throws -> Bool {
+        if rename(from, to) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw QueueError.fileSystem(from, "cannot move to \(to): \(reason())")
+    }
+
+    /// Reads a whole small file; nil when it does not exist.
+    static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw QueueError.fileSystem(path, "cannot open: \(reason())")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= limit {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw QueueError.fileSystem(path, "cannot read: \(reason())")
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        throw QueueError.fileSystem(path, "is larger than \(limit) bytes")
+    }
+
+    /// `stat(2)` facts the queue uses; nil when the path does not exist.
+    struct Facts {
+        var size: Int
+        var isDirectory: Bool
+        /// Seconds since the epoch of the last content change and of the last change of the
+        /// inode (a rename changes the latter, not the former).
+        var modified: Double
+        var changed: Double
+    }
+
+    static func facts(_ path: String) -> Facts? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Facts(size: Int(info.st_size),
+                     isDirectory: (info.st_mode & S_IFMT) == S_IFDIR,
+                     modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
+                     changed: Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    static func names(in directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else {
+            throw QueueError.fileSystem(directory, "cannot list: \(reason())")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw QueueError.fileSystem(path, "cannot create directory: \(reason())")
+        }
+    }
+
+    /// Removes a file or a directory tree; a missing path is not an error.
+    static func removeTree(_ path: String) {
+        guard let facts = facts(path) else { return }
+        if facts.isDirectory {
+            for name in (try? names(in: path)) ?? [] { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Flushes every file and directory of a tree, so that the rename that publishes it
+    /// cannot outrun its contents.
+    static func syncTree(_ path: String) throws {
+        guard let facts = facts(path) else { return }
+        if facts.isDirectory {
+            for name in try names(in: path) { try syncTree(path + "/" + name) }
+            syncDirectory(path)
+        } else {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot open: \(reason())") }
+            defer { close(fd) }
+            if fsync(fd) != 0 { throw QueueError.fileSystem(path, "cannot flush: \(reason())") }
+        }
+    }
+}

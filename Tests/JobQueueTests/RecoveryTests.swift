@@ -1,0 +1,132 @@
+import Foundation
+@testable import JobQueue
+import Testing
+
+@Suite struct RecoveryTests {
+    let patient = RecoveryPolicy(leaseTimeout: 3600, maxAttempts: 3)
+
+    /// Backdates a lease's heartbeat and its file's mtime by `seconds`, as if its holder had
+    /// fallen silent that long ago.
+    func age(_ queue: JobQueue, lease id: String, by seconds: Double) throws {
+        var lease = try #require(queue.readLease(id))
+        lease.heartbeat -= seconds
+        try Data(try QueueJSON.encode(lease)).write(to: URL(fileURLWithPath: queue.leasePath(id)))
+        let then = Date(timeIntervalSinceNow: -seconds)
+        try FileManager.default.setAttributes([.modificationDate: then], ofItemAtPath: queue.leasePath(id))
+    }
+
+    @Test func aLeaseOfADeadPidOnThisHostIsRecoveredAtOnce() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        _ = try #require(try queue.claim("\(id).json", as: dead))
+
+        let pass = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(pass.events.map(\.job) == [id])
+        #expect(pass.events.first?.action == .requeued(attempts: 1))
+        #expect(names(queue.running).isEmpty)
+        #expect(names(queue.incoming) == ["\(id).attempts", "\(id).json"])
+        #expect(contents("\(queue.incoming)/\(id).json") == job(1))
+
+        let again = try #require(try queue.claim("\(id).json", as: .make()))
+        #expect(again.attempt == 2)
+        #expect(again.history.count == 1)
+        #expect(again.history[0].contains("pid \(dead.pid) on \(dead.host)) is gone"))
+        #expect(names(queue.incoming).isEmpty)
+    }
+
+    @Test func aLiveLeaseIsLeftAloneUntilItsHeartbeatIsOlderThanTheTimeout() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let remote = remoteIdentity()
+        _ = try #require(try queue.claim("\(id).json", as: remote))
+        try age(queue, lease: id, by: 100)
+
+        let recoverer = WorkerIdentity.make()
+        #expect(try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 200, maxAttempts: 3), as: recoverer).events.isEmpty)
+        #expect(names(queue.running) == ["\(id).json", "\(id).lease"])
+
+        let pass = try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 50, maxAttempts: 3), as: recoverer)
+        #expect(pass.events.first?.action == .requeued(attempts: 1))
+        #expect(pass.events.first?.reason.contains("sent no heartbeat for 100 s") == true)
+        #expect(names(queue.incoming) == ["\(id).attempts", "\(id).json"])
+    }
+
+    @Test func aJobAbandonedInEveryAttemptBecomesAPoisonJob() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let policy = RecoveryPolicy(leaseTimeout: 3600, maxAttempts: 2)
+        for attempt in 1...2 {
+            let claim = try #require(try queue.claim("\(id).json", as: .make(pid: try deadPid())))
+            #expect(claim.attempt == attempt)
+            _ = try queue.recoverAbandoned(policy: policy, as: .make())
+        }
+        #expect(names(queue.incoming).isEmpty)
+        #expect(names(queue.running).isEmpty)
+        #expect(names(queue.tmp).isEmpty)
+        #expect(names("\(queue.failed)/\(id)") == ["error.json", "job.json"])
+        #expect(contents("\(queue.failed)/\(id)/job.json") == job(1))
+        let report = try #require(errorReport(queue, id))
+        #expect(report.kind == .poison)
+        #expect(report.attempt == 2 && report.maxAttempts == 2)
+        #expect(report.history.count == 2)
+        #expect(report.what.hasPrefix("abandoned in each of its 2 attempts"))
+    }
+
+    @Test func aJobWhoseClaimantDiedBeforeItsLeaseIsRecoveredAfterTheTimeout() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        #expect(rename("\(queue.incoming)/\(id).json", queue.runningJob(id)) == 0)
+
+        let recoverer = WorkerIdentity.make()
+        let early = try queue.recoverAbandoned(policy: patient, as: recoverer)
+        #expect(early.events.isEmpty && early.waitingWithoutLease == 1)
+
+        let late = try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 0, maxAttempts: 3), as: recoverer)
+        #expect(late.events.first?.action == .requeued(attempts: 1))
+        #expect(late.waitingWithoutLease == 0)
+        #expect(names(queue.incoming) == ["\(id).attempts", "\(id).json"])
+        #expect(names(queue.running).isEmpty)
+    }
+
+    /// A worker that died after publishing its result but before clearing `running/`: the
+    /// leftover is removed and the job is not run again.
+    @Test func aRecoveredJobWhoseResultExistsIsNotRunAgain() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        let claim = try #require(try queue.claim("\(id).json", as: dead))
+        let staged = try queue.resultStaging(for: claim, as: dead)
+        try Data("first run\n".utf8).write(to: URL(fileURLWithPath: staged + "/log.txt"))
+        #expect(rename(staged, "\(queue.done)/\(id)") == 0)
+
+        let runner = ScriptedRunner(.copy)
+        let summary = try drainingWorker(queue, runner).run()
+        #expect(runner.runs.load(ordering: .relaxed) == 0)
+        #expect(summary.recovered == 1 && summary.done == 0)
+        #expect(names(queue.running).isEmpty && names(queue.incoming).isEmpty && names(queue.tmp).isEmpty)
+        #expect(contents("\(queue.done)/\(id)/log.txt") == Array("first run\n".utf8))
+    }
+
+    /// A run judged lost that publishes after all: the requeued copy finds `done/<id>/` when
+    /// claimed and is dropped instead of run.
+    @Test func aRequeuedJobWhoseResultAppearedMeanwhileIsDroppedAtClaim() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        try FileManager.default.createDirectory(atPath: "\(queue.done)/\(id)", withIntermediateDirectories: false)
+        try Data("late result\n".utf8).write(to: URL(fileURLWithPath: "\(queue.done)/\(id)/log.txt"))
+        #expect(try queue.claim("\(id).json", as: .make()) == nil)
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty)
+    }
+
+    @Test func stagingOfADeadOwnerIsPurgedAndALiveOnesIsKept() throws {
+        let queue = try makeQueue()
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        let live = WorkerIdentity.make(pid: getppid())
+        for owner in [dead, live] {
+            try FileManager.default.createDirectory(atPath: "\(queue.tmp)/job-1.result.\(owner.owner)", withIntermediateDirectories: false)
+        }
+        _ = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
+    }
+}

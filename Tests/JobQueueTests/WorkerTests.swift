@@ -1,0 +1,100 @@
+import Foundation
+@testable import JobQueue
+import Testing
+
+@Suite struct WorkerTests {
+    @Test func aDrainingWorkerRunsEveryJobOnceAndExits() throws {
+        let queue = try makeQueue()
+        let ids = try (0..<25).map { try queue.submit(job($0)) }
+        let runner = ScriptedRunner(.copy)
+        let summary = try drainingWorker(queue, runner).run()
+        #expect(summary.done == 25)
+        #expect(runner.runs.load(ordering: .relaxed) == 25)
+        #expect(names(queue.done) == ids.sorted())
+        for (number, id) in ids.enumerated() {
+            #expect(contents("\(queue.done)/\(id)/job.json") == job(number))
+        }
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
+    @Test func aJobErrorGoesToFailedWithItsLocationAndIsNotRetried() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let failure = JobFailure("models.horizon: expected a number, found \"soon\"",
+                                 where: JobErrorLocation(file: "job.json", keyPath: "models.horizon"))
+        let runner = ScriptedRunner(.jobFailure(failure))
+        let summary = try drainingWorker(queue, runner).run()
+        #expect(runner.runs.load(ordering: .relaxed) == 1)
+        #expect(summary.failed == 1 && summary.retried == 0)
+        let report = try #require(errorReport(queue, id))
+        #expect(report.kind == .jobError)
+        #expect(report.what == failure.what)
+        #expect(report.where == JobErrorLocation(file: "job.json", keyPath: "models.horizon"))
+        #expect(report.attempt == 1)
+        #expect(contents("\(queue.failed)/\(id)/job.json") == job(1))
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
+    @Test func aFaultIsRetriedUntilTheAttemptsRunOut() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let runner = ScriptedRunner(.fault("the CRM database is unreachable"))
+        let summary = try drainingWorker(queue, runner, maxAttempts: 3).run()
+        #expect(runner.runs.load(ordering: .relaxed) == 3)
+        #expect(summary.retried == 2 && summary.failed == 1, "\(summary)")
+        let report = try #require(errorReport(queue, id))
+        #expect(report.kind == .poison)
+        #expect(report.attempt == 3)
+        #expect(report.what == "failed in each of its 3 attempts (the last: the CRM database is unreachable)")
+        #expect(report.history == ["attempt 1: the CRM database is unreachable", "attempt 2: the CRM database is unreachable"])
+    }
+
+    /// Malformed files among good ones: each bad one ends in failed/ with its reason and the
+    /// worker goes on to serve the good ones.
+    @Test func malformedFilesFailWhileTheWorkerKeepsServing() throws {
+        let queue = try makeQueue()
+        let good = try queue.submit(job(1))
+        try Data("{\"name\": ".utf8).write(to: URL(fileURLWithPath: queue.incoming + "/truncated.json"))
+        #expect(FileManager.default.createFile(atPath: queue.incoming + "/huge.json", contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: queue.incoming + "/huge.json"))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+        try Data(job(2)).write(to: URL(fileURLWithPath: queue.incoming + "/escape..%2F..%2Fetc.json"))
+        let runner = ValidatingRunner()
+        let summary = try drainingWorker(queue, runner).run()
+        #expect(summary.done == 1 && summary.failed == 3)
+        #expect(names(queue.done) == [good])
+        #expect(errorReport(queue, "truncated")?.kind == .jobError)
+        #expect(errorReport(queue, "huge")?.what == "the job file is 1073741824 bytes; a job file may be at most 1048576 bytes")
+        let renamed = names(queue.failed).filter { !["huge", "truncated"].contains($0) }
+        try #require(renamed.count == 1)
+        #expect(errorReport(queue, renamed[0])?.kind == .invalidJobFile)
+        #expect(errorReport(queue, renamed[0])?.what.contains("\"escape..%2F..%2Fetc.json\"") == true)
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
+    /// A runner that refuses anything but a JSON object, as the placeholder runner does.
+    struct ValidatingRunner: JobRunner {
+        func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
+            guard (try? JSONSerialization.jsonObject(with: Data(job.bytes))) is [String: Any] else {
+                throw JobFailure("not a JSON object", where: JobErrorLocation(file: job.path))
+            }
+            try Data(job.bytes).write(to: URL(fileURLWithPath: result + "/job.json"))
+        }
+    }
+
+    @Test func statusListsJobsByStateWithAttemptsAndOwner() throws {
+        let queue = try makeQueue()
+        let waiting = try queue.submit(job(1))
+        let held = try queue.submit(job(2))
+        let holder = remoteIdentity()
+        _ = try #require(try queue.claim("\(held).json", as: holder))
+        let jobs = try queue.jobs()
+        #expect(jobs.map(\.id) == [waiting, held])
+        #expect(jobs.map(\.state) == [.incoming, .running])
+        #expect(jobs[1].lease?.owner == holder.owner && jobs[1].attempts == 1)
+        #expect(jobs.allSatisfy { $0.age >= 0 && $0.age < 3600 })
+        #expect(throws: QueueError.invalidJobID("../etc")) { try queue.job("../etc") }
+        #expect(throws: QueueError.unknownJob("nothing-here")) { try queue.job("nothing-here") }
+    }
+}

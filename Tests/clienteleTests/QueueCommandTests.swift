@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+/// `submit`, `worker` and `status` as separate processes on one queue directory: several
+/// workers at once, signals, and a worker killed in the middle of a job.
+@Suite struct QueueCommandTests {
+    let cli = CommandLineTests()
+
+    func makeQueue() throws -> String {
+        try cli.temporaryDirectory().appendingPathComponent("queue").path
+    }
+
+    func names(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    func write(_ text: String, to path: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A worker in the background; its standard error is collected in a file.
+    func startWorker(_ queue: String, _ extra: [String]) throws -> (Process, URL) {
+        let log = URL(fileURLWithPath: queue + "-worker-\(UUID().uuidString).log")
+        #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
+        let process = Process()
+        process.executableURL = CommandLineTests.binary
+        process.arguments = ["worker", "--queue", queue, "--poll-interval", "0.05"] + extra
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, log)
+    }
+
+    /// Waits (up to 20 s) until `condition` holds.
+    func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<400 {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    func submit(_ queue: String, _ job: String) throws -> String {
+        let outcome = try cli.run(["submit", job, "--queue", queue])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        return outcome.standardOutput.trimmingCharacters(in: .newlines)
+    }
+
+    @Test func submitRefusesInvalidJobFilesBeforeTheyEnterTheQueue() throws {
+        let queue = try makeQueue()
+        let directory = (queue as NSString).deletingLastPathComponent
+        try write("{\n  \"name\": ,\n}\n", to: directory + "/broken.json")
+        try write("[1, 2]\n", to: directory + "/list.json")
+        #expect(FileManager.default.createFile(atPath: directory + "/huge.json", contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: directory + "/huge.json"))
+        try handle.truncate(atOffset: 1 << 30)
+        try handle.close()
+
+        let expected = [
+            "broken.json": "Error: \(directory)/broken.json:2:11: not valid JSON: Invalid value around character 12.\n",
+            "list.json": "Error: \(directory)/list.json: a job file must be a JSON object ({...})\n",
+            "huge.json": "Error: \(directory)/huge.json: is 1073741824 bytes; a job file may be at most 1048576 bytes\n",
+        ]
+        for (name, message) in expected {
+            let outcome = try cli.run(["submit", directory + "/" + name, "--queue", queue])
+            #expect(outcome.status != 0)
+            #expect(outcome.standardError == message)
+            #expect(outcome.standardOutput.isEmpty)
+        }
+        #expect(names(queue + "/incoming").isEmpty)
+        #expect(names(queue + "/tmp").isEmpty)
+    }
+
+    @Test func aSubmittedJobRunsAndStatusShowsItsResultAndLog() throws {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write("{\"name\": \"cdnow-q1-cohort\"}\n", to: job)
+        let id = try submit(queue, job)
+        #expect(names(queue + "/incoming") == ["\(id).json"])
+        let listed = try cli.run(["status", "--queue", queue])
+        #expect(listed.standardOutput.contains("incoming  0s         0         \(id)\n"))
+        #expect(listed.standardOutput.hasSuffix("1 incoming, 0 running, 0 done, 0 failed\n"))
+
+        let worker = try cli.run(["worker", "--queue", queue, "--drain"])
+        #expect(worker.status == 0)
+        #expect(worker.standardError.contains("job=\(id)"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(queue)/done/\(id)/job.json")) == Data(contentsOf: URL(fileURLWithPath: job)))
+
+        let shown = try cli.run(["status", "--queue", queue, id])
+        #expect(shown.status == 0)
+        #expect(shown.standardOutput.contains("state:    done\n"))
+        #expect(shown.standardOutput.contains("result:   \(queue)/done/\(id)\n"))
+        #expect(shown.standardOutput.contains("  job \(id), attempt 1: job file checked and copied (28 bytes)\n"))
+
+        let refused = try cli.run(["status", "--queue", queue, "../../etc/passwd"])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.hasPrefix("Error: \"../../etc/passwd\" is not a job id"))
+    }
+
+    /// Three worker processes of two job threads each drain 40 jobs: every job is claimed
+    /// by exactly one of them, and every one is done.
+    @Test func severalWorkerProcessesClaimEachJobOnce() throws {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write("{\"name\": \"tiny\"}\n", to: job)
+        let ids = try (0..<40).map { _ in try submit(queue, job) }
+        let workers = try (0..<3).map { _ in try startWorker(queue, ["--drain", "--concurrency", "2"]) }
+        var claims: [String: Int] = [:]
+        for (process, log) in workers {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            for line in try String(contentsOf: log, encoding: .utf8).split(separator: "\n") where line.hasSuffix("[JobQueue] claimed") {
+                let id = try #require(line.split(separator: " ").first { $0.hasPrefix("job=") }).dropFirst(4)
+                claims[String(id), default: 0] += 1
+            }
+        }
+        #expect(claims.keys.sorted() == ids.sorted())
+        #expect(claims.values.allSatisfy { $0 == 1 })
+        #expect(names(queue + "/done") == ids.sorted())
+        #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty && names(queue + "/incoming").isEmpty)
+    }
+
+    /// Submits one job, starts a worker whose jobs take `jobSeconds`, sends SIGTERM once the
+    /// job is running, and checks that the worker exits 0. Returns the queue and the job id.
+    func terminateWhileRunning(jobSeconds: String, grace: String) throws -> (queue: String, id: String, log: String) {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write("{\"name\": \"interrupted\"}\n", to: job)
+        let id = try submit(queue, job)
+        let (worker, log) = try startWorker(queue, ["--simulate-job-seconds", jobSeconds, "--grace-period", grace])
+        #expect(waitUntil { names(queue + "/running").contains("\(id).lease") })
+        worker.terminate()
+        worker.waitUntilExit()
+        #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
+        #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty)
+        return (queue, id, try String(contentsOf: log, encoding: .utf8))
+    }
+
+    @Test func sigtermReleasesAJobThatCannotFinishWithoutCountingTheAttempt() throws {
+        let (queue, id, log) = try terminateWhileRunning(jobSeconds: "60", grace: "0.3")
+        #expect(names(queue + "/incoming") == ["\(id).json"])
+        #expect(names(queue + "/done").isEmpty)
+        #expect(log.contains("job=\(id) worker=") && log.contains("released at shutdown"))
+    }
+
+    @Test func sigtermLetsARunningJobFinishWithinTheGracePeriod() throws {
+        let (queue, id, _) = try terminateWhileRunning(jobSeconds: "1", grace: "30")
+        #expect(names(queue + "/done") == [id])
+        #expect(names(queue + "/incoming").isEmpty)
+    }
+
+    /// SIGKILL in the middle of a job: the next worker on this host sees the lease's pid gone,
+    /// puts the job back at once and runs it as attempt 2.
+    @Test func aJobOfAKilledWorkerIsRecoveredAtOnceByTheNext() throws {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write("{\"name\": \"interrupted\"}\n", to: job)
+        let id = try submit(queue, job)
+        let (victim, _) = try startWorker(queue, ["--simulate-job-seconds", "60"])
+        #expect(waitUntil { names(queue + "/running").contains("\(id).lease") })
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(names(queue + "/running") == ["\(id).json", "\(id).lease"])
+
+        let next = try cli.run(["worker", "--queue", queue, "--drain", "--lease-timeout", "3600"])
+        #expect(next.status == 0)
+        #expect(next.standardError.contains("is gone"))
+        let log = try String(contentsOf: URL(fileURLWithPath: "\(queue)/done/\(id)/log.txt"), encoding: .utf8)
+        #expect(log.hasPrefix("job \(id), attempt 2:"))
+        #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty && names(queue + "/incoming").isEmpty)
+    }
+}
