@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Clustering", targets: ["Clustering"]),
         .library(name: "Churn", targets: ["Churn"]),
         .library(name: "JobQueue", targets: ["JobQueue"]),
+        .library(name: "Segmentation", targets: ["Segmentation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -37,10 +38,15 @@ let package = Package(
             dependencies: [.product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
+        .target(
+            name: "Segmentation",
+            dependencies: ["Transactions", "LifetimeValue", "Churn", "Clustering"],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue", "Segmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,6 +54,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Transactions"]),
         .testTarget(
             name: "ClusteringTests",
             dependencies: ["Clustering", "Simulation"],
