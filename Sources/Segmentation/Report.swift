@@ -216,8 +216,11 @@ enum Report {
             "\(number(left + slot * (Double(i) + 0.5), 1)),\(number(top + plotHeight - d.cumulativeGain * plotHeight, 1))"
         }.joined(separator: " ")
         svg += "<polyline points=\"\(gain)\" fill=\"none\" stroke=\"#e15759\" stroke-width=\"2\"><title>cumulative gain</title></polyline>\n"
+        for share in [0.0, 0.5, 1.0] {
+            svg += text(left + plotWidth + 4, top + plotHeight - share * plotHeight + 4, "\(number(100 * share, 0))%", size: 10)
+        }
         svg += text(left + plotWidth / 2, top + plotHeight + 30, "decile of churn probability (1: highest)", anchor: "middle")
-        svg += legend(left + 10, top + plotHeight + 48, [("lift", "#4e79a7"), ("cumulative gain (0–100% on the same height)", "#e15759")])
+        svg += legend(left + 10, top + plotHeight + 48, [("lift", "#4e79a7"), ("cumulative gain (right axis)", "#e15759")])
         return svg + "</svg>"
     }
 
