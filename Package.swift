@@ -10,10 +10,13 @@ let package = Package(
         .library(name: "Transactions", targets: ["Transactions"]),
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "CRMStore", targets: ["CRMStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // BLAS and LAPACK through their C interfaces (Debian: libblas-dev, liblapack-dev,
@@ -27,16 +30,36 @@ let package = Package(
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
+        .target(
+            name: "CRMStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "CRMStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
+        .testTarget(
+            name: "CRMStoreTests",
+            dependencies: [
+                "CRMStore", "Simulation",
+                // Built for the tests that export from child processes (killed, concurrent).
+                "clientele",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .testTarget(
             name: "TransactionsTests",
             dependencies: ["Transactions"],
