@@ -14,10 +14,13 @@ let package = Package(
         .library(name: "Churn", targets: ["Churn"]),
         .library(name: "JobQueue", targets: ["JobQueue"]),
         .library(name: "Segmentation", targets: ["Segmentation"]),
+        .library(name: "CRMStore", targets: ["CRMStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // BLAS and LAPACK through their C interfaces (Debian: libblas-dev, liblapack-dev,
@@ -43,10 +46,20 @@ let package = Package(
             dependencies: ["Transactions", "LifetimeValue", "Churn", "Clustering"],
             exclude: ["README.md"]
         ),
+        .target(
+            name: "CRMStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue", "Segmentation",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue", "Segmentation", "CRMStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +77,16 @@ let package = Package(
             name: "ChurnTests",
             dependencies: ["Churn", "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "CRMStoreTests",
+            dependencies: [
+                "CRMStore", "Simulation",
+                // Built for the tests that export from child processes (killed, concurrent).
+                "clientele",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "TransactionsTests",

@@ -18,6 +18,6 @@ struct Clientele: ParsableCommand {
             """,
         version: version,
         subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ClusterCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self,
-                      SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self]
+                      SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self, ExportCommand.self]
     )
 }
