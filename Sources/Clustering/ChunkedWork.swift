@@ -61,7 +61,7 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// Squared Euclidean distances from a block of points to a set of centers, through one gemm:
+/// Squared Euclidean distances from a block of points to a set of centers, through gemm:
 /// ‖x − c‖² = ‖x‖² − 2 x·c + ‖c‖².
 ///
 /// The block is `count` points of `dimension` values, row by row (a column-major
@@ -69,15 +69,32 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 /// `centerCount` distances of that point. The expansion loses digits when ‖x‖ is large next to
 /// ‖x − c‖; callers centre the data first (as scikit-learn does) and clamp the rare negative
 /// result of cancellation at zero. Final inertias are recomputed from differences.
+///
+/// Inside a parallel pass each call must stay on its thread: OpenBLAS starts its own threads
+/// for a gemm of more than 65536 multiply-adds (SMP_THRESHOLD_MIN), and threads that wait
+/// for each other's cores cost more than the gemm. `withinParallelPass` splits the block into
+/// gemms below that size; each distance is the same dot product either way.
 func squaredDistances(points: UnsafePointer<Double>, pointNorms: UnsafePointer<Double>, count: Int,
                       centers: UnsafePointer<Double>, centerNorms: UnsafePointer<Double>, centerCount: Int,
-                      dimension: Int, into distances: UnsafeMutablePointer<Double>) {
-    BLAS.gemm(transposeA: true, transposeB: false, m: centerCount, n: count, k: dimension, alpha: -2,
-              a: centers, lda: dimension, b: points, ldb: dimension, beta: 0, c: distances, ldc: centerCount)
+                      dimension: Int, into distances: UnsafeMutablePointer<Double>, withinParallelPass: Bool = true) {
+    crossTerms(points: points, count: count, centers: centers, centerCount: centerCount, dimension: dimension,
+               into: distances, withinParallelPass: withinParallelPass)
     for p in 0..<count {
         let row = distances + p * centerCount
         let norm = pointNorms[p]
         for c in 0..<centerCount { row[c] = max(0, row[c] + norm + centerNorms[c]) }
+    }
+}
+
+/// −2 x·c for every point x of the block and center c: the part of the expansion that gemm
+/// computes. The nearest center only needs −2x·c + ‖c‖², since ‖x‖² is the same for all.
+func crossTerms(points: UnsafePointer<Double>, count: Int, centers: UnsafePointer<Double>, centerCount: Int,
+                dimension: Int, into products: UnsafeMutablePointer<Double>, withinParallelPass: Bool = true) {
+    let step = withinParallelPass ? max(1, 65536 / max(1, centerCount * dimension)) : max(count, 1)
+    for start in stride(from: 0, to: count, by: step) {
+        BLAS.gemm(transposeA: true, transposeB: false, m: centerCount, n: min(step, count - start), k: dimension, alpha: -2,
+                  a: centers, lda: dimension, b: points + start * dimension, ldb: dimension, beta: 0,
+                  c: products + start * centerCount, ldc: centerCount)
     }
 }
 

@@ -13,7 +13,7 @@ import Simulation
 ///   dispersion / (n − k). Higher is better.
 /// - Davies-Bouldin (1979): the mean over clusters of max over others of (Sᵢ + Sⱼ) / ‖cᵢ − cⱼ‖,
 ///   S being the mean distance of a cluster's points to its centroid. Lower is better.
-/// Pairwise distances go through gemm in blocks of 256 sample rows, as k-means' do.
+/// Pairwise distances go through gemm in blocks of 256 sample rows (BLAS may use every core).
 public struct ClusterQuality: Sendable, Equatable, Codable {
     public let silhouette: Double
     public let calinskiHarabasz: Double
@@ -71,7 +71,7 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
                     distances.withUnsafeMutableBufferPointer { out in
                         squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start, count: rowsInBlock,
                                          centers: p.baseAddress!, centerNorms: norms.baseAddress!, centerCount: m,
-                                         dimension: d, into: out.baseAddress!)
+                                         dimension: d, into: out.baseAddress!, withinParallelPass: false)
                     }
                     for r in 0..<rowsInBlock {
                         let own = sampleLabels[start + r]

@@ -11,9 +11,11 @@ import Simulation
 /// The first center is a point drawn with probability proportional to its weight. Each next
 /// center: draw 2 + ⌊ln k⌋ candidates with probability proportional to w·D², where D is the
 /// distance to the nearest center chosen so far, and keep the candidate that leaves the
-/// smallest potential Σ w·min(D², d²(candidate)). Per center, one pass computes the candidates'
-/// distances by gemm per chunk and the potentials they would leave; a second updates D² with
-/// the winner, by differences. Draws read only the chunk totals and one chunk.
+/// smallest potential Σ w·min(D², d²(candidate)). One pass over the data per center: it
+/// computes, by gemm per chunk, the distances to the candidates and to the previous winner,
+/// whose update of D² was put off to this pass, and the potential each candidate would leave
+/// in each chunk. The winner's per-chunk potentials are then D²'s chunk totals, so the next
+/// draws read only those totals and one chunk, applying the pending winner on the fly.
 extension KMeansProblem {
     func seedCenters(k: Int, random: inout SeededRandom, into state: KMeansState) {
         let (d, chunks) = (dimension, work.chunkCount)
@@ -24,51 +26,60 @@ extension KMeansProblem {
 
         let first = draw(fraction: random.uniform(), chunkTotals: chunkWeights) { weight($0) }
         centers.update(from: point(first), count: d)
-        updateClosest(closest, center: UnsafePointer(centers), replacing: true, chunkPotentials: &chunkPotentials)
+        updateClosest(closest, center: UnsafePointer(centers), chunkPotentials: &chunkPotentials)
 
-        let candidates = UnsafeMutablePointer<Double>.allocate(capacity: trials * d)
-        let candidateNorms = UnsafeMutablePointer<Double>.allocate(capacity: trials)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: work.workers * trials * ChunkedWork.chunkSize)
+        // Row 0: the pending winner; rows 1…trials: the candidates.
+        let rows = trials + 1
+        let candidates = UnsafeMutablePointer<Double>.allocate(capacity: rows * d)
+        let candidateNorms = UnsafeMutablePointer<Double>.allocate(capacity: rows)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: work.workers * rows * ChunkedWork.chunkSize)
         let partials = ChunkPartials(chunks: chunks, width: trials)
         defer {
             candidates.deallocate(); candidateNorms.deallocate(); scratch.deallocate(); partials.deallocate()
         }
+        var pending: UnsafePointer<Double>?
         for c in 1..<max(k, 1) {
             var chosen: [Int] = []
             for t in 0..<trials {
-                let index = draw(fraction: random.uniform(), chunkTotals: chunkPotentials) { weight($0) * closest[$0] }
+                let index = draw(fraction: random.uniform(), chunkTotals: chunkPotentials) { i in
+                    weight(i) * (pending.map { min(closest[i], squaredDistance(point(i), $0, d)) } ?? closest[i])
+                }
                 chosen.append(index)
-                (candidates + t * d).update(from: point(index), count: d)
+                (candidates + (t + 1) * d).update(from: point(index), count: d)
             }
-            rowSquaredNorms(candidates, count: trials, dimension: d, into: candidateNorms)
+            if let pending { candidates.update(from: pending, count: d) } else { candidates.update(from: centers, count: d) }
+            rowSquaredNorms(candidates, count: rows, dimension: d, into: candidateNorms)
             work.forEachChunk { worker, chunk, range in
-                let distances = scratch + worker * trials * ChunkedWork.chunkSize
+                let distances = scratch + worker * rows * ChunkedWork.chunkSize
                 squaredDistances(points: point(range.lowerBound), pointNorms: norms.baseAddress! + range.lowerBound,
-                                 count: range.count, centers: candidates, centerNorms: candidateNorms, centerCount: trials,
+                                 count: range.count, centers: candidates, centerNorms: candidateNorms, centerCount: rows,
                                  dimension: d, into: distances)
                 let potential = partials.slot(chunk)
                 for (p, i) in range.enumerated() {
+                    let row = distances + p * rows
+                    let nearest = min(closest[i], row[0])
+                    closest[i] = nearest
                     let w = weight(i)
-                    for t in 0..<trials { potential[t] += w * min(closest[i], distances[p * trials + t]) }
+                    for t in 0..<trials { potential[t] += w * min(nearest, row[t + 1]) }
                 }
             }
             let potentials = partials.total(chunks: chunks)
             let winner = potentials.indices.min { potentials[$0] < potentials[$1] }!
             (centers + c * d).update(from: point(chosen[winner]), count: d)
-            updateClosest(closest, center: UnsafePointer(centers + c * d), replacing: false, chunkPotentials: &chunkPotentials)
+            for chunk in 0..<chunks { chunkPotentials[chunk] = partials.buffer[chunk * trials + winner] }
+            pending = UnsafePointer(centers + c * d)
         }
     }
 
-    /// D²ᵢ ← d²(xᵢ, center) (or the smaller of the two), with each chunk's Σ w·D².
-    private func updateClosest(_ closest: UnsafeMutablePointer<Double>, center: UnsafePointer<Double>, replacing: Bool,
+    /// D²ᵢ ← d²(xᵢ, center), with each chunk's Σ w·D².
+    private func updateClosest(_ closest: UnsafeMutablePointer<Double>, center: UnsafePointer<Double>,
                                chunkPotentials: inout [Double]) {
         let d = dimension
         chunkPotentials.withUnsafeMutableBufferPointer { totals in
             work.forEachChunk { _, chunk, range in
                 var potential = 0.0
                 for i in range {
-                    let distance = squaredDistance(point(i), center, d)
-                    closest[i] = replacing ? distance : min(closest[i], distance)
+                    closest[i] = squaredDistance(point(i), center, d)
                     potential += weight(i) * closest[i]
                 }
                 totals[chunk] = potential

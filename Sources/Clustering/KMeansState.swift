@@ -23,9 +23,11 @@ final class KMeansState {
     var sums: [Double]
     /// k × chunkSize distances per worker.
     let scratch: UnsafeMutableBufferPointer<Double>
-    /// Per worker, Hamerly's points whose bounds failed: their rows, then bound and distance pairs.
+    /// Per worker, Hamerly's points whose bounds failed: their rows, bound and distance pairs,
+    /// and the coordinates of those that need all k distances, gathered for one gemm.
     let pendingRows: UnsafeMutableBufferPointer<Int32>
     let pendingValues: UnsafeMutableBufferPointer<Double>
+    let gathered: UnsafeMutableBufferPointer<Double>
     /// Per chunk: sums of the same layout, then the count of changed labels.
     let partials: ChunkPartials
 
@@ -44,12 +46,13 @@ final class KMeansState {
         scratch = .allocate(capacity: problem.work.workers * k * ChunkedWork.chunkSize)
         pendingRows = .allocate(capacity: problem.work.workers * ChunkedWork.chunkSize)
         pendingValues = .allocate(capacity: problem.work.workers * 2 * ChunkedWork.chunkSize)
+        gathered = .allocate(capacity: problem.work.workers * (problem.dimension + 1) * ChunkedWork.chunkSize)
         partials = ChunkPartials(chunks: problem.work.chunkCount, width: k * d + k + 1)
     }
 
     deinit {
         centers.deallocate(); centerNorms.deallocate(); labels.deallocate()
-        closest.deallocate(); upper.deallocate(); lower.deallocate(); scratch.deallocate(); pendingRows.deallocate(); pendingValues.deallocate(); partials.deallocate()
+        closest.deallocate(); upper.deallocate(); lower.deallocate(); scratch.deallocate(); pendingRows.deallocate(); pendingValues.deallocate(); gathered.deallocate(); partials.deallocate()
     }
 
     /// Iterates from the seeded centers: assign (E), recompute means (M), until no label
@@ -100,23 +103,23 @@ final class KMeansState {
     func assignAll(countingChangesFrom counting: Bool, boundsToo: Bool) -> Int {
         let (d, k) = (problem.dimension, k)
         rowSquaredNorms(centers.baseAddress!, count: k, dimension: d, into: centerNorms.baseAddress!)
+        let largestCenterNorm = centerNorms.max() ?? 0
         totalDrift = [Double](repeating: 0, count: k)
         totalLargestDrift = 0
         problem.work.forEachChunk { worker, chunk, range in
-            let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
-            squaredDistances(points: problem.point(range.lowerBound), pointNorms: problem.norms.baseAddress! + range.lowerBound,
-                             count: range.count, centers: centers.baseAddress!, centerNorms: centerNorms.baseAddress!,
-                             centerCount: k, dimension: d, into: distances)
+            let products = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
+            crossTerms(points: problem.point(range.lowerBound), count: range.count, centers: centers.baseAddress!,
+                       centerCount: k, dimension: d, into: products)
             let partial = partials.slot(chunk)
             var changed = 0
             for (p, i) in range.enumerated() {
-                let row = distances + p * k
-                let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
+                let (nearest, best, second) = nearestFromCrossTerms(products + p * k, k, pointNorm: problem.norms[i])
                 if counting && labels[i] != Int32(nearest) { changed += 1 }
                 labels[i] = Int32(nearest)
                 if boundsToo {
-                    upper[i] = roundedUp(best.squareRoot())
-                    lower[i] = roundedDown(second.squareRoot())
+                    let slack = expansionSlack(problem.norms[i], largestCenterNorm)
+                    upper[i] = roundedUp((best + slack).squareRoot())
+                    lower[i] = roundedDown(max(0, second - slack).squareRoot())
                 }
                 accumulate(point: i, into: nearest, sign: 1, partial)
             }
@@ -134,9 +137,11 @@ final class KMeansState {
     /// k distances are computed. Only points that change cluster touch the sums, as per-chunk
     /// differences added in chunk order.
     ///
-    /// A chunk first lists the points whose bounds fail, reading bounds only, then computes
-    /// their distances in a tight loop: those points are scattered through the data, and
-    /// independent loads let the processor wait for many cache misses at once.
+    /// A chunk works in three sweeps: list the points whose bounds fail (reading bounds only);
+    /// tighten their u in a loop of independent loads, so that the processor waits for many of
+    /// these scattered cache misses at once; gather those still failing and take all their
+    /// distances from one gemm. Bounds from the gemm expansion are widened by its rounding
+    /// error (`expansionSlack`) so that they stay bounds.
     private func assignWithBounds(drifts: [Double]) -> Int {
         let (d, k) = (problem.dimension, k)
         var halfGaps = [Double](repeating: .infinity, count: k)
@@ -146,6 +151,8 @@ final class KMeansState {
                 halfGaps[a] = min(halfGaps[a], gap)
             }
         }
+        rowSquaredNorms(centers.baseAddress!, count: k, dimension: d, into: centerNorms.baseAddress!)
+        let largestCenterNorm = centerNorms.max() ?? 0
         for c in 0..<k { totalDrift[c] += drifts[c] }
         totalLargestDrift += drifts.max() ?? 0
         let largest = totalLargestDrift
@@ -169,19 +176,32 @@ final class KMeansState {
                         let i = Int(rows[p])
                         values[2 * p + 1] = squaredDistance(problem.point(i), centers + Int(labels[i]) * d, d)
                     }
+                    let block = gathered.baseAddress! + worker * (d + 1) * ChunkedWork.chunkSize
+                    let blockNorms = block + d * ChunkedWork.chunkSize
+                    var failing = 0
+                    for p in 0..<pending {
+                        let i = Int(rows[p])
+                        let tight = values[2 * p + 1].squareRoot()
+                        if tight <= values[2 * p] {
+                            upper[i] = roundedUp(tight - moved[Int(labels[i])])
+                        } else {
+                            rows[failing] = Int32(i)
+                            (block + failing * d).update(from: problem.point(i), count: d)
+                            blockNorms[failing] = problem.norms[i]
+                            failing += 1
+                        }
+                    }
+                    let products = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
+                    crossTerms(points: block, count: failing, centers: centers, centerCount: k, dimension: d, into: products)
                     let partial = partials.slot(chunk)
                     var changed = 0
-                    for p in 0..<pending {
-                        let (i, bound, tight) = (Int(rows[p]), values[2 * p], values[2 * p + 1])
+                    for p in 0..<failing {
+                        let i = Int(rows[p])
+                        let (nearest, best, second) = nearestFromCrossTerms(products + p * k, k, pointNorm: blockNorms[p])
+                        let slack = expansionSlack(blockNorms[p], largestCenterNorm)
+                        upper[i] = roundedUp((best + slack).squareRoot() - moved[nearest])
+                        lower[i] = roundedDown(max(0, second - slack).squareRoot() + largest)
                         let a = Int(labels[i])
-                        if tight.squareRoot() <= bound {
-                            upper[i] = roundedUp(tight.squareRoot() - moved[a])
-                            continue
-                        }
-                        let x = problem.point(i)
-                        let (nearest, best, second) = nearestTwo(k, current: a, distance: tight) { squaredDistance(x, centers + $0 * d, d) }
-                        upper[i] = roundedUp(best.squareRoot() - moved[nearest])
-                        lower[i] = roundedDown(second.squareRoot() + largest)
                         if nearest != a {
                             changed += 1
                             labels[i] = Int32(nearest)
@@ -280,7 +300,10 @@ final class KMeansState {
 }
 
 /// The nearest and second nearest of `k` centers, given the distance to `current`; ties keep
-/// the lower index (or `current`). Distances are squared.
+/// `current`, then the lower index. Distances are squared. Written with min, max and a select
+/// rather than branches: with overlapping clusters which center is nearer is a coin toss that
+/// a branch predictor loses about half the time. (The second nearest is min(second,
+/// max(value, best)): the old best when the new value wins, else the smaller of the two.)
 @inline(__always)
 func nearestTwo(_ k: Int, current: Int, distance: Double, _ distanceTo: (Int) -> Double) -> (nearest: Int, best: Double, second: Double) {
     var nearest = current
@@ -288,15 +311,29 @@ func nearestTwo(_ k: Int, current: Int, distance: Double, _ distanceTo: (Int) ->
     var second = Double.infinity
     for c in 0..<k where c != current {
         let value = distanceTo(c)
-        if value < best || (value == best && c < nearest) {
-            second = best
-            best = value
-            nearest = c
-        } else if value < second {
-            second = value
-        }
+        nearest = value < best ? c : nearest
+        second = min(second, max(value, best))
+        best = min(best, value)
     }
     return (nearest, best, second)
+}
+
+extension KMeansState {
+    /// The nearest and second nearest centers from a point's −2x·c terms: the smallest
+    /// −2x·c + ‖c‖², plus ‖x‖² and clamped at zero to make squared distances.
+    @inline(__always)
+    func nearestFromCrossTerms(_ products: UnsafePointer<Double>, _ k: Int, pointNorm: Double) -> (nearest: Int, best: Double, second: Double) {
+        let norms = centerNorms.baseAddress!
+        let (nearest, best, second) = nearestTwo(k, current: 0, distance: products[0] + norms[0]) { products[$0] + norms[$0] }
+        return (nearest, max(0, best + pointNorm), max(0, second + pointNorm))
+    }
+}
+
+/// A bound on the rounding error of ‖x‖² − 2x·c + ‖c‖² (a few units in the last place of
+/// the largest term), by which bounds taken from it are widened.
+@inline(__always)
+func expansionSlack(_ pointNorm: Double, _ centerNorm: Double) -> Double {
+    16 * Double.ulpOfOne * (pointNorm + centerNorm)
 }
 
 /// The Float at or above x (an upper bound stays one when stored).

@@ -1,22 +1,28 @@
 import Benchmark
 import Clustering
+import Foundation
 import Simulation
 
 /// k-means on 1M customers × 6 features, k = 8, 10 initializations: the whole fit with the
 /// automatic choice and with each algorithm forced, the seeding alone, one assignment pass
 /// (a Lloyd E-step: blocked gemm, nearest center) and one plain pass over the data (the
 /// column sums), which is the floor an iteration is compared with. The data are a mixture of
-/// eight overlapping Gaussian clusters with random centers, generated once from a seed;
-/// Benchmarks/python/kmeans.py runs scikit-learn on the same data for comparison.
+/// eight overlapping Gaussian clusters with random centers, generated once from a seed and
+/// written as raw doubles to the temporary directory, where Benchmarks/python/kmeans.py reads
+/// them to run scikit-learn on the same data.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(20),
-        maxIterations: 10
+        maxIterations: 5
     )
     let data = mixture(points: 1_000_000, features: 6, clusters: 8, seed: 42)
+    let path = NSTemporaryDirectory() + "clientele-bench-kmeans-1000000x6-seed42.f64"
+    if !FileManager.default.fileExists(atPath: path) {
+        try? data.values.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
     let options = KMeans.Options(k: 8, seed: 42, initializations: 10)
 
     for algorithm in KMeans.Algorithm.allCases {
