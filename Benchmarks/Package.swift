@@ -56,5 +56,16 @@ let package = Package(
             path: "Benchmarks/CRMExport",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .executableTarget(
+            name: "Fits",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LifetimeValue", package: "Clientele"),
+                .product(name: "Transactions", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+            ],
+            path: "Benchmarks/Fits",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ]
 )

@@ -80,29 +80,29 @@ public struct BGBB: Sendable, Equatable {
 
     /// Expected transactions in the first t opportunities of a customer just acquired.
     public func expectedPurchases(in t: Double) -> Double {
-        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0)
+        expectedPurchasesIfAlive(in: t, frequency: 0, T: 0)
     }
 
-    /// Expected transactions in the next t opportunities (the paper's eq. 13), as the sum over
-    /// future opportunities k of E[p · 1(alive at n+k) | history].
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T n: Double) -> Double {
-        let logL = logLikelihood(x: x, tx: tx, n: n)
+    /// Expected transactions in the next t opportunities of a customer alive at opportunity n:
+    /// the paper's eq. 13 over P(alive), Σₖ E[p · 1(alive at n+k) | alive at n, x], with
+    /// E[p(1−θ)ᵏ…] as ratios of beta functions.
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T n: Double) -> Double {
+        let logAlive = logTerm(transactions: x, misses: n - x, dies: false, survived: n)
         var total = 0.0
         for k in stride(from: 1, through: opportunities(t), by: 1) {
-            total += exp(logTerm(transactions: x + 1, misses: n - x, dies: false, survived: n + Double(k)) - logL)
+            total += exp(logTerm(transactions: x + 1, misses: n - x, dies: false, survived: n + Double(k)) - logAlive)
         }
         return total
     }
 
-    /// P(alive at opportunity n | history).
+    /// P(alive at opportunity n | history) (the paper's eq. A10 with no future opportunities).
     public func pAlive(frequency x: Double, recency tx: Double, T n: Double) -> Double {
-        pAlive(after: 0, frequency: x, recency: tx, T: n)
+        min(1, exp(logTerm(transactions: x, misses: n - x, dies: false, survived: n) - logLikelihood(x: x, tx: tx, n: n)))
     }
 
-    /// P(alive at opportunity n + t | history) (the paper's eq. A10).
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T n: Double) -> Double {
-        let logAlive = logTerm(transactions: x, misses: n - x, dies: false, survived: n + Double(opportunities(t)))
-        return min(1, exp(logAlive - logLikelihood(x: x, tx: tx, n: n)))
+    /// P(alive at n + t | alive at n) = E[(1−θ)ᵗ | alive at n].
+    public func survivalIfAlive(over t: Double, frequency x: Double, T n: Double) -> Double {
+        exp(Special.logBeta(gamma, delta + n + Double(opportunities(t))) - Special.logBeta(gamma, delta + n))
     }
 
     /// P(exactly j transactions in the next t opportunities | history). With A the future

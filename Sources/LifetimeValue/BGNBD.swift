@@ -47,7 +47,7 @@ public struct BGNBD: Sendable, Equatable {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: BGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1], subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try BGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
     }
@@ -59,18 +59,14 @@ public struct BGNBD: Sendable, Equatable {
 
     /// The expected number of purchases in (0, t] of a customer just acquired (eq. 9).
     public func expectedPurchases(in t: Double) -> Double {
-        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0, conditional: false)
+        expectedPurchasesIfAlive(in: t, frequency: 0, T: 0)
     }
 
-    /// The expected number of purchases in the next t of a customer with this history (eq. 10).
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        expectedPurchases(in: t, frequency: x, recency: tx, T: T, conditional: true)
-    }
-
-    private func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double, conditional: Bool) -> Double {
+    /// The expected purchases in the next t of a customer alive at T: eq. 10 without its
+    /// P(alive) factor, which depends on x and T only.
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        let expected = betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
-        return conditional ? expected * pAlive(frequency: x, recency: tx, T: T) : expected
+        return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
     }
 
     /// The probability that a customer with this history is still active at T.
@@ -85,9 +81,8 @@ public struct BGNBD: Sendable, Equatable {
         BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x)
     }
 
-    /// P(active at T + t | x, tₓ, T).
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        future(frequency: x, T: T).survival(over: t)
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, the paper's eq. 8
@@ -107,23 +102,31 @@ public struct BGNBD: Sendable, Equatable {
             let (r, alpha, a, b) = (p[0], p[1], p[2], p[3])
             let shared = lgamma(a + b) - lgamma(b) - lgamma(r) + r * log(alpha)
             let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), psiR = Special.digamma(r)
+            // The log-gammas, digammas and ln(b+x−1) depend on the row only through x.
+            let perX = FrequencyTable(data) { x in
+                (Special.logGamma(r + x) + Special.logGamma(b + x) - Special.logGamma(a + b + x),
+                 SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0))
+            }
+            let logA = log(a), logAlpha = log(alpha)
+            let logAges = data.ages.map { log(alpha + $0) }, logRecencies = data.recencies.map { log(alpha + $0) }
             return sumRows(data) { i in
                 let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
-                let logT = log(alpha + T)
+                let (logGammas, psi) = perX[x]
+                let logT = logAges[Int(data.ageIndex[i])]
                 let a3 = -(r + x) * logT
-                var ll = shared + lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x)
-                var gR = Special.digamma(r + x) - psiR + log(alpha)
+                var ll = shared + logGammas
+                var gR = psi[0] - psiR + logAlpha
                 var gAlpha = r / alpha
-                let psiABX = Special.digamma(a + b + x)
-                var gA = psiAB - psiABX
-                var gB = psiAB + Special.digamma(b + x) - psiB - psiABX
+                var gA = psiAB - psi[1]
+                var gB = psiAB + psi[2] - psiB - psi[1]
                 if x > 0 {
-                    let logTx = log(alpha + tx)
-                    let a4 = log(a) - log(b + x - 1) - (r + x) * logTx
-                    let m = max(a3, a4)
-                    let e3 = exp(a3 - m), e4 = exp(a4 - m)
-                    ll += m + log(e3 + e4)
-                    let w3 = e3 / (e3 + e4), w4 = e4 / (e3 + e4)
+                    let logTx = logRecencies[Int(data.recencyIndex[i])]
+                    let a4 = logA - psi[3] - (r + x) * logTx
+                    // ln(e^A₃ + e^A₄) = max + ln(1 + e^−|A₃−A₄|): one exp and one log1p.
+                    let e = exp(-abs(a3 - a4))
+                    ll += max(a3, a4) + log1p(e)
+                    let wMax = 1 / (1 + e), wMin = e / (1 + e)
+                    let (w3, w4) = a3 >= a4 ? (wMax, wMin) : (wMin, wMax)
                     gR += -w3 * logT - w4 * logTx
                     gAlpha += -(r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
                     gA += w4 / a
@@ -199,10 +202,18 @@ struct BetaGeometricFuture {
 }
 
 /// Σᵢ wᵢ fᵢ over the distinct rows, with the gradient (up to four parameters, in a SIMD4 so
-/// that no row allocates). Large data is summed on two threads in two fixed halves added in
-/// a fixed order, so the result is the same whatever the cores.
+/// that no row allocates).
 func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Double, SIMD4<Double>)) -> (value: Double, gradient: [Double]) {
-    let n = data.distinctCount
+    sumRows(count: data.distinctCount, parameters: parameters) { i in
+        let (v, g) = row(i)
+        let w = data.weight[i]
+        return (w * v, w * g)
+    }
+}
+
+/// Σᵢ fᵢ for i in 0..<count, with the gradient. Large sums run on two threads in two fixed
+/// halves added in a fixed order, so the result is the same whatever the cores.
+func sumRows(count n: Int, parameters: Int, _ row: (Int) -> (Double, SIMD4<Double>)) -> (value: Double, gradient: [Double]) {
     let threads = n >= 20_000 ? 2 : 1
     var partial = [(Double, SIMD4<Double>)](repeating: (0, .zero), count: threads)
     withoutActuallyEscaping(row) { row in
@@ -213,10 +224,9 @@ func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Do
                 var value = 0.0
                 var gradient = SIMD4<Double>.zero
                 for i in (n * t / threads)..<(n * (t + 1) / threads) {
-                    let w = data.weight[i]
                     let (v, g) = shared.value(i)
-                    value += w * v
-                    gradient += w * g
+                    value += v
+                    gradient += g
                 }
                 output.value[t] = (value, gradient)
             }
@@ -230,6 +240,41 @@ func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Do
         gradient += g
     }
     return (value, (0..<parameters).map { gradient[$0] })
+}
+
+/// `body(i)` for i in 0..<count, on two threads for large counts, each writing its own half:
+/// the result does not depend on the number of threads.
+func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+    guard count >= 4096 else { return (0..<count).map(body) }
+    return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedBox(body), output = UncheckedBox(buffer)
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                for i in (count * half / 2)..<(count * (half + 1) / 2) {
+                    (output.value.baseAddress! + i).initialize(to: shared.value(i))
+                }
+            }
+        }
+        initialized = count
+    }
+}
+
+/// Per-frequency values (lgamma and digamma of parameters plus x), computed once per pass
+/// for every whole x up to the largest, instead of once per row.
+struct FrequencyTable<Value> {
+    private var values: [Value]
+    private let compute: (Double) -> Value
+
+    init(_ data: PurchaseHistories, _ compute: @escaping (Double) -> Value) {
+        let largest = data.frequency.max() ?? 0
+        self.compute = compute
+        values = largest <= 1_000_000 ? (0...Int(largest)).map { compute(Double($0)) } : []
+    }
+
+    subscript(x: Double) -> Value {
+        let index = Int(x)
+        return index < values.count ? values[index] : compute(x)
+    }
 }
 
 /// A value shared with worker threads that only read it.

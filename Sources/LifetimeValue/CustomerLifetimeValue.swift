@@ -6,17 +6,33 @@ import Darwin
 
 /// What every purchase model predicts, for a customer with a history (frequency x,
 /// recency tₓ, age T) or a new one.
+///
+/// Every model here factors its predictions as P(alive at T | x, tₓ, T) times what a customer
+/// alive at T can expect, which depends on x and T only; batch scoring (`CustomerScores`)
+/// evaluates the second factor once per distinct (x, T).
 public protocol PurchasePredicting: Sendable {
     /// Expected purchases in (0, t] of a customer just acquired.
     func expectedPurchases(in t: Double) -> Double
-    /// Expected purchases in the next t.
-    func expectedPurchases(in t: Double, frequency: Double, recency: Double, T: Double) -> Double
     /// P(active at T).
     func pAlive(frequency: Double, recency: Double, T: Double) -> Double
-    /// P(active at T + t).
-    func pAlive(after t: Double, frequency: Double, recency: Double, T: Double) -> Double
+    /// Expected purchases in the next t of a customer active at T.
+    func expectedPurchasesIfAlive(in t: Double, frequency: Double, T: Double) -> Double
+    /// P(still active at T + t | active at T).
+    func survivalIfAlive(over t: Double, frequency: Double, T: Double) -> Double
     /// P(exactly n purchases in the next t).
     func probabilityOfPurchases(_ n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> Double
+}
+
+extension PurchasePredicting {
+    /// Expected purchases in the next t.
+    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        t > 0 ? expectedPurchasesIfAlive(in: t, frequency: x, T: T) * pAlive(frequency: x, recency: tx, T: T) : 0
+    }
+
+    /// P(active at T + t).
+    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        pAlive(frequency: x, recency: tx, T: T) * survivalIfAlive(over: t, frequency: x, T: T)
+    }
 }
 
 extension BGNBD: PurchasePredicting {}
@@ -76,5 +92,69 @@ public struct CustomerLifetimeValue: Sendable {
             previous = cumulative
         }
         return total
+    }
+}
+
+/// Every customer's expected purchases over a horizon, P(alive) now and at the horizon,
+/// expected spend and CLV, computed together.
+///
+/// What a live customer can expect depends on (x, T) only, and customers share those pairs
+/// (a cohort has a few hundred ages in days and few frequencies), so the costly part — the
+/// hypergeometric series behind each horizon's expectation — runs once per distinct pair.
+/// CLV factors the same way: CLV = spend · P(alive) · Σᵢ (Aᵢ − Aᵢ₋₁)/(1+d)ⁱ with Aᵢ the live
+/// customer's expected purchases by month i. Customers are scored on two threads, each
+/// writing its own half, so the result does not depend on the cores.
+public struct CustomerScores: Sendable {
+    public var expectedPurchases: [Double]
+    public var pAlive: [Double]
+    public var pAliveAtHorizon: [Double]
+    /// Empty without a spend model.
+    public var expectedSpend: [Double]
+    public var clv: [Double]
+
+    public init(purchases: any PurchasePredicting, spend: GammaGamma?, monthLength: Double, horizon: Double, months: Int,
+                discountRate: Double, frequency: [Double], recency: [Double], T: [Double], monetaryValue: [Double]?) {
+        let n = frequency.count
+        var keys = DistinctKeys(capacity: min(n, 1 << 16))
+        var pairX: [Double] = [], pairT: [Double] = []
+        let pairOf = (0..<n).map { i -> Int32 in
+            let (index, isNew) = keys.insert(SIMD4(frequency[i].bitPattern, T[i].bitPattern, 0, 0))
+            if isNew {
+                pairX.append(frequency[i])
+                pairT.append(T[i])
+            }
+            return index
+        }
+        let valued = spend != nil && monetaryValue != nil
+        // Per pair: expected purchases over the horizon, survival to it, and the discounted
+        // sum of monthly increments, all for a customer alive now.
+        let perPair = parallelMap(pairX.count) { k -> SIMD4<Double> in
+            let x = pairX[k], age = pairT[k]
+            var discounted = 0.0
+            if valued {
+                var previous = 0.0
+                for month in 1...max(1, months) {
+                    let cumulative = purchases.expectedPurchasesIfAlive(in: Double(month) * monthLength, frequency: x, T: age)
+                    discounted += (cumulative - previous) / pow(1 + discountRate, Double(month))
+                    previous = cumulative
+                }
+            }
+            return SIMD4(purchases.expectedPurchasesIfAlive(in: horizon, frequency: x, T: age),
+                         purchases.survivalIfAlive(over: horizon, frequency: x, T: age), discounted, 0)
+        }
+        var spent: [Double] = []
+        if let spend, let monetaryValue {
+            spent = (0..<n).map { spend.expectedSpend(frequency: frequency[$0], monetaryValue: monetaryValue[$0]) }
+        }
+        let scores = parallelMap(n) { i -> SIMD4<Double> in
+            let alive = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
+            let pair = perPair[Int(pairOf[i])]
+            return SIMD4(alive * pair[0], alive, alive * pair[1], valued ? spent[i] * alive * pair[2] : 0)
+        }
+        expectedPurchases = scores.map { $0[0] }
+        pAlive = scores.map { $0[1] }
+        pAliveAtHorizon = scores.map { $0[2] }
+        expectedSpend = spent
+        clv = valued ? scores.map { $0[3] } : []
     }
 }

@@ -42,7 +42,7 @@ public struct GammaGamma: Sendable, Equatable {
         let data = try SpendHistories(frequency: frequency, monetaryValue: monetaryValue)
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1], subsample: data.warmStart.map(Likelihood.init))
         let v = result.parameters
         return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result, data.leftOut)
     }
@@ -72,6 +72,12 @@ public struct GammaGamma: Sendable, Equatable {
     struct SpendHistories {
         var x: [Double] = []
         var z: [Double] = []
+        /// ln z̄ and ln(x z̄), which do not depend on the parameters.
+        var logZ: [Double] = []
+        var logXZ: [Double] = []
+        var largestX = 0.0
+        /// How many customers each row stands for: 1, or more in a subsample.
+        var rowWeight = 1.0
         /// Repeat buyers left out for a mean spend that is not positive.
         var leftOut = 0
         init(frequency: [Double], monetaryValue: [Double]) throws {
@@ -88,34 +94,56 @@ public struct GammaGamma: Sendable, Equatable {
                 }
                 x.append(f)
                 z.append(m)
+                logZ.append(log(m))
+                logXZ.append(log(f) + log(m))
             }
+            largestX = x.max() ?? 0
             guard x.count >= 3 else {
                 throw LifetimeValueError.invalidData("the Gamma-Gamma model needs repeat buyers; found \(x.count)")
             }
+        }
+
+        /// For many buyers, every k-th of them weighted up, whose fit starts the full fit.
+        var warmStart: SpendHistories? {
+            guard x.count > 50_000 else { return nil }
+            let stride = x.count / 10_000
+            var sample = self
+            let picked = Swift.stride(from: 0, to: x.count, by: stride)
+            sample.x = picked.map { x[$0] }
+            sample.z = picked.map { z[$0] }
+            sample.logZ = picked.map { logZ[$0] }
+            sample.logXZ = picked.map { logXZ[$0] }
+            sample.rowWeight = Double(x.count) / Double(sample.x.count)
+            return sample
         }
     }
 
     struct Likelihood: LikelihoodModel {
         let data: SpendHistories
         static var parameterNames: [String] { GammaGamma.parameterNames }
-        var customerCount: Double { Double(data.x.count) }
+        var customerCount: Double { Double(data.x.count) * data.rowWeight }
 
+        /// Per customer: ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + px ln(x z̄) − ln z̄ − (px+q) ln(γ + x z̄),
+        /// with the log-gammas and digammas tabulated per frequency, so a row costs one log.
         func logLikelihood(_ v: [Double]) -> (value: Double, gradient: [Double]) {
             let (p, q, g) = (v[0], v[1], v[2])
-            var ll = 0.0, gp = 0.0, gq = 0.0, gg = 0.0
-            let psiQ = Special.digamma(q)
-            let logG = log(g)
-            for i in data.x.indices {
-                let x = data.x[i], z = data.z[i]
-                let px = p * x
-                let logDenominator = log(g + x * z)
-                let psiSum = Special.digamma(px + q)
-                ll += lgamma(px + q) - lgamma(px) - lgamma(q) + q * logG + (px - 1) * log(z) + px * log(x) - (px + q) * logDenominator
-                gp += x * (psiSum - Special.digamma(px) + log(z) + log(x) - logDenominator)
-                gq += psiSum - psiQ + logG - logDenominator
-                gg += q / g - (px + q) / (g + x * z)
+            let psiQ = Special.digamma(q), logG = log(g), logGammaQ = Special.logGamma(q)
+            let largest = data.largestX <= 1_000_000 ? Int(data.largestX) : -1
+            let perX = (0...max(0, largest)).map { k -> SIMD4<Double> in
+                let px = p * Double(k)
+                return SIMD4(Special.logGamma(px + q) - Special.logGamma(px), Special.digamma(px + q), Special.digamma(px), 0)
             }
-            return (ll, [gp, gq, gg])
+            let (value, gradient) = sumRows(count: data.x.count, parameters: 3) { i in
+                let x = data.x[i], px = p * x
+                let table = Int(x) <= largest ? perX[Int(x)]
+                    : SIMD4(Special.logGamma(px + q) - Special.logGamma(px), Special.digamma(px + q), Special.digamma(px), 0)
+                let logDenominator = log(g + x * data.z[i])
+                let ll = table[0] - logGammaQ + q * logG + px * data.logXZ[i] - data.logZ[i] - (px + q) * logDenominator
+                return (ll, SIMD4(x * (table[1] - table[2] + data.logXZ[i] - logDenominator),
+                                  table[1] - psiQ + logG - logDenominator,
+                                  q / g - (px + q) / (g + x * data.z[i]), 0))
+            }
+            return (value * data.rowWeight, gradient.map { $0 * data.rowWeight })
         }
     }
 }

@@ -36,7 +36,7 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: MBGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1], subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try MBGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
     }
@@ -45,15 +45,16 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         Likelihood(data: data).logLikelihood(parameters).value
     }
 
-    /// The expected number of purchases in (0, t] of a customer just acquired.
+    /// The expected number of purchases in (0, t] of a customer just acquired (who may have
+    /// dropped out at once).
     public func expectedPurchases(in t: Double) -> Double {
-        expectedPurchases(in: t, frequency: 0, recency: 0, T: 0)
+        expectedPurchasesIfAlive(in: t, frequency: 0, T: 0) * pAlive(frequency: 0, recency: 0, T: 0)
     }
 
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+    /// The expected purchases in the next t of a customer alive at T.
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
         return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - r, c: a + b + x)
-            * pAlive(frequency: x, recency: tx, T: T)
     }
 
     public func pAlive(frequency x: Double, recency tx: Double, T: Double) -> Double {
@@ -66,9 +67,8 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         BetaGeometricFuture(shape: r + x, rate: alpha + T, a: a, b: b + x + 1)
     }
 
-    /// P(active at T + t | x, tₓ, T).
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * future(frequency: x, T: T).survival(over: t)
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        future(frequency: x, T: T).survival(over: t)
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T); with x = tₓ = T = 0, for a new customer.
@@ -90,19 +90,27 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
             let (r, alpha, a, b) = (p[0], p[1], p[2], p[3])
             let shared = lgamma(a + b) - lgamma(b) - lgamma(r) + r * log(alpha)
             let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), psiR = Special.digamma(r)
+            // The log-gammas, digammas and ln(b+x) depend on the row only through x.
+            let perX = FrequencyTable(data) { x in
+                (Special.logGamma(r + x) + Special.logGamma(b + x + 1) - Special.logGamma(a + b + x + 1),
+                 SIMD4(Special.digamma(r + x), Special.digamma(a + b + x + 1), Special.digamma(b + x + 1), log(b + x)))
+            }
+            let logA = log(a), logAlpha = log(alpha)
+            let logAges = data.ages.map { log(alpha + $0) }, logRecencies = data.recencies.map { log(alpha + $0) }
             return sumRows(data) { i in
                 let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
-                let logT = log(alpha + T), logTx = log(alpha + tx)
-                let a4 = log(a) - log(b + x) + (r + x) * (logT - logTx)
+                let (logGammas, psi) = perX[x]
+                let logT = logAges[Int(data.ageIndex[i])], logTx = logRecencies[Int(data.recencyIndex[i])]
+                let a4 = logA - psi[3] + (r + x) * (logT - logTx)
                 // softplus(A₄) = ln(1 + e^A₄) and its derivative σ(A₄), both without overflow.
-                let softplus = a4 > 0 ? a4 + log1p(exp(-a4)) : log1p(exp(a4))
-                let sigma = a4 > 0 ? 1 / (1 + exp(-a4)) : exp(a4) / (1 + exp(a4))
-                let psiABX = Special.digamma(a + b + x + 1)
-                let ll = shared + lgamma(r + x) + lgamma(b + x + 1) - lgamma(a + b + x + 1) - (r + x) * logT + softplus
-                let gR = Special.digamma(r + x) - psiR + log(alpha) - logT + sigma * (logT - logTx)
+                let e = exp(-abs(a4))
+                let softplus = max(a4, 0) + log1p(e)
+                let sigma = a4 > 0 ? 1 / (1 + e) : e / (1 + e)
+                let ll = shared + logGammas - (r + x) * logT + softplus
+                let gR = psi[0] - psiR + logAlpha - logT + sigma * (logT - logTx)
                 let gAlpha = r / alpha - (r + x) / (alpha + T) + sigma * (r + x) * (1 / (alpha + T) - 1 / (alpha + tx))
-                let gA = psiAB - psiABX + sigma / a
-                let gB = psiAB + Special.digamma(b + x + 1) - psiB - psiABX - sigma / (b + x)
+                let gA = psiAB - psi[1] + sigma / a
+                let gB = psiAB + psi[2] - psiB - psi[1] - sigma / (b + x)
                 return (ll, SIMD4(gR, gAlpha, gA, gB))
             }
         }

@@ -30,6 +30,12 @@ public struct FitResult: Sendable, Equatable, Codable {
     /// The largest absolute gradient component on the log scale at the end.
     public var gradientNorm: Double
     public var converged: Bool
+    /// −∂²ℓ/∂φ² at the estimate (φ = log θ), for warm starts; not part of the model file.
+    var information: Matrix? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case parameterNames, parameters, standardErrors, lowerBounds, upperBounds, logLikelihood, iterations, gradientNorm, converged
+    }
 
     public func value(_ name: String) -> Double? {
         parameterNames.firstIndex(of: name).map { parameters[$0] }
@@ -38,8 +44,10 @@ public struct FitResult: Sendable, Equatable, Codable {
 
 /// Maximises a log-likelihood over positive parameters, working on φ = log θ.
 ///
-/// Newton's method with the Hessian taken by central differences of the analytic gradient
-/// (a handful of parameters make that cheap and robust), solved by Cholesky through LAPACK.
+/// A quasi-Newton method: the Hessian is taken by central differences of the analytic
+/// gradient at the start (and again whenever the approximation stops giving ascent), and
+/// updated by BFGS from each step, so an iteration costs one likelihood pass instead of
+/// 2n + 1; each step is solved by Cholesky through LAPACK.
 /// Where the Hessian is not positive definite (far from the optimum), Levenberg damping
 /// H + λI makes it so; a backtracking line search keeps every step an ascent. The fit has
 /// converged when the largest gradient component on the log scale is below `tolerance`
@@ -51,7 +59,17 @@ struct MaximumLikelihood {
     /// lifetimes' `penalizer_coef`: the mean log-likelihood is penalised by c Σ θ².
     var penalty = 0.0
 
-    func fit<M: LikelihoodModel>(_ model: M, start: [Double]) throws -> FitResult {
+    /// Fits `model` from `start`. With a `subsample` (the same likelihood on a weighted share
+    /// of the rows), that cheap fit runs first and hands its estimate and curvature to the fit
+    /// of the whole, which then needs a few passes over all the rows instead of dozens.
+    func fit<M: LikelihoodModel>(_ model: M, start: [Double], subsample: M? = nil) throws -> FitResult {
+        if let subsample, let warm = try? fit(subsample, start: start) {
+            return try fit(model, start: warm.parameters, curvature: warm.information)
+        }
+        return try fit(model, start: start, curvature: nil)
+    }
+
+    private func fit<M: LikelihoodModel>(_ model: M, start: [Double], curvature initialCurvature: Matrix?) throws -> FitResult {
         let n = start.count
         let scale = max(1, model.customerCount)
         var phi = start.map { log($0) }
@@ -63,23 +81,37 @@ struct MaximumLikelihood {
         var iterations = 0
         var damping = 0.0
         var atOptimum = false
+        // B ≈ −∂²ℓ/∂φ²: central differences of the gradient to start with, then BFGS updates
+        // from each step's change in gradient; refreshed by differences whenever it stops
+        // giving ascent.
+        var curvature = try initialCurvature ?? negativeHessian(model, phi)
+        var fresh = initialCurvature == nil
         while iterations < maximumIterations {
             if gradient.map(abs).max()! / scale < tolerance { break }
             iterations += 1
-            let hessian = try negativeHessian(model, phi)
-            // Newton direction for the ascent: (−H + λI) p = g, damped until −H + λI is positive definite.
+            // Ascent direction: (B + λI) p = g, damped until B + λI is positive definite.
+            // A BFGS B that has lost definiteness is replaced by differences rather than damped;
+            // a damped B from differences is kept damped, so that the updates start from a
+            // positive definite matrix.
             var direction: [Double]?
-            var lambda = damping
-            for _ in 0..<30 {
-                var system = hessian
+            var lambda = fresh ? damping : 0
+            let size = curvature.elements.map(abs).max() ?? 1
+            for _ in 0..<(fresh ? 30 : 1) {
+                var system = curvature
                 for i in 0..<n { system[i, i] += lambda }
                 if let factor = try? Cholesky(factoring: system), let step = try? factor.solve(gradient) {
                     direction = step
+                    curvature = system
                     break
                 }
-                lambda = max(lambda * 10, 1e-6 * (hessian.elements.map(abs).max() ?? 1) + 1e-12)
+                lambda = max(lambda * 10, 1e-6 * size + 1e-12)
             }
             guard var step = direction else {
+                if !fresh {
+                    curvature = try negativeHessian(model, phi)
+                    fresh = true
+                    continue
+                }
                 throw LifetimeValueError.didNotConverge("no ascent direction after \(iterations) iterations")
             }
             // Steps on the log scale beyond a factor e⁵ are clipped: they leave the region where
@@ -88,10 +120,9 @@ struct MaximumLikelihood {
             if longest > 5 { step = step.map { $0 * 5 / longest } }
             // Near the optimum the step's predicted gain ½ g·p falls below what the value itself
             // can resolve (its rounding grows with the number of customers), so no line search
-            // can see it: take the Newton step as it is, and stop there.
+            // can see it: take the step as it is, and stop there.
             let predictedGain = BLAS.dot(gradient, step) / 2
-            let curvature = (0..<n).map { abs(hessian[$0, $0]) }.max() ?? 1
-            if lambda <= 1e-6 * curvature, predictedGain <= 1e-11 * max(1, abs(value)) {
+            if lambda <= 1e-6 * size, predictedGain <= 1e-11 * max(1, abs(value)) {
                 let trial = zip(phi, step).map { $0 + $1 }
                 let (trialValue, trialGradient) = objective(model, trial)
                 if trialValue.isFinite, trialGradient.allSatisfy(\.isFinite), trialValue >= value - 1e-9 * max(1, abs(value)) {
@@ -104,23 +135,42 @@ struct MaximumLikelihood {
             }
             var t = 1.0
             var accepted = false
+            var trial = phi, trialValue = value, trialGradient = gradient
             for _ in 0..<60 {
-                let trial = zip(phi, step).map { $0 + t * $1 }
-                let (trialValue, trialGradient) = objective(model, trial)
+                trial = zip(phi, step).map { $0 + t * $1 }
+                (trialValue, trialGradient) = objective(model, trial)
                 if trialValue.isFinite, trialGradient.allSatisfy(\.isFinite),
                    trialValue >= value + 1e-4 * t * BLAS.dot(gradient, step) {
-                    phi = trial
-                    value = trialValue
-                    gradient = trialGradient
                     accepted = true
                     break
                 }
                 t *= 0.5
             }
             if !accepted {
-                // No increase at any step length: at the optimum to rounding, or stuck.
-                break
+                // No increase at any step length: a stale B is refreshed; a fresh one means
+                // the optimum to rounding, or stuck.
+                if fresh { break }
+                curvature = try negativeHessian(model, phi)
+                fresh = true
+                continue
             }
+            // BFGS: B ← B − (Bs)(Bs)ᵀ/(sᵀBs) + yyᵀ/(yᵀs), with s the step and y the fall in
+            // gradient, skipped when yᵀs ≤ 0 would make B indefinite.
+            let s = step.map { $0 * t }
+            let y = zip(gradient, trialGradient).map { $0 - $1 }
+            let sy = BLAS.dot(s, y)
+            if sy > 1e-12 * BLAS.nrm2(s) * BLAS.nrm2(y) {
+                var bs = [Double](repeating: 0, count: n)
+                for i in 0..<n { for j in 0..<n { bs[i] += curvature[i, j] * s[j] } }
+                let sbs = BLAS.dot(s, bs)
+                for i in 0..<n {
+                    for j in 0..<n { curvature[i, j] += y[i] * y[j] / sy - bs[i] * bs[j] / sbs }
+                }
+                fresh = false
+            }
+            phi = trial
+            value = trialValue
+            gradient = trialGradient
             damping = lambda / 10
         }
         let gradientNorm = gradient.map(abs).max()!
@@ -148,7 +198,7 @@ struct MaximumLikelihood {
         return FitResult(
             parameterNames: M.parameterNames, parameters: parameters, standardErrors: standardErrors,
             lowerBounds: lower, upperBounds: upper, logLikelihood: model.logLikelihood(parameters).value,
-            iterations: iterations, gradientNorm: gradientNorm, converged: true)
+            iterations: iterations, gradientNorm: gradientNorm, converged: true, information: information)
     }
 
     /// The penalised log-likelihood and its gradient with respect to φ = log θ.

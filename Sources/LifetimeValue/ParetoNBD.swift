@@ -52,7 +52,7 @@ public struct ParetoNBD: Sendable, Equatable {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
         let scale = max(1, data.meanT)
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, scale, 1, scale])
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, scale, 1, scale], subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try ParetoNBD(r: p[0], alpha: p[1], s: p[2], beta: p[3]), result)
     }
@@ -68,11 +68,11 @@ public struct ParetoNBD: Sendable, Equatable {
         return r / alpha * survivalIntegral(from: beta, over: t)
     }
 
-    /// The expected purchases in the next t of a customer with this history (the note's eq. 22):
-    /// (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
-    public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+    /// The expected purchases in the next t of a customer alive at T (the note's eq. 22 without
+    /// its P(alive) factor): (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)].
+    public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        return (r + x) / (alpha + T) * survivalIntegral(from: beta + T, over: t) * pAlive(frequency: x, recency: tx, T: T)
+        return (r + x) / (alpha + T) * survivalIntegral(from: beta + T, over: t)
     }
 
     /// ∫₀ᵗ (b/(b+τ))ˢ dτ = b/(s−1) · [1 − (b/(b+t))^(s−1)], the expected time alive in the next t
@@ -90,10 +90,52 @@ public struct ParetoNBD: Sendable, Equatable {
         return exp(terms.logActive - terms.logBracket)
     }
 
-    /// P(active at T + t | x, tₓ, T): alive now, and the posterior dropout rate
-    /// μ ~ Gamma(s, β+T) leaves the customer active for another t with ((β+T)/(β+T+t))ˢ.
-    public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        pAlive(frequency: x, recency: tx, T: T) * exp(-s * log1p(t / (beta + T)))
+    /// Alive now, the posterior dropout rate μ ~ Gamma(s, β+T) leaves the customer active for
+    /// another t with probability ((β+T)/(β+T+t))ˢ.
+    public func survivalIfAlive(over t: Double, frequency x: Double, T: Double) -> Double {
+        exp(-s * log1p(t / (beta + T)))
+    }
+
+    /// Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV:
+    /// using iso-value curves for customer base analysis", eq. 2): the purchases still to come,
+    /// each discounted continuously at `delta` per unit of time (an annual rate d becomes
+    /// ln(1+d) per year, ln(1+d)/52 per week). Alive now, λ ~ Gamma(r+x, α+T) and
+    /// μ ~ Gamma(s, β+T), so with b = β+T
+    ///
+    ///     DERT = P(alive) · (r+x)/(α+T) · ∫₀^∞ (b/(b+t))ˢ e^(−δt) dt = P(alive) · (r+x)/(α+T) · b · K(s, δb),
+    ///
+    /// K(s, z) = ∫₀^∞ (1+u)^(−s) e^(−zu) du = zˢ⁻¹ eᶻ Γ(1−s, z) = zˢ⁻¹ U(s, s; z), the paper's
+    /// confluent hypergeometric function, evaluated by the continued fraction of the upper
+    /// incomplete gamma function, which holds for any s and z > 0 and never forms Γ(1−s).
+    public func discountedExpectedResidualTransactions(continuousRate delta: Double, frequency x: Double, recency tx: Double, T: Double) throws -> Double {
+        guard delta > 0, delta.isFinite else { throw LifetimeValueError.invalidParameters("the discount rate must be positive (got \(delta))") }
+        let b = beta + T
+        return pAlive(frequency: x, recency: tx, T: T) * (r + x) / (alpha + T) * b * Self.discountedSurvival(s, delta * b)
+    }
+
+    /// K(s, z) = ∫₀^∞ (1+u)^(−s) e^(−zu) du by the modified Lentz evaluation of
+    /// 1/(z+1−a− 1(1−a)/(z+3−a− 2(2−a)/(z+5−a− …))) with a = 1−s (Numerical Recipes §6.2).
+    static func discountedSurvival(_ s: Double, _ z: Double) -> Double {
+        let a = 1 - s, tiny = 1e-300
+        var b = z + 1 - a
+        var c = 1 / tiny
+        var d = 1 / b
+        var h = d
+        var i = 1.0
+        while i < 100_000 {
+            let an = -i * (i - a)
+            b += 2
+            d = an * d + b
+            if abs(d) < tiny { d = tiny }
+            c = b + an / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            let change = d * c
+            h *= change
+            if abs(change - 1) < 1e-16 { break }
+            i += 1
+        }
+        return h
     }
 
     /// P(exactly n purchases in the next t | x, tₓ, T).
@@ -121,20 +163,56 @@ public struct ParetoNBD: Sendable, Equatable {
     }
 
     /// The log-likelihood and its gradient, summed over the distinct rows.
+    /// The log-likelihood and its gradient, summed over the distinct rows.
+    ///
+    /// F(t) depends on a row only through (x, t), and customers share those pairs far more
+    /// than whole histories (a cohort has a few hundred ages and recencies in days, and few
+    /// distinct frequencies), so each pass evaluates F once per distinct pair, the
+    /// hypergeometric series being almost all of the work, and then combines per row.
     struct Likelihood: LikelihoodModel {
         let data: PurchaseHistories
         static var parameterNames: [String] { ParetoNBD.parameterNames }
         var customerCount: Double { data.customerCount }
+        /// The distinct (x, t) pairs, and for each row the pairs (x, tₓ) and (x, T).
+        private let pairX: [Double], pairT: [Double]
+        private let recencyPair: [Int32], agePair: [Int32]
+
+        init(data: PurchaseHistories) {
+            self.data = data
+            var index: [SIMD2<UInt64>: Int32] = [:]
+            index.reserveCapacity(min(data.distinctCount, 1 << 16))
+            var xs: [Double] = [], ts: [Double] = []
+            func pair(_ x: Double, _ t: Double) -> Int32 {
+                let key = SIMD2(x.bitPattern, t.bitPattern)
+                if let found = index[key] { return found }
+                let new = Int32(xs.count)
+                index[key] = new
+                xs.append(x)
+                ts.append(t)
+                return new
+            }
+            var recency = [Int32](), age = [Int32]()
+            recency.reserveCapacity(data.distinctCount)
+            age.reserveCapacity(data.distinctCount)
+            for i in 0..<data.distinctCount {
+                recency.append(pair(data.frequency[i], data.recency[i]))
+                age.append(pair(data.frequency[i], data.T[i]))
+            }
+            (pairX, pairT, recencyPair, agePair) = (xs, ts, recency, age)
+        }
 
         func logLikelihood(_ p: [Double]) -> (value: Double, gradient: [Double]) {
             let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3])
             let psiR = Special.digamma(r)
             let shared = -lgamma(r) + r * log(alpha) + s * log(beta)
+            let f = parallelMap(pairX.count) { k in ParetoNBD.logF(r, alpha, s, beta, x: pairX[k], t: pairT[k]) }
+            let perX = FrequencyTable(data) { x in (Special.logGamma(r + x), Special.digamma(r + x)) }
             return sumRows(data) { i in
                 let x = data.frequency[i]
-                let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, tx: data.recency[i], T: data.T[i], gradient: true)
-                return (shared + lgamma(r + x) + row.logBracket,
-                        row.gradient + SIMD4(Special.digamma(r + x) - psiR + log(alpha), r / alpha, log(beta), s / beta))
+                let row = ParetoNBD.rowTerms(r, alpha, s, beta, x: x, T: data.T[i], atRecency: f[Int(recencyPair[i])],
+                                             atT: f[Int(agePair[i])], gradient: true)
+                let (logGamma, psi) = perX[x]
+                return (shared + logGamma + row.logBracket, row.gradient + SIMD4(psi - psiR + log(alpha), r / alpha, log(beta), s / beta))
             }
         }
     }
@@ -143,11 +221,17 @@ public struct ParetoNBD: Sendable, Equatable {
     /// term, and the bracket's gradient in (r, α, s, β).
     static func rowTerms(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, tx: Double, T: Double,
                          gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: SIMD4<Double>) {
+        rowTerms(r, alpha, s, beta, x: x, T: T, atRecency: logF(r, alpha, s, beta, x: x, t: tx),
+                 atT: logF(r, alpha, s, beta, x: x, t: T), gradient: wanted)
+    }
+
+    /// The same from ln F(tₓ) and ln F(T) already evaluated.
+    static func rowTerms(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, T: Double,
+                         atRecency: (value: Double, gradient: SIMD4<Double>), atT: (value: Double, gradient: SIMD4<Double>),
+                         gradient wanted: Bool) -> (logBracket: Double, logActive: Double, gradient: SIMD4<Double>) {
         let logAT = log(alpha + T), logBT = log(beta + T)
         let logActive = -(r + x) * logAT - s * logBT
         let activeGradient = SIMD4(-logAT, -(r + x) / (alpha + T), -logBT, -s / (beta + T))
-        let atRecency = logF(r, alpha, s, beta, x: x, t: tx)
-        let atT = logF(r, alpha, s, beta, x: x, t: T)
         let q = exp(atT.value - atRecency.value)
         guard q < 1, atRecency.value.isFinite else {
             // Last purchase at T: no room to have dropped out since.
@@ -164,7 +248,7 @@ public struct ParetoNBD: Sendable, Equatable {
 
     /// ln F(t) (see the header) and its gradient in (r, α, s, β), through the Euler-transformed
     /// ₂F₁(1, b; r+s+x+1; z).
-    private static func logF(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, t: Double)
+    static func logF(_ r: Double, _ alpha: Double, _ s: Double, _ beta: Double, x: Double, t: Double)
         -> (value: Double, gradient: SIMD4<Double>)
     {
         let c = r + s + x + 1

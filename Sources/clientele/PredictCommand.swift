@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import LifetimeValue
 import Transactions
@@ -21,6 +22,10 @@ struct PredictCommand: ParsableCommand {
             churn_probability, expected_active (of the fitted cohort's size) and, with \
             --discount-rate, derl: the discounted expected residual lifetime of a customer who \
             has renewed that many times.
+
+            With a pareto-nbd model and --discount-rate, dert adds the discounted expected \
+            residual transactions (Fader, Hardie & Lee 2005), discounted continuously at \
+            ln(1 + rate) per month, over the customer's whole remaining lifetime.
 
             Examples:
               clientele predict models/cdnow-bgnbd.json summary.csv --unit weeks --horizon 52 \\
@@ -82,17 +87,26 @@ struct PredictCommand: ParsableCommand {
         let counts = purchaseProbabilities.map { Array(0...$0) } ?? []
         columns += counts.map { "p_purchases_\($0)" }
         if clv != nil { columns += ["expected_spend", "clv"] }
+        // Pareto/NBD has a closed form for the discounted purchases still to come.
+        let pareto = purchases as? ParetoNBD
+        let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
+        if pareto != nil, discountRate != nil { columns.append("dert") }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = clv.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
+        let frequency = data.frequency.map(Double.init)
+        let scores = CustomerScores(purchases: purchases, spend: clv?.spend, monthLength: clv?.monthLength ?? 1, horizon: horizon,
+                                    months: months, discountRate: discountRate ?? 0.01, frequency: frequency,
+                                    recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
         for i in 0..<data.count {
-            let (x, tx, T) = (Double(data.frequency[i]), data.recency[i], data.T[i])
-            var row = [purchases.expectedPurchases(in: horizon, frequency: x, recency: tx, T: T),
-                       purchases.pAlive(frequency: x, recency: tx, T: T),
-                       purchases.pAlive(after: horizon, frequency: x, recency: tx, T: T)]
-            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: x, recency: tx, T: T)) }
-            if let clv, let monetary = data.monetaryValue {
-                row.append(clv.spend.expectedSpend(frequency: x, monetaryValue: monetary[i]))
-                row.append(clv.value(months: months, discountRate: discountRate ?? 0.01, frequency: x, recency: tx, T: T, monetaryValue: monetary[i]))
+            var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
+            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])) }
+            if clv != nil {
+                row.append(scores.expectedSpend[i])
+                row.append(scores.clv[i])
+            }
+            if let pareto, let discountRate {
+                row.append(try pareto.discountedExpectedResidualTransactions(
+                    continuousRate: log1p(discountRate) / monthLength, frequency: frequency[i], recency: data.recency[i], T: data.T[i]))
             }
             writer.appendRow(data.customerIDs, i, row)
         }

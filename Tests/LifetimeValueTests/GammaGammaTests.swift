@@ -39,6 +39,30 @@ import Testing
         #expect(worstValue < 1e-6)
     }
 
+    /// Batch scoring (one series per distinct (x, T)) gives lifetimes' CLV for BG/NBD and
+    /// Pareto/NBD, and the same expectations and P(alive) as scoring one customer at a time.
+    @Test func batchScoresEqualLifetimesCLVAndPerCustomerPredictions() throws {
+        let g = try lifetimesParameters("gamma_gamma")
+        let spend = try GammaGamma(p: g["p"]!, q: g["q"]!, gamma: g["v"]!)
+        let b = try lifetimesParameters("bgnbd")
+        let bgnbd = try BGNBD(r: b["r"]!, alpha: b["alpha"]!, a: b["a"]!, b: b["b"]!)
+        let table = try fixture("cdnow_predictions.csv")
+        let (x, tx, T, z) = (table["x"], table["t_x"], table["T"], table["zbar"])
+        for (name, model) in [("bgnbd", bgnbd as any PurchasePredicting), ("pnbd", try lifetimesParetoNBD())] {
+            let scores = CustomerScores(purchases: model, spend: spend, monthLength: 4.345, horizon: 39, months: 12, discountRate: 0.01,
+                                        frequency: x, recency: tx, T: T, monetaryValue: z)
+            var worst = (clv: 0.0, expected: 0.0, alive: 0.0, later: 0.0)
+            for i in x.indices {
+                worst.clv = max(worst.clv, relativeDifference(scores.clv[i], table["clv_\(name)_12m"][i]))
+                worst.expected = max(worst.expected, relativeDifference(scores.expectedPurchases[i], table["\(name)_expected_39"][i]))
+                worst.alive = max(worst.alive, relativeDifference(scores.pAlive[i], table["\(name)_p_alive"][i]))
+                let later = model.pAlive(after: 39, frequency: x[i], recency: tx[i], T: T[i])
+                worst.later = max(worst.later, relativeDifference(scores.pAliveAtHorizon[i], later))
+            }
+            #expect(worst.clv < 1e-6 && worst.expected < 1e-6 && worst.alive < 1e-6 && worst.later < 1e-12, "\(name): \(worst)")
+        }
+    }
+
     @Test func gradientMatchesFiniteDifferences() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
         let likelihood = GammaGamma.Likelihood(data: try GammaGamma.SpendHistories(frequency: table["x"], monetaryValue: table["zbar"]))

@@ -66,6 +66,25 @@ import Testing
         #expect(later[0] < now && later[1] < later[0] && later[2] < later[1] && later[2] > 0)
     }
 
+    /// DERT's continued fraction against the integral it stands for, taken by quadrature over
+    /// a range long enough for the discount to have wiped out the rest.
+    @Test func discountedResidualTransactionsEqualTheirIntegral() throws {
+        let model = try lifetimesParetoNBD()
+        for (x, tx, T, delta) in [(2.0, 30.43, 38.86, 0.0027), (0, 0, 38.86, 0.01), (14, 35, 39, 0.05), (1, 1.71, 38.86, 0.3)] {
+            let dert = try model.discountedExpectedResidualTransactions(continuousRate: delta, frequency: x, recency: tx, T: T)
+            let b = model.beta + T, horizon = 60 / delta, slices = 4000
+            let width = horizon / Double(slices)
+            let integral = (0..<slices).reduce(0.0) { sum, k in
+                sum + GaussLegendre.integrate(from: Double(k) * width, to: Double(k + 1) * width) { t in
+                    pow(b / (b + t), model.s) * exp(-delta * t)
+                }
+            }
+            let expected = model.pAlive(frequency: x, recency: tx, T: T) * (model.r + x) / (model.alpha + T) * integral
+            #expect(relativeDifference(dert, expected) < 1e-9, "x = \(x), δ = \(delta): \(dert) vs \(expected)")
+        }
+        #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(continuousRate: 0, frequency: 1, recency: 1, T: 2) }
+    }
+
     @Test func gradientMatchesFiniteDifferences() throws {
         let likelihood = ParetoNBD.Likelihood(data: try cdnowHistories())
         // Both branches of the hypergeometric (α < β and α ≥ β) and far from the optimum.

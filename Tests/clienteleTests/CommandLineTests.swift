@@ -183,6 +183,15 @@ import Testing
         let pnbd = directory.appendingPathComponent("pnbd.json").path
         let pnbdFit = try run(["fit", "pareto-nbd", summary, "--unit", "weeks", "--output", pnbd])
         #expect(pnbdFit.status == 0 && pnbdFit.standardOutput.contains("log-likelihood -9594.97"), "\(pnbdFit.standardOutput)")
+        let scored = directory.appendingPathComponent("pnbd.csv").path
+        #expect(try run(["predict", pnbd, summary, "--unit", "weeks", "--horizon", "52", "--discount-rate", "0.01", "--output", scored]).status == 0)
+        let scoredRows = try String(contentsOfFile: scored, encoding: .utf8).split(separator: "\n")
+        #expect(scoredRows[0] == "customer_id,expected_purchases,p_alive,p_alive_at_horizon,dert")
+        // The whole remaining lifetime holds more purchases than the next year.
+        for row in scoredRows.dropFirst() {
+            let values = row.split(separator: ",").dropFirst().map { Double($0)! }
+            #expect(values[3] > values[0] && values[1] >= values[2])
+        }
     }
 
     /// The retention example of Fader & Hardie (2007): fit years 0–7, project to year 12.
