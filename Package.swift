@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Transactions", targets: ["Transactions"]),
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Churn", targets: ["Churn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
@@ -27,16 +28,22 @@ let package = Package(
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
+        .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Churn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
+        .testTarget(
+            name: "ChurnTests",
+            dependencies: ["Churn", "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "TransactionsTests",
             dependencies: ["Transactions"],

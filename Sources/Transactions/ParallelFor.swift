@@ -8,7 +8,7 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 
 /// Runs `body(0..<iterations)` on Dispatch's worker threads and returns when all are done.
 /// The iterations must not share mutable state; results go into per-iteration slots.
-func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+public func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
     if iterations == 1 {
         body(0)
         return

@@ -17,6 +17,6 @@ struct Clientele: ParsableCommand {
                 --observation-end 1998-06-30 --output summary.csv
             """,
         version: version,
-        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, SimulateCommand.self, DoctorCommand.self]
+        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self]
     )
 }

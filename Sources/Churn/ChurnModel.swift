@@ -1,0 +1,192 @@
+import Foundation
+import LinearAlgebra
+
+/// A fitted churn model as it is saved and reused: the feature recipe, the standardisation,
+/// the coefficients (per standard deviation and in the features' own units, with standard
+/// errors and z-values when the fit is unpenalised and unweighted), the fit diagnostics and
+/// the cross-validated metrics. It scores new summaries without refitting.
+public struct ChurnModel: Codable, Sendable, Equatable {
+    /// The version of this layout; readers refuse any other.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int
+    /// Always `logistic`.
+    public var model: String
+    public var label: ChurnLabel
+    public var specification: FeatureSpecification
+    public var transform: FeatureTransform
+    public var penalty: Double
+    public var classWeights: ClassWeights
+    /// Intercept first, then one per feature in `specification.names` order.
+    public var coefficients: [Coefficient]
+    public var logLikelihood: Double
+    public var iterations: Int
+    public var converged: Bool
+    public var gradientNorm: Double
+    public var customers: Int
+    public var churnRate: Double
+    /// The unit of recency and T the model was fitted in.
+    public var timeUnit: String
+    public var evaluation: ChurnEvaluation?
+    public var dataFingerprint: String
+    public var createdAt: String
+    public var clienteleVersion: String
+
+    public struct Coefficient: Codable, Sendable, Equatable {
+        public var name: String
+        /// Per standard deviation of the feature (the scale the penalty acts on).
+        public var standardized: Double
+        /// Per unit of the feature (for the intercept: at every feature 0).
+        public var original: Double
+        public var standardError: Double?
+        public var zValue: Double?
+    }
+
+    /// Fits the model on every customer given.
+    public static func fit(features: FeatureMatrix, labels: [Double], specification: FeatureSpecification,
+                           label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
+                           dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date()) throws -> ChurnModel {
+        let (transform, fit) = try fitLogistic(features, labels, penalty: penalty, classWeights: classWeights)
+        let toOriginal = transform.toOriginalUnits
+        let original = BLAS.gemv(toOriginal, fit.coefficients)
+        let originalCovariance = fit.covariance.map { toOriginal * $0 * toOriginal.transposed() }
+        let names = ["intercept"] + features.names
+        let coefficients = names.indices.map { j in
+            let standardError = originalCovariance.map { $0[j, j].squareRoot() }
+            return Coefficient(name: names[j], standardized: fit.coefficients[j], original: original[j],
+                               standardError: standardError, zValue: standardError.map { original[j] / $0 })
+        }
+        return ChurnModel(
+            formatVersion: currentFormatVersion, model: "logistic", label: label, specification: specification,
+            transform: transform, penalty: penalty, classWeights: classWeights, coefficients: coefficients,
+            logLikelihood: fit.logLikelihood, iterations: fit.iterations, converged: fit.converged,
+            gradientNorm: fit.gradientNorm, customers: labels.count, churnRate: labels.reduce(0, +) / Double(labels.count),
+            timeUnit: timeUnit, evaluation: nil, dataFingerprint: dataFingerprint,
+            createdAt: ISO8601DateFormatter().string(from: createdAt), clienteleVersion: clienteleVersion)
+    }
+
+    /// The standardisation fitted on these customers and the logistic fit on them.
+    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], penalty: Double,
+                            classWeights: ClassWeights) throws -> (FeatureTransform, LogisticFit) {
+        let transform = try FeatureTransform(fitting: features)
+        let weights = classWeights.caseWeights(labels)
+        let fit = try LogisticRegression(penalty: penalty).fit(
+            design: transform.design(features), labels: labels, weights: weights, names: ["intercept"] + features.names)
+        return (transform, fit)
+    }
+
+    /// The churn probability of each customer.
+    public func probabilities(_ features: FeatureMatrix) throws -> [Double] {
+        guard features.names == transform.names else {
+            throw ChurnError.invalidModelFile("the model reads \(transform.names.joined(separator: ", ")) but was given \(features.names.joined(separator: ", "))")
+        }
+        return Self.probabilities(transform.design(features), coefficients.map(\.standardized))
+    }
+
+    static func probabilities(_ design: Matrix, _ beta: [Double]) -> [Double] {
+        BLAS.gemv(design, beta).map { 1 / (1 + exp(-$0)) }
+    }
+
+    /// The JSON text, keys sorted, so that the same fit gives the same file.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+
+    /// Reads a churn model file; another format version or model is refused by name.
+    public static func decode(_ bytes: [UInt8], source: String) throws -> ChurnModel {
+        struct Header: Decodable {
+            var formatVersion: Int?
+            var model: String?
+        }
+        let data = Data(bytes)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let header = try? decoder.decode(Header.self, from: data)
+        guard let version = header?.formatVersion, header?.model == "logistic" else {
+            throw ChurnError.invalidModelFile("\(source) is not a churn model file (it needs \"model\": \"logistic\" and a formatVersion)")
+        }
+        guard version == currentFormatVersion else {
+            throw ChurnError.invalidModelFile("\(source) has format version \(version); this Clientele reads version \(currentFormatVersion)")
+        }
+        do {
+            return try decoder.decode(ChurnModel.self, from: data)
+        } catch let error as DecodingError {
+            throw ChurnError.invalidModelFile("\(source): \(error.keyPathDescription)")
+        }
+    }
+}
+
+/// How churned and retained customers are weighted in the fit (not in the metrics).
+public enum ClassWeights: Sendable, Equatable, Codable, CustomStringConvertible {
+    case none
+    /// scikit-learn's `balanced`: each class weighs n / (2 · its size), so both weigh alike.
+    case balanced
+    /// Churned customers weigh this much, retained ones 1.
+    case churned(Double)
+
+    /// The weight of each customer, or nil when all weigh 1.
+    public func caseWeights(_ labels: [Double]) -> [Double]? {
+        let n = Double(labels.count), churners = labels.reduce(0, +)
+        switch self {
+        case .none:
+            return nil
+        case .balanced:
+            guard churners > 0, churners < n else { return nil }
+            let (churnedWeight, retainedWeight) = (n / (2 * churners), n / (2 * (n - churners)))
+            return labels.map { $0 == 1 ? churnedWeight : retainedWeight }
+        case .churned(let weight):
+            return labels.map { $0 == 1 ? weight : 1 }
+        }
+    }
+
+    /// `none`, `balanced`, or a number: the weight of churned customers.
+    public init?(argument: String) {
+        switch argument {
+        case "none": self = .none
+        case "balanced": self = .balanced
+        default:
+            guard let weight = Double(argument), weight > 0, weight.isFinite else { return nil }
+            self = .churned(weight)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .balanced: return "balanced"
+        case .churned(let weight): return "\(weight)"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let weights = ClassWeights(argument: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected none, balanced or a positive number, got \"\(text)\""))
+        }
+        self = weights
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+extension DecodingError {
+    /// What is wrong and where, as a key path (`coefficients.2.original`).
+    var keyPathDescription: String {
+        func path(_ context: Context, _ key: CodingKey? = nil) -> String {
+            (context.codingPath + (key.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch self {
+        case .keyNotFound(let key, let context): return "missing key \(path(context, key))"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(self)"
+        }
+    }
+}

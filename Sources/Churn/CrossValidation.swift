@@ -1,0 +1,81 @@
+import Simulation
+
+/// Out-of-sample evaluation by stratified k-fold cross-validation.
+///
+/// Customers are dealt into k folds class by class: the churned ones in a seeded shuffle
+/// (xoshiro256**), then the retained ones, each dealt round-robin, so that every fold has the
+/// overall churn rate to within one customer. For each fold the standardisation and the
+/// logistic model are fitted on the other k − 1 folds and score the fold; the metrics are
+/// taken on the pooled out-of-fold probabilities (and the AUC within each fold).
+///
+/// The purchase model's own churn scores — 1 − P(alive), and expected holdout purchases
+/// (fewer expected purchases: more likely to churn) — are measured on the same customers and
+/// folds. They are out of sample in time (the BG/NBD model sees only the calibration
+/// window) and never see the labels, so they need no refitting per fold; expected purchases
+/// are not a probability, so they get the ranking metrics only.
+public struct ChurnEvaluation: Codable, Sendable, Equatable {
+    public var folds: Int
+    public var seed: UInt64
+    public var logistic: ScoreMetrics
+    /// 1 − P(alive) as a churn probability.
+    public var oneMinusPAlive: ScoreMetrics?
+    /// −(expected holdout purchases) as a churn score.
+    public var expectedPurchases: ScoreMetrics?
+    /// The out-of-fold churn probability of each customer (not saved in the model file).
+    public var outOfFoldProbabilities: [Double] = []
+
+    private enum CodingKeys: String, CodingKey { case folds, seed, logistic, oneMinusPAlive, expectedPurchases }
+
+    /// Cross-validates the logistic model on `features` and measures `purchaseScores` on the
+    /// same folds.
+    public init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?,
+                penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64) throws {
+        let n = labels.count
+        let churners = Int(labels.reduce(0, +))
+        guard folds >= 2, min(churners, n - churners) >= folds else {
+            throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
+        }
+        let fold = Self.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+        var outOfFold = [Double](repeating: 0, count: n)
+        for k in 0..<folds {
+            let training = (0..<n).filter { fold[$0] != k }
+            let testing = (0..<n).filter { fold[$0] == k }
+            let trainingFeatures = features.selecting(training)
+            let trainingLabels = training.map { labels[$0] }
+            do {
+                let (transform, fit) = try ChurnModel.fitLogistic(trainingFeatures, trainingLabels, penalty: penalty, classWeights: classWeights)
+                let scores = ChurnModel.probabilities(transform.design(features.selecting(testing)), fit.coefficients)
+                for (i, p) in zip(testing, scores) { outOfFold[i] = p }
+            } catch let error as ChurnError {
+                throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")
+            }
+        }
+        self.folds = folds
+        self.seed = seed
+        logistic = ScoreMetrics(scores: outOfFold, labels: labels, isProbability: true, folds: fold, foldCount: folds)
+        if let purchaseScores {
+            oneMinusPAlive = ScoreMetrics(scores: purchaseScores.pAlive.map { 1 - $0 }, labels: labels, isProbability: true,
+                                          folds: fold, foldCount: folds)
+            expectedPurchases = ScoreMetrics(scores: purchaseScores.expectedPurchases.map { -$0 }, labels: labels,
+                                             isProbability: false, folds: fold, foldCount: folds)
+        }
+        outOfFoldProbabilities = outOfFold
+    }
+
+    /// The fold (0..<folds) of each customer; each class is shuffled with the seed and dealt
+    /// round-robin, the retained ones continuing where the churned ones stopped.
+    public static func stratifiedFolds(labels: [Double], folds: Int, seed: UInt64) -> [Int] {
+        var random = SeededRandom(seed: seed)
+        var fold = [Int](repeating: 0, count: labels.count)
+        var next = 0
+        for label in [1.0, 0.0] {
+            var members = labels.indices.filter { labels[$0] == label }
+            members.shuffle(using: &random)
+            for i in members {
+                fold[i] = next % folds
+                next += 1
+            }
+        }
+        return fold
+    }
+}

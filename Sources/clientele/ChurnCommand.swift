@@ -1,0 +1,196 @@
+import ArgumentParser
+import Churn
+import Foundation
+import LifetimeValue
+import Transactions
+
+struct ChurnCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "churn",
+        abstract: "Fit a churn model (logistic regression on holdout labels) and cross-validate it, or score with a saved one.",
+        discussion: """
+            Fitting needs a calibration/holdout summary: a customer has churned when it makes no \
+            purchase in the holdout window (or fewer than --holdout-purchases-below, or spends \
+            less than --holdout-spend-below). Features: frequency, recency, T, monetary_value, \
+            the BG/NBD model's p_alive and expected_purchases over the holdout's length (from \
+            --bgnbd, or fitted on the summary's calibration columns), and the columns of \
+            --attributes joined on customer_id (categorical ones one-hot, the first level in \
+            sorted order being the reference). Features are standardised; --penalty is the L2 \
+            penalty λ on their coefficients (scikit-learn's C = 1/λ), never on the intercept.
+
+            The model is evaluated by stratified --folds-fold cross-validation (AUC, log-loss, \
+            Brier score, lift, gain and calibration by decile), beside the BG/NBD model's own \
+            churn scores on the same folds, and the scores CSV has each customer's probability \
+            from the model fitted on all customers and its out-of-fold probability.
+
+            Example (CDNOW, weeks, 39-week calibration and holdout to 1998-06-30):
+              clientele churn summary.csv --unit weeks --bgnbd models/bgnbd.json \\
+                --output churn-scores.csv --model-output models/churn.json
+            Scoring a summary with a saved model (no holdout needed):
+              clientele churn summary.csv --unit weeks --model models/churn.json --output churn-scores.csv
+            """)
+
+    @Argument(help: "The customer summary CSV (from clientele summarize).")
+    var summary: String
+
+    @OptionGroup var unit: SummaryUnitOption
+
+    @Option(help: "A saved churn model (from --model-output): score the summary with it instead of fitting.")
+    var model: String?
+
+    @Option(help: "A BG/NBD model file (from clientele fit bgnbd) for p_alive and expected_purchases; default: fitted on the summary.")
+    var bgnbd: String?
+
+    @Option(help: "A CSV of customer attributes, first column customer_id, joined onto the summary.")
+    var attributes: String?
+
+    @Option(help: "An attribute column to treat as categorical even if its values are numbers (repeatable).")
+    var categorical: [String] = []
+
+    @Option(help: "The features to use, comma-separated (default: every summary, BG/NBD and attribute column).")
+    var features: String?
+
+    @Option(help: "Churned: fewer than this many purchase periods in the holdout (default 1: none).")
+    var holdoutPurchasesBelow: Int?
+
+    @Option(help: "Churned: holdout spend (frequency_holdout × monetary_value_holdout) below this.")
+    var holdoutSpendBelow: Double?
+
+    @Option(help: "The L2 penalty λ on the standardised coefficients (0: none, with standard errors).")
+    var penalty = 0.0
+
+    @Option(help: "Class weights in the fit: none, balanced, or the weight of a churned customer.")
+    var classWeights = "none"
+
+    @Option(help: "Cross-validation folds (0: no cross-validation).")
+    var folds = 5
+
+    @Option(help: "The seed of the fold assignment.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Where to write the per-customer scores CSV (written whole or not at all).")
+    var output: String
+
+    @Option(help: "Where to write the fitted churn model (JSON).")
+    var modelOutput: String?
+
+    func validate() throws {
+        guard penalty >= 0, penalty.isFinite else { throw ValidationError("--penalty must be 0 or more") }
+        guard ClassWeights(argument: classWeights) != nil else {
+            throw ValidationError("--class-weights must be none, balanced or a positive number (got \"\(classWeights)\")")
+        }
+        guard folds == 0 || folds >= 2 else { throw ValidationError("--folds must be 0 (none) or at least 2") }
+        if holdoutPurchasesBelow != nil, holdoutSpendBelow != nil {
+            throw ValidationError("give --holdout-purchases-below or --holdout-spend-below, not both")
+        }
+        if let n = holdoutPurchasesBelow, n < 1 { throw ValidationError("--holdout-purchases-below must be at least 1") }
+        if model != nil {
+            let fitting = [("--bgnbd", bgnbd != nil), ("--features", features != nil), ("--model-output", modelOutput != nil),
+                           ("--holdout-purchases-below", holdoutPurchasesBelow != nil), ("--holdout-spend-below", holdoutSpendBelow != nil),
+                           ("--categorical", !categorical.isEmpty)]
+            if let (flag, _) = fitting.first(where: \.1) {
+                throw ValidationError("\(flag) is for fitting; with --model the saved model's choices apply")
+            }
+        }
+    }
+
+    func run() throws {
+        let bytes = try readWholeFile(summary)
+        let data = try CustomerSummary.read(path: summary, unit: unit.value)
+        let table = try attributes.map { try CSVTable.read(path: $0) }
+        if let model {
+            try score(data, with: try ChurnModel.decode(try readWholeFile(model), source: model), attributes: table)
+        } else {
+            try fit(data, fingerprint: fingerprint(bytes), attributes: table)
+        }
+    }
+
+    private func fit(_ data: CustomerSummary, fingerprint: String, attributes table: CSVTable?) throws {
+        let label = holdoutSpendBelow.map(ChurnLabel.spendBelow) ?? .purchasesBelow(holdoutPurchasesBelow ?? 1)
+        let labels = try label.labels(data, source: summary)
+        let purchases = PurchaseScore(try purchaseModel(data), horizon: data.holdout?.duration ?? 0)
+        let scores = try purchases.scores(data)
+        let requested = features.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let specification = try FeatureSpecification.choose(requested: requested, summary: data, purchaseModel: purchases,
+                                                            attributes: table, categorical: Set(categorical))
+        let matrix = try specification.features(data, attributes: table, purchaseScores: scores)
+        let weights = ClassWeights(argument: classWeights) ?? .none
+        var churnModel = try ChurnModel.fit(features: matrix, labels: labels, specification: specification, label: label,
+                                            penalty: penalty, classWeights: weights, timeUnit: unit.value.rawValue,
+                                            dataFingerprint: fingerprint, clienteleVersion: Clientele.version)
+        let evaluation = folds == 0 ? nil : try ChurnEvaluation(features: matrix, labels: labels, purchaseScores: scores,
+                                                                 penalty: penalty, classWeights: weights, folds: folds, seed: seed)
+        churnModel.evaluation = evaluation
+        let probabilities = try churnModel.probabilities(matrix)
+
+        var columns = ["customer_id", "churned", "churn_probability"]
+        if evaluation != nil { columns.append("out_of_fold_probability") }
+        columns += ["p_alive", "expected_purchases"]
+        var writer = CSVWriter(columns: columns, expectedRows: data.count)
+        for i in 0..<data.count {
+            var row = [labels[i], probabilities[i]]
+            if let evaluation { row.append(evaluation.outOfFoldProbabilities[i]) }
+            writer.appendRow(data.customerIDs, i, row + [scores.pAlive[i], scores.expectedPurchases[i]])
+        }
+        try writeFileAtomically(writer.bytes, to: output)
+        if let modelOutput { try writeFileAtomically(try churnModel.encoded(), to: modelOutput) }
+        report(churnModel, label: label)
+    }
+
+    /// The BG/NBD model of --bgnbd, or one fitted on the summary's calibration columns.
+    private func purchaseModel(_ data: CustomerSummary) throws -> BGNBD {
+        guard let bgnbd else {
+            let histories = try PurchaseHistories(frequency: data.frequency.map(Double.init), recency: data.recency, T: data.T)
+            return try BGNBD.fit(histories).model
+        }
+        let file = try ModelFile.decode(try readWholeFile(bgnbd), source: bgnbd)
+        guard file.model == "bgnbd" else { throw CommandError("\(bgnbd) holds a \(file.model) model; --bgnbd needs a bgnbd one") }
+        guard file.timeUnit == unit.value.rawValue else {
+            throw CommandError("\(bgnbd) was fitted in \(file.timeUnit) but the summary is in \(unit.value.rawValue) (--unit)")
+        }
+        guard let model = try file.purchaseModel() as? BGNBD else { throw CommandError("\(bgnbd) does not hold a BG/NBD model") }
+        return model
+    }
+
+    private func score(_ data: CustomerSummary, with churnModel: ChurnModel, attributes table: CSVTable?) throws {
+        let source = model ?? ""
+        guard churnModel.timeUnit == unit.value.rawValue else {
+            throw CommandError("\(source) was fitted in \(churnModel.timeUnit) but the summary is in \(unit.value.rawValue) (--unit)")
+        }
+        let scores = try churnModel.specification.purchaseModel?.scores(data)
+        let probabilities = try churnModel.probabilities(
+            try churnModel.specification.features(data, attributes: table, purchaseScores: scores))
+        var writer = CSVWriter(columns: ["customer_id", "churn_probability"] + (scores == nil ? [] : ["p_alive", "expected_purchases"]),
+                               expectedRows: data.count)
+        for i in 0..<data.count {
+            writer.appendRow(data.customerIDs, i, [probabilities[i]] + (scores.map { [$0.pAlive[i], $0.expectedPurchases[i]] } ?? []))
+        }
+        try writeFileAtomically(writer.bytes, to: output)
+        print("\(data.count) customers scored with \(source) (churn: \(churnModel.label)) → \(output)")
+    }
+
+    private func report(_ churnModel: ChurnModel, label: ChurnLabel) {
+        print("churned: \(label): \(Int((churnModel.churnRate * Double(churnModel.customers)).rounded())) of \(churnModel.customers) customers (\(percent(churnModel.churnRate)))")
+        print("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
+        print("feature                    per SD     per unit    std.err    z")
+        for c in churnModel.coefficients {
+            let name = c.name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            let inference = c.standardError.map { String(format: "%10.4g %7.2f", $0, c.zValue ?? 0) } ?? ""
+            print("\(name) \(String(format: "%10.4f %12.5g", c.standardized, c.original)) \(inference)")
+        }
+        if let evaluation = churnModel.evaluation {
+            print("\(evaluation.folds)-fold cross-validation (seed \(evaluation.seed)):  AUC    log-loss  Brier   top-decile lift")
+            let rows: [(String, ScoreMetrics?)] = [("logistic model", evaluation.logistic), ("BG/NBD 1 − P(alive)", evaluation.oneMinusPAlive),
+                                                   ("BG/NBD expected purchases", evaluation.expectedPurchases)]
+            for (name, metrics) in rows {
+                guard let metrics else { continue }
+                let loss = metrics.logLoss.map { String(format: "%8.4f", $0) } ?? "       –"
+                let brier = metrics.brierScore.map { String(format: "%7.4f", $0) } ?? "      –"
+                print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(String(format: "%.4f", metrics.auc)) \(loss) \(brier)  \(String(format: "%.2f", metrics.deciles[0].lift))")
+            }
+        }
+        print("→ \(output)\(modelOutput.map { ", \($0)" } ?? "")")
+    }
+
+    private func percent(_ share: Double) -> String { String(format: "%.1f%%", 100 * share) }
+}
