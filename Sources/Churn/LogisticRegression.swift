@@ -73,7 +73,7 @@ public struct LogisticRegression: Sendable {
                 cholesky = try Cholesky(factoring: current.hessian)
             } catch LinearAlgebraError.notPositiveDefinite(let column) {
                 if iterations == 0 || penalty > 0 {
-                    throw ChurnError.collinear(feature: names[column - 1], among: Array(names[..<(column - 1)]))
+                    throw ChurnError.collinear(feature: names[column - 1], among: Array(names[1..<max(1, column - 1)]))
                 }
                 throw separation(beta, problem, names)
             }

@@ -1,0 +1,42 @@
+import Testing
+import Transactions
+@testable import Churn
+
+@Suite struct ChurnMetricsTests {
+    @Test func aucWithTiesAndClippedLogLossEqualScikitLearn() throws {
+        let summary = cdnowHoldoutSummary
+        let labels = try ChurnLabel.noHoldoutPurchase.labels(summary, source: "CDNOW")
+        let metrics = References.loaded.metrics
+        let ranking = ScoreMetrics(scores: summary.frequency.map { -Double($0) }, labels: labels, isProbability: false)
+        #expect(abs(ranking.auc - metrics["roc_auc_negative_frequency"]!) < 1e-12)
+        #expect(ranking.logLoss == nil && ranking.brierScore == nil && ranking.deciles[0].meanPrediction == nil)
+        let hard = summary.frequency.map { $0 == 0 ? 1.0 : ($0 > 5 ? 0.0 : 0.4) }
+        let probability = ScoreMetrics(scores: hard, labels: labels, isProbability: true)
+        #expect(abs(probability.logLoss! - metrics["log_loss_hard"]!) < 1e-9)
+        #expect(abs(probability.brierScore! - metrics["brier_hard"]!) < 1e-12)
+    }
+
+    /// Twenty customers, eight churned, scores 20 down to 1: worked by hand.
+    @Test func decilesByHand() {
+        let labels: [Double] = [1, 1, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+        let scores = (0..<20).map { Double(20 - $0) / 21 }
+        let metrics = ScoreMetrics(scores: scores, labels: labels, isProbability: true)
+        #expect(metrics.deciles.map(\.customers) == [Int](repeating: 2, count: 10))
+        #expect(metrics.deciles.map(\.churned) == [2, 1, 1, 1, 0, 1, 0, 1, 0, 1])
+        // The overall rate is 0.4: the first decile (rate 1) lifts 2.5, the second 1.25.
+        #expect(abs(metrics.deciles[0].lift - 2.5) < 1e-15 && abs(metrics.deciles[1].lift - 1.25) < 1e-15)
+        #expect(metrics.deciles.map(\.cumulativeGain) == [2, 3, 4, 5, 5, 6, 6, 7, 7, 8].map { Double($0) / 8 })
+        #expect(metrics.deciles[0].meanPrediction == (20.0 / 21 + 19.0 / 21) / 2)
+        // Of the 8 × 12 churned/retained pairs, the churned customer ranks higher in
+        // 12 + 12 + 12 + 11 + 9 + 7 + 4 + 0 = 67.
+        #expect(metrics.auc == 67.0 / 96)
+    }
+
+    @Test func foldAUCIsTheAUCWithinEachFold() {
+        let labels: [Double] = [1, 0, 1, 0, 1, 0, 0, 1]
+        let scores: [Double] = [0.9, 0.1, 0.2, 0.8, 0.7, 0.3, 0.4, 0.6]
+        let metrics = ScoreMetrics(scores: scores, labels: labels, isProbability: true, folds: [0, 0, 0, 0, 1, 1, 1, 1], foldCount: 2)
+        // Fold 0: churned 0.9, 0.2 against retained 0.1, 0.8 → 3 of 4 pairs; fold 1: all 4.
+        #expect(metrics.foldAUC == [0.75, 1])
+    }
+}

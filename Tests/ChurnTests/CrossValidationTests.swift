@@ -1,0 +1,48 @@
+import Foundation
+import LifetimeValue
+import Testing
+@testable import Churn
+
+@Suite struct CrossValidationTests {
+    @Test func foldsAreStratifiedAndSeeded() throws {
+        let labels = try ChurnLabel.noHoldoutPurchase.labels(cdnowHoldoutSummary, source: "CDNOW")
+        let folds = ChurnEvaluation.stratifiedFolds(labels: labels, folds: 5, seed: 42)
+        let churners = labels.reduce(0, +)
+        for k in 0..<5 {
+            let members = folds.indices.filter { folds[$0] == k }
+            #expect(abs(Double(members.count) - Double(labels.count) / 5) <= 1)
+            #expect(abs(members.reduce(0) { $0 + labels[$1] } - churners / 5) <= 1)
+        }
+        #expect(ChurnEvaluation.stratifiedFolds(labels: labels, folds: 5, seed: 42) == folds)
+        #expect(ChurnEvaluation.stratifiedFolds(labels: labels, folds: 5, seed: 43) != folds)
+    }
+
+    /// Each customer's out-of-fold probability comes from a model that never saw it: refitting
+    /// on the other folds by hand gives the same numbers; the BG/NBD scores are measured on
+    /// the same folds.
+    @Test func outOfFoldProbabilitiesComeFromModelsFittedWithoutTheFold() throws {
+        let (_, features, labels) = try cdnowFixtureFeatures()
+        let scores = (pAlive: features.columns[0].map { 1 / (1 + $0) }, expectedPurchases: features.columns[1])
+        let evaluation = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores,
+                                             penalty: 0.5, classWeights: .none, folds: 4, seed: 9)
+        let folds = ChurnEvaluation.stratifiedFolds(labels: labels, folds: 4, seed: 9)
+        let training = folds.indices.filter { folds[$0] != 2 }, testing = folds.indices.filter { folds[$0] == 2 }
+        let (transform, fit) = try ChurnModel.fitLogistic(features.selecting(training), training.map { labels[$0] },
+                                                          penalty: 0.5, classWeights: .none)
+        let byHand = ChurnModel.probabilities(transform.design(features.selecting(testing)), fit.coefficients)
+        #expect(testing.map { evaluation.outOfFoldProbabilities[$0] } == byHand)
+        #expect(evaluation.logistic == ScoreMetrics(scores: evaluation.outOfFoldProbabilities, labels: labels, isProbability: true,
+                                                    folds: folds, foldCount: 4))
+        #expect(evaluation.oneMinusPAlive?.auc == ScoreMetrics.auc(scores.pAlive.map { 1 - $0 }, labels))
+        #expect(evaluation.expectedPurchases?.logLoss == nil)
+        #expect(evaluation.logistic.foldAUC.count == 4)
+    }
+
+    @Test func tooFewCustomersOfAClassForTheFoldsIsRefused() throws {
+        let features = FeatureMatrix(names: ["x"], columns: [[1, 2, 3, 4, 5, 6]])
+        #expect(throws: ChurnError.self) {
+            try ChurnEvaluation(features: features, labels: [1, 1, 0, 0, 0, 0], purchaseScores: nil,
+                                penalty: 0, classWeights: .none, folds: 3, seed: 1)
+        }
+    }
+}
