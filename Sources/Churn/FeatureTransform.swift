@@ -44,35 +44,62 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
     /// The means and standard deviations of the features; a constant feature is refused.
     public init(fitting features: FeatureMatrix) throws {
         names = features.names
-        means = []
-        scales = []
-        let n = Double(features.count)
-        for (name, column) in zip(features.names, features.columns) {
-            let mean = column.reduce(0, +) / n
-            let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
-            guard variance > 0, variance.isFinite else { throw ChurnError.constantFeature(name, value: column.first ?? 0) }
-            means.append(mean)
-            scales.append(variance.squareRoot())
+        var moments = [(mean: Double, variance: Double)](repeating: (0, 0), count: names.count)
+        let threads = features.count >= 100_000 ? 2 : 1
+        moments.withUnsafeMutableBufferPointer { slots in
+            parallelFor(threads) { t in
+                for j in stride(from: t, to: slots.count, by: threads) {
+                    slots[j] = features.columns[j].withUnsafeBufferPointer(Self.moments)
+                }
+            }
         }
+        for (j, moment) in moments.enumerated() where !(moment.variance > 0 && moment.variance.isFinite) {
+            throw ChurnError.constantFeature(names[j], value: features.columns[j].first ?? 0)
+        }
+        means = moments.map(\.mean)
+        scales = moments.map { $0.variance.squareRoot() }
+    }
+
+    /// The mean and population variance of a column, by two passes (the second on deviations
+    /// from the mean, which keeps the variance accurate when the mean is large), summed in four
+    /// lanes in a fixed order.
+    private static func moments(_ column: UnsafeBufferPointer<Double>) -> (mean: Double, variance: Double) {
+        func laneSum(_ term: (Double) -> Double) -> Double {
+            var lanes = SIMD4<Double>()
+            let whole = column.count & ~3
+            for i in stride(from: 0, to: whole, by: 4) {
+                lanes += SIMD4(term(column[i]), term(column[i + 1]), term(column[i + 2]), term(column[i + 3]))
+            }
+            return (whole..<column.count).reduce(lanes.sum()) { $0 + term(column[$1]) }
+        }
+        let n = Double(column.count)
+        let mean = laneSum { $0 } / n
+        return (mean, laneSum { ($0 - mean) * ($0 - mean) } / n)
     }
 
     /// The design matrix: a column of ones, then each feature standardised.
     public func design(_ features: FeatureMatrix) -> Matrix {
         precondition(features.names == names, "the features must be the transform's, in its order")
         let n = features.count, c = names.count + 1
-        var design = Matrix(rows: n, columns: c)
-        design.withUnsafeMutableBufferPointer { x, _ in
-            for i in 0..<n { x[i] = 1 }
-            parallelFor(n >= 100_000 ? 2 : 1) { t in
-                for j in stride(from: t, to: names.count, by: n >= 100_000 ? 2 : 1) {
-                    let (mean, scale) = (means[j], scales[j])
-                    features.columns[j].withUnsafeBufferPointer { source in
-                        let target = x.baseAddress! + (j + 1) * n
+        let threads = n >= 100_000 ? 2 : 1
+        // Every element is written below, so the buffer starts uninitialised rather than zeroed.
+        let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
+            parallelFor(threads) { t in
+                for j in stride(from: t, to: c, by: threads) {
+                    let target = x.baseAddress! + j * n
+                    guard j > 0 else {
+                        target.initialize(repeating: 1, count: n)
+                        continue
+                    }
+                    let (mean, scale) = (means[j - 1], scales[j - 1])
+                    features.columns[j - 1].withUnsafeBufferPointer { source in
                         for i in 0..<n { target[i] = (source[i] - mean) / scale }
                     }
                 }
             }
+            initialised = n * c
         }
+        let design = Matrix(rows: n, columns: c, columnMajor: elements)
         return design
     }
 

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// `clientele churn` as a user meets it: fit with cross-validation on the CDNOW master
+/// summary, score with the saved model, and one-line refusals that leave no output behind.
+extension CommandLineTests {
+    @Test func churnFitsCrossValidatesAndScoresWithTheSavedModel() throws {
+        let directory = try temporaryDirectory()
+        let summary = directory.appendingPathComponent("summary.csv").path
+        #expect(try run(["summarize", "datasets/cdnow/CDNOW_master.txt", "--delimiter", "whitespace", "--amount-column", "dollar_value",
+                         "--date-format", "yyyyMMdd", "--unit", "weeks", "--calibration-end", "1997-09-30",
+                         "--observation-end", "1998-06-30", "--output", summary]).status == 0)
+        let scores = directory.appendingPathComponent("scores.csv").path
+        let model = directory.appendingPathComponent("churn.json").path
+        let fit = try run(["churn", summary, "--unit", "weeks", "--penalty", "0.5", "--output", scores, "--model-output", model])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        #expect(fit.standardOutput.hasPrefix("churned: no purchase in the holdout window: 16512 of 23570 customers (70.1%)\n"))
+        #expect(fit.standardOutput.contains("5-fold cross-validation (seed 42)"))
+        let rows = try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 23571)
+        #expect(rows[0] == "customer_id,churned,churn_probability,out_of_fold_probability,p_alive,expected_purchases")
+
+        // The saved model scores the same summary to the same probabilities, without refitting.
+        let rescored = directory.appendingPathComponent("rescored.csv").path
+        let score = try run(["churn", summary, "--unit", "weeks", "--model", model, "--output", rescored])
+        #expect(score.status == 0, "\(score.standardError)")
+        let again = try String(contentsOfFile: rescored, encoding: .utf8).split(separator: "\n")
+        #expect(again[0] == "customer_id,churn_probability,p_alive,expected_purchases")
+        for i in [1, 2, 500, 23570] {
+            let fitted = rows[i].split(separator: ","), scored = again[i].split(separator: ",")
+            #expect(fitted[0] == scored[0] && fitted[2] == scored[1] && fitted[4] == scored[2])
+        }
+
+        // Same seed, same bytes.
+        let repeated = directory.appendingPathComponent("repeated.csv").path
+        #expect(try run(["churn", summary, "--unit", "weeks", "--penalty", "0.5", "--output", repeated]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: repeated)) == Data(contentsOf: URL(fileURLWithPath: scores)))
+    }
+
+    @Test func churnRefusalsAreOneLineAndWriteNothing() throws {
+        let directory = try temporaryDirectory()
+        let summary = directory.appendingPathComponent("s.csv").path
+        try "customer_id,frequency,recency,T\n1,2,5,9\n2,0,0,9\n".write(toFile: summary, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("out.csv").path
+        let noHoldout = try run(["churn", summary, "--output", output])
+        #expect(noHoldout.status != 0)
+        #expect(noHoldout.standardError == "Error: \(summary) has no holdout columns (frequency_holdout): churn labels come from a holdout window; summarize with --calibration-end\n")
+        let mixed = try run(["churn", summary, "--model", "m.json", "--penalty", "1", "--features", "frequency", "--output", output])
+        #expect(mixed.status != 0 && mixed.standardError.contains("--features is for fitting; with --model the saved model's choices apply"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}
