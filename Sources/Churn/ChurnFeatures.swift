@@ -116,21 +116,31 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     /// P(alive) at the end of calibration and expected purchases over the horizon, per customer.
     public func scores(_ summary: CustomerSummary) throws -> PurchaseScores {
         let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
-        var alive = [Double](repeating: 0, count: summary.count)
-        var expected = [Double](repeating: 0, count: summary.count)
+        return (Self.perCustomer(summary) { model.pAlive(frequency: $0, recency: $1, T: $2) },
+                Self.perCustomer(summary) { model.expectedPurchases(in: horizon, frequency: $0, recency: $1, T: $2) })
+    }
+
+    /// The model's own probability of the purchase label: fewer than n purchases over the
+    /// horizon, Σₖ₌₀..ₙ₋₁ P(X(horizon) = k | history), per customer.
+    public func probabilityOfFewerPurchases(than n: Int, _ summary: CustomerSummary) throws -> [Double] {
+        let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
+        return Self.perCustomer(summary) { x, tx, T in
+            (0..<n).reduce(0) { $0 + model.probabilityOfPurchases($1, in: horizon, frequency: x, recency: tx, T: T) }
+        }
+    }
+
+    /// `score(frequency, recency, T)` of every customer, on two threads for large summaries.
+    private static func perCustomer(_ summary: CustomerSummary, _ score: (Double, Double, Double) -> Double) -> [Double] {
+        var values = [Double](repeating: 0, count: summary.count)
         let threads = summary.count >= 20_000 ? 2 : 1
-        alive.withUnsafeMutableBufferPointer { aliveSlots in
-            expected.withUnsafeMutableBufferPointer { expectedSlots in
-                parallelFor(threads) { t in
-                    for i in (summary.count * t / threads)..<(summary.count * (t + 1) / threads) {
-                        let (x, tx, T) = (Double(summary.frequency[i]), summary.recency[i], summary.T[i])
-                        aliveSlots[i] = model.pAlive(frequency: x, recency: tx, T: T)
-                        expectedSlots[i] = model.expectedPurchases(in: horizon, frequency: x, recency: tx, T: T)
-                    }
+        values.withUnsafeMutableBufferPointer { slots in
+            parallelFor(threads) { t in
+                for i in (summary.count * t / threads)..<(summary.count * (t + 1) / threads) {
+                    slots[i] = score(Double(summary.frequency[i]), summary.recency[i], summary.T[i])
                 }
             }
         }
-        return (alive, expected)
+        return values
     }
 }
 

@@ -8,11 +8,12 @@ import Simulation
 /// logistic model are fitted on the other k − 1 folds and score the fold; the metrics are
 /// taken on the pooled out-of-fold probabilities (and the AUC within each fold).
 ///
-/// The purchase model's own churn scores — 1 − P(alive), and expected holdout purchases
-/// (fewer expected purchases: more likely to churn) — are measured on the same customers and
-/// folds. They are out of sample in time (the BG/NBD model sees only the calibration
-/// window) and never see the labels, so they need no refitting per fold; expected purchases
-/// are not a probability, so they get the ranking metrics only.
+/// The purchase model's own churn scores — 1 − P(alive), expected holdout purchases (fewer
+/// expected purchases: more likely to churn) and, for purchase-count labels, the model's
+/// probability of the label itself (fewer than n purchases in the holdout) — are measured on
+/// the same customers and folds. They are out of sample in time (the BG/NBD model sees only
+/// the calibration window) and never see the labels, so they need no refitting per fold;
+/// expected purchases are not a probability, so they get the ranking metrics only.
 public struct ChurnEvaluation: Codable, Sendable, Equatable {
     public var folds: Int
     public var seed: UInt64
@@ -21,15 +22,17 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     public var oneMinusPAlive: ScoreMetrics?
     /// −(expected holdout purchases) as a churn score.
     public var expectedPurchases: ScoreMetrics?
+    /// The purchase model's P(fewer than n purchases in the holdout), for purchase-count labels.
+    public var purchaseModelProbability: ScoreMetrics?
     /// The out-of-fold churn probability of each customer (not saved in the model file).
     public var outOfFoldProbabilities: [Double] = []
 
-    private enum CodingKeys: String, CodingKey { case folds, seed, logistic, oneMinusPAlive, expectedPurchases }
+    private enum CodingKeys: String, CodingKey { case folds, seed, logistic, oneMinusPAlive, expectedPurchases, purchaseModelProbability }
 
-    /// Cross-validates the logistic model on `features` and measures `purchaseScores` on the
-    /// same folds.
+    /// Cross-validates the logistic model on `features` and measures `purchaseScores` and
+    /// `purchaseModelProbability` on the same folds.
     public init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?,
-                penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64) throws {
+                purchaseModelProbability: [Double]? = nil, penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64) throws {
         let n = labels.count
         let churners = Int(labels.reduce(0, +))
         guard folds >= 2, min(churners, n - churners) >= folds else {
@@ -58,6 +61,9 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                                           folds: fold, foldCount: folds)
             expectedPurchases = ScoreMetrics(scores: purchaseScores.expectedPurchases.map { -$0 }, labels: labels,
                                              isProbability: false, folds: fold, foldCount: folds)
+        }
+        self.purchaseModelProbability = purchaseModelProbability.map {
+            ScoreMetrics(scores: $0, labels: labels, isProbability: true, folds: fold, foldCount: folds)
         }
         outOfFoldProbabilities = outOfFold
     }

@@ -118,8 +118,11 @@ struct ChurnCommand: ParsableCommand {
         var churnModel = try ChurnModel.fit(features: matrix, labels: labels, specification: specification, label: label,
                                             penalty: penalty, classWeights: weights, timeUnit: unit.value.rawValue,
                                             dataFingerprint: fingerprint, clienteleVersion: Clientele.version)
-        let evaluation = folds == 0 ? nil : try ChurnEvaluation(features: matrix, labels: labels, purchaseScores: scores,
-                                                                 penalty: penalty, classWeights: weights, folds: folds, seed: seed)
+        var labelProbability: [Double]?
+        if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, data) }
+        let evaluation = folds == 0 ? nil : try ChurnEvaluation(
+            features: matrix, labels: labels, purchaseScores: scores, purchaseModelProbability: labelProbability,
+            penalty: penalty, classWeights: weights, folds: folds, seed: seed)
         churnModel.evaluation = evaluation
         let probabilities = try churnModel.probabilities(matrix)
 
@@ -172,21 +175,24 @@ struct ChurnCommand: ParsableCommand {
     private func report(_ churnModel: ChurnModel, label: ChurnLabel) {
         print("churned: \(label): \(Int((churnModel.churnRate * Double(churnModel.customers)).rounded())) of \(churnModel.customers) customers (\(percent(churnModel.churnRate)))")
         print("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
-        print("feature                    per SD     per unit    std.err    z")
+        print("coefficient                per SD     per unit   std.err       z")
         for c in churnModel.coefficients {
             let name = c.name.padding(toLength: 22, withPad: " ", startingAt: 0)
             let inference = c.standardError.map { String(format: "%10.4g %7.2f", $0, c.zValue ?? 0) } ?? ""
             print("\(name) \(String(format: "%10.4f %12.5g", c.standardized, c.original)) \(inference)")
         }
         if let evaluation = churnModel.evaluation {
-            print("\(evaluation.folds)-fold cross-validation (seed \(evaluation.seed)):  AUC    log-loss  Brier   top-decile lift")
-            let rows: [(String, ScoreMetrics?)] = [("logistic model", evaluation.logistic), ("BG/NBD 1 − P(alive)", evaluation.oneMinusPAlive),
-                                                   ("BG/NBD expected purchases", evaluation.expectedPurchases)]
+            print("\(evaluation.folds)-fold stratified cross-validation (seed \(evaluation.seed)):")
+            print("  \("score".padding(toLength: 48, withPad: " ", startingAt: 0)) AUC     log-loss  Brier   top-decile lift")
+            let rows: [(String, ScoreMetrics?)] = [("logistic model", evaluation.logistic),
+                                                   ("BG/NBD P(\(label))", evaluation.purchaseModelProbability),
+                                                   ("BG/NBD 1 − P(alive)", evaluation.oneMinusPAlive),
+                                                   ("BG/NBD expected purchases (ranking only)", evaluation.expectedPurchases)]
             for (name, metrics) in rows {
                 guard let metrics else { continue }
                 let loss = metrics.logLoss.map { String(format: "%8.4f", $0) } ?? "       –"
                 let brier = metrics.brierScore.map { String(format: "%7.4f", $0) } ?? "      –"
-                print("  \(name.padding(toLength: 38, withPad: " ", startingAt: 0)) \(String(format: "%.4f", metrics.auc)) \(loss) \(brier)  \(String(format: "%.2f", metrics.deciles[0].lift))")
+                print("  \(name.padding(toLength: 48, withPad: " ", startingAt: 0)) \(String(format: "%.4f", metrics.auc)) \(loss)  \(brier)  \(String(format: "%.2f", metrics.deciles[0].lift))")
             }
         }
         print("→ \(output)\(modelOutput.map { ", \($0)" } ?? "")")

@@ -84,10 +84,15 @@ import Transactions
         let specification = try FeatureSpecification.choose(requested: ["p_alive", "expected_purchases"], summary: summary,
                                                             purchaseModel: score, attributes: nil)
         let features = try specification.features(summary, attributes: nil)
+        let fewerThanTwo = try score.probabilityOfFewerPurchases(than: 2, summary)
         for i in 0..<3 {
             let (x, tx, T) = (Double(summary.frequency[i]), summary.recency[i], summary.T[i])
             #expect(features.columns[0][i] == bgnbd.pAlive(frequency: x, recency: tx, T: T))
             #expect(features.columns[1][i] == bgnbd.expectedPurchases(in: 10, frequency: x, recency: tx, T: T))
+            #expect(fewerThanTwo[i] == bgnbd.probabilityOfPurchases(0, in: 10, frequency: x, recency: tx, T: T)
+                + bgnbd.probabilityOfPurchases(1, in: 10, frequency: x, recency: tx, T: T))
         }
+        // A customer who bought often and lately is unlikely to stop buying altogether.
+        #expect(fewerThanTwo[2] < fewerThanTwo[0])
     }
 }

@@ -24,7 +24,7 @@ import Testing
         let (_, features, labels) = try cdnowFixtureFeatures()
         let scores = (pAlive: features.columns[0].map { 1 / (1 + $0) }, expectedPurchases: features.columns[1])
         let evaluation = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores,
-                                             penalty: 0.5, classWeights: .none, folds: 4, seed: 9)
+                                             purchaseModelProbability: scores.pAlive, penalty: 0.5, classWeights: .none, folds: 4, seed: 9)
         let folds = ChurnEvaluation.stratifiedFolds(labels: labels, folds: 4, seed: 9)
         let training = folds.indices.filter { folds[$0] != 2 }, testing = folds.indices.filter { folds[$0] == 2 }
         let (transform, fit) = try ChurnModel.fitLogistic(features.selecting(training), training.map { labels[$0] },
@@ -35,6 +35,8 @@ import Testing
                                                     folds: folds, foldCount: 4))
         #expect(evaluation.oneMinusPAlive?.auc == ScoreMetrics.auc(scores.pAlive.map { 1 - $0 }, labels))
         #expect(evaluation.expectedPurchases?.logLoss == nil)
+        #expect(evaluation.purchaseModelProbability == ScoreMetrics(scores: scores.pAlive, labels: labels, isProbability: true,
+                                                                    folds: folds, foldCount: 4))
         #expect(evaluation.logistic.foldAUC.count == 4)
     }
 

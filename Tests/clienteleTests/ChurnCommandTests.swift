@@ -15,7 +15,7 @@ extension CommandLineTests {
         let fit = try run(["churn", summary, "--unit", "weeks", "--penalty", "0.5", "--output", scores, "--model-output", model])
         #expect(fit.status == 0, "\(fit.standardError)")
         #expect(fit.standardOutput.hasPrefix("churned: no purchase in the holdout window: 16512 of 23570 customers (70.1%)\n"))
-        #expect(fit.standardOutput.contains("5-fold cross-validation (seed 42)"))
+        #expect(fit.standardOutput.contains("5-fold stratified cross-validation (seed 42):"))
         let rows = try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n")
         #expect(rows.count == 23571)
         #expect(rows[0] == "customer_id,churned,churn_probability,out_of_fold_probability,p_alive,expected_purchases")
