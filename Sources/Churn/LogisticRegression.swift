@@ -24,8 +24,10 @@ import Transactions
 ///
 /// Hazards and guards:
 /// - log(1 + e^η) overflows for large η: it is evaluated as max(η, 0) + log1p(e^−|η|).
-/// - Xᵀ W X is formed as ZᵀZ with Z = √(w p(1 − p)) ∘ X, one block of rows at a time, by
-///   BLAS `syrk` on the block while it is in cache; the gradient by `gemm` on the same block.
+/// - Xᵀ W X is formed one block of rows at a time, while the block is in cache, as X_bᵀ Z_b
+///   with the weighted copy Z_b = (w p(1 − p)) ∘ X_b, by BLAS `gemm` (for 11 columns
+///   OpenBLAS's `syrk` on √W X runs at half `gemm`'s speed here, so gemm's twice-the-flops
+///   wins); the gradient by `gemm` on the same block.
 /// - Blocks have a fixed size and their partial sums are added in block order, so the result
 ///   is the same bits on one thread or two.
 /// - Under complete or quasi-complete separation the likelihood has no maximum: coefficients
@@ -186,20 +188,16 @@ private struct Problem {
                             gradients.withUnsafeMutableBufferPointer { gradientSlots in
                                 hessians.withUnsafeMutableBufferPointer { hessianSlots in
                                     parallelFor(threads) { t in
-                                        let scratch = BlockScratch(rows: Self.blockRows)
-                                        var weighted = Matrix(rows: Self.blockRows, columns: c)
-                                        var blockHessian = Matrix(rows: c, columns: c)
+                                        let scratch = BlockScratch(rows: Self.blockRows, columns: c)
                                         for block in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
                                             let start = block * Self.blockRows
                                             let rows = min(Self.blockRows, n - start)
-                                            if rows != weighted.rows { weighted = Matrix(rows: rows, columns: c) }
                                             lossSlots[block] = Self.accumulate(
                                                 x.baseAddress! + start, lda: lda, rows: rows, columns: c, beta: b,
                                                 labels: y.baseAddress! + start, weights: w.baseAddress! + start,
-                                                scratch: scratch, classWeights: classWeights, weighted: &weighted,
-                                                gradient: gradientSlots.baseAddress! + block * c)
-                                            try! BLAS.syrk(weighted, transposed: true, into: &blockHessian)
-                                            for k in 0..<(c * c) { hessianSlots[block * c * c + k] = blockHessian.elements[k] }
+                                                scratch: scratch, classWeights: classWeights,
+                                                gradient: gradientSlots.baseAddress! + block * c,
+                                                hessian: hessianSlots.baseAddress! + block * c * c)
                                         }
                                     }
                                 }
@@ -217,6 +215,11 @@ private struct Problem {
             for j in 0..<c { gradient[j] += gradients[block * c + j] }
             for k in 0..<(c * c) { hessian.elements[k] += hessians[block * c * c + k] }
         }
+        // X_bᵀ Z_b and Z_bᵀ X_b round differently; the lower triangle, which Cholesky reads,
+        // is kept for both.
+        for j in 0..<c {
+            for i in (j + 1)..<max(j + 1, c) { hessian[j, i] = hessian[i, j] }
+        }
         var objective = loss
         for j in 1..<c {
             objective += 0.5 * penalty * beta[j] * beta[j]
@@ -227,7 +230,7 @@ private struct Problem {
     }
 
     /// One block: η = X_b β, the block's loss, its gradient X_bᵀ(w∘(p − y)) into `gradient`,
-    /// and the weighted copy √(w p(1 − p)) ∘ X_b into `weighted` for the Hessian.
+    /// and X_bᵀ diag(w p(1 − p)) X_b into `hessian`.
     ///
     /// With e = exp(−|η|) ≤ 1 and d = 1 + e: p = 1/d or e/d by the sign of η, p(1 − p) = e/d²,
     /// and log(1 + e^η) = max(η, 0) + log d. When each class has one weight, the log d terms
@@ -238,8 +241,8 @@ private struct Problem {
     private static func accumulate(_ x: UnsafePointer<Double>, lda: Int, rows: Int, columns c: Int,
                                    beta: UnsafeBufferPointer<Double>, labels y: UnsafePointer<Double>,
                                    weights w: UnsafePointer<Double>, scratch: BlockScratch,
-                                   classWeights: (retained: Double, churned: Double)?, weighted: inout Matrix,
-                                   gradient: UnsafeMutablePointer<Double>) -> Double {
+                                   classWeights: (retained: Double, churned: Double)?,
+                                   gradient: UnsafeMutablePointer<Double>, hessian: UnsafeMutablePointer<Double>) -> Double {
         typealias Lanes = SIMD4<Double>
         let (eta, d, r) = (scratch.eta, scratch.denominator, scratch.residual)
         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: 1, k: c, alpha: 1,
@@ -256,7 +259,7 @@ private struct Problem {
             let p = Lanes(repeating: 1).replacing(with: e, where: linear .< 0) / denominator
             linearLoss += weight * (pointwiseMax(linear, Lanes()) - label * linear)
             store(weight * (p - label), r, i)
-            store((weight * e).squareRoot() / denominator, eta, i)
+            store(weight * e / (denominator * denominator), eta, i)
             if classWeights != nil {
                 let churned = label .== 1
                 churnedProduct *= Lanes(repeating: 1).replacing(with: denominator, where: churned)
@@ -275,7 +278,7 @@ private struct Problem {
             loss += w[i] * (max(eta[i], 0) - y[i] * eta[i])
             r[i] = w[i] * (p - y[i])
             if classWeights == nil { logLoss += w[i] * log(d[i]) }
-            eta[i] = (w[i] * e).squareRoot() / d[i]
+            eta[i] = w[i] * e / (d[i] * d[i])
         }
         if let classWeights {
             for i in whole..<rows { logLoss += (y[i] == 1 ? classWeights.churned : classWeights.retained) * log(d[i]) }
@@ -284,12 +287,13 @@ private struct Problem {
         }
         BLAS.gemm(transposeA: true, transposeB: false, m: c, n: 1, k: rows, alpha: 1,
                   a: x, lda: lda, b: r, ldb: rows, beta: 0, c: gradient, ldc: c)
-        weighted.withUnsafeMutableBufferPointer { z, _ in
-            for j in 0..<c {
-                let column = x + j * lda, target = z.baseAddress! + j * rows
-                for i in 0..<rows { target[i] = eta[i] * column[i] }
-            }
+        let z = scratch.weighted
+        for j in 0..<c {
+            let column = x + j * lda, target = z + j * rows
+            for i in 0..<rows { target[i] = eta[i] * column[i] }
         }
+        BLAS.gemm(transposeA: true, transposeB: false, m: c, n: c, k: rows, alpha: 1,
+                  a: x, lda: lda, b: z, ldb: rows, beta: 0, c: hessian, ldc: c)
         return loss + logLoss
     }
 
@@ -304,15 +308,16 @@ private struct Problem {
 
 /// A thread's per-row work space for one block.
 private final class BlockScratch {
-    let eta, denominator, residual: UnsafeMutablePointer<Double>
+    let eta, denominator, residual, weighted: UnsafeMutablePointer<Double>
 
-    init(rows: Int) {
+    init(rows: Int, columns: Int) {
         eta = .allocate(capacity: rows)
         denominator = .allocate(capacity: rows)
         residual = .allocate(capacity: rows)
+        weighted = .allocate(capacity: rows * columns)
     }
 
     deinit {
-        for buffer in [eta, denominator, residual] { buffer.deallocate() }
+        for buffer in [eta, denominator, residual, weighted] { buffer.deallocate() }
     }
 }
