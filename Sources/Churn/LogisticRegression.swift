@@ -17,13 +17,17 @@ import Transactions
 /// penalty too leaves the intercept out) and, with λ = 0 and unit weights, the likelihood
 /// statsmodels' `Logit` maximises. The gradient is Xᵀ(w∘(p − y)) + λβ̃ and the Hessian
 /// Xᵀ diag(w p(1 − p)) X + λĨ (Ĩ: identity without the intercept); each Newton step solves
-/// H s = g by Cholesky (LAPACK `dpotrf`/`dpotrs`), halved while it fails to lower f.
+/// H s = g by Cholesky (LAPACK `dpotrf`/`dpotrs`), halved while it fails to lower f. The
+/// fit has converged when no coefficient moves by more than 1e-7 (per standard deviation of
+/// its feature): Newton's convergence is quadratic there, so what remains is of the order of
+/// the square of that step.
 ///
 /// Goals, in order: the optimum to 1e-6 of those references, a clear refusal where no
 /// optimum exists (separation, collinear features), determinism, then speed.
 ///
 /// Hazards and guards:
-/// - log(1 + e^η) overflows for large η: it is evaluated as max(η, 0) + log1p(e^−|η|).
+/// - log(1 + e^η) overflows for large η: it is evaluated as max(η, 0) + log(1 + e^−|η|), and
+///   p from the same e^−|η|, so no exponential of a positive number is taken.
 /// - Xᵀ W X is formed one block of rows at a time, while the block is in cache, as X_bᵀ Z_b
 ///   with the weighted copy Z_b = (w p(1 − p)) ∘ X_b, by BLAS `gemm` (for 11 columns
 ///   OpenBLAS's `syrk` on √W X runs at half `gemm`'s speed here, so gemm's twice-the-flops
@@ -162,7 +166,7 @@ private struct Problem {
     }
 
     /// Rows per block: a block of a 10-feature design (about 360 kB) stays in cache between
-    /// the linear predictor, the weighted copy and the two products that read it.
+    /// the linear predictor, the weighted copy and the products that read it.
     static let blockRows = 4096
 
     struct Evaluation {
