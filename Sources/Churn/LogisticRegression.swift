@@ -44,6 +44,8 @@ public struct LogisticRegression: Sendable {
     public var maximumIterations: Int
     /// Convergence: the largest Newton step on any coefficient is below this.
     public var tolerance: Double
+    /// Designs with at least this many rows start Newton from a fit on a sample of them.
+    var warmStartMinimumRows = 200_000
 
     public init(penalty: Double = 0, maximumIterations: Int = 100, tolerance: Double = 1e-7) {
         self.penalty = penalty
@@ -71,6 +73,7 @@ public struct LogisticRegression: Sendable {
 
         var beta = [Double](repeating: 0, count: c)
         beta[0] = log(weightedChurn / (totalWeight - weightedChurn))
+        if let start = warmStart(design: design, labels: labels, weights: caseWeights) { beta = start }
         var current = problem.evaluate(beta)
         var iterations = 0
         var converged = false
@@ -114,6 +117,25 @@ public struct LogisticRegression: Sendable {
         return LogisticFit(coefficients: beta, covariance: covariance, objective: current.objective,
                            logLikelihood: -current.loss, gradientNorm: BLAS.nrm2(current.gradient),
                            iterations: iterations, converged: converged, lastStep: largestStep)
+    }
+
+    /// For a large design, the optimum on every 16th customer (with the penalty scaled by
+    /// 1/16, so that it weighs as much against the smaller sum), from which Newton on all
+    /// customers needs about three steps instead of six: it starts within sampling error,
+    /// O(1/√(n/16)), of the optimum. nil (start from the churn rate) for small designs, or
+    /// when the sample cannot be fitted (one class, separation, collinearity in the sample).
+    private func warmStart(design: Matrix, labels: [Double], weights: [Double]) -> [Double]? {
+        let stride = 16, n = design.rows, c = design.columns
+        guard n >= warmStartMinimumRows else { return nil }
+        let sampled = Swift.stride(from: 0, to: n, by: stride).map { $0 }
+        var sample = Matrix(rows: sampled.count, columns: c)
+        for j in 0..<c {
+            for (k, i) in sampled.enumerated() { sample[k, j] = design[i, j] }
+        }
+        let sampleFit = try? LogisticRegression(penalty: penalty / Double(stride), maximumIterations: 30, tolerance: 1e-4).fit(
+            design: sample, labels: sampled.map { labels[$0] }, weights: sampled.map { weights[$0] },
+            names: (0..<c).map { "column \($0)" })
+        return sampleFit.flatMap { $0.converged ? $0.coefficients : nil }
     }
 
     /// The refusal for a likelihood without a maximum, naming the runaway coefficient and
