@@ -71,6 +71,10 @@ import Transactions
                                                        "level \"south\" was not seen when the model was fitted (levels: east, west)")) {
             try fitted.features(summary, attributes: try CSVTable.read(path: unseen))
         }
+        let oneLevel = try temporaryFile("one.csv", contents: "customer_id,country\na,FR\nb,FR\nc,FR\n")
+        #expect(throws: ChurnError.invalidInput("the attribute country has one level (\"FR\") among the summary's customers: it tells them nothing apart; leave it out")) {
+            try FeatureSpecification.choose(requested: nil, summary: summary, purchaseModel: nil, attributes: try CSVTable.read(path: oneLevel))
+        }
         #expect(throws: ChurnError.invalidInput("unknown feature \"holdout\"; available: frequency, recency, T, monetary_value")) {
             try FeatureSpecification.choose(requested: ["holdout"], summary: summary, purchaseModel: nil, attributes: nil)
         }
