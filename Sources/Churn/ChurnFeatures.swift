@@ -120,10 +120,14 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     }
 
     /// P(alive) at the end of calibration and expected purchases over the horizon, per customer.
+    /// (LifetimeValue's `CustomerScores`, which evaluates the costly series once per distinct
+    /// frequency and age.)
     public func scores(_ summary: CustomerSummary) throws -> PurchaseScores {
-        let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
-        return (Self.perCustomer(summary) { model.pAlive(frequency: $0, recency: $1, T: $2) },
-                Self.perCustomer(summary) { model.expectedPurchases(in: horizon, frequency: $0, recency: $1, T: $2) })
+        let scores = CustomerScores(
+            purchases: try BGNBD(r: r, alpha: alpha, a: a, b: b), spend: nil, monthLength: 1, horizon: horizon, months: 0,
+            discountRate: 0, frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T,
+            monetaryValue: nil)
+        return (scores.pAlive, scores.expectedPurchases)
     }
 
     /// The model's own probability of the purchase label: fewer than n purchases over the
