@@ -67,5 +67,16 @@ let package = Package(
             path: "Benchmarks/Fits",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .executableTarget(
+            // Not "Churn": the executable's module would shadow the library it measures.
+            name: "ChurnFit",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Churn", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+            ],
+            path: "Benchmarks/Churn",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
     ]
 )

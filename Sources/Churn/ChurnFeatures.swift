@@ -48,6 +48,10 @@ public struct FeatureSpecification: Codable, Sendable, Equatable {
         for name in wanted where !offered.contains(name) {
             throw ChurnError.invalidInput("unknown feature \"\(name)\"; available: \(offered.joined(separator: ", "))")
         }
+        for name in Set(attributeColumns) where attributeColumns.filter({ $0 == name }).count > 1
+            || summaryColumns.contains(name) || purchaseColumns.contains(name) {
+            throw ChurnError.invalidInput("the attributes file has a column \"\(name)\" twice or under a summary or purchase-model feature's name: rename it")
+        }
         for name in categorical where !attributeColumns.contains(name) {
             throw ChurnError.invalidInput("\"\(name)\" is not a column of the attributes file, so it cannot be categorical")
         }
@@ -57,9 +61,11 @@ public struct FeatureSpecification: Codable, Sendable, Equatable {
             for (index, name) in attributes.header.enumerated().dropFirst() where wanted.contains(name) {
                 let values = join.rows.map { attributes.rows[$0][index] }
                 let numeric = !categorical.contains(name) && values.allSatisfy { Double($0)?.isFinite ?? false }
-                encodings.append(AttributeEncoding(column: name, levels: numeric ? nil : Array(Set(values)).sorted {
-                    Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
-                }))
+                let levels = Array(Set(values)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+                if !numeric, levels.count < 2 {
+                    throw ChurnError.invalidInput("the attribute \(name) has one level (\"\(levels.first ?? "")\") among the summary's customers: it tells them nothing apart; leave it out")
+                }
+                encodings.append(AttributeEncoding(column: name, levels: numeric ? nil : levels))
             }
         }
         return FeatureSpecification(summaryFeatures: summaryColumns.filter(wanted.contains),
@@ -114,10 +120,14 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     }
 
     /// P(alive) at the end of calibration and expected purchases over the horizon, per customer.
+    /// (LifetimeValue's `CustomerScores`, which evaluates the costly series once per distinct
+    /// frequency and age.)
     public func scores(_ summary: CustomerSummary) throws -> PurchaseScores {
-        let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
-        return (Self.perCustomer(summary) { model.pAlive(frequency: $0, recency: $1, T: $2) },
-                Self.perCustomer(summary) { model.expectedPurchases(in: horizon, frequency: $0, recency: $1, T: $2) })
+        let scores = CustomerScores(
+            purchases: try BGNBD(r: r, alpha: alpha, a: a, b: b), spend: nil, monthLength: 1, horizon: horizon, months: 0,
+            discountRate: 0, frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T,
+            monetaryValue: nil)
+        return (scores.pAlive, scores.expectedPurchases)
     }
 
     /// The model's own probability of the purchase label: fewer than n purchases over the

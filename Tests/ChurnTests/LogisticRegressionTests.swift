@@ -129,4 +129,23 @@ import Testing
         // True slopes per SD are close to 1, 0, −0.5 with 120k customers.
         #expect(abs(first.coefficients[1] - 1) < 0.05 && abs(first.coefficients[2]) < 0.05 && abs(first.coefficients[3] + 0.5) < 0.05)
     }
+
+    /// A large design starts Newton from the fit on every 16th row; the optimum is the one a
+    /// cold start from the churn rate reaches, in fewer full-data iterations.
+    @Test func warmStartFromASampleReachesTheSameOptimum() throws {
+        var random = SeededRandom(seed: 13)
+        let n = 210_000
+        let columns = (0..<3).map { _ in (0..<n).map { _ in random.standardNormal() } }
+        let labels = (0..<n).map { i in random.uniform() < 1 / (1 + exp(-(-0.3 + 0.8 * columns[1][i] + 0.2 * columns[2][i]))) ? 1.0 : 0.0 }
+        let features = FeatureMatrix(names: ["a", "b", "c"], columns: columns)
+        let design = try FeatureTransform(fitting: features).design(features)
+        let names = ["intercept"] + features.names
+        let warm = try LogisticRegression().fit(design: design, labels: labels, names: names)
+        var coldRegression = LogisticRegression()
+        coldRegression.warmStartMinimumRows = .max
+        let cold = try coldRegression.fit(design: design, labels: labels, names: names)
+        #expect(warm.converged && cold.converged)
+        #expect(warm.iterations < cold.iterations, "\(warm.iterations) vs \(cold.iterations)")
+        #expect(zip(warm.coefficients, cold.coefficients).allSatisfy { abs($0 - $1) < 1e-9 }, "\(warm.coefficients) vs \(cold.coefficients)")
+    }
 }
