@@ -10,7 +10,7 @@ let package = Package(
         .package(name: "Clientele", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -68,14 +68,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
-            // Not "Churn": the executable's module would shadow the library it measures.
-            name: "ChurnFit",
+            name: "QueueOverhead",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "Churn", package: "Clientele"),
-                .product(name: "Simulation", package: "Clientele"),
+                .product(name: "JobQueue", package: "Clientele"),
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Benchmarks/Churn",
+            path: "Benchmarks/QueueOverhead",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

@@ -19,8 +19,9 @@ enum QueueFileSystem {
         String(cString: strerror(code))
     }
 
-    /// Writes `bytes` to a new file at `path` (failing if it exists), flushed to disk.
-    static func createDurableFile(_ bytes: [UInt8], at path: String) throws {
+    /// Writes `bytes` to a new file at `path` (failing if it exists), flushed to disk unless
+    /// `flush` is false (for files whose loss in a power cut the queue survives).
+    static func createDurableFile(_ bytes: [UInt8], at path: String, flush: Bool = true) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot create: \(reason())") }
         defer { close(fd) }
@@ -35,7 +36,7 @@ enum QueueFileSystem {
             }
             offset += written
         }
-        if fsync(fd) != 0 {
+        if flush && fsync(fd) != 0 {
             let code = errno
             unlink(path)
             throw QueueError.fileSystem(path, "cannot flush: \(reason(code))")
@@ -80,21 +81,24 @@ enum QueueFileSystem {
         throw QueueError.fileSystem(path, "is larger than \(limit) bytes")
     }
 
-    /// `stat(2)` facts the queue uses; nil when the path does not exist.
+    /// `lstat(2)` facts the queue uses (inside the queue a symbolic link is described, not
+    /// followed), or `stat(2)` facts with `followingLinks`; nil when the path does not exist.
     struct Facts {
         var size: Int
         var isDirectory: Bool
+        var isRegularFile: Bool
         /// Seconds since the epoch of the last content change and of the last change of the
         /// inode (a rename changes the latter, not the former).
         var modified: Double
         var changed: Double
     }
 
-    static func facts(_ path: String) -> Facts? {
+    static func facts(_ path: String, followingLinks: Bool = false) -> Facts? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard (followingLinks ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
         return Facts(size: Int(info.st_size),
                      isDirectory: (info.st_mode & S_IFMT) == S_IFDIR,
+                     isRegularFile: (info.st_mode & S_IFMT) == S_IFREG,
                      modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
                      changed: Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
     }

@@ -53,6 +53,9 @@ public struct RecoveryPass: Sendable {
     /// Jobs in `running/` without a lease that are not yet old enough to be judged (a claim
     /// in progress, or a claimant that died before writing its lease).
     public var waitingWithoutLease = 0
+    /// Jobs this pass could not recover (a full disk, say), with the reason; their leases
+    /// stand, and the next pass tries again.
+    public var errors: [String] = []
 }
 
 /// What a recovery pass did to one job.
@@ -96,7 +99,11 @@ extension JobQueue {
                     continue
                 }
             }
-            if let event = try recover(id, policy: policy, identity: identity, clock: clock) { pass.events.append(event) }
+            do {
+                if let event = try recover(id, policy: policy, identity: identity, clock: clock) { pass.events.append(event) }
+            } catch {
+                pass.errors.append("\(id): \(error)")
+            }
         }
         purgeStaging(policy: policy, identity: identity, clock: clock)
         return pass
@@ -175,8 +182,25 @@ extension JobQueue {
             unlink(taken)
             return nil
         }
-        defer { unlink(taken) }
-        guard QueueFileSystem.exists(runningJob(id)) else { return nil }
+        guard QueueFileSystem.exists(runningJob(id)) else {
+            unlink(taken)
+            return nil
+        }
+        do {
+            let event = try settle(id, lease: lease, reason: reason, policy: policy, identity: identity)
+            unlink(taken)
+            return event
+        } catch {
+            // Give the lease back so the job stays judged by it, not orphaned for a timeout.
+            link(taken, leasePath(id))
+            unlink(taken)
+            throw error
+        }
+    }
+
+    /// Decides the fate of an abandoned job whose lease this recoverer took.
+    private func settle(_ id: String, lease: Lease?, reason: String, policy: RecoveryPolicy,
+                        identity: WorkerIdentity) throws -> RecoveryEvent {
         if isFinished(id) {
             unlink(runningJob(id))
             if !QueueFileSystem.exists("\(incoming)/\(id).json") { unlink(attemptsPath(id)) }

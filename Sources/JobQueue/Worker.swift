@@ -85,8 +85,9 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Runs until `stop()` — or, with `drain`, until nothing is left to do — and returns how
-    /// the jobs ended.
-    public func run() throws -> Summary {
+    /// the jobs ended. Errors of the queue are logged, not thrown: a worker outlives a full
+    /// disk or a lost mount and retries at its next poll.
+    public func run() -> Summary {
         logger.info("worker started", metadata: ["queue": "\(queue.root)", "concurrency": "\(concurrency)"])
         let watcher = DirectoryWatcher.start(queue.incoming) { [self] in wake() }
         if watcher == nil { logger.info("inotify unavailable; polling", metadata: ["interval": "\(pollInterval)"]) }
@@ -105,23 +106,29 @@ public final class Worker: @unchecked Sendable {
             condition.unlock()
             if stopRequested { break }
 
-            var waitingWithoutLease = 0
             if now() - lastRecovery >= pollInterval {
-                waitingWithoutLease = recover()
+                _ = recover()
                 lastRecovery = now()
             }
             if free > 0 {
-                if candidates.isEmpty { candidates = try queue.claimCandidates() }
-                if let claim = try claimNext(&candidates) {
-                    start(claim)
-                    continue
+                do {
+                    if candidates.isEmpty { candidates = try queue.claimCandidates() }
+                    if let claim = try claimNext(&candidates) {
+                        start(claim)
+                        continue
+                    }
+                } catch {
+                    // A job whose claim failed half-way (no lease) is recovered later like
+                    // any claimant's that died; the worker itself goes on.
+                    logger.error("cannot claim", metadata: ["error": "\(error)"])
+                    candidates = []
                 }
             }
             if drain, idle, candidates.isEmpty {
                 // Look once more, after a recovery pass, before calling the queue empty.
-                waitingWithoutLease = recover()
+                let waitingWithoutLease = recover()
                 lastRecovery = now()
-                candidates = try queue.claimCandidates()
+                candidates = (try? queue.claimCandidates()) ?? []
                 if candidates.isEmpty && waitingWithoutLease == 0 {
                     logger.info("queue drained")
                     stop()
@@ -173,6 +180,9 @@ public final class Worker: @unchecked Sendable {
                 case .alreadyFinished:
                     jobLogger.info("removed a leftover of a finished job", metadata: ["reason": "\(event.reason)"])
                 }
+            }
+            for error in pass.errors {
+                logger.error("cannot recover an abandoned job; the next pass tries again", metadata: ["error": "\(error)"])
             }
             condition.lock()
             summary.recovered += pass.events.count
@@ -230,7 +240,13 @@ public final class Worker: @unchecked Sendable {
                 try fail(job, .invalidJobFile, "the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')", nil, staging: nil)
                 return
             }
-            let size = QueueFileSystem.facts(claim.jobFile)?.size ?? 0
+            let facts = QueueFileSystem.facts(claim.jobFile)
+            guard facts?.isRegularFile ?? false else {
+                guard beginFinishing(job) else { return }
+                try fail(job, .invalidJobFile, "the job is not a regular file (a directory, a symbolic link or a device)", nil, staging: nil)
+                return
+            }
+            let size = facts?.size ?? 0
             guard size <= JobQueue.maximumJobFileSize,
                   let bytes = try QueueFileSystem.readFile(claim.jobFile, limit: JobQueue.maximumJobFileSize) else {
                 guard beginFinishing(job) else { return }

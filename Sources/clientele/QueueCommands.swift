@@ -153,7 +153,7 @@ struct WorkerCommand: ParsableCommand {
             source.resume()
             return source
         }
-        _ = try worker.run()
+        _ = worker.run()
         signals.forEach { $0.cancel() }
     }
 }

@@ -36,7 +36,7 @@ import Testing
         let queue = try JobQueue(at: point + "/queue")
         let id = try queue.submit(job(1))
         let runner = ScriptedRunner(.write(bytes: 1 << 20))
-        let summary = try drainingWorker(queue, runner, maxAttempts: 2).run()
+        let summary = drainingWorker(queue, runner, maxAttempts: 2).run()
         #expect(runner.runs.load(ordering: .relaxed) == 2)
         #expect(summary.retried == 1 && summary.failed == 1)
         #expect(names(queue.done).isEmpty)

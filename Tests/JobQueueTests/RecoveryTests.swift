@@ -1,5 +1,6 @@
 import Foundation
 @testable import JobQueue
+import Synchronization
 import Testing
 
 @Suite struct RecoveryTests {
@@ -33,6 +34,44 @@ import Testing
         #expect(again.history.count == 1)
         #expect(again.history[0].contains("pid \(dead.pid) on \(dead.host)) is gone"))
         #expect(names(queue.incoming).isEmpty)
+    }
+
+    /// Eight recoverers at once over 200 jobs of a dead worker: each job is put back by
+    /// exactly one of them, with one attempt counted.
+    @Test func racingRecoverersPutEachJobBackOnce() throws {
+        let queue = try makeQueue()
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        var ids = Set<String>()
+        for number in 0..<200 {
+            let id = try queue.submit(job(number))
+            _ = try #require(try queue.claim("\(id).json", as: dead))
+            ids.insert(id)
+        }
+        // Each recoverer as a separate worker process would be: its own live pid.
+        let standIns = try (0..<8).map { _ in try Process.run(URL(fileURLWithPath: "/bin/sleep"), arguments: ["60"]) }
+        defer { standIns.forEach { $0.terminate() } }
+        let requeued = Mutex<[String]>([])
+        let errors = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let identity = WorkerIdentity.make(pid: standIns[index].processIdentifier)
+            do {
+                let pass = try queue.recoverAbandoned(policy: patient, as: identity)
+                requeued.withLock { $0 += pass.events.filter { $0.action == .requeued(attempts: 1) }.map(\.job) }
+                errors.withLock { $0 += pass.errors }
+            } catch {
+                errors.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(errors.withLock { $0 }.isEmpty)
+        let all = requeued.withLock { $0 }
+        #expect(all.count == 200)
+        #expect(Set(all) == ids)
+        #expect(names(queue.running).isEmpty)
+        for id in ids {
+            let record = contents(queue.attemptsPath(id)).flatMap { QueueJSON.decode(AttemptRecord.self, from: $0) }
+            #expect(record?.attempts == 1)
+            #expect(contents("\(queue.incoming)/\(id).json") != nil)
+        }
     }
 
     @Test func aLiveLeaseIsLeftAloneUntilItsHeartbeatIsOlderThanTheTimeout() throws {
@@ -101,7 +140,7 @@ import Testing
         #expect(rename(staged, "\(queue.done)/\(id)") == 0)
 
         let runner = ScriptedRunner(.copy)
-        let summary = try drainingWorker(queue, runner).run()
+        let summary = drainingWorker(queue, runner).run()
         #expect(runner.runs.load(ordering: .relaxed) == 0)
         #expect(summary.recovered == 1 && summary.done == 0)
         #expect(names(queue.running).isEmpty && names(queue.incoming).isEmpty && names(queue.tmp).isEmpty)

@@ -7,7 +7,7 @@ import Testing
         let queue = try makeQueue()
         let ids = try (0..<25).map { try queue.submit(job($0)) }
         let runner = ScriptedRunner(.copy)
-        let summary = try drainingWorker(queue, runner).run()
+        let summary = drainingWorker(queue, runner).run()
         #expect(summary.done == 25)
         #expect(runner.runs.load(ordering: .relaxed) == 25)
         #expect(names(queue.done) == ids.sorted())
@@ -23,7 +23,7 @@ import Testing
         let failure = JobFailure("models.horizon: expected a number, found \"soon\"",
                                  where: JobErrorLocation(file: "job.json", keyPath: "models.horizon"))
         let runner = ScriptedRunner(.jobFailure(failure))
-        let summary = try drainingWorker(queue, runner).run()
+        let summary = drainingWorker(queue, runner).run()
         #expect(runner.runs.load(ordering: .relaxed) == 1)
         #expect(summary.failed == 1 && summary.retried == 0)
         let report = try #require(errorReport(queue, id))
@@ -39,7 +39,7 @@ import Testing
         let queue = try makeQueue()
         let id = try queue.submit(job(1))
         let runner = ScriptedRunner(.fault("the CRM database is unreachable"))
-        let summary = try drainingWorker(queue, runner, maxAttempts: 3).run()
+        let summary = drainingWorker(queue, runner, maxAttempts: 3).run()
         #expect(runner.runs.load(ordering: .relaxed) == 3)
         #expect(summary.retried == 2 && summary.failed == 1, "\(summary)")
         let report = try #require(errorReport(queue, id))
@@ -49,7 +49,8 @@ import Testing
         #expect(report.history == ["attempt 1: the CRM database is unreachable", "attempt 2: the CRM database is unreachable"])
     }
 
-    /// Malformed files among good ones: each bad one ends in failed/ with its reason and the
+    /// Malformed files among good ones (invalid JSON, a 1 GB file, a name trying `..`, a
+    /// symbolic link out of the queue): each bad one ends in failed/ with its reason and the
     /// worker goes on to serve the good ones.
     @Test func malformedFilesFailWhileTheWorkerKeepsServing() throws {
         let queue = try makeQueue()
@@ -60,13 +61,15 @@ import Testing
         try handle.truncate(atOffset: 1 << 30)
         try handle.close()
         try Data(job(2)).write(to: URL(fileURLWithPath: queue.incoming + "/escape..%2F..%2Fetc.json"))
+        try FileManager.default.createSymbolicLink(atPath: queue.incoming + "/link.json", withDestinationPath: "/etc/hostname")
         let runner = ValidatingRunner()
-        let summary = try drainingWorker(queue, runner).run()
-        #expect(summary.done == 1 && summary.failed == 3)
+        let summary = drainingWorker(queue, runner).run()
+        #expect(summary.done == 1 && summary.failed == 4)
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file (a directory, a symbolic link or a device)")
         #expect(names(queue.done) == [good])
         #expect(errorReport(queue, "truncated")?.kind == .jobError)
         #expect(errorReport(queue, "huge")?.what == "the job file is 1073741824 bytes; a job file may be at most 1048576 bytes")
-        let renamed = names(queue.failed).filter { !["huge", "truncated"].contains($0) }
+        let renamed = names(queue.failed).filter { !["huge", "link", "truncated"].contains($0) }
         try #require(renamed.count == 1)
         #expect(errorReport(queue, renamed[0])?.kind == .invalidJobFile)
         #expect(errorReport(queue, renamed[0])?.what.contains("\"escape..%2F..%2Fetc.json\"") == true)
