@@ -89,11 +89,6 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "ChurnTests",
-            dependencies: ["Churn", "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(
             name: "TransactionsTests",
             dependencies: ["Transactions"],
             resources: [.copy("Fixtures")]

@@ -12,7 +12,8 @@ import Transactions
 ///    chart come from the holdout) and once over the whole observation (what each customer
 ///    is scored on); without one, once;
 /// 2. fit the purchase model (BG/NBD, Pareto/NBD or MBG/NBD) and the Gamma-Gamma spend model;
-/// 3. score every customer: expected purchases over the horizon, P(alive), CLV;
+/// 3. score every customer: expected purchases over the horizon, P(alive), CLV (lifetimes'
+///    `customer_lifetime_value` over the horizon in monthly steps);
 /// 4. fit the churn model on holdout labels (when there is a holdout) and score everyone;
 /// 5. segment by k-means on the job's features (k fixed or chosen by silhouette) or by RFM;
 /// 6. profile the segments and write the result directory and its report.
@@ -106,8 +107,11 @@ public enum Pipeline {
         }
 
         let scores = clock.time("scoring") {
-            CustomerScores(scoring, model: purchase.model, spend: spend, horizon: job.models.horizon,
-                           discountRate: job.models.discountRate, unit: job.period.unit)
+            let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
+            return CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
+                                  months: max(1, Int((job.models.horizon / monthLength).rounded())),
+                                  discountRate: job.models.discountRate, frequency: scoring.frequency.map(Double.init),
+                                  recency: scoring.recency, T: scoring.T, monetaryValue: scoring.monetaryValue)
         }
 
         var churn: ChurnOutcome?
@@ -132,7 +136,7 @@ public enum Pipeline {
             try SegmentProfile.profiles(
                 labels: segmentation.labels, centroids: segmentation.centroids,
                 features: job.segmentation.features.map { ($0, columns[$0]!) },
-                outcomes: .init(clv: scores.clv, pAlive: scores.pAlive, churn: churn?.probabilities))
+                outcomes: .init(clv: columns["clv"], pAlive: scores.pAlive, churn: churn?.probabilities))
         }
         let labels = segmentation.names ?? profiles.map(\.label)
 
@@ -246,54 +250,6 @@ struct PurchaseModelFit {
     }
 }
 
-/// Each customer's expected purchases over the horizon, P(alive) now and CLV.
-struct CustomerScores {
-    var expectedPurchases: [Double]
-    var pAlive: [Double]
-    var clv: [Double]?
-
-    init(_ summary: CustomerSummary, model: any PurchasePredicting, spend: GammaGamma?, horizon: Double,
-         discountRate: Double, unit: TimeUnit) {
-        let n = summary.count
-        let value = spend.map {
-            CustomerLifetimeValue(purchases: model, spend: $0, monthLength: CustomerLifetimeValue.monthLength(unit: unit.rawValue) ?? 1)
-        }
-        let months = value.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
-        var expected = [Double](repeating: 0, count: n)
-        var alive = [Double](repeating: 0, count: n)
-        var clv = [Double](repeating: .nan, count: value == nil ? 0 : n)
-        let chunks = n >= 8192 ? ProcessInfo.processInfo.activeProcessorCount * 4 : 1
-        expected.withUnsafeMutableBufferPointer { expected in
-            alive.withUnsafeMutableBufferPointer { alive in
-                clv.withUnsafeMutableBufferPointer { clv in
-                    let slots = SharedSlots(expected: expected, alive: alive, clv: clv)
-                    parallelFor(chunks) { chunk in
-                        for i in (n * chunk / chunks)..<(n * (chunk + 1) / chunks) {
-                            let (x, tx, T) = (Double(summary.frequency[i]), summary.recency[i], summary.T[i])
-                            slots.expected[i] = model.expectedPurchases(in: horizon, frequency: x, recency: tx, T: T)
-                            slots.alive[i] = model.pAlive(frequency: x, recency: tx, T: T)
-                            if let value, let monetary = summary.monetaryValue {
-                                slots.clv[i] = value.value(months: months, discountRate: discountRate, frequency: x,
-                                                           recency: tx, T: T, monetaryValue: monetary[i])
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        expectedPurchases = expected
-        pAlive = alive
-        self.clv = value == nil ? nil : clv
-    }
-
-    /// The output buffers, each slot written by exactly one chunk.
-    private struct SharedSlots: @unchecked Sendable {
-        let expected: UnsafeMutableBufferPointer<Double>
-        let alive: UnsafeMutableBufferPointer<Double>
-        let clv: UnsafeMutableBufferPointer<Double>
-    }
-}
-
 /// Every per-customer column by its name in assignments.csv and the job's features.
 struct FeatureColumns {
     private var columns: [String: [Double]] = [:]
@@ -305,7 +261,7 @@ struct FeatureColumns {
         columns["monetary_value"] = summary.monetaryValue
         columns["expected_purchases"] = scores.expectedPurchases
         columns["p_alive"] = scores.pAlive
-        columns["clv"] = scores.clv
+        columns["clv"] = scores.clv.isEmpty ? nil : scores.clv
         columns["churn_probability"] = churn
     }
 
