@@ -23,7 +23,7 @@ enum Report {
         body += section("Segments", "Share of customers and share of the total CLV, per segment.", segmentShares(data))
         body += section("Segment profiles", "Means (medians in brackets) of each feature; the centroid is the segment's centre in original units.",
                         profileTable(data))
-        body += section("Feature distributions", "Per segment: box from the 25th to the 75th percentile, whiskers to the 5th and 95th, white mark at the median.",
+        body += section("Feature distributions", "Per segment: box from the 25th to the 75th percentile, whiskers to the 5th and 95th, white mark and dot at the median.",
                         featureDistributions(data))
         if let calibration = data.calibration {
             body += section("Purchase model: calibration vs holdout",
@@ -139,6 +139,7 @@ enum Report {
                 svg += line(cx, y(q[0]), cx, y(q[4]), "#555")
                 svg += rect(cx - boxWidth / 2, y(q[3]), boxWidth, max(1, y(q[1]) - y(q[3])), color(segment))
                 svg += line(cx - boxWidth / 2, y(q[2]), cx + boxWidth / 2, y(q[2]), "#fff", width: 2)
+                svg += "<circle cx=\"\(number(cx, 1))\" cy=\"\(number(y(q[2]), 1))\" r=\"2.5\" fill=\"#fff\" stroke=\"#333\"/>\n"
                 svg += text(cx, top + plotHeight + 14, "\(segment)", anchor: "middle")
             }
             svg += text(width / 2, height - 6, "segment", anchor: "middle")

@@ -54,7 +54,10 @@ struct PipelineJobRunner: JobRunner {
         let header = "job \(queued.id), attempt \(queued.attempt): \(job.name)\n"
         try ResultDirectory.write(Array(header.utf8) + (try readWholeFile(log)), to: log)
         if let crm = job.crm {
-            context.logger.notice("the job names crm.database; load the result with: clientele export \(queued.id) --database \(crm.database)")
+            // The CRM keys a run by its result directory's name, which is the job id only
+            // once the worker has published the result; loading it is left to the operator.
+            let queueDirectory = ((result as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            context.logger.notice("the job names crm.database; load its result with: clientele export \(queueDirectory)/done/\(queued.id) --database \(crm.database)")
         }
         context.logger.info("pipeline finished", metadata: ["summary": "\(outcome.summaryLine)"])
     }
