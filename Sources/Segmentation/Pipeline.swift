@@ -80,12 +80,15 @@ public enum Pipeline {
             clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
         }
 
-        let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
+        let (fitting, scoring, summaryFingerprint) = try clock.time("summarize") {
+            let (fitting, scoring) = try summaries(log, job.period)
+            // What `clientele fit` would record for the same summary written as CSV.
+            return (fitting, scoring, fingerprint(fitting.csvBytes()))
+        }
         if let calibrationEnd = job.period.calibrationEnd {
             clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
         }
         let createdAt = Date(timeIntervalSince1970: Double(job.period.observationEnd!.daysSinceEpoch) * 86_400)
-        let summaryFingerprint = fingerprint(fitting.csvBytes())
         var modelFiles: [(name: String, bytes: [UInt8])] = []
 
         let purchase = try clock.time("purchase model") { try PurchaseModelFit(job.models.purchase, fitting) }

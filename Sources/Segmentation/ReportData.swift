@@ -16,18 +16,24 @@ struct ReportData {
     let aliveMap: AliveMap
     let churn: ChurnOutcome?
 
-    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles.
+    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles (one
+    /// feature per thread: each sorts its segments' values).
     var featureQuantiles: [(feature: String, segments: [[Double]])] {
         let k = profiles.count
-        return job.segmentation.features.map { feature in
-            let values = columns[feature]!
-            var members = [[Double]](repeating: [], count: k)
-            for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
-            return (feature, members.map { segmentValues in
-                let sorted = segmentValues.sorted()
-                return [0.05, 0.25, 0.5, 0.75, 0.95].map { quantile(sorted, $0) }
-            })
+        let features = job.segmentation.features
+        var quantiles = [[[Double]]](repeating: [], count: features.count)
+        quantiles.withUnsafeMutableBufferPointer { slots in
+            parallelFor(features.count) { j in
+                let values = columns[features[j]]!
+                var members = [[Double]](repeating: [], count: k)
+                for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
+                slots[j] = members.map { segmentValues in
+                    let sorted = segmentValues.sorted()
+                    return [0.05, 0.25, 0.5, 0.75, 0.95].map { quantile(sorted, $0) }
+                }
+            }
         }
+        return Array(zip(features, quantiles))
     }
 }
 
@@ -54,6 +60,10 @@ struct CalibrationCheck {
 
     init?(_ summary: CustomerSummary, model: any PurchasePredicting) {
         guard let holdout = summary.holdout else { return nil }
+        let frequency = summary.frequency.map(Double.init)
+        let expected = CustomerScores(purchases: model, spend: nil, monthLength: 1, horizon: holdout.duration, months: 1,
+                                      discountRate: 0, frequency: frequency, recency: summary.recency, T: summary.T,
+                                      monetaryValue: nil).expectedPurchases
         var customers = [Int](repeating: 0, count: Self.groups)
         var actual = [Double](repeating: 0, count: Self.groups)
         var predicted = [Double](repeating: 0, count: Self.groups)
@@ -61,8 +71,7 @@ struct CalibrationCheck {
             let group = min(summary.frequency[i], Self.groups - 1)
             customers[group] += 1
             actual[group] += Double(holdout.frequency[i])
-            predicted[group] += model.expectedPurchases(in: holdout.duration, frequency: Double(summary.frequency[i]),
-                                                        recency: summary.recency[i], T: summary.T[i])
+            predicted[group] += expected[i]
         }
         for g in 0..<Self.groups where customers[g] > 0 {
             actual[g] /= Double(customers[g])
