@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The side-by-side comparison with the Python tools analysts use today: the same generated
 # log through Clientele, polars, DuckDB and pandas + lifetimes, timed in one run, with a
-# check that every tool's summary agrees with Clientele's on every customer.
+# check that every tool's summary agrees with Clientele's on every customer; then the
+# model fits and scoring on the calibration summary, Clientele against lifetimes (and
+# pymc-marketing when CLIENTELE_PYMC_VENV names a virtual environment that has it:
+#   python3 -m venv /tmp/clientele-pymc-venv && /tmp/clientele-pymc-venv/bin/pip install pymc-marketing).
 #
 # The Python tools live in a throw-away virtual environment outside the repository
 # (CLIENTELE_BENCH_VENV, default $TMPDIR/clientele-bench-venv); they are benchmark peers
@@ -26,3 +29,15 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "transactions → calibration/holdout summary ($customers customers, $(($(wc -l < "$work/tx.csv") - 1)) transactions, $(du -m "$work/tx.csv" | cut -f1) MB)"
 "$venv/bin/python" Benchmarks/python/summaries.py "$work/tx.csv" 1997-12-31 1998-06-30 "$bin" "$work"
+
+echo
+echo "calibration summary (weeks) → BG/NBD, Pareto/NBD, Gamma-Gamma fits and scoring"
+"$bin" summarize "$work/tx.csv" --amount-column amount --date-format yyyy-MM-dd --unit weeks \
+  --calibration-end 1997-12-31 --output "$work/summary-weeks.csv" >/dev/null
+"$venv/bin/python" Benchmarks/python/fits.py "$work/summary-weeks.csv" "$bin" "$work" --skip-pareto-nbd-above 200000
+if [[ -n ${CLIENTELE_PYMC_VENV:-} ]]; then
+  start=$(date +%s.%N)
+  "$bin" fit bgnbd "$work/summary-weeks.csv" --unit weeks --output "$work/bgnbd.json" >/dev/null
+  seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  "$CLIENTELE_PYMC_VENV/bin/python" Benchmarks/python/pymc_fits.py "$work/summary-weeks.csv" "$work/bgnbd.json" "$seconds"
+fi

@@ -174,7 +174,7 @@ struct ChurnCommand: ParsableCommand {
 
     private func report(_ churnModel: ChurnModel, label: ChurnLabel) {
         print("churned: \(label): \(Int((churnModel.churnRate * Double(churnModel.customers)).rounded())) of \(churnModel.customers) customers (\(percent(churnModel.churnRate)))")
-        print("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
+        print("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), \(churnModel.classWeights == .none ? "" : "weighted ")log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
         print("coefficient                per SD     per unit   std.err       z")
         for c in churnModel.coefficients {
             let name = c.name.padding(toLength: 22, withPad: " ", startingAt: 0)
