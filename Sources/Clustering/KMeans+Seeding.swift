@@ -18,7 +18,8 @@ import Simulation
 /// draws read only those totals and one chunk, applying the pending winner on the fly.
 extension KMeansProblem {
     func seedCenters(k: Int, random: inout SeededRandom, into state: KMeansState) {
-        let (d, chunks) = (dimension, work.chunkCount)
+        let (d, work) = (dimension, state.work)
+        let chunks = work.chunkCount
         let centers = state.centers.baseAddress!
         let closest = state.closest.baseAddress!
         let trials = 2 + Int(log(Double(k)))
@@ -26,7 +27,7 @@ extension KMeansProblem {
 
         let first = draw(fraction: random.uniform(), chunkTotals: chunkWeights) { weight($0) }
         centers.update(from: point(first), count: d)
-        updateClosest(closest, center: UnsafePointer(centers), chunkPotentials: &chunkPotentials)
+        updateClosest(closest, center: UnsafePointer(centers), work: work, chunkPotentials: &chunkPotentials)
 
         // Row 0: the pending winner; rows 1…trials: the candidates.
         let rows = trials + 1
@@ -72,7 +73,7 @@ extension KMeansProblem {
     }
 
     /// D²ᵢ ← d²(xᵢ, center), with each chunk's Σ w·D².
-    private func updateClosest(_ closest: UnsafeMutablePointer<Double>, center: UnsafePointer<Double>,
+    private func updateClosest(_ closest: UnsafeMutablePointer<Double>, center: UnsafePointer<Double>, work: ChunkedWork,
                                chunkPotentials: inout [Double]) {
         let d = dimension
         chunkPotentials.withUnsafeMutableBufferPointer { totals in

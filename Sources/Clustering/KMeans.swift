@@ -1,8 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Dispatch
+import Foundation
 import Simulation
 
 /// k-means: centers that minimise the inertia Σᵢ wᵢ ‖xᵢ − c(xᵢ)‖², each point belonging to its
@@ -20,7 +17,9 @@ import Simulation
 ///    2048 points (never an n × k matrix for all points); Hamerly's (2010) bounds skip most
 ///    distances once centers settle, which pays when the dimension is low. `.automatic`
 ///    picks Hamerly up to `hamerlyDimensionLimit` features, Lloyd above, and the result says
-///    which ran. Both compute the same iteration; they differ only in the work skipped.
+///    which ran. Both compute the same iteration and differ only in the work skipped, up to
+///    rounding: Hamerly updates the cluster sums by the points that moved, so a stop decided
+///    by a center movement right at the tolerance can come one iteration apart.
 ///    Passes are chunk-parallel over every core, each chunk's gemm kept on its thread.
 ///
 /// Hazards: the gemm expansion ‖x‖² − 2x·c + ‖c‖² cancels when ‖x‖ ≫ ‖x − c‖, so the data are
@@ -76,23 +75,32 @@ public enum KMeans {
         let algorithm: Algorithm = options.algorithm != .automatic ? options.algorithm
             : (data.dimension <= hamerlyDimensionLimit ? .hamerly : .lloyd)
         let problem = KMeansProblem(data, weights: weights, threads: options.threads)
-        let state = KMeansState(problem: problem, k: options.k)
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
-
-        var best: (solution: KMeansSolution, labels: [Int32], initialization: Int)?
-        var inertias: [Double] = []
-        var iterations: [Int] = []
-        for initialization in 0..<options.initializations {
-            var random = SeededRandom(seed: options.seed &+ UInt64(initialization) &* 0x9E37_79B9_7F4A_7C15)
-            problem.seedCenters(k: options.k, random: &random, into: state)
-            let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
-            inertias.append(solution.inertia)
-            iterations.append(solution.iterations)
-            if best == nil || solution.inertia < best!.solution.inertia {
-                best = (solution, Array(state.labels), initialization)
+        // With several initializations and cores, each core runs whole initializations (no
+        // barrier per pass, which matters on a busy machine); otherwise the passes share out
+        // their chunks. Chunks and reductions are the same either way, and so is the result.
+        let parallelInitializations = min(problem.work.workers, options.initializations)
+        let perState = parallelInitializations > 1 ? ChunkedWork(points: data.count, threads: 1) : problem.work
+        let outcomes = InitializationOutcomes(count: options.initializations)
+        let queue = InitializationQueue(count: options.initializations)
+        let runInitializations = { @Sendable (_: Int) in
+            let state = KMeansState(problem: problem, k: options.k, work: perState)
+            while let initialization = queue.next() {
+                var random = KMeans.random(seed: options.seed, initialization: initialization)
+                problem.seedCenters(k: options.k, random: &random, into: state)
+                let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
+                outcomes.record(initialization, solution: solution, labels: state.labels)
             }
         }
-        let (solution, labels, initialization) = best!
+        if parallelInitializations > 1 {
+            DispatchQueue.concurrentPerform(iterations: parallelInitializations, execute: runInitializations)
+        } else {
+            runInitializations(0)
+        }
+        let best = outcomes.best()
+        let inertias = outcomes.solutions.map { $0!.inertia }
+        let iterations = outcomes.solutions.map { $0!.iterations }
+        let (solution, labels, initialization) = (best.solution, best.labels, best.initialization)
         let d = data.dimension
         let centers = (0..<options.k).map { c in (0..<d).map { solution.centers[c * d + $0] + problem.mean[$0] } }
         return KMeansResult(k: options.k, featureNames: data.featureNames, centers: centers, labels: labels.map(Int.init),
@@ -166,12 +174,18 @@ public struct KMeansResult: Sendable, Codable, Equatable {
 }
 
 extension KMeans {
+    /// Initialization i draws from its own stream, so that its seeds do not depend on which
+    /// thread runs it or in what order.
+    static func random(seed: UInt64, initialization: Int) -> SeededRandom {
+        SeededRandom(seed: seed &+ UInt64(initialization) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
     /// The greedy k-means++ centers the first initialization of `fit` starts from.
     public static func initialCenters(_ data: FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> [[Double]] {
         try validate(data, weights: weights, options: options)
         let problem = KMeansProblem(data, weights: weights, threads: options.threads)
-        let state = KMeansState(problem: problem, k: options.k)
-        var random = SeededRandom(seed: options.seed)
+        let state = KMeansState(problem: problem, k: options.k, work: problem.work)
+        var random = random(seed: options.seed, initialization: 0)
         problem.seedCenters(k: options.k, random: &random, into: state)
         let d = data.dimension
         return (0..<options.k).map { c in (0..<d).map { state.centers[c * d + $0] + problem.mean[$0] } }
@@ -185,7 +199,7 @@ extension KMeans {
         }
         guard data.count > 0 else { return [] }
         let problem = KMeansProblem(data, weights: nil, threads: threads)
-        let state = KMeansState(problem: problem, k: centers.count)
+        let state = KMeansState(problem: problem, k: centers.count, work: problem.work)
         let d = data.dimension
         for (c, center) in centers.enumerated() {
             for j in 0..<d { state.centers[c * d + j] = center[j] - problem.mean[j] }
@@ -193,4 +207,42 @@ extension KMeans {
         state.assignAll(countingChangesFrom: false, boundsToo: false)
         return state.labels.map(Int.init)
     }
+}
+
+/// Hands out initialization numbers to the threads that run them.
+private final class InitializationQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var following = 0
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard following < count else { return nil }
+        following += 1
+        return following - 1
+    }
+}
+
+/// Each initialization's solution, and the labels of the best so far: the lowest inertia,
+/// the lower initialization number among equals, as a sequential loop would keep.
+private final class InitializationOutcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var solutions: [KMeansSolution?]
+    private var kept: (solution: KMeansSolution, labels: [Int32], initialization: Int)?
+
+    init(count: Int) { solutions = Array(repeating: nil, count: count) }
+
+    func record(_ initialization: Int, solution: KMeansSolution, labels: UnsafeMutableBufferPointer<Int32>) {
+        lock.lock()
+        defer { lock.unlock() }
+        solutions[initialization] = solution
+        if let kept, kept.solution.inertia < solution.inertia
+            || (kept.solution.inertia == solution.inertia && kept.initialization < initialization) { return }
+        kept = (solution, Array(labels), initialization)
+    }
+
+    func best() -> (solution: KMeansSolution, labels: [Int32], initialization: Int) { kept! }
 }

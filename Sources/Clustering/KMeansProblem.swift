@@ -4,7 +4,7 @@
 ///
 /// Buffers are raw allocations owned by this object, read concurrently by the chunk workers
 /// and never resized, so that no copy-on-write or exclusivity check runs in the hot loops.
-final class KMeansProblem {
+final class KMeansProblem: @unchecked Sendable {
     let count: Int
     let dimension: Int
     let work: ChunkedWork

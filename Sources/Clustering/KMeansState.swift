@@ -10,12 +10,16 @@
 final class KMeansState {
     let problem: KMeansProblem
     let k: Int
+    /// The chunks of `problem` and the threads this state's passes use.
+    let work: ChunkedWork
     let centers: UnsafeMutableBufferPointer<Double>
     let centerNorms: UnsafeMutableBufferPointer<Double>
     let labels: UnsafeMutableBufferPointer<Int32>
     let closest: UnsafeMutableBufferPointer<Double>
     let upper: UnsafeMutableBufferPointer<Float>
     let lower: UnsafeMutableBufferPointer<Float>
+    /// Above this share of points failing their bounds, the next assignment is a full pass.
+    static let fullPassShare = 0.35
     /// Dₐ per center and D, since the last full assignment.
     private var totalDrift: [Double]
     private var totalLargestDrift = 0.0
@@ -31,9 +35,10 @@ final class KMeansState {
     /// Per chunk: sums of the same layout, then the count of changed labels.
     let partials: ChunkPartials
 
-    init(problem: KMeansProblem, k: Int) {
+    init(problem: KMeansProblem, k: Int, work: ChunkedWork) {
         self.problem = problem
         self.k = k
+        self.work = work
         let (n, d) = (problem.count, problem.dimension)
         centers = .allocate(capacity: k * d)
         centerNorms = .allocate(capacity: k)
@@ -43,11 +48,11 @@ final class KMeansState {
         lower = .allocate(capacity: n)
         totalDrift = [Double](repeating: 0, count: k)
         sums = [Double](repeating: 0, count: k * d + k)
-        scratch = .allocate(capacity: problem.work.workers * k * ChunkedWork.chunkSize)
-        pendingRows = .allocate(capacity: problem.work.workers * ChunkedWork.chunkSize)
-        pendingValues = .allocate(capacity: problem.work.workers * 2 * ChunkedWork.chunkSize)
-        gathered = .allocate(capacity: problem.work.workers * (problem.dimension + 1) * ChunkedWork.chunkSize)
-        partials = ChunkPartials(chunks: problem.work.chunkCount, width: k * d + k + 1)
+        scratch = .allocate(capacity: work.workers * k * ChunkedWork.chunkSize)
+        pendingRows = .allocate(capacity: work.workers * ChunkedWork.chunkSize)
+        pendingValues = .allocate(capacity: work.workers * 2 * ChunkedWork.chunkSize)
+        gathered = .allocate(capacity: work.workers * (problem.dimension + 1) * ChunkedWork.chunkSize)
+        partials = ChunkPartials(chunks: work.chunkCount, width: k * d + k + 2)
     }
 
     deinit {
@@ -58,18 +63,24 @@ final class KMeansState {
     /// Iterates from the seeded centers: assign (E), recompute means (M), until no label
     /// changes, the squared movement Σ‖Δc‖² is at most `tolerance`, or `maxIterations`; then,
     /// unless no label changed, one more assignment so that the labels belong to the centers.
+    ///
+    /// Hamerly's first assignment is a full gemm pass, which sets exact bounds; so is the next
+    /// one whenever more than `fullPassShare` of the points failed their bounds, since gathering
+    /// that many scattered points costs more than streaming them all (measured on 1M × 6).
     func iterate(algorithm: KMeans.Algorithm, maxIterations: Int, tolerance: Double) -> KMeansSolution {
         let d = problem.dimension
         var iterations = 0
         var converged = false
         var labelsMatchCenters = false
         var previous = Array(centers)
+        var failedShare = 0.0
         while iterations < maxIterations {
             let changed: Int
-            if iterations == 0 || algorithm == .lloyd {
+            if algorithm == .lloyd || iterations == 0 || failedShare > Self.fullPassShare {
                 changed = assignAll(countingChangesFrom: iterations > 0, boundsToo: algorithm == .hamerly)
+                failedShare = 0
             } else {
-                changed = assignWithBounds(drifts: drifts(from: previous))
+                (changed, failedShare) = assignWithBounds(drifts: drifts(from: previous))
             }
             iterations += 1
             previous = Array(centers)
@@ -106,7 +117,7 @@ final class KMeansState {
         let largestCenterNorm = centerNorms.max() ?? 0
         totalDrift = [Double](repeating: 0, count: k)
         totalLargestDrift = 0
-        problem.work.forEachChunk { worker, chunk, range in
+        work.forEachChunk { worker, chunk, range in
             let products = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
             crossTerms(points: problem.point(range.lowerBound), count: range.count, centers: centers.baseAddress!,
                        centerCount: k, dimension: d, into: products)
@@ -125,7 +136,7 @@ final class KMeansState {
             }
             partial[k * d + k] = Double(changed)
         }
-        let total = partials.total(chunks: problem.work.chunkCount)
+        let total = partials.total(chunks: work.chunkCount)
         sums = Array(total[0..<(k * d + k)])
         return counting ? Int(total[k * d + k]) : problem.count
     }
@@ -142,7 +153,8 @@ final class KMeansState {
     /// these scattered cache misses at once; gather those still failing and take all their
     /// distances from one gemm. Bounds from the gemm expansion are widened by its rounding
     /// error (`expansionSlack`) so that they stay bounds.
-    private func assignWithBounds(drifts: [Double]) -> Int {
+    /// Returns the number of labels changed and the share of points whose bounds failed.
+    private func assignWithBounds(drifts: [Double]) -> (changed: Int, failedShare: Double) {
         let (d, k) = (problem.dimension, k)
         var halfGaps = [Double](repeating: .infinity, count: k)
         for a in 0..<k {
@@ -159,7 +171,7 @@ final class KMeansState {
         let centers = UnsafePointer(centers.baseAddress!)
         halfGaps.withUnsafeBufferPointer { halfGaps in
             totalDrift.withUnsafeBufferPointer { moved in
-                problem.work.forEachChunk { worker, chunk, range in
+                work.forEachChunk { worker, chunk, range in
                     let rows = pendingRows.baseAddress! + worker * ChunkedWork.chunkSize
                     let values = pendingValues.baseAddress! + worker * 2 * ChunkedWork.chunkSize
                     var pending = 0
@@ -210,12 +222,13 @@ final class KMeansState {
                         }
                     }
                     partial[k * d + k] = Double(changed)
+                    partial[k * d + k + 1] = Double(pending)
                 }
             }
         }
-        let total = partials.total(chunks: problem.work.chunkCount)
+        let total = partials.total(chunks: work.chunkCount)
         for j in 0..<(k * d + k) { sums[j] += total[j] }
-        return Int(total[k * d + k])
+        return (Int(total[k * d + k]), total[k * d + k + 1] / Double(problem.count))
     }
 
     @inline(__always)
@@ -267,9 +280,9 @@ final class KMeansState {
     /// chunk and merged in chunk order.
     private func farthestPoints(count: Int) -> [Int] {
         let d = problem.dimension
-        var perChunk = [[(distance: Double, index: Int)]](repeating: [], count: problem.work.chunkCount)
+        var perChunk = [[(distance: Double, index: Int)]](repeating: [], count: work.chunkCount)
         perChunk.withUnsafeMutableBufferPointer { perChunk in
-            problem.work.forEachChunk { _, chunk, range in
+            work.forEachChunk { _, chunk, range in
                 var kept: [(distance: Double, index: Int)] = []
                 for i in range {
                     let distance = squaredDistance(problem.point(i), centers.baseAddress! + Int(labels[i]) * d, d)
@@ -289,13 +302,13 @@ final class KMeansState {
     /// Σ w ‖x − c(x)‖² from differences, summed per chunk and then in chunk order.
     private func inertia() -> Double {
         let d = problem.dimension
-        problem.work.forEachChunk { _, chunk, range in
+        work.forEachChunk { _, chunk, range in
             let partial = partials.slot(chunk)
             for i in range {
                 partial[0] += problem.weight(i) * squaredDistance(problem.point(i), centers.baseAddress! + Int(labels[i]) * d, d)
             }
         }
-        return partials.total(chunks: problem.work.chunkCount)[0]
+        return partials.total(chunks: work.chunkCount)[0]
     }
 }
 

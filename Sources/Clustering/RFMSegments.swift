@@ -74,6 +74,12 @@ public struct RFMScores: Sendable, Codable, Equatable {
         segments = zip(recency, self.frequency).map { RFMSegment(recencyScore: $0, frequencyScore: $1) }
     }
 
+    /// Each customer's segment as a number, the index of its segment in `RFMSegment.allCases`,
+    /// for `SegmentProfile.profiles(labels:names:features:outcomes:)`.
+    public var segmentIndices: [Int] {
+        segments.map { RFMSegment.allCases.firstIndex(of: $0)! }
+    }
+
     /// 1 + ⌊5 · (number of strictly smaller values) / n⌋ for each value (higher is better).
     static func quintileScores(_ values: [Double]) -> [Int] {
         let order = values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }

@@ -48,6 +48,26 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
     /// columns by name; `centroids` are in original units (e.g. `FeaturePreparation.originalUnits`).
     public static func profiles(labels: [Int], centroids: [[Double]], features: [(name: String, values: [Double])],
                                 outcomes: Outcomes = Outcomes()) throws -> [SegmentProfile] {
+        try profiles(labels: labels, centroids: centroids, names: nil, features: features, outcomes: outcomes)
+    }
+
+    /// Profiles of segments that already have names (`names[c]` for segment c), such as RFM
+    /// segments; each centroid is its segment's feature means. Empty segments are left out.
+    public static func profiles(labels: [Int], names: [String], features: [(name: String, values: [Double])],
+                                outcomes: Outcomes = Outcomes()) throws -> [SegmentProfile] {
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: features.count), count: names.count)
+        var sizes = [Int](repeating: 0, count: names.count)
+        for (i, label) in labels.enumerated() where (0..<names.count).contains(label) {
+            sizes[label] += 1
+            for (j, feature) in features.enumerated() where i < feature.values.count { sums[label][j] += feature.values[i] }
+        }
+        let centroids = zip(sums, sizes).map { sum, size in sum.map { $0 / Double(max(size, 1)) } }
+        return try profiles(labels: labels, centroids: centroids, names: names, features: features, outcomes: outcomes)
+            .filter { $0.size > 0 }
+    }
+
+    private static func profiles(labels: [Int], centroids: [[Double]], names given: [String]?,
+                                 features: [(name: String, values: [Double])], outcomes: Outcomes) throws -> [SegmentProfile] {
         let (n, k) = (labels.count, centroids.count)
         guard n > 0, labels.allSatisfy({ (0..<k).contains($0) }) else {
             throw ClusteringError.invalidArgument("profiles need at least one customer and labels in 0..<\(k)")
@@ -61,7 +81,7 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         var members = [[Int]](repeating: [], count: k)
         for (i, label) in labels.enumerated() { members[label].append(i) }
         let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
-        let names = segmentLabels(centroids: centroids, features: features)
+        let names = given ?? segmentLabels(centroids: centroids, features: features)
         return (0..<k).map { c in
             let rows = members[c]
             func mean(_ column: [Double]?) -> Double? {

@@ -17,6 +17,8 @@ struct ClusterCommand: ParsableCommand {
             k = 2…10 (--k-range) and keeps the highest silhouette, preferring the smaller k within \
             0.01; every k's scores are printed. Writes customer_id,segment,segment_label and prints \
             k, inertia (in the prepared space), iterations, the algorithm, the scores and the profiles.
+            --method rfm instead scores a customer summary (recency, T, frequency, monetary_value) \
+            by quintiles and writes its named RFM segments (the grid is in the README).
 
             Transforms: none, log1p, zscore, robust (median/IQR), winsorize:LOWER:UPPER, chained \
             with + and applied left to right; FEATURE=CHAIN sets one feature's chain.
@@ -29,8 +31,11 @@ struct ClusterCommand: ParsableCommand {
     @Argument(help: "The feature CSV (header; customer_id kept as the key if present).")
     var featureFile: String
 
-    @Option(help: "The number of segments, or auto.")
-    var k: String
+    @Option(help: "kmeans, or rfm: the named RFM segments of a customer summary (recency, T, frequency, monetary_value).")
+    var method = "kmeans"
+
+    @Option(help: "The number of segments, or auto (k-means only).")
+    var k: String?
 
     @Option(help: "The range of k tried by --k auto, as LOW-HIGH.")
     var kRange = "2-10"
@@ -72,7 +77,11 @@ struct ClusterCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard k == "auto" || (Int(k) ?? 0) >= 1 else { throw ValidationError("--k must be a whole number ≥ 1 or auto, got \"\(k)\"") }
+        guard method == "kmeans" || method == "rfm" else { throw ValidationError("--method must be kmeans or rfm, got \"\(method)\"") }
+        if method == "kmeans" {
+            guard let k else { throw ValidationError("--k is needed with --method kmeans: a whole number ≥ 1 or auto") }
+            guard k == "auto" || (Int(k) ?? 0) >= 1 else { throw ValidationError("--k must be a whole number ≥ 1 or auto, got \"\(k)\"") }
+        }
         _ = try parsedRange()
         guard nInit >= 1 else { throw ValidationError("--n-init must be at least 1") }
         guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
@@ -92,6 +101,8 @@ struct ClusterCommand: ParsableCommand {
     }
 
     func run() throws {
+        if method == "rfm" { return try runRFM() }
+        let k = self.k ?? "auto"
         var selected = features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         if var names = selected, let sampleWeightColumn { names.append(sampleWeightColumn); selected = names }
         let outcomeNames = ["clv", "p_alive", "churn_probability"]
@@ -134,20 +145,49 @@ struct ClusterCommand: ParsableCommand {
             labels: fit.labels, centroids: centroids, features: Array(zip(names, columns)),
             outcomes: .init(clv: column("clv", in: table), pAlive: column("p_alive", in: table),
                             churn: column("churn_probability", in: table)))
-        try writeAssignments(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels, profiles: segmentProfiles)
-        if let profiles {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try writeFileAtomically(Array(try encoder.encode(segmentProfiles)), to: profiles)
-        }
+        try writeAssignments(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels,
+                             label: { segmentProfiles[$0].label })
+        try writeProfiles(segmentProfiles)
         print("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
         if fit.k >= 2, Set(fit.labels).count >= 2 {
             let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed)
             print("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
         }
+        printSegments(segmentProfiles)
+        print("\(table.rowCount) customers → \(output)")
+    }
+
+    private func printSegments(_ segmentProfiles: [SegmentProfile]) {
+        let width = segmentProfiles.map(\.label.count).max() ?? 0
         for profile in segmentProfiles {
-            print(String(format: "segment %d  %-40@ %8d customers (%.1f%%)", profile.id, profile.label, profile.size, 100 * profile.share))
+            let label = profile.label + String(repeating: " ", count: width - profile.label.count)
+            print("segment \(profile.id)  \(label)  " + String(format: "%8d customers (%.1f%%)", profile.size, 100 * profile.share))
         }
+    }
+
+    private func writeProfiles(_ segmentProfiles: [SegmentProfile]) throws {
+        guard let profiles else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeFileAtomically(Array(try encoder.encode(segmentProfiles)), to: profiles)
+    }
+
+    /// RFM scores of a customer summary and profiles of its named segments.
+    private func runRFM() throws {
+        let names = ["recency", "T", "frequency", "monetary_value"]
+        let table = try NumericTable.read(path: featureFile, selecting: names, ifPresent: ["clv", "p_alive", "churn_probability"])
+        let (recency, T, frequency, monetary) = (table.columns[0], table.columns[1], table.columns[2], table.columns[3])
+        let scores = try RFMScores(timeSinceLastPurchase: zip(T, recency).map { $0 - $1 }, frequency: frequency, monetary: monetary)
+        let segmentNames = RFMSegment.allCases.map(\.rawValue)
+        let segmentProfiles = try SegmentProfile.profiles(
+            labels: scores.segmentIndices, names: segmentNames, features: Array(zip(names, table.columns.prefix(4))),
+            outcomes: .init(clv: column("clv", in: table), pAlive: column("p_alive", in: table),
+                            churn: column("churn_probability", in: table)))
+        let byID = Dictionary(uniqueKeysWithValues: segmentProfiles.map { ($0.id, $0) })
+        try writeAssignments(ids: table.ids, key: table.keyColumn ?? "row", labels: scores.segmentIndices,
+                             label: { byID[$0]!.label })
+        try writeProfiles(segmentProfiles)
+        printSegments(segmentProfiles)
         print("\(table.rowCount) customers → \(output)")
     }
 
@@ -181,11 +221,11 @@ struct ClusterCommand: ParsableCommand {
         table.columnNames.firstIndex(of: name).map { table.columns[$0] }
     }
 
-    private func writeAssignments(ids: CustomerIDs, key: String, labels: [Int], profiles: [SegmentProfile]) throws {
+    private func writeAssignments(ids: CustomerIDs, key: String, labels: [Int], label: (Int) -> String) throws {
         var text = "\(csvField(key)),segment,segment_label\n"
         text.reserveCapacity(labels.count * 32)
-        for (i, label) in labels.enumerated() {
-            text += "\(csvField(ids[i])),\(label),\(csvField(profiles[label].label))\n"
+        for (i, segment) in labels.enumerated() {
+            text += "\(csvField(ids[i])),\(segment),\(csvField(label(segment)))\n"
         }
         try writeFileAtomically(Array(text.utf8), to: output)
     }

@@ -29,7 +29,7 @@ import Testing
 
     @Test(arguments: [KMeans.Algorithm.lloyd, .hamerly])
     func sameResultWhateverTheThreadCount(_ algorithm: KMeans.Algorithm) throws {
-        // 9 chunks of 2048 points, shared out differently over 1, 2 and 3 workers.
+        // 9 chunks of 2048 points; 4 initializations run one per thread on 2 or 3 threads.
         let data = mixture(points: 17_000, features: 4, clusters: 5, seed: 5)
         let weights = (0..<data.count).map { Double($0 % 7) + 0.5 }
         let fits = try [1, 2, 3].map {
@@ -37,6 +37,11 @@ import Testing
         }
         #expect(fits[0] == fits[1])
         #expect(fits[0] == fits[2])
+        // One initialization: the passes themselves are shared out over the threads.
+        let single = try [1, 3].map {
+            try KMeans.fit(data, weights: weights, options: .init(k: 5, seed: 42, initializations: 1, algorithm: algorithm, threads: $0))
+        }
+        #expect(single[0] == single[1])
     }
 
     @Test func automaticChoiceSaysWhichRan() throws {
@@ -53,7 +58,7 @@ import Testing
     func emptyClusterIsReseededFromTheFarthestPoint(_ algorithm: KMeans.Algorithm) throws {
         let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [0, 1, 2, 10, 11])
         let problem = KMeansProblem(data, weights: nil, threads: 1)
-        let state = KMeansState(problem: problem, k: 3)
+        let state = KMeansState(problem: problem, k: 3, work: problem.work)
         for (c, x) in [1.0, 10.5, 100].enumerated() { state.centers[c] = x - problem.mean[0] }
         let solution = state.iterate(algorithm: algorithm, maxIterations: 100, tolerance: 0)
         #expect(abs(solution.inertia - 1) < 1e-12)

@@ -64,3 +64,19 @@ import Testing
                            "High value · Active lately · Frequent", "Typical", "Typical (4)"])
     }
 }
+
+extension SegmentTests {
+    /// RFM as the segmentation method: the five customers of `rfmScoresRankRecencyByTime…`
+    /// profiled under their segment names, each segment's centroid its means.
+    @Test func rfmSegmentsHaveProfiles() throws {
+        let gap = [1.0, 100, 50, 3, 70], frequency = [9.0, 0, 2, 1, 8], monetary = [40.0, 0, 15, 10, 90]
+        let scores = try RFMScores(timeSinceLastPurchase: gap, frequency: frequency, monetary: monetary)
+        let profiles = try SegmentProfile.profiles(
+            labels: scores.segmentIndices, names: RFMSegment.allCases.map(\.rawValue),
+            features: [("frequency", frequency), ("monetary_value", monetary)], outcomes: .init(clv: [50, 0, 20, 10, 20]))
+        #expect(profiles.map(\.label) == ["Champions", "Potential loyalists", "Need attention", "At risk", "Lost"])
+        #expect(profiles.map(\.id) == [0, 2, 5, 7, 10])
+        #expect(profiles.allSatisfy { $0.size == 1 && $0.share == 0.2 })
+        #expect(profiles[0].features[1].centroid == 40 && profiles[0].shareOfCLV == 0.5)
+    }
+}

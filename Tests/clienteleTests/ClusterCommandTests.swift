@@ -52,3 +52,22 @@ extension CommandLineTests {
         #expect(outcome.standardError.contains("2 points cannot form 3 clusters"))
     }
 }
+
+extension CommandLineTests {
+    /// The CDNOW sample's summary through --method rfm: every customer gets one of the named
+    /// segments, and a one-time buyer (recency 0, so T − recency = T) is never a new customer.
+    @Test func clusterByRFMWritesNamedSegments() throws {
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("rfm.csv").path
+        let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/cdnow_features.csv", "--method", "rfm", "--output", output])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(rows.count == 2357)
+        let names = ["Champions", "Loyal customers", "Potential loyalists", "New customers", "Promising", "Need attention",
+                     "About to sleep", "At risk", "Can't lose them", "Hibernating", "Lost"]
+        #expect(rows.allSatisfy { names[Int($0[1])!] == String($0[2]) })
+        #expect(outcome.standardOutput.contains("Champions"))
+        let missingK = try run(["cluster", "Tests/ClusteringTests/Fixtures/cdnow_features.csv", "--output", output])
+        #expect(missingK.status != 0 && missingK.standardError.contains("--k is needed"))
+    }
+}
