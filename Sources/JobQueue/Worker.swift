@@ -12,9 +12,11 @@
 /// into `incoming/` without counting the attempt, their staging is removed, and `run()`
 /// returns (the command then exits 0, which also ends the abandoned runner threads). A runner
 /// that returns after its job was given back has its result discarded.
+///
+/// Run one worker per process on a queue: on one host a lease is judged by its pid, so a
+/// second worker in the same process would take the first one's leases for a predecessor's.
 import Foundation
 import Logging
-import Synchronization
 
 public final class Worker: @unchecked Sendable {
     public let queue: JobQueue
@@ -100,7 +102,10 @@ public final class Worker: @unchecked Sendable {
         while true {
             condition.lock()
             let stopRequested = stopping
-            let free = concurrency - active.count
+            // Jobs whose run has ended and that are only being published, failed or put back
+            // leave their slot: the next job runs while their fsyncs complete, so the disk
+            // can commit both in one go.
+            let free = concurrency - active.values.count(where: { !$0.finishing })
             let idle = active.isEmpty
             woken = false
             condition.unlock()
@@ -221,6 +226,8 @@ public final class Worker: @unchecked Sendable {
         defer { condition.unlock() }
         if job.released { return false }
         job.finishing = true
+        woken = true
+        condition.broadcast()
         return true
     }
 
