@@ -136,12 +136,15 @@ public enum Pipeline {
         clock.note(segmentation.logLine)
 
         let profiles = try clock.time("profiles") {
-            try SegmentProfile.profiles(
-                labels: segmentation.labels, centroids: segmentation.centroids,
-                features: job.segmentation.features.map { ($0, columns[$0]!) },
-                outcomes: .init(clv: columns["clv"], pAlive: scores.pAlive, churn: churn?.probabilities))
+            let features = job.segmentation.features.map { ($0, columns[$0]!) }
+            let outcomes = SegmentProfile.Outcomes(clv: columns["clv"], pAlive: scores.pAlive, churn: churn?.probabilities)
+            if let names = segmentation.names {
+                return try SegmentProfile.profiles(labels: segmentation.labels, names: names, features: features, outcomes: outcomes)
+            }
+            return try SegmentProfile.profiles(labels: segmentation.labels, centroids: segmentation.centroids,
+                                               features: features, outcomes: outcomes)
         }
-        let labels = segmentation.names ?? profiles.map(\.label)
+        let labels = profiles.map(\.label)
 
         try clock.time("write") {
             try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")

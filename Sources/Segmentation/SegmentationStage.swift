@@ -8,11 +8,12 @@ import Clustering
 /// - RFM: quintile scores of time since the last purchase (T − recency), frequency and
 ///   monetary value, and the named cell of the R × F grid; segment ids follow the order of
 ///   `RFMSegment.allCases` among the cells that have customers, and the "centroid" of a
-///   segment is the mean of each feature.
+///   segment is the mean of each feature (`SegmentProfile.profiles(labels:names:…)`).
 struct Segmentation {
     /// Each customer's segment, 0..<k.
     let labels: [Int]
-    /// Per segment, per feature, in original units.
+    /// k-means: per segment, per feature, in original units (RFM profiles take each
+    /// segment's feature means).
     let centroids: [[Double]]
     /// RFM's names of the segments (k-means segments take the profile's labels).
     let names: [String]?
@@ -21,9 +22,9 @@ struct Segmentation {
     let logLine: String
 
     init(_ settings: SegmentationSettings, columns: FeatureColumns) throws {
-        let values = settings.features.map { columns[$0]! }
         switch settings.method {
         case .kmeans:
+            let values = settings.features.map { columns[$0]! }
             let specifications = zip(settings.features, settings.transforms).map { FeatureSpecification(name: $0, transforms: $1) }
             let preparation = try FeaturePreparation(fitting: specifications, to: values)
             let data = try preparation.prepare(values)
@@ -53,13 +54,7 @@ struct Segmentation {
             let present = RFMSegment.allCases.filter(Set(scores.segments).contains)
             let id = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, $0) })
             labels = scores.segments.map { id[$0]! }
-            var sums = [[Double]](repeating: [Double](repeating: 0, count: values.count), count: present.count)
-            var sizes = [Double](repeating: 0, count: present.count)
-            for (i, segment) in labels.enumerated() {
-                sizes[segment] += 1
-                for j in values.indices { sums[segment][j] += values[j][i] }
-            }
-            centroids = sums.enumerated().map { segment, sum in sum.map { $0 / sizes[segment] } }
+            centroids = []
             names = present.map(\.rawValue)
             candidates = []
             logLine = "RFM: \(present.count) segments with customers"
