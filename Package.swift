@@ -10,13 +10,17 @@ let package = Package(
         .library(name: "Transactions", targets: ["Transactions"]),
         .library(name: "LifetimeValue", targets: ["LifetimeValue"]),
         .library(name: "Simulation", targets: ["Simulation"]),
-        .library(name: "Churn", targets: ["Churn"]),
         .library(name: "Clustering", targets: ["Clustering"]),
+        .library(name: "Churn", targets: ["Churn"]),
         .library(name: "JobQueue", targets: ["JobQueue"]),
+        .library(name: "Segmentation", targets: ["Segmentation"]),
+        .library(name: "CRMStore", targets: ["CRMStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // BLAS and LAPACK through their C interfaces (Debian: libblas-dev, liblapack-dev,
@@ -30,17 +34,32 @@ let package = Package(
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
-        .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
+        .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .target(
             name: "JobQueue",
             dependencies: [.product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
+        .target(
+            name: "Segmentation",
+            dependencies: ["Transactions", "LifetimeValue", "Churn", "Clustering"],
+            exclude: ["README.md"]
+        ),
+        .target(
+            name: "CRMStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
         .executableTarget(
             name: "clientele",
             dependencies: [
-                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Churn", "Clustering", "JobQueue",
+                "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue", "Segmentation", "CRMStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,15 +67,26 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Transactions"]),
+        .testTarget(
+            name: "ClusteringTests",
+            dependencies: ["Clustering", "Simulation"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "ChurnTests",
             dependencies: ["Churn", "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
-            name: "ClusteringTests",
-            dependencies: ["Clustering", "Simulation"],
-            resources: [.copy("Fixtures")]
+            name: "CRMStoreTests",
+            dependencies: [
+                "CRMStore", "Simulation",
+                // Built for the tests that export from child processes (killed, concurrent).
+                "clientele",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "TransactionsTests",

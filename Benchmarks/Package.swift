@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "Clientele", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -23,14 +24,13 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
-            name: "Fits",
+            name: "KMeansBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "LifetimeValue", package: "Clientele"),
-                .product(name: "Transactions", package: "Clientele"),
+                .product(name: "Clustering", package: "Clientele"),
                 .product(name: "Simulation", package: "Clientele"),
             ],
-            path: "Benchmarks/Fits",
+            path: "Benchmarks/Clustering",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
@@ -45,13 +45,26 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
-            name: "KMeansBenchmarks",
+            name: "CRMExport",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "Clustering", package: "Clientele"),
+                .product(name: "CRMStore", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/CRMExport",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "Fits",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LifetimeValue", package: "Clientele"),
+                .product(name: "Transactions", package: "Clientele"),
                 .product(name: "Simulation", package: "Clientele"),
             ],
-            path: "Benchmarks/Clustering",
+            path: "Benchmarks/Fits",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(

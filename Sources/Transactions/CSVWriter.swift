@@ -13,8 +13,18 @@ public struct CSVWriter: Sendable {
 
     /// Appends customer `index` of `ids` with its values.
     public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, _ values: [Double]) {
-        precondition(values.count == width, "a row needs \(width) values")
+        appendRow(ids, index, fields: [], values)
+    }
+
+    /// Appends customer `index` of `ids`, then text fields (quoted when RFC 4180 asks), then
+    /// numbers: the layout of per-customer results that carry a label beside the numbers.
+    public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: [String], _ values: [Double]) {
+        precondition(fields.count + values.count == width, "a row needs \(width) fields and values")
         appendCSVField(ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]], to: &bytes)
+        for field in fields {
+            bytes.append(0x2C)
+            appendCSVField(field.utf8, to: &bytes)
+        }
         for value in values {
             bytes.append(0x2C)
             appendNumber(value, to: &bytes)

@@ -17,7 +17,7 @@ struct Clientele: ParsableCommand {
                 --observation-end 1998-06-30 --output summary.csv
             """,
         version: version,
-        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ChurnCommand.self, ClusterCommand.self,
-                      SimulateCommand.self, DoctorCommand.self, SubmitCommand.self, WorkerCommand.self, StatusCommand.self]
+        subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ClusterCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self,
+                      SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self, ExportCommand.self]
     )
 }

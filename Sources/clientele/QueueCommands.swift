@@ -1,15 +1,15 @@
 /// `clientele submit`, `clientele worker` and `clientele status`: the queue of design.md
-/// from the command line, and the runner the worker uses until the job pipeline exists.
+/// from the command line, with the job pipeline as the worker's runner.
 ///
-/// The commands only compose `JobQueue` calls. Two things here are placeholders with a fixed
-/// seam: `JobFileCheck` (what `submit` refuses; the pipeline replaces it with the full job
-/// validation) and `JobFileCopyRunner` (what a worker does with a job; the pipeline plugs in
-/// its own `JobRunner`).
+/// The commands only compose `JobQueue` calls; what a job is comes from Segmentation: `submit`
+/// refuses a job that `JobValidation` refuses, and the worker runs jobs with the pipeline.
 import ArgumentParser
 import Dispatch
 import Foundation
 import JobQueue
 import Logging
+import Segmentation
+import Transactions
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,58 +23,43 @@ struct QueueOption: ParsableArguments {
     }
 }
 
-/// The checks a job file passes before it enters the queue, and again when a worker runs it
-/// (files can reach `incoming/` without `submit`). For now: a JSON object. The job pipeline
-/// replaces this with the full validation of design.md's job file (unknown keys, types, the
-/// transaction file).
-enum JobFileCheck {
-    static func validate(_ bytes: [UInt8], file: String) throws(JobFailure) {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes))
-        } catch {
-            let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
-            guard let offset = characterOffset(in: detail) else {
-                throw JobFailure("\(file): not valid JSON: \(detail)", where: JobErrorLocation(file: file))
-            }
-            let (line, column) = lineAndColumn(of: offset, in: bytes)
-            throw JobFailure("\(file):\(line):\(column): not valid JSON: \(detail)",
-                             where: JobErrorLocation(file: file, line: line, column: column))
-        }
-        guard object is [String: Any] else {
-            throw JobFailure("\(file): a job file must be a JSON object ({...})", where: JobErrorLocation(file: file, keyPath: ""))
-        }
-    }
-
-    /// The 0-based byte offset Foundation's parser reports ("… around character 9.").
-    private static func characterOffset(in message: String) -> Int? {
-        guard let range = message.range(of: "character ") else { return nil }
-        return Int(message[range.upperBound...].prefix(while: \.isNumber))
-    }
-
-    /// 1-based line and column (in bytes) of a byte offset.
-    private static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (Int, Int) {
-        let before = bytes.prefix(min(offset, bytes.count))
-        let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
-        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-        return (line, offset - lineStart + 1)
+/// A job file's full validation (`JobValidation`) as the queue's refusal: the job's own
+/// fault, with its file, line and column or key path.
+func validatedJob(_ bytes: [UInt8], file: String) throws(JobFailure) -> Job {
+    do {
+        return try JobValidation.validate(bytes: bytes, source: file)
+    } catch {
+        throw JobFailure(error.description, where: JobErrorLocation(file: file, line: error.line, column: error.column,
+                                                                     keyPath: error.keyPath))
     }
 }
 
-/// The runner a worker uses until the job pipeline (`clientele run`) plugs in its own: it
-/// checks the job with `JobFileCheck`, and its result directory holds the job as `job.json`
-/// and a `log.txt` saying what ran.
-struct JobFileCopyRunner: JobRunner {
-    /// Seconds each job takes (a hidden worker option, to exercise shutdown and crashes).
+/// The worker's runner: the job pipeline (`clientele run`) into the queue's staging
+/// directory, which the worker publishes as `done/<id>/`. Bad data and bad parameters are
+/// `JobFailure`s (not retried); a failure to write the result is a fault of the moment.
+struct PipelineJobRunner: JobRunner {
+    /// Seconds each job waits before it runs (a hidden worker option, to exercise shutdown and crashes).
     var simulatedSeconds = 0.0
 
-    func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
-        try JobFileCheck.validate(job.bytes, file: "\(job.id).json")
+    func run(_ queued: QueuedJob, into result: String, context: JobContext) throws {
+        let job = try validatedJob(queued.bytes, file: queued.path)
         if simulatedSeconds > 0 { Thread.sleep(forTimeInterval: simulatedSeconds) }
-        try Data(job.bytes).write(to: URL(fileURLWithPath: result + "/job.json"))
-        let log = "job \(job.id), attempt \(job.attempt): job file checked and copied (\(job.bytes.count) bytes)\n"
-        try Data(log.utf8).write(to: URL(fileURLWithPath: result + "/log.txt"))
-        context.logger.info("job file copied", metadata: ["bytes": "\(job.bytes.count)"])
+        let outcome: Pipeline.Outcome
+        do {
+            outcome = try Pipeline.run(job: job, into: result, clienteleVersion: Clientele.version)
+        } catch let error as PipelineError where error.isJobFault {
+            throw JobFailure("\(error)", where: JobErrorLocation(file: job.transactions.path))
+        }
+        let log = result + "/log.txt"
+        let header = "job \(queued.id), attempt \(queued.attempt): \(job.name)\n"
+        try ResultDirectory.write(Array(header.utf8) + (try readWholeFile(log)), to: log)
+        if let crm = job.crm {
+            // The CRM keys a run by its result directory's name, which is the job id only
+            // once the worker has published the result; loading it is left to the operator.
+            let queueDirectory = ((result as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            context.logger.notice("the job names crm.database; load its result with: clientele export \(queueDirectory)/done/\(queued.id) --database \(crm.database)")
+        }
+        context.logger.info("pipeline finished", metadata: ["summary": "\(outcome.summaryLine)"])
     }
 }
 
@@ -83,8 +68,9 @@ struct SubmitCommand: ParsableCommand {
         commandName: "submit",
         abstract: "Put a job file into a queue; prints the job id.",
         discussion: """
-            The job file is checked first (a JSON object of at most 1 MiB) and refused with \
-            the reason if it does not pass; otherwise it enters QUEUE/incoming/ whole.
+            The job file (at most 1 MiB) is validated as `clientele run` validates it and \
+            refused with the file and key path of the first problem; otherwise it enters \
+            QUEUE/incoming/ whole, as validated: defaults filled in, paths made absolute.
 
             Example:
               clientele submit jobs/cdnow.json --queue /srv/clientele/queue
@@ -96,8 +82,17 @@ struct SubmitCommand: ParsableCommand {
     @OptionGroup var queue: QueueOption
 
     func run() throws {
-        let id = try queue.open().submit(fileAt: job) { bytes, path in try JobFileCheck.validate(bytes, file: path) }
-        print(id)
+        let queue = try queue.open()
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: job))?[.size] as? Int else {
+            throw CommandError("\(job): no such file")
+        }
+        guard size <= JobQueue.maximumJobFileSize else {
+            throw CommandError("\(job): is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
+        }
+        // The job enters the queue as validated: defaults filled in and paths absolute, since
+        // a worker reads it from the queue, far from the directory it was written in.
+        let resolved = try validatedJob(try readWholeFile(job), file: job)
+        print(try queue.submit(Array(resolved.jsonValue.formatted().utf8)))
     }
 }
 
@@ -151,7 +146,7 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let worker = Worker(queue: try queue.open(), concurrency: concurrency,
-                            runner: JobFileCopyRunner(simulatedSeconds: simulateJobSeconds),
+                            runner: PipelineJobRunner(simulatedSeconds: simulateJobSeconds),
                             pollInterval: pollInterval, leaseTimeout: leaseTimeout, maxAttempts: maxAttempts,
                             drain: drain, gracePeriod: gracePeriod)
         let signals = [SIGTERM, SIGINT].map { number in

@@ -1,0 +1,124 @@
+/// assignments.csv, one row per customer, streamed: each call to `next` checks a row and
+/// leaves its fields in reused storage, so a million customers cost no allocation per row.
+/// Both writers read the same row: SQLite binds the parsed numbers, PostgreSQL's COPY takes
+/// the checked text as written (its parser rounds decimal text to the same double).
+///
+/// Checks, each failing with the file, line and column: the header holds exactly the
+/// columns below (in any order); a customer id is not empty; a segment is a segment of
+/// profiles.csv and its label is that segment's label; a measure is a finite number, or
+/// empty or `nan` (as the pipeline writes a value it could not compute), which is stored as
+/// NULL. A customer listed twice is left to the database's primary key.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `@unchecked Sendable`: one task at a time reads it; PostgreSQL's export hands it whole to
+/// the task that runs the COPY.
+final class AssignmentRows: @unchecked Sendable {
+    static let identityColumns = ["customer_id", "segment", "segment_label"]
+    static let measureColumns = ["frequency", "recency", "T", "monetary_value", "expected_purchases",
+                                 "p_alive", "churn_probability", "clv"]
+
+    private let records: CSVRecords
+    /// For each of `identityColumns + measureColumns`, its field index in the file.
+    private let fieldIndex: [Int]
+    private let labels: [Int: [UInt8]]
+
+    private(set) var customerID = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var segment = 0
+    private(set) var segmentLabel = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The measures of the row, in `measureColumns` order; NaN stands for NULL.
+    private(set) var measures = [Double](repeating: .nan, count: measureColumns.count)
+    /// The measures' text as written (empty for NULL).
+    private(set) var measureTexts = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0),
+                                                             count: measureColumns.count)
+    var line: Int { records.line }
+    var path: String { records.path }
+
+    init(path: String, segments: [SegmentProfile]) throws {
+        records = try CSVRecords(path: path)
+        guard try records.next() else { throw CRMStoreError.file(path, "empty; expected a header and one row per customer") }
+        let header = records.fields.map(\.text)
+        let expected = Self.identityColumns + Self.measureColumns
+        var index: [Int] = []
+        for column in expected {
+            guard let position = header.firstIndex(of: column) else {
+                throw CRMStoreError.record(path, line: 1, "missing column \(column); expected \(expected.joined(separator: ","))")
+            }
+            index.append(position)
+        }
+        if let extra = header.first(where: { !expected.contains($0) }) ?? (header.count > expected.count ? header.last : nil) {
+            throw CRMStoreError.field(path, line: 1, column: extra, "unexpected; expected \(expected.joined(separator: ","))")
+        }
+        fieldIndex = index
+        labels = Dictionary(uniqueKeysWithValues: segments.map { ($0.id, Array($0.label.utf8)) })
+    }
+
+    /// Reads and checks the next row; false at the end of the file.
+    func next() throws -> Bool {
+        guard try records.next() else { return false }
+        let fields = records.fields
+        guard fields.count == fieldIndex.count else {
+            throw CRMStoreError.record(path, line: line, "\(fields.count) fields; expected \(fieldIndex.count)")
+        }
+        customerID = fields[fieldIndex[0]]
+        guard customerID.count > 0 else {
+            throw CRMStoreError.field(path, line: line, column: "customer_id", "empty; expected the customer's id")
+        }
+        let segmentField = fields[fieldIndex[1]]
+        guard let segment = parseWholeNumber(segmentField), let label = labels[segment] else {
+            throw CRMStoreError.field(path, line: line, column: "segment",
+                                      "expected one of the segment ids of profiles.csv (\(labels.keys.sorted().map(String.init).joined(separator: ", "))), got \"\(segmentField.text)\"")
+        }
+        self.segment = segment
+        segmentLabel = fields[fieldIndex[2]]
+        guard segmentLabel.elementsEqual(label) else {
+            throw CRMStoreError.field(path, line: line, column: "segment_label",
+                                      "expected \"\(String(decoding: label, as: UTF8.self))\", the label of segment \(segment) in profiles.csv, got \"\(segmentLabel.text)\"")
+        }
+        for m in 0..<Self.measureColumns.count {
+            let field = fields[fieldIndex[3 + m]]
+            let value = try parseMeasure(field, path: path, line: line, column: Self.measureColumns[m])
+            measures[m] = value ?? .nan
+            measureTexts[m] = value == nil ? UnsafeRawBufferPointer(start: nil, count: 0) : field
+        }
+        return true
+    }
+}
+
+/// A finite number, or nil for an empty field or `nan`; anything else is an error naming
+/// the place.
+func parseMeasure(_ field: UnsafeRawBufferPointer, path: String, line: Int, column: String) throws -> Double? {
+    if field.isEmpty { return nil }
+    if field.count == 3, field[0] | 0x20 == 0x6E, field[1] | 0x20 == 0x61, field[2] | 0x20 == 0x6E { return nil }
+    // strtod needs a terminated string; numbers are short, so copy onto the stack.
+    var value: Double?
+    if field.count < 64 {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: field)
+            buffer[field.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let parsed = strtod(buffer.baseAddress!, &end)
+            if end == buffer.baseAddress! + field.count, parsed.isFinite, field[0] != 0x20 { value = parsed }
+        }
+    }
+    guard let value else {
+        throw CRMStoreError.field(path, line: line, column: column, "expected a finite number, empty or nan, got \"\(field.text)\"")
+    }
+    return value
+}
+
+/// A whole number written in decimal digits with an optional minus sign, or nil.
+func parseWholeNumber(_ field: UnsafeRawBufferPointer) -> Int? {
+    guard !field.isEmpty, field.count <= 18 else { return nil }
+    var negative = false
+    var value = 0
+    for (offset, byte) in field.enumerated() {
+        if offset == 0, byte == 0x2D, field.count > 1 { negative = true; continue }
+        guard byte >= 0x30, byte <= 0x39 else { return nil }
+        value = value * 10 + Int(byte - 0x30)
+    }
+    return negative ? -value : value
+}

@@ -1,0 +1,130 @@
+/// RFC 4180 records from a whole file held in memory: fields separated by commas, records by
+/// LF or CRLF, a field in double quotes may hold commas, line breaks and doubled quotes.
+///
+/// Hazards: a million-row assignments file must not cost an allocation per field, so fields
+/// are views into the file's own buffer; a quoted field with doubled quotes is unescaped in
+/// place (unescaping only shortens it), which is why the file is read into writable memory
+/// rather than mapped. The views stay valid as long as the `CSVRecords` lives.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+final class CSVRecords {
+    let path: String
+    private let storage: UnsafeMutableRawBufferPointer
+    private var position = 0
+    private var nextLine = 1
+    /// The 1-based line on which the last record returned by `next` starts.
+    private(set) var line = 0
+    /// The fields of the last record returned by `next`.
+    private(set) var fields: [UnsafeRawBufferPointer] = []
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))")
+        }
+        let size = Int(status.st_size)
+        // One spare byte so that a number at the very end of the file is still followed by a
+        // byte that is not part of it.
+        storage = .allocate(byteCount: size + 1, alignment: 8)
+        storage[size] = 0
+        var offset = 0
+        while offset < size {
+            let n = read(fd, storage.baseAddress! + offset, size - offset)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                storage.deallocate()
+                throw CRMStoreError.file(path, "cannot read: \(n == 0 ? "file shrank while reading" : String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        end = size
+        fields.reserveCapacity(16)
+    }
+
+    private let end: Int
+
+    deinit { storage.deallocate() }
+
+    /// Reads the next record into `fields`; false at the end of the file. Blank lines are
+    /// skipped.
+    func next() throws -> Bool {
+        fields.removeAll(keepingCapacity: true)
+        let base = storage.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        while position < end, base[position] == 0x0A || base[position] == 0x0D {
+            if base[position] == 0x0A { nextLine += 1 }
+            position += 1
+        }
+        guard position < end else { return false }
+        line = nextLine
+        while true {
+            if base[position] == 0x22 {
+                try readQuotedField(base)
+            } else {
+                let start = position
+                while position < end, base[position] != 0x2C, base[position] != 0x0A, base[position] != 0x0D {
+                    position += 1
+                }
+                fields.append(UnsafeRawBufferPointer(start: base + start, count: position - start))
+            }
+            if position >= end { return true }
+            switch base[position] {
+            case 0x2C:
+                position += 1
+                if position >= end { fields.append(UnsafeRawBufferPointer(start: base + position, count: 0)); return true }
+            case 0x0D where position + 1 < end && base[position + 1] == 0x0A:
+                position += 2
+                nextLine += 1
+                return true
+            case 0x0A:
+                position += 1
+                nextLine += 1
+                return true
+            default:
+                throw CRMStoreError.record(path, line: nextLine, "a quoted field must end before a comma or the line's end")
+            }
+        }
+    }
+
+    /// Reads `"..."` at `position`, unescaping `""` in place, and leaves `position` after the
+    /// closing quote.
+    private func readQuotedField(_ base: UnsafeMutablePointer<UInt8>) throws {
+        let startLine = nextLine
+        position += 1
+        let start = position
+        var written = position
+        while true {
+            guard position < end else {
+                throw CRMStoreError.record(path, line: startLine, "a quoted field is not closed")
+            }
+            let byte = base[position]
+            if byte == 0x22 {
+                if position + 1 < end, base[position + 1] == 0x22 {
+                    base[written] = 0x22
+                    written += 1
+                    position += 2
+                    continue
+                }
+                position += 1
+                break
+            }
+            if byte == 0x0A { nextLine += 1 }
+            base[written] = byte
+            written += 1
+            position += 1
+        }
+        fields.append(UnsafeRawBufferPointer(start: base + start, count: written - start))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The field's bytes as a String (for identifiers, labels and messages).
+    var text: String { String(decoding: self, as: UTF8.self) }
+}

@@ -1,0 +1,90 @@
+/// Where an export goes, as `--database` and the job file's `crm.database` write it:
+/// `sqlite:PATH` (a file, created when missing) or
+/// `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|require|verify-full]`.
+///
+/// A password in the URL is refused: URLs end up in shell histories, process lists and job
+/// files. The password comes from PGPASSWORD or the password file (`PostgresPassword`), as
+/// libpq's own tools take it.
+import Foundation
+
+public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(PostgresServer)
+
+    public init(parsing text: String) throws {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw CRMStoreError.location("sqlite: needs a file path, as in sqlite:crm.db") }
+            self = .sqlite(path: path)
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(try PostgresServer(url: text))
+        } else {
+            throw CRMStoreError.location("expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE, got \"\(text)\"")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return "sqlite:\(path)"
+        case .postgres(let server): return server.description
+        }
+    }
+}
+
+/// A PostgreSQL server, user and database, without a password.
+public struct PostgresServer: Sendable, Equatable, CustomStringConvertible {
+    public enum TLSMode: String, Sendable {
+        /// Plain TCP (the default, as on loopback).
+        case disable
+        /// Encrypted, the server's certificate not checked (libpq's `require`).
+        case require
+        /// Encrypted, the certificate checked against the system's roots and the host name.
+        case verifyFull = "verify-full"
+    }
+
+    public var user: String
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var tls: TLSMode
+
+    public init(user: String, host: String, port: Int = 5432, database: String, tls: TLSMode = .disable) {
+        self.user = user
+        self.host = host
+        self.port = port
+        self.database = database
+        self.tls = tls
+    }
+
+    init(url text: String) throws {
+        guard let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
+            throw CRMStoreError.location("cannot read \"\(text)\"; expected postgres://USER@HOST:PORT/DATABASE")
+        }
+        guard components.password == nil else {
+            throw CRMStoreError.location("the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw CRMStoreError.location("the URL names no user; expected postgres://USER@HOST:PORT/DATABASE")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else {
+            throw CRMStoreError.location("the URL names no database; expected postgres://USER@HOST:PORT/DATABASE")
+        }
+        var tls = TLSMode.disable
+        for item in components.queryItems ?? [] {
+            guard item.name == "sslmode" else {
+                throw CRMStoreError.location("unknown URL parameter \(item.name); the one parameter is sslmode")
+            }
+            guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
+                throw CRMStoreError.location("sslmode must be disable, require or verify-full, got \"\(item.value ?? "")\"")
+            }
+            tls = mode
+        }
+        self.init(user: user.removingPercentEncoding ?? user, host: host, port: components.port ?? 5432,
+                  database: database.removingPercentEncoding ?? database, tls: tls)
+    }
+
+    public var description: String {
+        "postgres://\(user)@\(host):\(port)/\(database)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
+    }
+}

@@ -1,0 +1,237 @@
+/// Loads a run into PostgreSQL through postgres-nio: one transaction that replaces the
+/// run's rows, the customers streamed with `COPY customer_segments FROM STDIN` (text format,
+/// in chunks of about a megabyte), which postgres-nio 1.33 supports (`copyFrom`).
+///
+/// Hazards and their guards:
+/// - A failure part-way (a constraint error in the COPY, a bad row found while streaming, a
+///   lost connection, a killed process): the transaction is rolled back, by us or by the
+///   server when the connection goes away, so the database is as it was.
+/// - Two exports at once: different runs touch different rows (a new `runs` row each, the
+///   customer rows keyed by run), so they proceed side by side; the schema migration takes
+///   an advisory lock so that two exports meeting a new database do not both create tables.
+/// - The password: handed to the connection only; the logger discards everything, and
+///   errors are rebuilt from the server's message, detail and context.
+/// - COPY's text format gives `\`, tab, newline and carriage return a meaning, so text
+///   fields escape them; numbers go as the file wrote them, already checked to be numbers.
+import Foundation
+import Logging
+import PostgresNIO
+
+enum PostgresExport {
+    static let logger = Logger(label: "clientele.crmstore", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Any constant, the same for every Clientele: the key of the migration lock.
+    static let migrationLock: Int64 = 0x436C_6965_6E74_656C
+
+    static func export(_ run: RunResult, server: PostgresServer, environment: [String: String]) async throws -> ExportSummary {
+        let rows = try AssignmentRows(path: run.assignmentsPath, segments: run.segments)
+        let location = server.description
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try configuration(server, environment: environment), id: 1, logger: logger)
+        } catch {
+            throw CRMStoreError.database(location, "cannot connect: \(describe(error))")
+        }
+        do {
+            try await migrate(connection)
+            let summary = try await inTransaction(connection) {
+                try await replaceRun(run, rows: rows, on: connection)
+            }
+            try await connection.close()
+            return summary
+        } catch {
+            try? await connection.close()
+            if error is CRMStoreError { throw error }
+            throw CRMStoreError.database(location, describe(error))
+        }
+    }
+
+    static func configuration(_ server: PostgresServer, environment: [String: String]) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch server.tls {
+        case .disable:
+            tls = .disable
+        case .require:
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.certificateVerification = .none
+            tls = .require(try NIOSSLContext(configuration: settings))
+        case .verifyFull:
+            tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return PostgresConnection.Configuration(
+            host: server.host, port: server.port, username: server.user,
+            password: PostgresPassword.lookup(for: server, environment: environment),
+            database: server.database, tls: tls)
+    }
+
+    private static func inTransaction<T>(_ connection: PostgresConnection, _ body: () async throws -> T) async throws -> T {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let result = try await body()
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        } catch {
+            // On a closed connection postgres-nio 1.33.2 never answers a query; the server has
+            // rolled back already.
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    private static func migrate(_ connection: PostgresConnection) async throws {
+        try await inTransaction(connection) {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: Schema.migrationsTable), logger: logger)
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM clientele_schema_migrations", logger: logger)
+                .decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in Schema.migrations where !applied.contains(migration.version) {
+                for statement in migration.postgres {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO clientele_schema_migrations (version, summary) VALUES (\(migration.version), \(migration.summary))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    private static func replaceRun(_ run: RunResult, rows: AssignmentRows, on connection: PostgresConnection) async throws -> ExportSummary {
+        var replaced = false
+        for try await _ in try await connection.query("SELECT 1 FROM runs WHERE job_id = \(run.jobID)", logger: logger) {
+            replaced = true
+        }
+        var runID: Int64 = 0
+        for try await id in try await connection.query("""
+            INSERT INTO runs (job_id, name, created, clientele_version, job, models, k)
+            VALUES (\(run.jobID), \(run.name), \(run.created)::timestamptz, \(run.clienteleVersion), \(run.job)::jsonb,
+                    \(run.models)::jsonb, \(run.k))
+            ON CONFLICT (job_id) DO UPDATE SET name = excluded.name, created = excluded.created,
+                clientele_version = excluded.clientele_version, job = excluded.job, models = excluded.models, k = excluded.k
+            RETURNING id
+            """, logger: logger).decode(Int64.self) {
+            runID = id
+        }
+        try await connection.query("DELETE FROM customer_segments WHERE run_id = \(runID)", logger: logger)
+        try await connection.query("DELETE FROM segments WHERE run_id = \(runID)", logger: logger)
+        for segment in run.segments {
+            try await connection.query("""
+                INSERT INTO segments (run_id, segment_id, label, size, share, share_of_clv, mean_p_alive, churn_rate,
+                                      total_clv, mean_clv, feature_statistics)
+                VALUES (\(runID), \(segment.id), \(segment.label), \(segment.size), \(segment.share), \(segment.shareOfCLV),
+                        \(segment.meanPAlive), \(segment.churnRate), \(segment.totalCLV), \(segment.meanCLV),
+                        \(segment.featureStatistics)::jsonb)
+                """, logger: logger)
+        }
+
+        let runText = Array(String(runID).utf8)
+        let customers = try await untilConnectionCloses(connection) {
+            var customers = 0
+            try await connection.copyFrom(table: "customer_segments", columns: Schema.customerColumns, logger: logger) { writer in
+                let chunk = 1 << 20
+                var buffer = ByteBufferAllocator().buffer(capacity: chunk + 4096)
+                while try rows.next() {
+                    buffer.writeBytes(runText)
+                    buffer.writeInteger(UInt8(ascii: "\t"))
+                    writeCopyText(rows.customerID, to: &buffer)
+                    buffer.writeInteger(UInt8(ascii: "\t"))
+                    buffer.writeString(String(rows.segment))
+                    buffer.writeInteger(UInt8(ascii: "\t"))
+                    writeCopyText(rows.segmentLabel, to: &buffer)
+                    for text in rows.measureTexts {
+                        buffer.writeInteger(UInt8(ascii: "\t"))
+                        if text.isEmpty {
+                            buffer.writeStaticString("\\N")
+                        } else {
+                            buffer.writeBytes(text)
+                        }
+                    }
+                    buffer.writeInteger(UInt8(ascii: "\n"))
+                    customers += 1
+                    if buffer.readableBytes >= chunk {
+                        try await writer.write(buffer)
+                        buffer = ByteBufferAllocator().buffer(capacity: chunk + 4096)
+                    }
+                }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            }
+            return customers
+        }
+        return ExportSummary(jobID: run.jobID, runID: runID, segments: run.k, customers: customers, replacedEarlierExport: replaced)
+    }
+
+    /// Runs `operation` (the COPY) as a task of its own and stops waiting for it when the
+    /// connection closes. This works around postgres-nio 1.33.2: when the connection drops
+    /// while a COPY write waits for the socket to drain, `ExtendedQueryStateMachine` records
+    /// the error but drops the waiting promise, so the write never returns. The abandoned task
+    /// stays suspended; the server has rolled the transaction back by then.
+    private static func untilConnectionCloses<T: Sendable>(
+        _ connection: PostgresConnection, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = FirstOutcome(continuation)
+            Task {
+                do {
+                    outcome.resume(with: .success(try await operation()))
+                } catch {
+                    outcome.resume(with: .failure(error))
+                }
+            }
+            connection.closeFuture.whenComplete { _ in
+                outcome.resume(with: .failure(ConnectionLost()))
+            }
+        }
+    }
+
+    /// A text field in COPY's text format: backslash, tab, newline and carriage return escaped.
+    private static func writeCopyText(_ field: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        guard field.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            buffer.writeBytes(field)
+            return
+        }
+        for byte in field {
+            switch byte {
+            case 0x5C: buffer.writeStaticString("\\\\")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
+            }
+        }
+    }
+
+    /// The server's own words (message, detail, context) or the client-side failure; never
+    /// the query's parameters or the connection's password.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let info = error.serverInfo {
+            return [info[.message], info[.detail], info[.locationContext]].compactMap { $0 }.joined(separator: "; ")
+        }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+}
+
+private struct ConnectionLost: Error, CustomStringConvertible {
+    var description: String { "the connection to the server was lost during the COPY" }
+}
+
+/// Resumes a continuation with whichever outcome comes first.
+private final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = continuation
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume(with: result)
+    }
+}

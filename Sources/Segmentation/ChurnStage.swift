@@ -1,0 +1,61 @@
+import Churn
+import Foundation
+import LifetimeValue
+import Transactions
+
+/// The churn stage: a logistic model of the holdout label (no purchase in the holdout
+/// window, by default) on the calibration window's frequency, recency, T, monetary value and
+/// the BG/NBD model's P(alive) and expected purchases over the holdout's length; its quality
+/// measured by stratified cross-validation; then every customer scored on the whole history,
+/// so a churn probability reads "P(no purchase in the next holdout-length window)".
+///
+/// The churn features need a BG/NBD model. When the job's purchase model is BG/NBD it is
+/// reused; otherwise a BG/NBD model is fitted on the calibration window for the features only.
+struct ChurnOutcome {
+    let model: ChurnModel
+    /// Of the scored customers.
+    let probabilities: [Double]
+    /// The lift chart's deciles: out of fold when cross-validated, else in sample.
+    let deciles: [ScoreMetrics.Decile]
+    let deciledOutOfFold: Bool
+    let logLine: String
+
+    init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary, purchase: PurchaseModelFit,
+         fingerprint: String, createdAt: Date, clienteleVersion: String) throws {
+        let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
+        let bgnbd = try purchase.bgnbd ?? BGNBD.fit(try PurchaseHistories(
+            frequency: fitting.frequency.map(Double.init), recency: fitting.recency, T: fitting.T)).model
+        let purchaseScore = PurchaseScore(bgnbd, horizon: fitting.holdout?.duration ?? 0)
+        let scores = try purchaseScore.scores(fitting)
+        let specification = try FeatureSpecification.choose(requested: nil, summary: fitting, purchaseModel: purchaseScore, attributes: nil)
+        let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
+        var model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
+                                       label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
+                                       timeUnit: fitting.unit.rawValue, dataFingerprint: fingerprint,
+                                       clienteleVersion: clienteleVersion, createdAt: createdAt)
+        if settings.churnFolds > 0 {
+            var labelProbability: [Double]?
+            if case .purchasesBelow(let n) = settings.churnDefinition {
+                labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, fitting)
+            }
+            model.evaluation = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores,
+                                                   purchaseModelProbability: labelProbability, penalty: settings.churnPenalty,
+                                                   classWeights: .none, folds: settings.churnFolds, seed: settings.churnSeed)
+        }
+        self.model = model
+        probabilities = try model.probabilities(try specification.features(scoring, attributes: nil))
+        if let evaluation = model.evaluation {
+            deciles = evaluation.logistic.deciles
+            deciledOutOfFold = true
+        } else {
+            deciles = ScoreMetrics(scores: try model.probabilities(features), labels: labels, isProbability: true).deciles
+            deciledOutOfFold = false
+        }
+        let churned = Int(labels.reduce(0, +))
+        var line = "churn: \(settings.churnDefinition): \(churned) of \(labels.count) customers; logistic regression, \(model.iterations) iterations"
+        if let evaluation = model.evaluation {
+            line += String(format: "; %d-fold AUC %.4f, top-decile lift %.2f", evaluation.folds, evaluation.logistic.auc, evaluation.logistic.deciles[0].lift)
+        }
+        logLine = line
+    }
+}

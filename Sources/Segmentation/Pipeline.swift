@@ -1,0 +1,275 @@
+import Churn
+import Clustering
+import Dispatch
+import Foundation
+import LifetimeValue
+import Transactions
+
+/// One job, from the transaction log to the result directory (design.md, "Data flow"):
+///
+/// 1. read the log and summarise it per customer: with a calibration end, once split at it
+///    (the models learn from the calibration window, the churn labels and the calibration
+///    chart come from the holdout) and once over the whole observation (what each customer
+///    is scored on); without one, once;
+/// 2. fit the purchase model (BG/NBD, Pareto/NBD or MBG/NBD) and the Gamma-Gamma spend model;
+/// 3. score every customer: expected purchases over the horizon, P(alive), CLV (lifetimes'
+///    `customer_lifetime_value` over the horizon in monthly steps);
+/// 4. fit the churn model on holdout labels (when there is a holdout) and score everyone;
+/// 5. segment by k-means on the job's features (k fixed or chosen by silhouette) or by RFM;
+/// 6. profile the segments and write the result directory and its report.
+///
+/// Every stage is a library call of Transactions, LifetimeValue, Churn or Clustering; this
+/// file only composes them, times them and says what happened in `log.txt`.
+///
+/// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
+/// Model files carry a creation time; it is the observation end (midnight UTC), the moment
+/// the data describe, not the wall clock, so that reruns give the same model files.
+public enum Pipeline {
+    /// What a finished run reports to its caller.
+    public struct Outcome: Sendable {
+        /// The job as run: the date format and observation end filled in.
+        public var job: Job
+        public var customers: Int
+        public var transactions: Int
+        public var profiles: [SegmentProfile]
+        /// The label of each segment, in id order (RFM segments by their RFM name).
+        public var labels: [String]
+        public var stageSeconds: [(stage: String, seconds: Double)]
+
+        /// `23570 customers, k = 4; read 0.05 s, summarize 0.01 s, …`
+        public var summaryLine: String {
+            let stages = stageSeconds.map { "\($0.stage) \(String(format: "%.2f", $0.seconds)) s" }.joined(separator: ", ")
+            let total = stageSeconds.reduce(0) { $0 + $1.seconds }
+            return "\(customers) customers, k = \(profiles.count); \(stages); total \(String(format: "%.2f", total)) s"
+        }
+    }
+
+    /// Reports each stage as it starts, and the reading's progress in bytes.
+    public struct Progress: Sendable {
+        public var stage: @Sendable (String) -> Void
+        public var bytes: @Sendable (Int, Int) -> Void
+
+        public init(stage: @escaping @Sendable (String) -> Void, bytes: @escaping @Sendable (Int, Int) -> Void) {
+            self.stage = stage
+            self.bytes = bytes
+        }
+    }
+
+    /// Runs the job and publishes its result as `output` (see `ResultDirectory`).
+    public static func run(job: Job, output: String, replacing: Bool = false, clienteleVersion: String,
+                           progress: Progress? = nil) throws -> Outcome {
+        try ResultDirectory.publish(output, replacing: replacing) { staging in
+            try run(job: job, into: staging, clienteleVersion: clienteleVersion, progress: progress)
+        }
+    }
+
+    /// Runs the job and writes its result files into `directory`, an existing empty
+    /// directory that the caller publishes (the queue's worker does).
+    /// `clienteleVersion` is written into the model files.
+    public static func run(job: Job, into directory: String, clienteleVersion: String, progress: Progress? = nil) throws -> Outcome {
+        var clock = StageClock(progress: progress)
+        var job = job
+        let log = try clock.time("read") {
+            try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
+                                          onBadRow: job.transactions.onBadRow, progress: progress?.bytes)
+        }
+        job.transactions.dateFormat = log.dateFormat
+        job.period.observationEnd = job.period.observationEnd ?? log.lastDay
+        clock.note("\(log.transactionCount) transactions of \(log.customerIDs.count) customers, \(log.firstDay)…\(log.lastDay), dates \(log.dateFormat.rawValue)")
+        if log.skippedCount > 0 {
+            clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
+        }
+
+        let (fitting, scoring, summaryFingerprint) = try clock.time("summarize") {
+            let (fitting, scoring) = try summaries(log, job.period)
+            // What `clientele fit` would record for the same summary written as CSV.
+            return (fitting, scoring, fingerprint(fitting.csvBytes()))
+        }
+        if let calibrationEnd = job.period.calibrationEnd {
+            clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
+        }
+        let createdAt = Date(timeIntervalSince1970: Double(job.period.observationEnd!.daysSinceEpoch) * 86_400)
+        var modelFiles: [(name: String, bytes: [UInt8])] = []
+
+        let purchase = try clock.time("purchase model") { try PurchaseModelFit(job.models.purchase, fitting) }
+        modelFiles.append((job.models.purchase.rawValue, try ModelFile(
+            model: job.models.purchase.rawValue, fit: purchase.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
+            dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
+        clock.note("\(job.models.purchase.rawValue): \(parameters(purchase.fit)), log-likelihood \(purchase.fit.logLikelihood)\(purchase.fit.converged ? "" : " (not converged)")")
+
+        var spend: GammaGamma?
+        if job.models.spend == .gammaGamma, let monetary = fitting.monetaryValue {
+            let fitted = try clock.time("spend model") {
+                try GammaGamma.fit(frequency: fitting.frequency.map(Double.init), monetaryValue: monetary)
+            }
+            spend = fitted.model
+            modelFiles.append(("gamma-gamma", try ModelFile(
+                model: "gamma-gamma", fit: fitted.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
+                dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
+            clock.note("gamma-gamma: \(parameters(fitted.fit))\(fitted.leftOut > 0 ? "; \(fitted.leftOut) repeat buyers without positive spend left out" : "")")
+        }
+
+        let scores = clock.time("scoring") {
+            let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
+            return CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
+                                  months: max(1, Int((job.models.horizon / monthLength).rounded())),
+                                  discountRate: job.models.discountRate, frequency: scoring.frequency.map(Double.init),
+                                  recency: scoring.recency, T: scoring.T, monetaryValue: scoring.monetaryValue)
+        }
+
+        var churn: ChurnOutcome?
+        if job.models.churn == .logistic {
+            if job.period.calibrationEnd == nil {
+                clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
+            } else {
+                churn = try clock.time("churn model") {
+                    try ChurnOutcome(job.models, fitting: fitting, scoring: scoring, purchase: purchase,
+                                     fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                }
+                modelFiles.append(("churn-logistic", try churn!.model.encoded()))
+                clock.note(churn!.logLine)
+            }
+        }
+
+        let columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
+        let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }
+        clock.note(segmentation.logLine)
+
+        let profiles = try clock.time("profiles") {
+            let features = job.segmentation.features.map { ($0, columns[$0]!) }
+            let outcomes = SegmentProfile.Outcomes(clv: columns["clv"], pAlive: scores.pAlive, churn: churn?.probabilities)
+            if let names = segmentation.names {
+                return try SegmentProfile.profiles(labels: segmentation.labels, names: names, features: features, outcomes: outcomes)
+            }
+            return try SegmentProfile.profiles(labels: segmentation.labels, centroids: segmentation.centroids,
+                                               features: features, outcomes: outcomes)
+        }
+        let labels = profiles.map(\.label)
+
+        try clock.time("write") {
+            try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")
+            try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
+                                                                           features: job.segmentation.features, segmentation: segmentation), to: directory + "/profiles.json")
+            try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
+            try ResultDirectory.write(ResultFiles.assignments(scoring, columns: columns, segments: segmentation.labels, labels: labels),
+                                      to: directory + "/assignments.csv")
+            try ResultDirectory.makeDirectory(directory + "/models")
+            for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
+        }
+        try clock.time("report") {
+            let report = ReportData(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
+                                    labels: labels, segmentation: segmentation, columns: columns,
+                                    calibration: CalibrationCheck(fitting, model: purchase.model),
+                                    aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
+            try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
+        }
+        let outcome = Outcome(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
+                              labels: labels, stageSeconds: clock.stages)
+        clock.note(outcome.summaryLine)
+        try ResultDirectory.write(Array(clock.logText.utf8), to: directory + "/log.txt")
+        return outcome
+    }
+
+    static func summaries(_ log: TransactionLog, _ period: PeriodSettings) throws -> (fitting: CustomerSummary, scoring: CustomerSummary) {
+        let whole = SummaryOptions(period: period.periodLength, unit: period.unit, calibrationEnd: nil, observationEnd: period.observationEnd)
+        let scoring = try CustomerSummary(log: log, options: whole)
+        guard let calibrationEnd = period.calibrationEnd else { return (scoring, scoring) }
+        var split = whole
+        split.calibrationEnd = calibrationEnd
+        return (try CustomerSummary(log: log, options: split), scoring)
+    }
+
+    static func parameters(_ fit: FitResult) -> String {
+        zip(fit.parameterNames, fit.parameters).map { "\($0) \($1)" }.joined(separator: ", ")
+    }
+}
+
+/// A stage that failed, with the stage's name and the library's error (which says where).
+public struct PipelineError: Error, CustomStringConvertible {
+    public var stage: String
+    public var underlying: any Error
+
+    /// True when the job itself is at fault (its data or parameters), false for a fault of
+    /// the machine (writing the result).
+    public var isJobFault: Bool { !(underlying is ResultDirectory.WriteError) }
+
+    public var description: String { "\(stage): \(underlying)" }
+}
+
+/// Times each stage, tells the progress display, and keeps the lines of log.txt.
+struct StageClock {
+    let progress: Pipeline.Progress?
+    private(set) var stages: [(stage: String, seconds: Double)] = []
+    private var lines: [String] = []
+
+    init(progress: Pipeline.Progress?) {
+        self.progress = progress
+    }
+
+    mutating func time<T>(_ stage: String, _ body: () throws -> T) throws -> T {
+        progress?.stage(stage)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value: T
+        do {
+            value = try body()
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError(stage: stage, underlying: error)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        stages.append((stage, seconds))
+        lines.append("[\(stage)] \(String(format: "%.3f", seconds)) s")
+        return value
+    }
+
+    mutating func time<T>(_ stage: String, _ body: () -> T) -> T {
+        // A stage that cannot fail: the throwing overload never throws for it.
+        (try? time(stage) { () throws -> T in body() })!
+    }
+
+    mutating func note(_ line: String) { lines.append(line) }
+
+    var logText: String { lines.joined(separator: "\n") + "\n" }
+}
+
+/// The fitted purchase model, whichever it is.
+struct PurchaseModelFit {
+    let model: any PurchasePredicting
+    let fit: FitResult
+    /// The BG/NBD model, when that is the one fitted (the churn features reuse it).
+    let bgnbd: BGNBD?
+
+    init(_ kind: PurchaseModelKind, _ summary: CustomerSummary) throws {
+        let histories = try PurchaseHistories(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
+        switch kind {
+        case .bgnbd:
+            let fitted = try BGNBD.fit(histories)
+            (model, fit, bgnbd) = (fitted.model, fitted.fit, fitted.model)
+        case .paretoNBD:
+            let fitted = try ParetoNBD.fit(histories)
+            (model, fit, bgnbd) = (fitted.model, fitted.fit, nil)
+        case .mbgnbd:
+            let fitted = try MBGNBD.fit(histories)
+            (model, fit, bgnbd) = (fitted.model, fitted.fit, nil)
+        }
+    }
+}
+
+/// Every per-customer column by its name in assignments.csv and the job's features.
+struct FeatureColumns {
+    private var columns: [String: [Double]] = [:]
+
+    init(_ summary: CustomerSummary, scores: CustomerScores, churn: [Double]?) {
+        columns["frequency"] = summary.frequency.map(Double.init)
+        columns["recency"] = summary.recency
+        columns["T"] = summary.T
+        columns["monetary_value"] = summary.monetaryValue
+        columns["expected_purchases"] = scores.expectedPurchases
+        columns["p_alive"] = scores.pAlive
+        columns["clv"] = scores.clv.isEmpty ? nil : scores.clv
+        columns["churn_probability"] = churn
+    }
+
+    subscript(name: String) -> [Double]? { columns[name] }
+}

@@ -1,0 +1,108 @@
+import Churn
+import Clustering
+import LifetimeValue
+import Transactions
+
+/// What the report shows, gathered from the stages.
+struct ReportData {
+    let job: Job
+    let customers: Int
+    let transactions: Int
+    let profiles: [SegmentProfile]
+    let labels: [String]
+    let segmentation: Segmentation
+    let columns: FeatureColumns
+    let calibration: CalibrationCheck?
+    let aliveMap: AliveMap
+    let churn: ChurnOutcome?
+
+    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles (one
+    /// feature per thread: each sorts its segments' values).
+    var featureQuantiles: [(feature: String, segments: [[Double]])] {
+        let k = profiles.count
+        let features = job.segmentation.features
+        var quantiles = [[[Double]]](repeating: [], count: features.count)
+        quantiles.withUnsafeMutableBufferPointer { slots in
+            parallelFor(features.count) { j in
+                let values = columns[features[j]]!
+                var members = [[Double]](repeating: [], count: k)
+                for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
+                slots[j] = members.map { segmentValues in
+                    let sorted = segmentValues.sorted()
+                    return [0.05, 0.25, 0.5, 0.75, 0.95].map { quantile(sorted, $0) }
+                }
+            }
+        }
+        return Array(zip(features, quantiles))
+    }
+}
+
+/// The q-quantile of sorted values, interpolated linearly (numpy's default); NaN when empty.
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let position = q * Double(sorted.count - 1)
+    let below = Int(position.rounded(.down))
+    let above = min(below + 1, sorted.count - 1)
+    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
+}
+
+/// The purchase model against the holdout, as in Fader, Hardie & Lee (2005), figure 3: the
+/// customers grouped by calibration frequency 0, 1, …, 6 and 7 or more, and per group the
+/// mean actual holdout purchases beside the model's conditional expectation over the
+/// holdout's length.
+struct CalibrationCheck {
+    static let groups = 8
+    var customers: [Int]
+    var actual: [Double]
+    var predicted: [Double]
+    /// The holdout's length, in the job's unit.
+    var duration: Double
+
+    init?(_ summary: CustomerSummary, model: any PurchasePredicting) {
+        guard let holdout = summary.holdout else { return nil }
+        let frequency = summary.frequency.map(Double.init)
+        let expected = CustomerScores(purchases: model, spend: nil, monthLength: 1, horizon: holdout.duration, months: 1,
+                                      discountRate: 0, frequency: frequency, recency: summary.recency, T: summary.T,
+                                      monetaryValue: nil).expectedPurchases
+        var customers = [Int](repeating: 0, count: Self.groups)
+        var actual = [Double](repeating: 0, count: Self.groups)
+        var predicted = [Double](repeating: 0, count: Self.groups)
+        for i in 0..<summary.count {
+            let group = min(summary.frequency[i], Self.groups - 1)
+            customers[group] += 1
+            actual[group] += Double(holdout.frequency[i])
+            predicted[group] += expected[i]
+        }
+        for g in 0..<Self.groups where customers[g] > 0 {
+            actual[g] /= Double(customers[g])
+            predicted[g] /= Double(customers[g])
+        }
+        (self.customers, self.actual, self.predicted, duration) = (customers, actual, predicted, holdout.duration)
+    }
+}
+
+/// P(alive) over frequency × recency for a customer of the longest observed age T, as
+/// lifetimes' `plot_probability_alive_matrix` draws it: frequency 0 … the 99th percentile
+/// (at most 40), recency in 20 steps from 0 to T.
+struct AliveMap {
+    static let recencySteps = 20
+    let maximumFrequency: Int
+    let T: Double
+    /// `values[x][r]`: frequency x, recency step r (NaN where frequency 0 has recency > 0).
+    let values: [[Double]]
+
+    init(_ summary: CustomerSummary, model: any PurchasePredicting) {
+        let sortedFrequency = summary.frequency.sorted()
+        let percentile = sortedFrequency.isEmpty ? 0 : sortedFrequency[(sortedFrequency.count - 1) * 99 / 100]
+        maximumFrequency = min(40, max(5, percentile))
+        let T = summary.T.max() ?? 0
+        self.T = T
+        values = (0...maximumFrequency).map { x in
+            (0...Self.recencySteps).map { step in
+                let recency = T * Double(step) / Double(Self.recencySteps)
+                if x == 0 && step > 0 { return .nan }
+                return model.pAlive(frequency: Double(x), recency: recency, T: T)
+            }
+        }
+    }
+}

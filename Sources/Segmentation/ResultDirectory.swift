@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A result directory that appears whole or not at all.
+///
+/// The files are written into a hidden sibling (`.NAME.partial-PID`, in the same directory so
+/// that the final rename stays on one file system), each file flushed with fsync, the staging
+/// directory itself flushed, and then renamed to its name, after which the parent is flushed
+/// so that the rename survives a crash. A failure removes the staging directory. Replacing an
+/// existing result (the demo does) moves the old one aside first and removes it once the new
+/// one is in place, so a reader sees the old result or the new, never a mix.
+public enum ResultDirectory {
+    /// A directory or file could not be created, written or renamed: a fault of the
+    /// machine (disk, permissions), not of the job.
+    public struct WriteError: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// Creates the staging directory beside `output`, lets `fill` write into it and publishes
+    /// it as `output`. Without `replacing`, an existing `output` is refused before any work.
+    public static func publish<T>(_ output: String, replacing: Bool, fill: (String) throws -> T) throws -> T {
+        let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
+        let (parent, name) = split(target)
+        if !replacing, exists(target) {
+            throw WriteError(path: target, reason: "already exists; choose a new result directory or remove this one")
+        }
+        let staging = "\(parent)/.\(name).partial-\(getpid())"
+        removeTree(staging)
+        guard mkdir(staging, 0o755) == 0 else { throw WriteError(path: staging, reason: "cannot create: \(systemReason())") }
+        do {
+            let value = try fill(staging)
+            try syncTree(staging)
+            var previous: String?
+            if replacing, exists(target) {
+                let aside = "\(parent)/.\(name).previous-\(getpid())"
+                removeTree(aside)
+                guard rename(target, aside) == 0 else { throw WriteError(path: target, reason: "cannot move the old result aside: \(systemReason())") }
+                previous = aside
+            }
+            guard rename(staging, target) == 0 else {
+                let reason = systemReason()
+                if let previous { _ = rename(previous, target) }
+                throw WriteError(path: target, reason: "cannot publish: \(reason)")
+            }
+            syncDirectory(parent)
+            if let previous { removeTree(previous) }
+            return value
+        } catch {
+            removeTree(staging)
+            throw error
+        }
+    }
+
+    /// Writes a file inside a result directory and flushes it.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw WriteError(path: path, reason: "cannot write: \(systemReason())")
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw WriteError(path: path, reason: "cannot flush: \(systemReason())") }
+    }
+
+    /// Creates a subdirectory of a result directory.
+    public static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw WriteError(path: path, reason: "cannot create: \(systemReason())") }
+    }
+
+    static func split(_ path: String) -> (parent: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let parent = String(path[..<slash])
+        return (parent.isEmpty ? "/" : parent, String(path[path.index(after: slash)...]))
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0
+    }
+
+    static func systemReason() -> String { String(cString: strerror(errno)) }
+
+    /// Flushes every directory of the tree (files are flushed as they are written).
+    static func syncTree(_ path: String) throws {
+        for entry in entries(path) where isDirectory("\(path)/\(entry)") { try syncTree("\(path)/\(entry)") }
+        syncDirectory(path)
+    }
+
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func entries(_ path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func removeTree(_ path: String) {
+        guard exists(path) else { return }
+        if isDirectory(path) {
+            for entry in entries(path) { removeTree("\(path)/\(entry)") }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}

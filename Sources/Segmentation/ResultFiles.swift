@@ -1,0 +1,87 @@
+import Clustering
+import Transactions
+
+/// The tabular files of a result directory (design.md, "Result directory"):
+///
+/// - `assignments.csv`: one row per customer,
+///   `customer_id,segment,segment_label,frequency,recency,T,monetary_value,expected_purchases,p_alive,churn_probability,clv`;
+///   a value the job does not produce (no amounts, no churn model) is `nan`;
+/// - `profiles.csv`: one row per segment, `id,label,size,share,share_of_clv,mean_p_alive,churn_rate,total_clv,mean_clv`
+///   then `mean_F,median_F,centroid_F` for each feature F; a value the job does not produce is empty;
+/// - `profiles.json`: the same profiles with the method, the features and, for an automatic
+///   k, every k's scores.
+///
+/// Numbers are written in Swift's shortest round-tripping form, so the files are the same
+/// bytes for the same doubles.
+enum ResultFiles {
+    static let assignmentColumns = ["customer_id", "segment", "segment_label", "frequency", "recency", "T", "monetary_value",
+                                    "expected_purchases", "p_alive", "churn_probability", "clv"]
+
+    static func assignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String]) -> [UInt8] {
+        let measures = assignmentColumns.dropFirst(3).map { columns[$0] }
+        var writer = CSVWriter(columns: assignmentColumns, expectedRows: summary.count)
+        let segmentNames = labels.indices.map(String.init)
+        var row = [Double](repeating: .nan, count: measures.count)
+        for i in 0..<summary.count {
+            for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
+            writer.appendRow(summary.customerIDs, i, fields: [segmentNames[segments[i]], labels[segments[i]]], row)
+        }
+        return writer.bytes
+    }
+
+    static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {
+        let features = profiles.first?.features.map(\.name) ?? []
+        var header = ["id", "label", "size", "share", "share_of_clv", "mean_p_alive", "churn_rate", "total_clv", "mean_clv"]
+        for feature in features { header += ["mean_\(feature)", "median_\(feature)", "centroid_\(feature)"] }
+        var text = header.joined(separator: ",") + "\n"
+        for profile in profiles {
+            var fields = [String(profile.id), csvField(labels[profile.id]), String(profile.size), number(profile.share),
+                          number(profile.shareOfCLV), number(profile.meanPAlive), number(profile.churnRate),
+                          number(profile.totalCLV), number(profile.meanCLV)]
+            for feature in profile.features { fields += [number(feature.mean), number(feature.median), number(feature.centroid)] }
+            text += fields.joined(separator: ",") + "\n"
+        }
+        return Array(text.utf8)
+    }
+
+    static func profilesJSON(_ profiles: [SegmentProfile], labels: [String], method: SegmentationMethod,
+                             features: [String], segmentation: Segmentation) -> [UInt8] {
+        func value(_ x: Double?) -> JSONValue { x.map(JSONValue.number) ?? .null }
+        var members: [(key: String, value: JSONValue)] = [
+            ("method", .string(method.rawValue)), ("k", .integer(profiles.count)),
+            ("features", .array(features.map(JSONValue.string))),
+        ]
+        if !segmentation.candidates.isEmpty {
+            members.append(("kSelection", .array(segmentation.candidates.map { candidate in
+                .object([("k", .integer(candidate.k)), ("inertia", .number(candidate.inertia)),
+                         ("silhouette", .number(candidate.silhouette)), ("calinskiHarabasz", .number(candidate.calinskiHarabasz)),
+                         ("daviesBouldin", .number(candidate.daviesBouldin))])
+            })))
+        }
+        members.append(("segments", .array(profiles.map { profile in
+            .object([
+                ("id", .integer(profile.id)), ("label", .string(labels[profile.id])), ("size", .integer(profile.size)),
+                ("share", .number(profile.share)), ("shareOfCLV", value(profile.shareOfCLV)),
+                ("totalCLV", value(profile.totalCLV)), ("meanCLV", value(profile.meanCLV)),
+                ("meanPAlive", value(profile.meanPAlive)), ("churnRate", value(profile.churnRate)),
+                ("features", .object(profile.features.map { feature in
+                    (feature.name, .object([("mean", .number(feature.mean)), ("median", .number(feature.median)),
+                                            ("centroid", .number(feature.centroid))]))
+                })),
+            ])
+        })))
+        return Array(JSONValue.object(members).formatted().utf8)
+    }
+
+    /// A number as its shortest round-tripping text; empty when absent or not finite.
+    static func number(_ x: Double?) -> String {
+        guard let x, x.isFinite else { return "" }
+        return String(x)
+    }
+
+    /// A field quoted as RFC 4180 asks when it holds a comma, a quote or a line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacing("\"", with: "\"\"") + "\""
+    }
+}

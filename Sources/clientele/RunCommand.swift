@@ -1,0 +1,74 @@
+import ArgumentParser
+import Segmentation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one job synchronously, without a queue, into a new result directory.",
+        discussion: """
+            Reads the job file (design.md's job file: transactions, period, models, \
+            segmentation, crm; see the README for every key and default), runs the pipeline \
+            — summaries, purchase and spend models, CLV, churn on holdout labels, segments and \
+            their profiles — and publishes DIR whole or not at all: job.json (as run, defaults \
+            filled in), profiles.json, profiles.csv, assignments.csv, models/, report.html and \
+            log.txt. DIR must not exist yet. With crm.database in the job, the result is then \
+            loaded into that database.
+
+            Example:
+              clientele run datasets/cdnow/cdnow-demo-job.json --output results/cdnow
+            """)
+
+    @Argument(help: "The job file (JSON); relative paths in it are relative to its directory.")
+    var job: String
+
+    @Option(help: "The result directory to create.")
+    var output: String
+
+    func run() throws {
+        let job = try JobValidation.validate(path: job)
+        let outcome = try runPipeline(job, output: output, replacing: false)
+        print(outcome.summaryLine)
+        print("→ \(output)")
+    }
+}
+
+/// Runs a job with a progress line on a terminal and turns its failure into one line.
+func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline.Outcome {
+    let display = StageDisplay()
+    let outcome: Pipeline.Outcome
+    do {
+        outcome = try Pipeline.run(job: job, output: output, replacing: replacing, clienteleVersion: Clientele.version,
+                                   progress: display.progress)
+    } catch {
+        display.finish()
+        throw CommandError("\(error)")
+    }
+    display.finish()
+    if let crm = job.crm {
+        try CRMExport.export(resultDirectory: output, database: crm.database)
+        print("exported to \(crm.database)")
+    }
+    return outcome
+}
+
+/// The pipeline's stages on one line of standard error, only when it is a terminal.
+final class StageDisplay: Sendable {
+    let enabled = isatty(STDERR_FILENO) != 0
+
+    var progress: Pipeline.Progress? {
+        guard enabled else { return nil }
+        return Pipeline.Progress(
+            stage: { writeStandardError("\r\u{1B}[K\($0)…") },
+            bytes: { done, total in
+                guard total > 0 else { return }
+                writeStandardError("\r\u{1B}[Kread \(min(100, done * 100 / total))%")
+            })
+    }
+
+    func finish() {
+        if enabled { writeStandardError("\r\u{1B}[K") }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Segmentation
+import Testing
+
+/// The job file as analysts write it: each kind of mistake refused with its key path (or
+/// line and column), and a valid job read back with every default filled in.
+@Suite struct JobValidationTests {
+    /// A directory with a small transaction log, where job files are written.
+    let directory: String
+    let log: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-job-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        log = directory + "/data/tx.csv"
+        try "customer_id,date,amount\n1,2024-01-01,5\n".write(toFile: log, atomically: true, encoding: .utf8)
+    }
+
+    func validate(_ text: String) throws(JobFileError) -> Job {
+        try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/job.json")
+    }
+
+    /// The message of the error a job file gets, without the file name.
+    func refusal(_ text: String) -> String {
+        do {
+            _ = try validate(text)
+            return "accepted"
+        } catch {
+            let message = error.description.dropFirst(directory.count + "/job.json:".count)
+            return String(message.hasPrefix(" ") ? message.dropFirst() : message)
+        }
+    }
+
+    let minimal = #"{"name": "q1", "transactions": {"path": "data/tx.csv"}"#
+
+    @Test func wrongTypesAndValuesNameTheKeyPathAndWhatWasExpected() {
+        #expect(refusal(minimal + #", "segmentation": {"k": "eight"}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got "eight""#)
+        #expect(refusal(minimal + #", "segmentation": {"k": 8.5}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got 8.5"#)
+        #expect(refusal(minimal + #", "models": {"horizon": "52"}}"#) == #"models.horizon: expected a number > 0 (in period.unit), got "52""#)
+        #expect(refusal(minimal + #", "transactions2": 1}"#).hasPrefix("transactions2: unknown key; expected one of name, transactions, period"))
+        #expect(refusal(minimal + #", "models": {"horizn": 52}}"#).hasPrefix("models.horizn: unknown key; expected one of purchase, spend, churn"))
+        #expect(refusal(minimal + #", "segmentation": {"nInit": 0}}"#) == "segmentation.nInit: expected an integer 1…1000, got 0")
+        #expect(refusal(minimal + #", "models": {"discountRate": 2}}"#) == "models.discountRate: expected a number 0…1 (per month), got 2")
+        #expect(refusal(minimal + #", "models": {"purchase": "bgbb"}}"#) == #"models.purchase: expected "bgnbd" or "pareto-nbd" or "mbgnbd", got "bgbb""#)
+        #expect(refusal(minimal + #", "period": {"calibrationEnd": "1997-13-01"}}"#) == #"period.calibrationEnd: expected a date such as "1997-09-30", got "1997-13-01""#)
+        #expect(refusal(minimal + #", "segmentation": {"features": ["recency", "clv", 3]}}"#)
+            .hasPrefix("segmentation.features.1: expected one of \"frequency\", \"recency\", \"T\", \"expected_purchases\", \"p_alive\", got \"clv\" (the job's models do not produce \"clv\")"))
+        #expect(refusal(minimal + #", "segmentation": {"transforms": {"recency": ["log2"]}}}"#)
+            == #"segmentation.transforms.recency.0: "log2" is not a transform: use log1p, zscore, robust or winsorize:LOWER:UPPER"#)
+        #expect(refusal(minimal + #", "segmentation": {"method": "rfm", "k": 4}}"#) == #"segmentation.k: applies to "kmeans" only; "rfm" scores quintiles"#)
+        #expect(refusal(minimal + #", "models": {"spend": "gamma-gamma"}}"#) == #"models.spend: "gamma-gamma" needs amounts: set transactions.amount, or use "none""#)
+        #expect(refusal(minimal + #", "crm": {"database": "mysql://x"}}"#) == #"crm.database: expected "sqlite:PATH" or "postgres://USER@HOST[:PORT]/DATABASE", got "mysql://x""#)
+        #expect(refusal(#"{"transactions": {"path": "data/tx.csv"}}"#) == "name: missing; expected the job's name, a non-empty string")
+        #expect(refusal("[1]") == "a job file must be a JSON object ({…}), got an array")
+    }
+
+    @Test func malformedJSONIsReportedAtItsLineAndColumn() {
+        #expect(refusal("{\n  \"name\": ,\n}\n") == "2:11: not valid JSON: unexpected character ','; expected a value")
+        #expect(refusal("{\"name\": \"a\",\n \"name\": \"b\"}") == "2:2: not valid JSON: the key \"name\" appears twice")
+        #expect(refusal("{\"name\": \"a\"") == "1:13: not valid JSON: unexpected end of the text; expected ',' or '}'")
+    }
+
+    @Test func theTransactionLogMustBeReadableAndIsFoundBesideTheJobFile() throws {
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/missing.csv"}}"#)
+            == "transactions.path: cannot read \(directory)/data/missing.csv: No such file or directory")
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data"}}"#) == "transactions.path: \(directory)/data is a directory, not a transaction log")
+        let job = try validate(#"{"name": "q1", "transactions": {"path": "../\#((directory as NSString).lastPathComponent)/data/./tx.csv"}}"#)
+        #expect(job.transactions.path == log)
+    }
+
+    @Test func defaultsAreFilledInAndTheJobReadsBackTheSame() throws {
+        let job = try validate(#"{"name": "q1", "transactions": {"path": "data/tx.csv", "amount": "amount"}, "period": {"calibrationEnd": "2024-03-31"}, "crm": {"database": "sqlite:crm.db"}}"#)
+        let text = job.jsonValue.formatted()
+        #expect(text == """
+            {
+              "name": "q1",
+              "transactions": {
+                "path": "\(log)",
+                "delimiter": ",",
+                "header": true,
+                "customer": "customer_id",
+                "date": "date",
+                "amount": "amount",
+                "dateFormat": null,
+                "onBadRow": "fail"
+              },
+              "period": {
+                "periodLength": "day",
+                "unit": "days",
+                "calibrationEnd": "2024-03-31",
+                "observationEnd": null
+              },
+              "models": {
+                "purchase": "bgnbd",
+                "spend": "gamma-gamma",
+                "churn": "logistic",
+                "churnDefinition": {
+                  "holdoutPurchasesBelow": 1
+                },
+                "churnPenalty": 0.0,
+                "churnFolds": 5,
+                "churnSeed": 42,
+                "horizon": 365.0,
+                "discountRate": 0.01
+              },
+              "segmentation": {
+                "method": "kmeans",
+                "k": "auto",
+                "kRange": [2, 10],
+                "seed": 42,
+                "nInit": 10,
+                "features": ["recency", "frequency", "monetary_value", "clv", "p_alive"],
+                "transforms": {
+                  "recency": ["zscore"],
+                  "frequency": ["log1p", "zscore"],
+                  "monetary_value": ["log1p", "zscore"],
+                  "clv": ["log1p", "zscore"],
+                  "p_alive": ["zscore"]
+                }
+              },
+              "crm": {
+                "database": "sqlite:\(directory)/crm.db"
+              }
+            }
+
+            """)
+        #expect(try validate(text) == job)
+
+        // Without amounts or a holdout, the defaults leave out what cannot be computed.
+        let bare = try validate(minimal + "}")
+        #expect(bare.models.spend == .none && bare.models.churn == .none)
+        #expect(bare.segmentation.features == ["recency", "frequency", "p_alive"])
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Segmentation
+import Testing
+
+/// The pipeline on the CDNOW sample (the 1/10th sample of the CDNOW master log: no header,
+/// customer id, date and amount in columns 1, 3 and 5): every file of the result directory,
+/// the same bytes on a second run, and nothing half-written when a run fails.
+@Suite struct PipelineTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("datasets/cdnow/CDNOW_sample.txt").path
+
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("clientele-pipeline-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func job(_ extra: String = "", segmentation: String = #"{"k": 3, "nInit": 4}"#, log: String = PipelineTests.sample) throws -> Job {
+        let text = """
+            {"name": "cdnow-sample",
+             "transactions": {"path": "\(log)", "delimiter": "whitespace", "header": false,
+                              "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1997-09-30", "observationEnd": "1998-06-30"\(extra)},
+             "segmentation": \(segmentation)}
+            """
+        return try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/job.json")
+    }
+
+    func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+
+    func names(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    @Test func runWritesEveryFileOfTheResultDirectory() throws {
+        let output = directory + "/result"
+        let outcome = try Pipeline.run(job: try job(), output: output, clienteleVersion: "test")
+        #expect(names(output) == ["assignments.csv", "job.json", "log.txt", "models", "profiles.csv", "profiles.json", "report.html"])
+        #expect(names(output + "/models") == ["bgnbd.json", "churn-logistic.json", "gamma-gamma.json"])
+        #expect(names(directory) == ["result"])
+
+        let rows = try read(output + "/assignments.csv").split(separator: "\n")
+        #expect(rows[0] == "customer_id,segment,segment_label,frequency,recency,T,monetary_value,expected_purchases,p_alive,churn_probability,clv")
+        #expect(rows.count == 2357 + 1)
+        #expect(outcome.customers == 2357 && outcome.transactions == 6919)
+        // Customer 00004 bought on 1997-01-01, 01-18, 08-02 and 12-12: three repeat days,
+        // the last 345 days after the first, observed for 545 days to 1998-06-30 (in weeks).
+        let first = rows[1].split(separator: ",", omittingEmptySubsequences: false)
+        #expect(first[0] == "00004" && first[3] == "3.0" && Double(first[4]) == 345.0 / 7 && Double(first[5]) == 545.0 / 7)
+        #expect(Double(first[6]) == (29.73 + 14.96 + 26.48) / 3)
+        #expect(rows.dropFirst().allSatisfy { $0.split(separator: ",").count == 11 && !$0.contains("nan") })
+
+        let profiles = try read(output + "/profiles.csv").split(separator: "\n")
+        #expect(profiles.count == 4)
+        #expect(profiles[0].hasPrefix("id,label,size,share,share_of_clv,mean_p_alive,churn_rate,total_clv,mean_clv,mean_recency,median_recency,centroid_recency,"))
+        #expect(outcome.profiles.map(\.size).reduce(0, +) == 2357)
+        #expect(abs(outcome.profiles.compactMap(\.shareOfCLV).reduce(0, +) - 1) < 1e-12)
+
+        let asRun = try JobValidation.validate(path: output + "/job.json")
+        #expect(asRun.transactions.path == Self.sample && asRun.period.observationEnd?.description == "1998-06-30")
+        #expect(try read(output + "/models/bgnbd.json").contains(#""createdAt" : "1998-06-30T00:00:00Z""#))
+        let log = try read(output + "/log.txt")
+        #expect(log.contains("churn: no purchase in the holdout window: "))
+        #expect(log.hasSuffix(outcome.summaryLine + "\n"))
+    }
+
+    @Test func theSameJobGivesTheSameBytes() throws {
+        let job = try job(segmentation: #"{"k": "auto", "kRange": [2, 4], "nInit": 3}"#)
+        _ = try Pipeline.run(job: job, output: directory + "/first", clienteleVersion: "test")
+        _ = try Pipeline.run(job: job, output: directory + "/second", clienteleVersion: "test")
+        for file in ["job.json", "profiles.json", "profiles.csv", "assignments.csv", "report.html",
+                     "models/bgnbd.json", "models/gamma-gamma.json", "models/churn-logistic.json"] {
+            #expect(try read("\(directory)/first/\(file)") == read("\(directory)/second/\(file)"), "\(file)")
+        }
+        #expect(try read(directory + "/first/profiles.json").contains(#""kSelection": ["#))
+    }
+
+    @Test func theReportIsSelfContainedWithItsCharts() throws {
+        _ = try Pipeline.run(job: try job(), output: directory + "/result", clienteleVersion: "test")
+        let report = try read(directory + "/result/report.html")
+        #expect(report.components(separatedBy: "<svg ").count - 1 == 4 + 5)
+        for title in ["Share of customers and of CLV by segment", "Mean holdout purchases, actual and predicted, by calibration frequency",
+                      "P(alive) by frequency and recency", "Churn model lift by decile", "Distribution of clv by segment"] {
+            #expect(report.contains("<title>\(title)</title>"), "\(title)")
+        }
+        #expect(!report.contains("<script") && !report.contains("http:") && !report.contains("https:") && !report.contains("src="))
+    }
+
+    @Test func aFailedRunLeavesNoResultAndNoStagingDirectory() throws {
+        let bad = directory + "/bad.txt"
+        try " 00001 0001 19970101  1   11.77\n 00002 0002 19971341  1   12.00\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let output = directory + "/result"
+        #expect {
+            try Pipeline.run(job: try job(log: bad), output: output, clienteleVersion: "test")
+        } throws: { error in
+            "\(error)" == "read: \(bad):2: column \"3\": \"19971341\" is not a yyyyMMdd date"
+        }
+        #expect(names(directory) == ["bad.txt"])
+
+        // The output's parent is a file: nothing can be staged, and nothing is left.
+        let file = directory + "/file"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: ResultDirectory.WriteError.self) {
+            try Pipeline.run(job: try job(), output: file + "/result", clienteleVersion: "test")
+        }
+        #expect(names(directory) == ["bad.txt", "file"])
+
+        // An existing result is never overwritten by `run`.
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false)
+        #expect(throws: ResultDirectory.WriteError.self) {
+            try Pipeline.run(job: try job(), output: output, clienteleVersion: "test")
+        }
+    }
+
+    @Test func rfmSegmentsAndNoChurnWithoutAHoldout() throws {
+        let text = """
+            {"name": "rfm", "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
+                                             "customer": 1, "date": 3, "amount": 5},
+             "period": {"unit": "weeks"}, "models": {"churn": "logistic"},
+             "segmentation": {"method": "rfm", "features": ["recency", "frequency", "monetary_value"]}}
+            """
+        let job = try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/rfm.json")
+        let outcome = try Pipeline.run(job: job, output: directory + "/rfm", clienteleVersion: "test")
+        #expect(outcome.labels.contains("Champions") && outcome.labels.contains("Lost"))
+        #expect(Set(outcome.labels).count == outcome.labels.count)
+        let log = try read(directory + "/rfm/log.txt")
+        #expect(log.contains("churn: skipped, the job has no period.calibrationEnd to define holdout labels"))
+        let rows = try read(directory + "/rfm/assignments.csv").split(separator: "\n")
+        #expect(rows.dropFirst().allSatisfy { $0.split(separator: ",")[9] == "nan" })
+        #expect(names(directory + "/rfm/models") == ["bgnbd.json", "gamma-gamma.json"])
+    }
+}

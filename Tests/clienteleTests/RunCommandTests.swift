@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// `clientele run` and the worker's pipeline runner as users meet them: a job file with a
+/// path relative to itself, one-line refusals with key paths, a result that is never
+/// overwritten, and a job whose data turn bad after submission failing without retries.
+extension CommandLineTests {
+    /// A directory holding a copy of the CDNOW sample and a job file naming it relatively.
+    func sampleJob(_ segmentation: String = #"{"k": 2, "nInit": 2}"#) throws -> (directory: URL, job: String) {
+        let directory = try temporaryDirectory()
+        let sample = Self.repositoryRoot.appendingPathComponent("datasets/cdnow/CDNOW_sample.txt")
+        try FileManager.default.copyItem(at: sample, to: directory.appendingPathComponent("tx.txt"))
+        let job = directory.appendingPathComponent("job.json").path
+        try """
+            {"name": "sample", "transactions": {"path": "tx.txt", "delimiter": "whitespace", "header": false,
+                                                "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1997-09-30", "observationEnd": "1998-06-30"},
+             "models": {"churnFolds": 0}, "segmentation": \(segmentation)}
+            """.write(toFile: job, atomically: true, encoding: .utf8)
+        return (directory, job)
+    }
+
+    @Test func runPublishesAResultAndNeverOverwritesOne() throws {
+        let (directory, job) = try sampleJob()
+        let output = directory.appendingPathComponent("result").path
+        let first = try run(["run", job, "--output", output])
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.hasPrefix("2357 customers, k = 2; read "))
+        #expect(first.standardError.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: output).sorted()
+        #expect(files == ["assignments.csv", "job.json", "log.txt", "models", "profiles.csv", "profiles.json", "report.html"])
+
+        let again = try run(["run", job, "--output", output])
+        #expect(again.status != 0)
+        #expect(again.standardError == "Error: \(output): already exists; choose a new result directory or remove this one\n")
+    }
+
+    @Test func runRefusesABadJobInOneLineNamingTheKeyPath() throws {
+        let (directory, job) = try sampleJob(#"{"k": "eight"}"#)
+        let output = directory.appendingPathComponent("result").path
+        let outcome = try run(["run", job, "--output", output])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError == "Error: \(job): segmentation.k: expected an integer 1…100 or \"auto\", got \"eight\"\n")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aJobWhoseDataAreBadFailsOnTheWorkerWithoutRetries() throws {
+        let (directory, job) = try sampleJob()
+        let queue = directory.appendingPathComponent("queue").path
+        let submitted = try run(["submit", job, "--queue", queue])
+        #expect(submitted.status == 0, "\(submitted.standardError)")
+        let id = submitted.standardOutput.trimmingCharacters(in: .newlines)
+        // The queued job names the log by its absolute path; the log turns bad after submission.
+        let log = directory.appendingPathComponent("tx.txt").path
+        try " 00001 0001 19970101  1   11.77\n 00002 0002 1997-01-02  1   12.00\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let worker = try run(["worker", "--queue", queue, "--drain"])
+        #expect(worker.status == 0)
+        let report = try String(contentsOfFile: "\(queue)/failed/\(id)/error.json", encoding: .utf8)
+        #expect(report.contains("\"kind\" : \"job-error\""))
+        #expect(report.contains("read: \(log):2: column \\\"3\\\": \\\"1997-01-02\\\" is not a yyyyMMdd date"))
+        #expect(report.contains("\"attempt\" : 1"))
+    }
+}
