@@ -9,10 +9,12 @@ import Dispatch
 ///
 /// The file is streamed in blocks, so memory grows with the number of transactions, not
 /// the file size. Each block is cut at a line end near its middle and the two halves are
-/// parsed on two threads, each with its own customer index; the halves are then merged in
-/// file order. The cut depends only on the bytes, never on the number of cores, so the
-/// result (down to the order of customers) is the same on any machine. A block that holds
-/// a `"` is parsed whole on one thread, since a quoted field may span a line end.
+/// parsed on two threads; customers are keyed as `CustomerKeys` describes (numbered ids by
+/// their number, others through a hash index merged in file order after each block), and
+/// numbered in order of first appearance once the file is read. The cut depends only on
+/// the bytes, never on the number of cores, so the result (down to the order of customers)
+/// is the same on any machine. A block that holds a `"` is parsed whole on one thread,
+/// since a quoted field may span a line end.
 public enum TransactionLogReader {
     /// Bytes read from the file per block.
     static let blockSize = 8 << 20
@@ -158,14 +160,20 @@ struct ResolvedColumns {
     var names: [String]
 }
 
-/// The state of reading one file: the header, the detected date format, the global
-/// customer index and the records so far.
+/// The state of reading one file: the header, the detected date format, the customer keys
+/// and the records so far.
 private struct ReadSession {
     let path: String
     let format: TransactionLogFormat
     let policy: BadRowPolicy
     var columns: ResolvedColumns?
     var dateFormat: DateFormat?
+    /// The shape of the first data row's id; ids of that shape are keyed by their number.
+    var numberedShape: NumberedIDShape?
+    var shapeSettled = false
+    /// One more than the largest id number met.
+    var numberSpan = 0
+    /// The ids that are not numbered.
     var customers = CustomerIndex(capacity: 1 << 16)
     var recordChunks: [[TransactionRecord]] = []
     var transactionCount = 0
@@ -312,6 +320,7 @@ private struct ReadSession {
     /// tail starts.
     mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> Int {
         guard let columns, let dateFormat else { return start }
+        if !shapeSettled { settleShape(buffer, from: start, columns) }
         let end = buffer.count
         var cuts = [start, end]
         let length = end - start
@@ -326,10 +335,10 @@ private struct ReadSession {
         let partCount = cuts.count - 1
         var parts = [PartResult?](repeating: nil, count: partCount)
         do {
-            // The parser shares the global index read-only; it must be gone before the merge
+            // The parser shares the hash index read-only; it must be gone before the merge
             // inserts, or the index would be copied on write.
             let parser = PartParser(columns: columns, dateFormat: dateFormat, delimiter: format.delimiter, policy: policy,
-                                    known: customers)
+                                    numbered: numberedShape, known: customers)
             let boundaries = cuts
             parts.withUnsafeMutableBufferPointer { slots in
                 parallelFor(partCount) { i in
@@ -346,7 +355,7 @@ private struct ReadSession {
             maps.append(try merge(part))
             consumed = part.consumedTo
         }
-        // Number the customers new to this block in the records, each part on its thread.
+        // Key the hashed customers new to this block in the records, each part on its thread.
         parts.withUnsafeMutableBufferPointer { slots in
             parallelFor(partCount) { i in
                 let map = maps[i]
@@ -364,8 +373,20 @@ private struct ReadSession {
         return consumed
     }
 
-    /// Takes in a part's counts, skipped rows and new customers; returns the global index of
-    /// each customer new to the part.
+    /// Chooses the numbered-id shape from the first data row's id: it only decides how ids
+    /// are keyed while reading, never the result.
+    private mutating func settleShape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, _ columns: ResolvedColumns) {
+        shapeSettled = true
+        var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+        let fields = FieldBuffer(capacity: columns.fieldCount + 1)
+        guard case .record = try? scanner.next(fields, atEndOfInput: true), columns.customer < fields.count else { return }
+        let id = fields[columns.customer]
+        guard !id.quoted else { return }
+        numberedShape = NumberedIDShape(firstID: buffer.baseAddress! + id.start, id.end - id.start)
+    }
+
+    /// Takes in a part's counts, skipped rows and new customers; returns the key of each
+    /// customer new to the part.
     private mutating func merge(_ part: PartResult) throws -> [Int32] {
         let base = linesConsumed
         if let error = part.error {
@@ -379,8 +400,8 @@ private struct ReadSession {
                 location: SourceLocation(file: path, line: base + row.line, column: row.column.map { columns!.names[$0] }),
                 reason: row.message))
         }
-        // Customers new to this part were numbered -1, -2, … by the part; number them globally
-        // in the order they appeared (the other part may have met some of them first).
+        // Hashed customers new to this part were keyed -1, -2, … by the part; key them by the
+        // reader's index (the other part may have met some of them first).
         var globalIndex = [Int32](repeating: 0, count: part.customers.count)
         part.customers.ids.bytes.withUnsafeBufferPointer { bytes in
             let offsets = part.customers.ids.offsets
@@ -389,17 +410,18 @@ private struct ReadSession {
                 let n = offsets[j + 1] - offsets[j]
                 let hash = part.customers.storedHash(j)
                 let found = customers.find(p, count: n, hash: hash)
-                globalIndex[j] = found >= 0 ? found : customers.insert(p, count: n, hash: hash)
+                globalIndex[j] = CustomerKeys.hashedBase + (found >= 0 ? found : customers.insert(p, count: n, hash: hash))
             }
         }
         transactionCount += part.records.count
         minDay = min(minDay, part.minDay)
         maxDay = max(maxDay, part.maxDay)
+        numberSpan = max(numberSpan, part.numberSpan)
         linesConsumed += part.linesConsumed
         return globalIndex
     }
 
-    func finish() throws -> TransactionLog {
+    mutating func finish() throws -> TransactionLog {
         guard let dateFormat else {
             throw TransactionsError.invalidFile(path, "the file is empty")
         }
@@ -410,8 +432,9 @@ private struct ReadSession {
             }
             throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
         }
+        let ids = CustomerKeys.renumber(&recordChunks, numberSpan: numberSpan, shape: numberedShape, hashed: customers.ids)
         return TransactionLog(
-            customerIDs: customers.ids, recordChunks: recordChunks, hasAmounts: format.amountColumn != nil,
+            customerIDs: ids, recordChunks: recordChunks, hasAmounts: format.amountColumn != nil,
             dateFormat: dateFormat, skippedCount: skippedCount, firstSkippedRows: skipped,
             firstDay: CalendarDay(daysSinceEpoch: Int(minDay)), lastDay: CalendarDay(daysSinceEpoch: Int(maxDay)))
     }
@@ -434,16 +457,19 @@ struct PartResult {
     var skipped: [PartIssue] = []
     var minDay = Int32.max
     var maxDay = Int32.min
+    /// One more than the largest id number keyed.
+    var numberSpan = 0
 }
 
 /// Turns the records of one part of a block into transaction records. Runs on its own
-/// thread with its own customer index, so it shares nothing mutable.
+/// thread with its own index of hashed customers, so it shares nothing mutable.
 struct PartParser: Sendable {
     let columns: ResolvedColumns
     let dateFormat: DateFormat
     let delimiter: Delimiter
     let policy: BadRowPolicy
-    /// The customers of earlier blocks, looked up read-only; only customers new to this
+    let numbered: NumberedIDShape?
+    /// The hashed customers of earlier blocks, looked up read-only; only those new to this
     /// block go into the part's own index, which keeps the merge after each block small.
     let known: CustomerIndex
 
@@ -538,12 +564,12 @@ struct PartParser: Sendable {
             }
             let customer: Int32
             if idField.quoted {
-                customer = unescaped.withUnsafeBufferPointer { lookUp($0.baseAddress!, $0.count, &result.customers) }
+                customer = unescaped.withUnsafeBufferPointer { lookUp($0.baseAddress!, $0.count, &result) }
                 previousStart = -1
             } else if previousStart >= 0, previousLength == idLength, memcmp(base + previousStart, idStart, idLength) == 0 {
                 customer = previousCustomer
             } else {
-                customer = lookUp(idStart, idLength, &result.customers)
+                customer = lookUp(idStart, idLength, &result)
                 previousStart = idField.start
                 previousLength = idLength
                 previousCustomer = customer
@@ -557,14 +583,18 @@ struct PartParser: Sendable {
         return result
     }
 
-    /// A known customer's global index, or -(local index + 1) for one new to this block.
+    /// The customer's key (`CustomerKeys`), or -(local index + 1) for a hashed customer new
+    /// to this block.
     @inline(__always)
-    private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ local: inout CustomerIndex) -> Int32 {
-        if let direct = known.findNumbered(p, count: n), direct >= 0 { return direct }
+    private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ result: inout PartResult) -> Int32 {
+        if let numbered, let number = numbered.number(p, n) {
+            if number >= result.numberSpan { result.numberSpan = number + 1 }
+            return Int32(number)
+        }
         let hash = CustomerIndex.hash(p, n)
         let global = known.find(p, count: n, hash: hash)
-        if global >= 0 { return global }
-        let found = local.find(p, count: n, hash: hash)
-        return -(found >= 0 ? found : local.insert(p, count: n, hash: hash)) - 1
+        if global >= 0 { return CustomerKeys.hashedBase + global }
+        let found = result.customers.find(p, count: n, hash: hash)
+        return -(found >= 0 ? found : result.customers.insert(p, count: n, hash: hash)) - 1
     }
 }
