@@ -56,17 +56,23 @@ enum CustomerKeys {
         seen = []
         firsts = []
 
-        var ids = CustomerIDs()
-        ids.reserve(ids: order.count, bytes: order.count * 10)
         var dense = [Int32](repeating: 0, count: keySpan)
-        for (index, s) in order.enumerated() {
-            dense[Int(s)] = Int32(index)
-            if s < numberSpan {
-                shape!.appendID(Int(s), to: &ids)
-            } else {
-                let h = Int(s) - numberSpan
-                ids.append(hashed.bytes[hashed.offsets[h]..<hashed.offsets[h + 1]])
-            }
+        for (index, s) in order.enumerated() { dense[Int(s)] = Int32(index) }
+        let ids = hashed.bytes.withUnsafeBufferPointer { hashedBytes in
+            CustomerIDs(count: order.count,
+                        length: { i in
+                            let s = Int(order[i])
+                            return s < numberSpan ? shape!.length : hashed.offsets[s - numberSpan + 1] - hashed.offsets[s - numberSpan]
+                        },
+                        write: { i, target in
+                            let s = Int(order[i])
+                            if s < numberSpan {
+                                shape!.write(s, to: target)
+                            } else {
+                                let start = hashed.offsets[s - numberSpan]
+                                target.update(from: hashedBytes.baseAddress! + start, count: hashed.offsets[s - numberSpan + 1] - start)
+                            }
+                        })
         }
         dense.withUnsafeBufferPointer { dense in
             chunks.withUnsafeMutableBufferPointer { slots in

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How a customer's transactions become one summary row: a fold over its records in date
 /// order, kept in 64 bytes so that a million customers' states can be updated row by row.
 ///
@@ -94,18 +100,37 @@ struct CustomerFold {
 }
 
 /// The folds of all customers, by dense customer index, each on its own cache line.
+///
+/// The fold touches one random state per record, so with a million customers nearly every
+/// record would also miss the TLB with 4 KiB pages; the states are mapped on their own and
+/// marked for transparent huge pages, which Linux grants (when enabled) in 2 MiB pages.
 final class CustomerFolds {
     private let storage: UnsafeMutablePointer<CustomerFold>
+    private let base: UnsafeMutableRawPointer
+    private let mappedBytes: Int
     let count: Int
 
     init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<CustomerFold>.stride, alignment: 64)
+        let hugePage = 2 << 20
+        mappedBytes = (max(count, 1) * MemoryLayout<CustomerFold>.stride + hugePage - 1) / hugePage * hugePage + hugePage
+        guard let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mapped != MAP_FAILED else {
+            fatalError("cannot map \(mappedBytes >> 20) MiB for the customers' summaries: \(String(cString: strerror(errno)))")
+        }
+        // Start on a 2 MiB boundary so that whole huge pages cover the states.
+        let address = Int(bitPattern: mapped)
+        let aligned = (address + hugePage - 1) / hugePage * hugePage
+        let raw = mapped + (aligned - address)
+        #if os(Linux)
+        _ = madvise(raw, mappedBytes - (aligned - address), MADV_HUGEPAGE)
+        #endif
+        base = mapped
         storage = raw.bindMemory(to: CustomerFold.self, capacity: max(count, 1))
     }
 
     deinit {
-        storage.deallocate()
+        munmap(base, mappedBytes)
     }
 
     /// Fresh folds for `range`; a thread clears its own range, so the pages are touched
@@ -126,64 +151,91 @@ private func customerRange(_ t: Int, of threads: Int, _ count: Int) -> Range<Int
     (count * t / threads)..<(count * (t + 1) / threads)
 }
 
-/// Folds the records as they lie in the file. Returns false, with the folds to be
-/// discarded, when some customer's records are not in date order.
-func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) -> Bool {
+/// The customers with a first purchase in the calibration window, in customer order, and
+/// the refunds that had no purchase to reduce, once every fold is closed.
+struct ClosedFolds {
+    var kept: [Int32] = []
+    var unmatchedRefunds = 0
+
+    init() {}
+
+    /// The threads' results joined in customer order.
+    init(joining perThread: [ClosedFolds]) {
+        for part in perThread {
+            kept += part.kept
+            unmatchedRefunds += part.unmatchedRefunds
+        }
+    }
+
+    /// Closes the folds of `range`.
+    init(closing range: Range<Int>, of folds: CustomerFolds) {
+        for c in range {
+            folds[c].closeGroup()
+            unmatchedRefunds += Int(folds[c].unmatchedRefunds)
+            if folds[c].included { kept.append(Int32(c)) }
+        }
+    }
+}
+
+/// Folds the records as they lie in the file; nil, with the folds to be discarded, when
+/// some customer's records are not in date order.
+func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) -> ClosedFolds? {
     let threads = folds.count >= 4096 ? 2 : 1
-    var inOrder = [Bool](repeating: true, count: threads)
-    inOrder.withUnsafeMutableBufferPointer { results in
+    var results = [ClosedFolds?](repeating: nil, count: threads)
+    results.withUnsafeMutableBufferPointer { results in
         parallelFor(threads) { t in
             let range = customerRange(t, of: threads, folds.count)
             folds.reset(range)
             let first = Int32(range.lowerBound)
             let span = UInt32(range.count)
             for chunk in chunks {
-                chunk.withUnsafeBufferPointer { records in
+                let inOrder = chunk.withUnsafeBufferPointer { records in
                     for record in records where UInt32(bitPattern: record.customer &- first) < span {
-                        if !folds[Int(record.customer)].add(day: record.day, amount: record.amount, windows) {
-                            results[t] = false
-                            return
-                        }
+                        if !folds[Int(record.customer)].add(day: record.day, amount: record.amount, windows) { return false }
                     }
+                    return true
                 }
-                if !results[t] { return }
+                if !inOrder { return }
             }
-            for c in range { folds[c].closeGroup() }
+            results[t] = ClosedFolds(closing: range, of: folds)
         }
     }
-    return !inOrder.contains(false)
+    guard results.allSatisfy({ $0 != nil }) else { return nil }
+    return ClosedFolds(joining: results.map { $0! })
 }
 
 /// Folds each customer's records after grouping them by customer and sorting them by day.
-func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) {
+func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) -> ClosedFolds {
     let (grouped, starts) = groupByCustomer(chunks, customerCount: folds.count)
     let threads = folds.count >= 4096 ? 2 : 1
-    grouped.withUnsafeBufferPointer { all in
-        parallelFor(threads) { t in
-            let range = customerRange(t, of: threads, folds.count)
-            folds.reset(range)
-            var scratch: [TransactionRecord] = []
-            for c in range {
-                let records = UnsafeBufferPointer(rebasing: all[starts[c]..<starts[c + 1]])
-                if records.indices.dropFirst().allSatisfy({ records[$0].day >= records[$0 - 1].day }) {
-                    fold(records, into: &folds[c], windows)
-                } else {
-                    scratch.removeAll(keepingCapacity: true)
-                    scratch.append(contentsOf: records)
-                    scratch.sort { $0.day < $1.day }
-                    scratch.withUnsafeBufferPointer { fold($0, into: &folds[c], windows) }
+    var results = [ClosedFolds](repeating: ClosedFolds(), count: threads)
+    results.withUnsafeMutableBufferPointer { results in
+        grouped.withUnsafeBufferPointer { all in
+            parallelFor(threads) { t in
+                let range = customerRange(t, of: threads, folds.count)
+                folds.reset(range)
+                var scratch: [TransactionRecord] = []
+                for c in range {
+                    func foldAll(_ records: UnsafeBufferPointer<TransactionRecord>) {
+                        for record in records {
+                            _ = folds[c].add(day: record.day, amount: record.amount, windows)
+                        }
+                    }
+                    let records = UnsafeBufferPointer(rebasing: all[starts[c]..<starts[c + 1]])
+                    if records.indices.dropFirst().allSatisfy({ records[$0].day >= records[$0 - 1].day }) {
+                        foldAll(records)
+                    } else {
+                        scratch.removeAll(keepingCapacity: true)
+                        scratch.append(contentsOf: records)
+                        scratch.sort { $0.day < $1.day }
+                        scratch.withUnsafeBufferPointer(foldAll)
+                    }
                 }
+                results[t] = ClosedFolds(closing: range, of: folds)
             }
         }
     }
-}
-
-/// Folds one customer's records, given in date order.
-private func fold(_ records: UnsafeBufferPointer<TransactionRecord>, into state: inout CustomerFold, _ windows: Windows) {
-    for record in records {
-        _ = state.add(day: record.day, amount: record.amount, windows)
-    }
-    state.closeGroup()
+    return ClosedFolds(joining: Array(results))
 }
 
 /// The records of each customer together, in file order: `grouped[starts[c]..<starts[c + 1]]`

@@ -106,47 +106,49 @@ extension CustomerSummary {
             split: options.calibrationEnd != nil,
             period: options.period)
 
-        let customerCount = log.customerIDs.count
-        let folds = CustomerFolds(count: customerCount)
-        if !foldInFileOrder(log.recordChunks, into: folds, windows) {
-            foldGrouped(log.recordChunks, into: folds, windows)
-        }
-
-        // One pass over the folds, in customer order, gathers the kept customers' columns.
-        var kept: [Int32] = []
-        var frequency: [Int] = [], holdoutFrequency: [Int] = []
-        var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
-        kept.reserveCapacity(customerCount)
-        frequency.reserveCapacity(customerCount)
-        recency.reserveCapacity(customerCount)
-        T.reserveCapacity(customerCount)
-        if log.hasAmounts { monetaryValue.reserveCapacity(customerCount) }
-        if windows.split {
-            holdoutFrequency.reserveCapacity(customerCount)
-            if log.hasAmounts { holdoutMonetaryValue.reserveCapacity(customerCount) }
-        }
-        let calibrationT = windows.calibrationEndPeriod
-        for c in 0..<customerCount {
-            let fold = folds[c]
-            unmatchedRefunds += Int(fold.unmatchedRefunds)
-            guard fold.included else { continue }
-            kept.append(Int32(c))
-            frequency.append(Int(fold.frequency))
-            recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
-            T.append(scale.duration(calibrationT - fold.firstPeriod))
-            if log.hasAmounts { monetaryValue.append(fold.monetaryValue) }
-            if windows.split {
-                holdoutFrequency.append(Int(fold.holdoutFrequency))
-                if log.hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
-            }
-        }
+        let folds = CustomerFolds(count: log.customerIDs.count)
+        let closed = foldInFileOrder(log.recordChunks, into: folds, windows) ?? foldGrouped(log.recordChunks, into: folds, windows)
+        unmatchedRefunds += closed.unmatchedRefunds
+        let kept = closed.kept
         guard !kept.isEmpty else {
             let end = options.calibrationEnd ?? observationEnd
             throw TransactionsError.invalidOptions(
                 "no customer made a first purchase by \(end); the log runs from \(log.firstDay) to \(log.lastDay)")
         }
+
+        // The ids on one thread, the numbers on the other, each in one pass in customer order.
+        var customerIDs = CustomerIDs()
+        var frequency: [Int] = [], holdoutFrequency: [Int] = []
+        var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
+        parallelFor(kept.count >= 4096 ? 2 : 1) { t in
+            if t == 1 {
+                customerIDs = log.customerIDs.selecting(kept)
+                return
+            }
+            frequency.reserveCapacity(kept.count)
+            recency.reserveCapacity(kept.count)
+            T.reserveCapacity(kept.count)
+            if log.hasAmounts { monetaryValue.reserveCapacity(kept.count) }
+            if windows.split {
+                holdoutFrequency.reserveCapacity(kept.count)
+                if log.hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
+            }
+            let calibrationT = windows.calibrationEndPeriod
+            for c in kept {
+                let fold = folds[Int(c)]
+                frequency.append(Int(fold.frequency))
+                recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
+                T.append(scale.duration(calibrationT - fold.firstPeriod))
+                if log.hasAmounts { monetaryValue.append(fold.monetaryValue) }
+                if windows.split {
+                    holdoutFrequency.append(Int(fold.holdoutFrequency))
+                    if log.hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
+                }
+            }
+        }
+        if kept.count < 4096 { customerIDs = log.customerIDs.selecting(kept) }
         let summary = CustomerSummary(
-            customerIDs: log.customerIDs.selecting(kept),
+            customerIDs: customerIDs,
             frequency: frequency, recency: recency, T: T,
             monetaryValue: log.hasAmounts ? monetaryValue : nil,
             holdout: windows.split ? Holdout(
