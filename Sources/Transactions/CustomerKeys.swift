@@ -56,8 +56,15 @@ enum CustomerKeys {
         seen = []
         firsts = []
 
+        // Each thread numbers half of the keys: they are distinct, so the writes never meet.
         var dense = [Int32](repeating: 0, count: keySpan)
-        for (index, s) in order.enumerated() { dense[Int(s)] = Int32(index) }
+        dense.withUnsafeMutableBufferPointer { dense in
+            parallelFor(halves.count) { t in
+                for index in (order.count * t / halves.count)..<(order.count * (t + 1) / halves.count) {
+                    dense[Int(order[index])] = Int32(index)
+                }
+            }
+        }
         let ids = hashed.bytes.withUnsafeBufferPointer { hashedBytes in
             CustomerIDs(count: order.count,
                         length: { i in

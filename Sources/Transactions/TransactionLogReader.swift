@@ -51,7 +51,7 @@ public enum TransactionLogReader {
             throw TransactionsError.invalidFile(path, "is a directory, not a transaction log")
         }
         let totalBytes = Int(status.st_size)
-        var reader = BlockReader(fd: fd, path: path)
+        var reader = BlockReader(fd: fd, path: path, isRegularFile: (status.st_mode & S_IFMT) == S_IFREG)
         var session = ReadSession(path: path, format: format, policy: policy)
         var bytesRead = 0
         var isFirstBlock = true
@@ -86,24 +86,33 @@ public enum TransactionLogReader {
 
 /// The file's bytes, a block at a time, with the unfinished tail of one block carried to the
 /// front of the next.
+///
+/// A regular file's block is read as two halves at once with `pread`: copying from the page
+/// cache is a tenth of the work of reading a log, and would otherwise hold both parsing
+/// threads up between blocks. Pipes and other streams are read with `read`.
 private struct BlockReader {
     let fd: Int32
     let path: String
+    let seekable: Bool
     private var buffer: [UInt8] = []
     private var filled = 0
+    /// Where the next unread byte is in the file, for `pread`.
+    private var offset = 0
     private(set) var carried = 0
     private(set) var atEnd = false
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, path: String, isRegularFile: Bool) {
         self.fd = fd
         self.path = path
+        seekable = isRegularFile
     }
 
     /// Reads up to `size` more bytes after the carried ones; returns how many came.
     mutating func fill(upTo size: Int) throws -> Int {
         let needed = carried + size
         if buffer.count < needed {
-            var larger = [UInt8](repeating: 0, count: needed)
+            // A megabyte of slack, so that carrying a line over does not grow it again.
+            var larger = [UInt8](repeating: 0, count: needed + (1 << 20))
             larger.withUnsafeMutableBufferPointer { target in
                 buffer.withUnsafeBufferPointer { old in
                     _ = target.update(fromContentsOf: old)
@@ -112,6 +121,42 @@ private struct BlockReader {
             buffer = larger
         }
         filled = carried
+        if seekable, size >= 1 << 20 {
+            let halves = [0, size / 2, size]
+            var counts = [Int](repeating: 0, count: 2)
+            var failures = [Int32](repeating: 0, count: 2)
+            let start = carried, fileOffset = offset
+            buffer.withUnsafeMutableBytes { raw in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    failures.withUnsafeMutableBufferPointer { failures in
+                        parallelFor(2) { t in
+                            var got = 0
+                            let wanted = halves[t + 1] - halves[t]
+                            while got < wanted {
+                                let n = pread(fd, raw.baseAddress! + start + halves[t] + got, wanted - got, off_t(fileOffset + halves[t] + got))
+                                if n < 0 {
+                                    if errno == EINTR { continue }
+                                    failures[t] = errno
+                                    break
+                                }
+                                if n == 0 { break }
+                                got += n
+                            }
+                            counts[t] = got
+                        }
+                    }
+                }
+            }
+            if let failure = failures.first(where: { $0 != 0 }) {
+                throw TransactionsError.invalidFile(path, "read failed: \(String(cString: strerror(failure)))")
+            }
+            // A short first half is the end of the file: nothing after it is contiguous.
+            let got = counts[0] < halves[1] ? counts[0] : halves[1] + counts[1]
+            filled += got
+            offset += got
+            atEnd = got < size
+            return got
+        }
         while filled < needed {
             let n = buffer.withUnsafeMutableBytes { raw in
                 Glibc.read(fd, raw.baseAddress! + filled, needed - filled)
@@ -125,6 +170,7 @@ private struct BlockReader {
                 break
             }
             filled += n
+            offset += n
         }
         return filled - carried
     }
@@ -502,14 +548,20 @@ struct PartParser: Sendable {
         }
 
         rows: while true {
-            let outcome: ScanOutcome
-            do {
-                outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
-            } catch {
-                result.error = PartIssue(line: error.line, column: nil, message: error.message)
-                break rows
+            let line: Int
+            if let plainLine = scanner.nextPlain(fields, fieldCount: columns.fieldCount) {
+                line = plainLine
+            } else {
+                let outcome: ScanOutcome
+                do {
+                    outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
+                } catch {
+                    result.error = PartIssue(line: error.line, column: nil, message: error.message)
+                    break rows
+                }
+                guard case .record(let recordLine) = outcome else { break rows }
+                line = recordLine
             }
-            guard case .record(let line) = outcome else { break rows }
             if fields.count != columns.fieldCount {
                 if bad(line, nil, "\(fields.count) fields, expected \(columns.fieldCount) like the first line") { continue }
                 break rows
