@@ -117,14 +117,14 @@ extension CustomerSummary {
         }
 
         // The ids on one thread, the numbers on the other, each in one pass in customer order.
-        var customerIDs = CustomerIDs()
+        // When every customer is kept, the log's ids are shared, not copied.
+        var customerIDs = log.customerIDs
         var frequency: [Int] = [], holdoutFrequency: [Int] = []
         var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
-        parallelFor(kept.count >= 4096 ? 2 : 1) { t in
-            if t == 1 {
-                customerIDs = log.customerIDs.selecting(kept)
-                return
-            }
+        func selectIDs() {
+            if kept.count < log.customerIDs.count { customerIDs = log.customerIDs.selecting(kept) }
+        }
+        func gatherNumbers() {
             frequency.reserveCapacity(kept.count)
             recency.reserveCapacity(kept.count)
             T.reserveCapacity(kept.count)
@@ -146,7 +146,12 @@ extension CustomerSummary {
                 }
             }
         }
-        if kept.count < 4096 { customerIDs = log.customerIDs.selecting(kept) }
+        if kept.count >= 4096 {
+            parallelFor(2) { $0 == 0 ? gatherNumbers() : selectIDs() }
+        } else {
+            gatherNumbers()
+            selectIDs()
+        }
         let summary = CustomerSummary(
             customerIDs: customerIDs,
             frequency: frequency, recency: recency, T: T,
