@@ -119,49 +119,61 @@ extension CustomerSummary {
         // The ids on one thread, the numbers on the other, each in one pass in customer order.
         // When every customer is kept, the log's ids are shared, not copied.
         var customerIDs = log.customerIDs
-        var frequency: [Int] = [], holdoutFrequency: [Int] = []
-        var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
-        func selectIDs() {
-            if kept.count < log.customerIDs.count { customerIDs = log.customerIDs.selecting(kept) }
-        }
-        func gatherNumbers() {
-            frequency.reserveCapacity(kept.count)
-            recency.reserveCapacity(kept.count)
-            T.reserveCapacity(kept.count)
-            if log.hasAmounts { monetaryValue.reserveCapacity(kept.count) }
-            if windows.split {
-                holdoutFrequency.reserveCapacity(kept.count)
-                if log.hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
-            }
-            let calibrationT = windows.calibrationEndPeriod
-            for c in kept {
-                let fold = folds[Int(c)]
-                frequency.append(Int(fold.frequency))
-                recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
-                T.append(scale.duration(calibrationT - fold.firstPeriod))
-                if log.hasAmounts { monetaryValue.append(fold.monetaryValue) }
-                if windows.split {
-                    holdoutFrequency.append(Int(fold.holdoutFrequency))
-                    if log.hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
+        var columns = SummaryColumns()
+        let selectsIDs = kept.count < log.customerIDs.count
+        if kept.count >= 4096 {
+            parallelFor(2) { t in
+                if t == 0 {
+                    columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+                } else if selectsIDs {
+                    customerIDs = log.customerIDs.selecting(kept)
                 }
             }
-        }
-        if kept.count >= 4096 {
-            parallelFor(2) { $0 == 0 ? gatherNumbers() : selectIDs() }
         } else {
-            gatherNumbers()
-            selectIDs()
+            columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+            if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
         }
         let summary = CustomerSummary(
             customerIDs: customerIDs,
-            frequency: frequency, recency: recency, T: T,
-            monetaryValue: log.hasAmounts ? monetaryValue : nil,
+            frequency: columns.frequency, recency: columns.recency, T: columns.T,
+            monetaryValue: log.hasAmounts ? columns.monetaryValue : nil,
             holdout: windows.split ? Holdout(
-                frequency: holdoutFrequency,
-                monetaryValue: log.hasAmounts ? holdoutMonetaryValue : nil,
+                frequency: columns.holdoutFrequency,
+                monetaryValue: log.hasAmounts ? columns.holdoutMonetaryValue : nil,
                 duration: scale.duration(windows.observationEndPeriod - windows.calibrationEndPeriod)) : nil,
             unit: unit)
         return summary
+    }
+}
+
+/// The numeric columns of the kept customers, gathered from their folds in one pass.
+private struct SummaryColumns {
+    var frequency: [Int] = [], holdoutFrequency: [Int] = []
+    var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
+
+    init() {}
+
+    init(_ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows, _ scale: PeriodScale, hasAmounts: Bool) {
+        frequency.reserveCapacity(kept.count)
+        recency.reserveCapacity(kept.count)
+        T.reserveCapacity(kept.count)
+        if hasAmounts { monetaryValue.reserveCapacity(kept.count) }
+        if windows.split {
+            holdoutFrequency.reserveCapacity(kept.count)
+            if hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
+        }
+        let calibrationT = windows.calibrationEndPeriod
+        for c in kept {
+            let fold = folds[Int(c)]
+            frequency.append(Int(fold.frequency))
+            recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
+            T.append(scale.duration(calibrationT - fold.firstPeriod))
+            if hasAmounts { monetaryValue.append(fold.monetaryValue) }
+            if windows.split {
+                holdoutFrequency.append(Int(fold.holdoutFrequency))
+                if hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
+            }
+        }
     }
 }
 
