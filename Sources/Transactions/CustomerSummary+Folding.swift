@@ -133,6 +133,17 @@ final class CustomerFolds {
         munmap(base, mappedBytes)
     }
 
+    /// Gives the memory of the folds below `customer` back to the system, whole huge pages
+    /// at a time; they read as fresh zeros afterwards. Gathering the columns in customer
+    /// order calls this as it goes, so the folds shrink while the columns grow.
+    func release(below customer: Int) {
+        let hugePage = 2 << 20
+        let end = Int(bitPattern: storage + customer) / hugePage * hugePage
+        let start = Int(bitPattern: UnsafeMutableRawPointer(storage))
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
+    }
+
     /// Fresh folds for `range`; a thread clears its own range, so the pages are touched
     /// first on the thread that uses them.
     func reset(_ range: Range<Int>) {

@@ -163,7 +163,8 @@ private struct SummaryColumns {
             if hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
         }
         let calibrationT = windows.calibrationEndPeriod
-        for c in kept {
+        for (i, c) in kept.enumerated() {
+            if i & 0xFFFF == 0xFFFF { folds.release(below: Int(c)) }
             let fold = folds[Int(c)]
             frequency.append(Int(fold.frequency))
             recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
