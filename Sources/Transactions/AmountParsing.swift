@@ -10,11 +10,35 @@ enum AmountParseResult {
     case notFinite
 }
 
-/// Powers of ten that are exact in a Double.
-private let exactPowersOfTen: [Double] = (0...22).map { e in
-    var v = 1.0
-    for _ in 0..<e { v *= 10 }
-    return v
+/// 10^k for k in 0...22, the powers of ten that are exact in a Double; a switch compiles to a
+/// constant table, where a global array would be initialised lazily and checked on each call.
+@inline(__always)
+private func exactPowerOfTen(_ k: Int) -> Double {
+    switch k {
+    case 0: 1
+    case 1: 1e1
+    case 2: 1e2
+    case 3: 1e3
+    case 4: 1e4
+    case 5: 1e5
+    case 6: 1e6
+    case 7: 1e7
+    case 8: 1e8
+    case 9: 1e9
+    case 10: 1e10
+    case 11: 1e11
+    case 12: 1e12
+    case 13: 1e13
+    case 14: 1e14
+    case 15: 1e15
+    case 16: 1e16
+    case 17: 1e17
+    case 18: 1e18
+    case 19: 1e19
+    case 20: 1e20
+    case 21: 1e21
+    default: 1e22
+    }
 }
 
 /// Parses a decimal amount with `.` as the decimal point (`12`, `-3.50`, `1e3`).
@@ -26,6 +50,7 @@ private let exactPowersOfTen: [Double] = (0...22).map { e in
 @inline(__always)
 func parseAmount(_ p: UnsafePointer<UInt8>, _ count: Int) -> AmountParseResult {
     guard count > 0 else { return .notANumber }
+    if let value = parsePlainAmount(p, count) { return .value(value) }
     var i = 0
     var negative = false
     if p[0] == UInt8(ascii: "-") || p[0] == UInt8(ascii: "+") {
@@ -56,8 +81,35 @@ func parseAmount(_ p: UnsafePointer<UInt8>, _ count: Int) -> AmountParseResult {
     let digitsStart = (p[0] == UInt8(ascii: "-") || p[0] == UInt8(ascii: "+")) ? 1 : 0
     if count - digitsStart == (seenPoint ? 1 : 0) { return .notANumber }
     guard mantissa <= (1 << 53), fractionDigits <= 22 else { return slowParse(p, count) }
-    let magnitude = Double(mantissa) / exactPowersOfTen[fractionDigits]
+    let magnitude = Double(mantissa) / exactPowerOfTen(fractionDigits)
     return .value(negative ? -magnitude : magnitude)
+}
+
+/// The common case of `parseAmount`, with the same result: an optional `-`, 1 to 15 digits
+/// with at most one `.` among or after them. nil for anything else, which the general
+/// loop then reads.
+@inline(__always)
+private func parsePlainAmount(_ p: UnsafePointer<UInt8>, _ count: Int) -> Double? {
+    let negative = p[0] == UInt8(ascii: "-")
+    var i = negative ? 1 : 0
+    guard count - i <= 16 else { return nil }
+    var mantissa: UInt64 = 0
+    var pointAt = -1
+    while i < count {
+        let d = UInt64(p[i]) &- 48
+        if d <= 9 {
+            mantissa = mantissa &* 10 &+ d
+        } else if p[i] == UInt8(ascii: "."), pointAt < 0 {
+            pointAt = i
+        } else {
+            return nil
+        }
+        i += 1
+    }
+    let digits = count - (negative ? 1 : 0) - (pointAt >= 0 ? 1 : 0)
+    guard digits >= 1, digits <= 15 else { return nil }
+    let magnitude = pointAt >= 0 ? Double(mantissa) / exactPowerOfTen(count - 1 - pointAt) : Double(mantissa)
+    return negative ? -magnitude : magnitude
 }
 
 private func slowParse(_ p: UnsafePointer<UInt8>, _ count: Int) -> AmountParseResult {

@@ -8,6 +8,12 @@ import Darwin
 /// are flushed to disk, and the temporary file is renamed over the target. A reader sees
 /// the old file or the new one, never a part; a failure leaves the old file as it was.
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    try writeFileAtomically(pieces: [bytes], to: path)
+}
+
+/// Like `writeFileAtomically(_:to:)`, for a file given as pieces written one after another,
+/// so that a large file need not be joined into one more copy first.
+func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).partial"
@@ -16,16 +22,18 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
         throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))")
     }
     var failure: String?
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
-                return
+    for piece in pieces where failure == nil {
+        piece.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                offset += n
             }
-            offset += n
         }
     }
     if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }

@@ -37,43 +37,55 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
         offsets.append(bytes.count)
     }
 
-    mutating func reserve(ids: Int, bytes byteCount: Int) {
-        offsets.reserveCapacity(ids + 1)
-        bytes.reserveCapacity(byteCount)
-    }
-
     /// The ids at the given positions, in that order.
     func selecting(_ positions: [Int32]) -> CustomerIDs {
-        var result = CustomerIDs()
-        result.reserve(ids: positions.count, bytes: bytes.count)
-        for p in positions {
-            let i = Int(p)
-            result.bytes.append(contentsOf: bytes[offsets[i]..<offsets[i + 1]])
-            result.offsets.append(result.bytes.count)
+        bytes.withUnsafeBufferPointer { source in
+            CustomerIDs(count: positions.count,
+                        length: { offsets[Int(positions[$0]) + 1] - offsets[Int(positions[$0])] },
+                        write: { i, target in
+                            let start = offsets[Int(positions[i])]
+                            target.update(from: source.baseAddress! + start, count: offsets[Int(positions[i]) + 1] - start)
+                        })
         }
-        return result
+    }
+
+    /// `count` ids, id `i` of `length(i)` bytes that `write(i, target)` puts at `target`. The
+    /// offsets are summed first, so that the bytes can be written on two threads.
+    init(count: Int, length: (Int) -> Int, write: (Int, UnsafeMutablePointer<UInt8>) -> Void) {
+        var offsets = [Int](repeating: 0, count: count + 1)
+        var total = 0
+        for i in 0..<count {
+            total += length(i)
+            offsets[i + 1] = total
+        }
+        let threads = count >= 100_000 ? 2 : 1
+        bytes = offsets.withUnsafeBufferPointer { offsets in
+            [UInt8](unsafeUninitializedCapacity: total) { target, initialized in
+                parallelFor(threads) { t in
+                    for i in (count * t / threads)..<(count * (t + 1) / threads) {
+                        write(i, target.baseAddress! + offsets[i])
+                    }
+                }
+                initialized = total
+            }
+        }
+        self.offsets = offsets
     }
 }
 
-/// Maps customer-id bytes to dense indices 0, 1, 2, … in order of first insertion.
+/// Maps customer-id bytes to dense indices 0, 1, 2, … in order of first insertion, by open
+/// addressing with linear probing over a power-of-two table; each id's hash is kept so that
+/// growing never rehashes bytes.
 ///
-/// Two paths, chosen by the id's bytes alone so that an id always takes the same one:
-/// - Most logs number their customers (`00004`, `C00000022`): ids made of the same short
-///   prefix and the same number of digits as the first id, with a number below 2^24, are
-///   looked up directly in an array indexed by that number — one memory access, where a
-///   hash table costs several cache misses per row on a million customers.
-/// - Every other id goes through open addressing with linear probing over a power-of-two
-///   table; each id's hash is kept so that growing never rehashes bytes.
-/// Written by hand because it is the hottest structure of reading a log: one lookup per row.
+/// Numbered ids (`00004`, `C00000022`) never come here: the reader keys them by their number
+/// (`NumberedIDShape`), which costs no memory access, where a hash table costs several cache
+/// misses per row on a million customers. Written by hand because it is the hottest
+/// structure of reading a log whose ids are not numbered: one lookup per row.
 struct CustomerIndex {
     private(set) var ids = CustomerIDs()
     private var hashes: [UInt64] = []
     private var slots: [Int32]
     private var mask: Int
-    private var shape: NumberedIDShape?
-    /// `direct[number]` is the index of the id with that number, or -1.
-    private var direct: [Int32] = []
-    private var hashedCount = 0
 
     init(capacity: Int = 1024) {
         var size = 16
@@ -84,21 +96,10 @@ struct CustomerIndex {
 
     var count: Int { hashes.count }
 
-    /// The index of the id, inserting it if it is new.
-    @inline(__always)
-    mutating func index(of p: UnsafePointer<UInt8>, count n: Int) -> Int32 {
-        let hash = CustomerIndex.hash(p, n)
-        let found = find(p, count: n, hash: hash)
-        return found >= 0 ? found : insert(p, count: n, hash: hash)
-    }
-
     /// The index of the id, or -1 when it is not in the index. Reads only, so several
     /// threads may call it at once while nobody inserts.
     @inline(__always)
     func find(_ p: UnsafePointer<UInt8>, count n: Int, hash: UInt64) -> Int32 {
-        if let shape, let number = shape.number(p, n) {
-            return number < direct.count ? direct[number] : -1
-        }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let existing = slots[slot]
@@ -108,41 +109,16 @@ struct CustomerIndex {
         }
     }
 
-    /// For a numbered id, its index or -1; nil when the id is not numbered, so that the
-    /// caller hashes it only then.
-    @inline(__always)
-    func findNumbered(_ p: UnsafePointer<UInt8>, count n: Int) -> Int32? {
-        guard let shape, let number = shape.number(p, n) else { return nil }
-        return number < direct.count ? direct[number] : -1
-    }
-
     /// Inserts an id known to be absent; returns its new index.
     @inline(__always)
     mutating func insert(_ p: UnsafePointer<UInt8>, count n: Int, hash: UInt64) -> Int32 {
-        if hashes.isEmpty, shape == nil { shape = NumberedIDShape(firstID: p, n) }
-        if let shape, let number = shape.number(p, n) {
-            let index = Int32(hashes.count)
-            if number >= direct.count {
-                let size = max(number + 1, min(direct.count * 2, NumberedIDShape.limit))
-                var larger = [Int32](repeating: -1, count: size)
-                larger.withUnsafeMutableBufferPointer { target in
-                    direct.withUnsafeBufferPointer { old in _ = target.update(fromContentsOf: old) }
-                }
-                direct = larger
-            }
-            direct[number] = index
-            hashes.append(hash)
-            ids.append(p, count: n)
-            return index
-        }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] >= 0 { slot = (slot + 1) & mask }
         let index = Int32(hashes.count)
         slots[slot] = index
         hashes.append(hash)
         ids.append(p, count: n)
-        hashedCount += 1
-        if hashedCount * 2 > slots.count { grow() }
+        if hashes.count * 2 > slots.count { grow() }
         return index
     }
 
@@ -168,17 +144,10 @@ struct CustomerIndex {
         let size = slots.count * 2
         slots = [Int32](repeating: -1, count: size)
         mask = size - 1
-        for (i, hash) in hashes.enumerated() where !isDirect(i) {
+        for (i, hash) in hashes.enumerated() {
             var slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(i)
-        }
-    }
-
-    private func isDirect(_ index: Int) -> Bool {
-        guard let shape else { return false }
-        return ids.bytes.withUnsafeBufferPointer { bytes in
-            shape.number(bytes.baseAddress! + ids.offsets[index], ids.offsets[index + 1] - ids.offsets[index]) != nil
         }
     }
 
@@ -219,7 +188,8 @@ struct CustomerIndex {
 /// The shape of a numbered id: a prefix of at most four non-digit bytes, then exactly
 /// `width` digits (leading zeros included, so `0042` and `42` stay different customers).
 struct NumberedIDShape {
-    /// Numbers from here on take the hash path, which bounds the direct array at 64 MiB.
+    /// Numbers from here on take the hash path, which bounds the reader's per-number
+    /// tables at 2^24 entries.
     static let limit = 1 << 24
     private var prefix: UInt32
     private var prefixLength: Int
@@ -245,11 +215,48 @@ struct NumberedIDShape {
         for i in 0..<prefixLength { head |= UInt32(p[i]) << (8 * UInt32(i)) }
         guard head == prefix else { return nil }
         var value = 0
-        for i in prefixLength..<n {
-            let d = Int(p[i]) &- 48
-            guard d >= 0, d <= 9 else { return nil }
-            value = value * 10 + d
+        var i = prefixLength
+        if width >= 8 {
+            // The leading digits one by one, the last eight at once (SWAR): each byte must
+            // be 0x30…0x39, then pairs, quads and the octet are combined by multiplication.
+            while i < n - 8 {
+                let d = Int(p[i]) &- 48
+                guard d >= 0, d <= 9 else { return nil }
+                value = value * 10 + d
+                i += 1
+            }
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let tens: UInt64 = 0x3030_3030_3030_3030
+            guard w & 0xF0F0_F0F0_F0F0_F0F0 == tens, (w &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == tens else { return nil }
+            var v = w &- tens
+            v = (v &* 10 &+ (v >> 8)) & 0x00FF_00FF_00FF_00FF
+            v = (v &* 100 &+ (v >> 16)) & 0x0000_FFFF_0000_FFFF
+            v = (v &* 10000 &+ (v >> 32)) & 0xFFFF_FFFF
+            value = value * 100_000_000 + Int(v)
+        } else {
+            while i < n {
+                let d = Int(p[i]) &- 48
+                guard d >= 0, d <= 9 else { return nil }
+                value = value * 10 + d
+                i += 1
+            }
         }
         return value < NumberedIDShape.limit ? value : nil
+    }
+
+    /// The bytes of an id of this shape.
+    var length: Int { prefixLength + width }
+
+    /// Writes the id whose number is `number`: the prefix, then the digits with leading zeros.
+    @inline(__always)
+    func write(_ number: Int, to target: UnsafeMutablePointer<UInt8>) {
+        for i in 0..<prefixLength { target[i] = UInt8(truncatingIfNeeded: prefix >> (8 * UInt32(i))) }
+        var rest = number
+        var i = prefixLength + width - 1
+        while i >= prefixLength {
+            target[i] = UInt8(truncatingIfNeeded: 48 + rest % 10)
+            rest /= 10
+            i -= 1
+        }
     }
 }

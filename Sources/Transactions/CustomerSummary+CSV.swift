@@ -13,9 +13,18 @@ extension CustomerSummary {
     }
 
     /// The summary as CSV bytes. Numbers are written in the shortest form that reads back to
-    /// the same double. Rows are rendered on two threads in two halves and joined in order.
+    /// the same double.
     public func csvBytes() -> [UInt8] {
-        var output = Array((csvColumns.joined(separator: ",") + "\n").utf8)
+        csvPieces().reduce(into: []) { $0 += $1 }
+    }
+
+    /// Writes the CSV atomically: the file appears whole or not at all.
+    public func writeCSV(to path: String) throws {
+        try writeFileAtomically(pieces: csvPieces(), to: path)
+    }
+
+    /// The header, then the rows rendered on two threads in two halves, in order.
+    private func csvPieces() -> [[UInt8]] {
         let threads = count >= 20_000 ? 2 : 1
         var chunks = [[UInt8]](repeating: [], count: threads)
         chunks.withUnsafeMutableBufferPointer { slots in
@@ -27,13 +36,7 @@ extension CustomerSummary {
                 slots[t] = bytes
             }
         }
-        for chunk in chunks { output.append(contentsOf: chunk) }
-        return output
-    }
-
-    /// Writes the CSV atomically: the file appears whole or not at all.
-    public func writeCSV(to path: String) throws {
-        try writeFileAtomically(csvBytes(), to: path)
+        return [Array((csvColumns.joined(separator: ",") + "\n").utf8)] + chunks
     }
 
     private func appendRow(_ i: Int, to bytes: inout [UInt8]) {

@@ -106,50 +106,80 @@ extension CustomerSummary {
             split: options.calibrationEnd != nil,
             period: options.period)
 
-        let customerCount = log.customerIDs.count
-        let (grouped, starts) = groupByCustomer(log.recordChunks, customerCount: customerCount)
-        var rows = [SummaryRow](repeating: SummaryRow(), count: customerCount)
-        let threads = customerCount >= 4096 ? 2 : 1
-        rows.withUnsafeMutableBufferPointer { output in
-            grouped.withUnsafeBufferPointer { records in
-                parallelFor(threads) { t in
-                    var scratch: [TransactionRecord] = []
-                    for c in (customerCount * t / threads)..<(customerCount * (t + 1) / threads) {
-                        output[c] = summarizeCustomer(records, starts[c]..<starts[c + 1], &scratch, windows)
-                    }
-                }
-            }
-        }
-
-        var kept: [Int32] = []
-        kept.reserveCapacity(customerCount)
-        for c in 0..<customerCount {
-            unmatchedRefunds += rows[c].unmatchedRefunds
-            if rows[c].included { kept.append(Int32(c)) }
-        }
+        let folds = CustomerFolds(count: log.customerIDs.count)
+        let closed = foldInFileOrder(log.recordChunks, into: folds, windows) ?? foldGrouped(log.recordChunks, into: folds, windows)
+        unmatchedRefunds += closed.unmatchedRefunds
+        let kept = closed.kept
         guard !kept.isEmpty else {
             let end = options.calibrationEnd ?? observationEnd
             throw TransactionsError.invalidOptions(
                 "no customer made a first purchase by \(end); the log runs from \(log.firstDay) to \(log.lastDay)")
         }
-        let calibrationT = windows.calibrationEndPeriod
+
+        // The ids on one thread, the numbers on the other, each in one pass in customer order.
+        // When every customer is kept, the log's ids are shared, not copied.
+        var customerIDs = log.customerIDs
+        var columns = SummaryColumns()
+        let selectsIDs = kept.count < log.customerIDs.count
+        if kept.count >= 4096 {
+            parallelFor(2) { t in
+                if t == 0 {
+                    columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+                } else if selectsIDs {
+                    customerIDs = log.customerIDs.selecting(kept)
+                }
+            }
+        } else {
+            columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+            if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
+        }
         let summary = CustomerSummary(
-            customerIDs: log.customerIDs.selecting(kept),
-            frequency: kept.map { rows[Int($0)].frequency },
-            recency: kept.map { scale.duration(rows[Int($0)].lastPeriod - rows[Int($0)].firstPeriod) },
-            T: kept.map { scale.duration(calibrationT - rows[Int($0)].firstPeriod) },
-            monetaryValue: log.hasAmounts ? kept.map { rows[Int($0)].monetaryValue } : nil,
+            customerIDs: customerIDs,
+            frequency: columns.frequency, recency: columns.recency, T: columns.T,
+            monetaryValue: log.hasAmounts ? columns.monetaryValue : nil,
             holdout: windows.split ? Holdout(
-                frequency: kept.map { rows[Int($0)].holdoutFrequency },
-                monetaryValue: log.hasAmounts ? kept.map { rows[Int($0)].holdoutMonetaryValue } : nil,
+                frequency: columns.holdoutFrequency,
+                monetaryValue: log.hasAmounts ? columns.holdoutMonetaryValue : nil,
                 duration: scale.duration(windows.observationEndPeriod - windows.calibrationEndPeriod)) : nil,
             unit: unit)
         return summary
     }
 }
 
+/// The numeric columns of the kept customers, gathered from their folds in one pass.
+private struct SummaryColumns {
+    var frequency: [Int] = [], holdoutFrequency: [Int] = []
+    var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
+
+    init() {}
+
+    init(_ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows, _ scale: PeriodScale, hasAmounts: Bool) {
+        frequency.reserveCapacity(kept.count)
+        recency.reserveCapacity(kept.count)
+        T.reserveCapacity(kept.count)
+        if hasAmounts { monetaryValue.reserveCapacity(kept.count) }
+        if windows.split {
+            holdoutFrequency.reserveCapacity(kept.count)
+            if hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
+        }
+        let calibrationT = windows.calibrationEndPeriod
+        for (i, c) in kept.enumerated() {
+            if i & 0xFFFF == 0xFFFF { folds.release(below: Int(c)) }
+            let fold = folds[Int(c)]
+            frequency.append(Int(fold.frequency))
+            recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
+            T.append(scale.duration(calibrationT - fold.firstPeriod))
+            if hasAmounts { monetaryValue.append(fold.monetaryValue) }
+            if windows.split {
+                holdoutFrequency.append(Int(fold.holdoutFrequency))
+                if hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
+            }
+        }
+    }
+}
+
 /// The calibration and observation windows as days and period ordinals.
-private struct Windows {
+struct Windows {
     var calibrationEnd: Int32
     var observationEnd: Int32
     var split: Bool
@@ -167,149 +197,3 @@ private struct Windows {
     }
 }
 
-private struct SummaryRow {
-    var included = false
-    var frequency = 0
-    var firstPeriod: Int32 = 0
-    var lastPeriod: Int32 = 0
-    var monetaryValue = 0.0
-    var holdoutFrequency = 0
-    var holdoutMonetaryValue = 0.0
-    var unmatchedRefunds = 0
-}
-
-/// The records of each customer together, in file order: `grouped[starts[c]..<starts[c + 1]]`
-/// are customer `c`'s. A stable counting sort on two threads: each counts its half of the
-/// records, the counts give each thread its own write positions per customer, and each
-/// scatters its half. Thread 0's records of a customer precede thread 1's, so the order
-/// within a customer is the file's, whatever the core count.
-private func groupByCustomer(_ chunks: [[TransactionRecord]], customerCount: Int) -> (grouped: [TransactionRecord], starts: [Int]) {
-    let total = chunks.reduce(0) { $0 + $1.count }
-    let threads = total >= 100_000 ? 2 : 1
-    // Each thread takes whole chunks, split where the running count passes half.
-    var firstChunk = [Int](repeating: chunks.count, count: threads + 1)
-    firstChunk[0] = 0
-    var running = 0
-    var t = 1
-    for (i, chunk) in chunks.enumerated() {
-        while t < threads, running >= total * t / threads {
-            firstChunk[t] = i
-            t += 1
-        }
-        running += chunk.count
-    }
-    while t < threads {
-        firstChunk[t] = chunks.count
-        t += 1
-    }
-
-    var counts = [[Int32]](repeating: [], count: threads)
-    counts.withUnsafeMutableBufferPointer { slots in
-        parallelFor(threads) { t in
-            var mine = [Int32](repeating: 0, count: customerCount)
-            for chunk in chunks[firstChunk[t]..<firstChunk[t + 1]] {
-                for record in chunk { mine[Int(record.customer)] += 1 }
-            }
-            slots[t] = mine
-        }
-    }
-    var starts = [Int](repeating: 0, count: customerCount + 1)
-    var positions = [[Int]](repeating: [Int](repeating: 0, count: customerCount), count: threads)
-    var next = 0
-    for c in 0..<customerCount {
-        starts[c] = next
-        for t in 0..<threads {
-            positions[t][c] = next
-            next += Int(counts[t][c])
-        }
-    }
-    starts[customerCount] = next
-
-    var grouped = [TransactionRecord](repeating: TransactionRecord(customer: 0, day: 0, amount: 0), count: total)
-    grouped.withUnsafeMutableBufferPointer { output in
-        positions.withUnsafeMutableBufferPointer { positionSlots in
-            parallelFor(threads) { t in
-                positionSlots[t].withUnsafeMutableBufferPointer { position in
-                    for chunk in chunks[firstChunk[t]..<firstChunk[t + 1]] {
-                        for record in chunk {
-                            let c = Int(record.customer)
-                            output[position[c]] = record
-                            position[c] += 1
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (grouped, starts)
-}
-
-/// One customer's summary from its records `range` of `all`. Records out of date order
-/// (a log not sorted by date) are sorted in `scratch` first.
-private func summarizeCustomer(_ all: UnsafeBufferPointer<TransactionRecord>, _ range: Range<Int>,
-                               _ scratch: inout [TransactionRecord], _ windows: Windows) -> SummaryRow {
-    var sorted = true
-    for i in range.dropFirst() where all[i].day < all[i - 1].day {
-        sorted = false
-        break
-    }
-    if sorted {
-        return summarizeSorted(UnsafeBufferPointer(rebasing: all[range]), windows)
-    }
-    scratch.removeAll(keepingCapacity: true)
-    scratch.append(contentsOf: all[range])
-    scratch.sort { $0.day < $1.day }
-    return scratch.withUnsafeBufferPointer { summarizeSorted($0, windows) }
-}
-
-/// One customer's summary from its records in date order.
-private func summarizeSorted(_ records: UnsafeBufferPointer<TransactionRecord>, _ windows: Windows) -> SummaryRow {
-    var row = SummaryRow()
-    var i = 0
-    let n = records.count
-    var repeatValue = 0.0
-    var holdoutValue = 0.0
-    var holdoutPurchases = 0
-    while i < n {
-        let day = records[i].day
-        if day > windows.observationEnd { break }
-        let inHoldout = windows.split && day > windows.calibrationEnd
-        let period = windows.period.ordinal(day)
-        // One period's records: same period and same side of the calibration end.
-        var value = 0.0
-        var purchases = 0
-        var refunds = 0
-        var j = i
-        while j < n, records[j].day <= windows.observationEnd {
-            let d = records[j].day
-            if windows.period.ordinal(d) != period || (windows.split && (d > windows.calibrationEnd) != inHoldout) { break }
-            value += records[j].amount
-            if records[j].amount >= 0 { purchases += 1 } else { refunds += 1 }
-            j += 1
-        }
-        i = j
-        guard purchases > 0 else {
-            row.unmatchedRefunds += refunds
-            continue
-        }
-        if inHoldout {
-            guard row.included else { continue }
-            row.holdoutFrequency += 1
-            holdoutPurchases += purchases
-            holdoutValue += value
-        } else if !row.included {
-            row.included = true
-            row.firstPeriod = period
-            row.lastPeriod = period
-        } else {
-            row.frequency += 1
-            row.lastPeriod = period
-            repeatValue += value
-        }
-    }
-    if row.frequency > 0 { row.monetaryValue = repeatValue / Double(row.frequency) }
-    // lifetimes averages the holdout's transactions, not its periods (unlike the calibration
-    // window's monetary value); Clientele keeps that meaning so the two tools agree.
-    if holdoutPurchases > 0 { row.holdoutMonetaryValue = holdoutValue / Double(holdoutPurchases) }
-    return row
-}

@@ -1,4 +1,5 @@
-/// One transaction: a customer (dense index), the day, the amount (0 without amounts).
+/// One transaction: a customer (dense index; a `CustomerKeys` key while the file is read),
+/// the day, the amount (0 without amounts).
 struct TransactionRecord {
     var customer: Int32
     var day: Int32

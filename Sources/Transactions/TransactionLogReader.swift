@@ -9,10 +9,12 @@ import Dispatch
 ///
 /// The file is streamed in blocks, so memory grows with the number of transactions, not
 /// the file size. Each block is cut at a line end near its middle and the two halves are
-/// parsed on two threads, each with its own customer index; the halves are then merged in
-/// file order. The cut depends only on the bytes, never on the number of cores, so the
-/// result (down to the order of customers) is the same on any machine. A block that holds
-/// a `"` is parsed whole on one thread, since a quoted field may span a line end.
+/// parsed on two threads; customers are keyed as `CustomerKeys` describes (numbered ids by
+/// their number, others through a hash index merged in file order after each block), and
+/// numbered in order of first appearance once the file is read. The cut depends only on
+/// the bytes, never on the number of cores, so the result (down to the order of customers)
+/// is the same on any machine. A block that holds a `"` is parsed whole on one thread,
+/// since a quoted field may span a line end.
 public enum TransactionLogReader {
     /// Bytes read from the file per block.
     static let blockSize = 8 << 20
@@ -49,7 +51,7 @@ public enum TransactionLogReader {
             throw TransactionsError.invalidFile(path, "is a directory, not a transaction log")
         }
         let totalBytes = Int(status.st_size)
-        var reader = BlockReader(fd: fd, path: path)
+        var reader = BlockReader(fd: fd, path: path, isRegularFile: (status.st_mode & S_IFMT) == S_IFREG)
         var session = ReadSession(path: path, format: format, policy: policy)
         var bytesRead = 0
         var isFirstBlock = true
@@ -84,24 +86,33 @@ public enum TransactionLogReader {
 
 /// The file's bytes, a block at a time, with the unfinished tail of one block carried to the
 /// front of the next.
+///
+/// A regular file's block is read as two halves at once with `pread`: copying from the page
+/// cache is a tenth of the work of reading a log, and would otherwise hold both parsing
+/// threads up between blocks. Pipes and other streams are read with `read`.
 private struct BlockReader {
     let fd: Int32
     let path: String
+    let seekable: Bool
     private var buffer: [UInt8] = []
     private var filled = 0
+    /// Where the next unread byte is in the file, for `pread`.
+    private var offset = 0
     private(set) var carried = 0
     private(set) var atEnd = false
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, path: String, isRegularFile: Bool) {
         self.fd = fd
         self.path = path
+        seekable = isRegularFile
     }
 
     /// Reads up to `size` more bytes after the carried ones; returns how many came.
     mutating func fill(upTo size: Int) throws -> Int {
         let needed = carried + size
         if buffer.count < needed {
-            var larger = [UInt8](repeating: 0, count: needed)
+            // A megabyte of slack, so that carrying a line over does not grow it again.
+            var larger = [UInt8](repeating: 0, count: needed + (1 << 20))
             larger.withUnsafeMutableBufferPointer { target in
                 buffer.withUnsafeBufferPointer { old in
                     _ = target.update(fromContentsOf: old)
@@ -110,6 +121,42 @@ private struct BlockReader {
             buffer = larger
         }
         filled = carried
+        if seekable, size >= 1 << 20 {
+            let halves = [0, size / 2, size]
+            var counts = [Int](repeating: 0, count: 2)
+            var failures = [Int32](repeating: 0, count: 2)
+            let start = carried, fileOffset = offset
+            buffer.withUnsafeMutableBytes { raw in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    failures.withUnsafeMutableBufferPointer { failures in
+                        parallelFor(2) { t in
+                            var got = 0
+                            let wanted = halves[t + 1] - halves[t]
+                            while got < wanted {
+                                let n = pread(fd, raw.baseAddress! + start + halves[t] + got, wanted - got, off_t(fileOffset + halves[t] + got))
+                                if n < 0 {
+                                    if errno == EINTR { continue }
+                                    failures[t] = errno
+                                    break
+                                }
+                                if n == 0 { break }
+                                got += n
+                            }
+                            counts[t] = got
+                        }
+                    }
+                }
+            }
+            if let failure = failures.first(where: { $0 != 0 }) {
+                throw TransactionsError.invalidFile(path, "read failed: \(String(cString: strerror(failure)))")
+            }
+            // A short first half is the end of the file: nothing after it is contiguous.
+            let got = counts[0] < halves[1] ? counts[0] : halves[1] + counts[1]
+            filled += got
+            offset += got
+            atEnd = got < size
+            return got
+        }
         while filled < needed {
             let n = buffer.withUnsafeMutableBytes { raw in
                 Glibc.read(fd, raw.baseAddress! + filled, needed - filled)
@@ -123,6 +170,7 @@ private struct BlockReader {
                 break
             }
             filled += n
+            offset += n
         }
         return filled - carried
     }
@@ -158,14 +206,20 @@ struct ResolvedColumns {
     var names: [String]
 }
 
-/// The state of reading one file: the header, the detected date format, the global
-/// customer index and the records so far.
+/// The state of reading one file: the header, the detected date format, the customer keys
+/// and the records so far.
 private struct ReadSession {
     let path: String
     let format: TransactionLogFormat
     let policy: BadRowPolicy
     var columns: ResolvedColumns?
     var dateFormat: DateFormat?
+    /// The shape of the first data row's id; ids of that shape are keyed by their number.
+    var numberedShape: NumberedIDShape?
+    var shapeSettled = false
+    /// One more than the largest id number met.
+    var numberSpan = 0
+    /// The ids that are not numbered.
     var customers = CustomerIndex(capacity: 1 << 16)
     var recordChunks: [[TransactionRecord]] = []
     var transactionCount = 0
@@ -312,6 +366,7 @@ private struct ReadSession {
     /// tail starts.
     mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> Int {
         guard let columns, let dateFormat else { return start }
+        if !shapeSettled { settleShape(buffer, from: start, columns) }
         let end = buffer.count
         var cuts = [start, end]
         let length = end - start
@@ -326,10 +381,10 @@ private struct ReadSession {
         let partCount = cuts.count - 1
         var parts = [PartResult?](repeating: nil, count: partCount)
         do {
-            // The parser shares the global index read-only; it must be gone before the merge
+            // The parser shares the hash index read-only; it must be gone before the merge
             // inserts, or the index would be copied on write.
             let parser = PartParser(columns: columns, dateFormat: dateFormat, delimiter: format.delimiter, policy: policy,
-                                    known: customers)
+                                    numbered: numberedShape, known: customers)
             let boundaries = cuts
             parts.withUnsafeMutableBufferPointer { slots in
                 parallelFor(partCount) { i in
@@ -346,7 +401,7 @@ private struct ReadSession {
             maps.append(try merge(part))
             consumed = part.consumedTo
         }
-        // Number the customers new to this block in the records, each part on its thread.
+        // Key the hashed customers new to this block in the records, each part on its thread.
         parts.withUnsafeMutableBufferPointer { slots in
             parallelFor(partCount) { i in
                 let map = maps[i]
@@ -364,8 +419,20 @@ private struct ReadSession {
         return consumed
     }
 
-    /// Takes in a part's counts, skipped rows and new customers; returns the global index of
-    /// each customer new to the part.
+    /// Chooses the numbered-id shape from the first data row's id: it only decides how ids
+    /// are keyed while reading, never the result.
+    private mutating func settleShape(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, _ columns: ResolvedColumns) {
+        shapeSettled = true
+        var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+        let fields = FieldBuffer(capacity: columns.fieldCount + 1)
+        guard case .record = try? scanner.next(fields, atEndOfInput: true), columns.customer < fields.count else { return }
+        let id = fields[columns.customer]
+        guard !id.quoted else { return }
+        numberedShape = NumberedIDShape(firstID: buffer.baseAddress! + id.start, id.end - id.start)
+    }
+
+    /// Takes in a part's counts, skipped rows and new customers; returns the key of each
+    /// customer new to the part.
     private mutating func merge(_ part: PartResult) throws -> [Int32] {
         let base = linesConsumed
         if let error = part.error {
@@ -379,8 +446,8 @@ private struct ReadSession {
                 location: SourceLocation(file: path, line: base + row.line, column: row.column.map { columns!.names[$0] }),
                 reason: row.message))
         }
-        // Customers new to this part were numbered -1, -2, … by the part; number them globally
-        // in the order they appeared (the other part may have met some of them first).
+        // Hashed customers new to this part were keyed -1, -2, … by the part; key them by the
+        // reader's index (the other part may have met some of them first).
         var globalIndex = [Int32](repeating: 0, count: part.customers.count)
         part.customers.ids.bytes.withUnsafeBufferPointer { bytes in
             let offsets = part.customers.ids.offsets
@@ -389,17 +456,18 @@ private struct ReadSession {
                 let n = offsets[j + 1] - offsets[j]
                 let hash = part.customers.storedHash(j)
                 let found = customers.find(p, count: n, hash: hash)
-                globalIndex[j] = found >= 0 ? found : customers.insert(p, count: n, hash: hash)
+                globalIndex[j] = CustomerKeys.hashedBase + (found >= 0 ? found : customers.insert(p, count: n, hash: hash))
             }
         }
         transactionCount += part.records.count
         minDay = min(minDay, part.minDay)
         maxDay = max(maxDay, part.maxDay)
+        numberSpan = max(numberSpan, part.numberSpan)
         linesConsumed += part.linesConsumed
         return globalIndex
     }
 
-    func finish() throws -> TransactionLog {
+    mutating func finish() throws -> TransactionLog {
         guard let dateFormat else {
             throw TransactionsError.invalidFile(path, "the file is empty")
         }
@@ -410,8 +478,9 @@ private struct ReadSession {
             }
             throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
         }
+        let ids = CustomerKeys.renumber(&recordChunks, numberSpan: numberSpan, shape: numberedShape, hashed: customers.ids)
         return TransactionLog(
-            customerIDs: customers.ids, recordChunks: recordChunks, hasAmounts: format.amountColumn != nil,
+            customerIDs: ids, recordChunks: recordChunks, hasAmounts: format.amountColumn != nil,
             dateFormat: dateFormat, skippedCount: skippedCount, firstSkippedRows: skipped,
             firstDay: CalendarDay(daysSinceEpoch: Int(minDay)), lastDay: CalendarDay(daysSinceEpoch: Int(maxDay)))
     }
@@ -434,16 +503,19 @@ struct PartResult {
     var skipped: [PartIssue] = []
     var minDay = Int32.max
     var maxDay = Int32.min
+    /// One more than the largest id number keyed.
+    var numberSpan = 0
 }
 
 /// Turns the records of one part of a block into transaction records. Runs on its own
-/// thread with its own customer index, so it shares nothing mutable.
+/// thread with its own index of hashed customers, so it shares nothing mutable.
 struct PartParser: Sendable {
     let columns: ResolvedColumns
     let dateFormat: DateFormat
     let delimiter: Delimiter
     let policy: BadRowPolicy
-    /// The customers of earlier blocks, looked up read-only; only customers new to this
+    let numbered: NumberedIDShape?
+    /// The hashed customers of earlier blocks, looked up read-only; only those new to this
     /// block go into the part's own index, which keeps the merge after each block small.
     let known: CustomerIndex
 
@@ -476,14 +548,20 @@ struct PartParser: Sendable {
         }
 
         rows: while true {
-            let outcome: ScanOutcome
-            do {
-                outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
-            } catch {
-                result.error = PartIssue(line: error.line, column: nil, message: error.message)
-                break rows
+            let line: Int
+            if let plainLine = scanner.nextPlain(fields, fieldCount: columns.fieldCount) {
+                line = plainLine
+            } else {
+                let outcome: ScanOutcome
+                do {
+                    outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
+                } catch {
+                    result.error = PartIssue(line: error.line, column: nil, message: error.message)
+                    break rows
+                }
+                guard case .record(let recordLine) = outcome else { break rows }
+                line = recordLine
             }
-            guard case .record(let line) = outcome else { break rows }
             if fields.count != columns.fieldCount {
                 if bad(line, nil, "\(fields.count) fields, expected \(columns.fieldCount) like the first line") { continue }
                 break rows
@@ -504,7 +582,7 @@ struct PartParser: Sendable {
             // Logs repeat the same date row after row: reuse the last one's day when the text
             // is the same (a date is at most 32 bytes, compared in place).
             if dateLength == previousDateLength, dateLength <= 32,
-               memcmp(base + dateField.start, base + previousDateStart, dateLength) == 0 {
+               sameBytes(base + dateField.start, base + previousDateStart, dateLength) {
                 dayNumber = previousDay
             } else {
                 guard let day = dateFormat.parse(base + dateField.start, dateLength) else {
@@ -538,12 +616,15 @@ struct PartParser: Sendable {
             }
             let customer: Int32
             if idField.quoted {
-                customer = unescaped.withUnsafeBufferPointer { lookUp($0.baseAddress!, $0.count, &result.customers) }
+                customer = unescaped.withUnsafeBufferPointer { lookUp($0.baseAddress!, $0.count, &result) }
                 previousStart = -1
-            } else if previousStart >= 0, previousLength == idLength, memcmp(base + previousStart, idStart, idLength) == 0 {
+            } else if let numbered, let number = numbered.number(idStart, idLength) {
+                // Cheaper than comparing with the previous row's id.
+                customer = key(number, &result)
+            } else if previousStart >= 0, previousLength == idLength, sameBytes(base + previousStart, idStart, idLength) {
                 customer = previousCustomer
             } else {
-                customer = lookUp(idStart, idLength, &result.customers)
+                customer = lookUp(idStart, idLength, &result)
                 previousStart = idField.start
                 previousLength = idLength
                 previousCustomer = customer
@@ -557,14 +638,39 @@ struct PartParser: Sendable {
         return result
     }
 
-    /// A known customer's global index, or -(local index + 1) for one new to this block.
+    /// The key of a numbered id (`CustomerKeys`).
     @inline(__always)
-    private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ local: inout CustomerIndex) -> Int32 {
-        if let direct = known.findNumbered(p, count: n), direct >= 0 { return direct }
+    private func key(_ number: Int, _ result: inout PartResult) -> Int32 {
+        if number >= result.numberSpan { result.numberSpan = number + 1 }
+        return Int32(number)
+    }
+
+    /// The customer's key (`CustomerKeys`), or -(local index + 1) for a hashed customer new
+    /// to this block.
+    @inline(__always)
+    private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ result: inout PartResult) -> Int32 {
+        if let numbered, let number = numbered.number(p, n) { return key(number, &result) }
         let hash = CustomerIndex.hash(p, n)
         let global = known.find(p, count: n, hash: hash)
-        if global >= 0 { return global }
-        let found = local.find(p, count: n, hash: hash)
-        return -(found >= 0 ? found : local.insert(p, count: n, hash: hash)) - 1
+        if global >= 0 { return CustomerKeys.hashedBase + global }
+        let found = result.customers.find(p, count: n, hash: hash)
+        return -(found >= 0 ? found : result.customers.insert(p, count: n, hash: hash)) - 1
     }
+}
+
+/// Whether two short byte strings are equal, eight bytes at a time: inline, where a call to
+/// `memcmp` per row costs more than the comparison.
+@inline(__always)
+func sameBytes(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    let a = UnsafeRawPointer(p), b = UnsafeRawPointer(q)
+    var i = 0
+    while i + 8 <= n {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < n {
+        if p[i] != q[i] { return false }
+        i += 1
+    }
+    return true
 }

@@ -116,4 +116,57 @@ import Testing
         #expect(Set(summary.frequency) == [11])
         #expect(Set(summary.monetaryValue!) == [2])
     }
+
+    @Test func rowsOutOfDateOrderAreSummarizedAsIfSorted() throws {
+        // The same rows last to first: a still comes before b.
+        let rows = log.split(separator: "\n")
+        let shuffled = ([rows[0]] + rows.dropFirst().reversed()).joined(separator: "\n") + "\n"
+        let summary = try CustomerSummary(log: try readLog(shuffled), options: SummaryOptions(observationEnd: day("2024-02-10")))
+        #expect(Array(summary.customerIDs) == ["a", "b"])
+        #expect(summary.frequency == [4, 0])
+        #expect(summary.recency == [36, 0])
+        #expect(summary.T == [40, 10])
+        #expect(summary.monetaryValue == [(20 + 40 + 10 + 11) / 4.0, 0])
+    }
+
+    /// 5,000 customers buying on the 1st and the 15th of January: the last one's rows come
+    /// in reverse, which sends the summary (on two threads) to grouping and sorting.
+    @Test func oneCustomerOutOfOrderAmongManyGivesTheSortedSummary() throws {
+        var sorted = "customer_id,date,amount\n"
+        for day in ["01", "15"] {
+            for c in 0..<5000 { sorted += "c\(c),2024-01-\(day),\(c % 7 + 1).25\n" }
+        }
+        var lines = sorted.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.swapAt(5000, 10_000)
+        let options = SummaryOptions(observationEnd: day("2024-01-31"))
+        let expected = try CustomerSummary(log: try readLog(sorted), options: options)
+        let summary = try CustomerSummary(log: try readLog(lines.joined(separator: "\n")), options: options)
+        #expect(summary.frequency == expected.frequency && Set(summary.frequency) == [1])
+        #expect(summary.recency == expected.recency && Set(summary.recency) == [14])
+        #expect(summary.T == expected.T)
+        #expect(summary.monetaryValue == expected.monetaryValue)
+        #expect(summary.monetaryValue?[4999] == 2.25)
+    }
+
+    /// Numbered ids (the first id's shape) are keyed by their number, others by a hash table;
+    /// both must give one customer per id, in order of first appearance, across blocks.
+    @Test func numberedAndOtherIdsKeepOneCustomerEachInFirstAppearanceOrder() throws {
+        let ids = ["C00000042", "C00000007", "vip-1", "C16777216", "\"C00000007\"", "C0000042", "C00000042", "C99999999", "vip-1", "C0000007x"]
+        var text = "customer_id,date,amount\n"
+        for month in 1...9 {
+            for day in 10...28 {
+                for _ in 0..<4 {
+                    for id in ids { text += "\(id),2024-0\(month)-\(day),1\n" }
+                }
+            }
+        }
+        // Blocks of 100 kB are cut in two parts each, so ids meet in parts, blocks and merges.
+        let log = try TransactionLogReader.read(path: try temporaryFile(text), format: TransactionLogFormat(amountColumn: ColumnReference("amount")),
+                                                onBadRow: .fail, blockSize: 100_000, progress: nil)
+        #expect(Array(log.customerIDs) == ["C00000042", "C00000007", "vip-1", "C16777216", "C0000042", "C99999999", "C0000007x"])
+        let summary = try CustomerSummary(log: log)
+        // 9 × 19 purchase days; 4 rows a day, 8 for the ids listed twice.
+        #expect(summary.frequency == [170, 170, 170, 170, 170, 170, 170])
+        #expect(summary.monetaryValue == [8, 8, 8, 4, 4, 4, 4])
+    }
 }
