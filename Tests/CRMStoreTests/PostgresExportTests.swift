@@ -156,6 +156,24 @@ struct PostgresExportTests {
     }
 }
 
+extension PostgresExportTests {
+    @Test(.enabled(if: TestServer.environment["CLIENTELE_TEST_POSTGRES_TLS"] == "1",
+                   "the test server has no certificate (scripts/with-postgres makes one when openssl is installed)"))
+    func sslmodeRequireEncryptsAndVerifyFullRefusesAnUntrustedCertificate() async throws {
+        try await TestServer.withDatabase { server in
+            let result = try makeResult(customers: 25)
+            var encrypted = server
+            encrypted.tls = .require
+            #expect(try await CRMExporter.export(resultDirectory: result, database: .postgres(encrypted)).customers == 25)
+            var verified = server
+            verified.tls = .verifyFull
+            await #expect(throws: CRMStoreError.self) {
+                try await CRMExporter.export(resultDirectory: result, database: .postgres(verified))
+            }
+        }
+    }
+}
+
 /// The test server, from the environment scripts/with-postgres sets.
 enum TestServer {
     static let environment = ProcessInfo.processInfo.environment

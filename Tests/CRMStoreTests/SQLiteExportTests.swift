@@ -231,4 +231,24 @@ import Testing
             #expect(try db.tableExists("customer_segments") && db.viewExists("current_customer_segments"))
         }
     }
+
+    @Test func theExportCommandSaysWhatItDidOrWhyNotInOneLine() throws {
+        let result = try makeResult(jobID: "cli-job", customers: 30, segments: 2)
+        let database = try temporaryDirectory() + "/crm.db"
+        let first = try runExport(result, database: "sqlite:\(database)")
+        #expect(first.status == 0)
+        #expect(first.output == "job cli-job: 2 segments, 30 customers → sqlite:\(database)\n")
+        let again = try runExport(result, database: "sqlite:\(database)")
+        #expect(again.output == "job cli-job: 2 segments, 30 customers → sqlite:\(database) (replaced the earlier export)\n")
+
+        let secret = try runExport(result, database: "postgres://crm:hunter2@127.0.0.1:5432/crm")
+        #expect(secret.status != 0)
+        #expect(secret.output.contains("the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead"))
+        #expect(!secret.output.contains("hunter2"))
+
+        try append("C9,0,champions,1,2,3,4,5,0.5,0.5,bad\n", to: result + "/assignments.csv")
+        let bad = try runExport(result, database: "sqlite:\(database)")
+        #expect(bad.status != 0)
+        #expect(bad.output == "Error: \(result)/assignments.csv:32: column clv: expected a finite number, empty or nan, got \"bad\"\n")
+    }
 }
