@@ -88,6 +88,7 @@ struct PostgresExportTests {
             try await CRMExporter.export(resultDirectory: try makeResult(customers: 100), database: .postgres(server))
             let before = try await TestServer.allRows(server)
             let big = try makeResult(customers: 400_000, seed: 9)
+            defer { removeTemporaryDirectory(of: big) }
             let export = Task { try await CRMExporter.export(resultDirectory: big, database: .postgres(server)) }
             // The server ends the export's connection while its COPY runs.
             var terminated = false
@@ -109,6 +110,7 @@ struct PostgresExportTests {
         try await TestServer.withDatabase { server in
             // Both meet a database without tables, so they also race to migrate it.
             let results = try (0..<2).map { try makeResult(customers: 50_000, seed: UInt64(20 + $0)) }
+            defer { results.forEach(removeTemporaryDirectory(of:)) }
             async let first = CRMExporter.export(resultDirectory: results[0], database: .postgres(server))
             async let second = CRMExporter.export(resultDirectory: results[1], database: .postgres(server))
             let summaries = try await [first, second]

@@ -150,6 +150,7 @@ import Testing
         try export(try makeResult(customers: 100), into: database)
         let before = try sqliteRows(database)
         let big = try makeResult(customers: 300_000, seed: 3)
+        defer { removeTemporaryDirectory(of: big); removeTemporaryDirectory(of: database) }
 
         // Kill the export once its transaction has held the write lock for 150 ms: well into
         // the inserts (the migration's own short transaction comes first).
@@ -190,6 +191,7 @@ import Testing
     @Test func twoProcessesExportingDifferentRunsAtOnceBothLand() throws {
         let database = try temporaryDirectory() + "/crm.db"
         let results = try (0..<2).map { try makeResult(customers: 60_000, seed: UInt64(10 + $0)) }
+        defer { (results + [database]).forEach(removeTemporaryDirectory(of:)) }
         let processes = try results.map { try startExport($0, database: "sqlite:\(database)") }
         for process in processes { process.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == [0, 0])

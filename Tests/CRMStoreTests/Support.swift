@@ -19,6 +19,12 @@ func makeResult(jobID: String = "job-\(UUID().uuidString.prefix(8))", customers:
     return directory
 }
 
+/// Removes the temporary directory that holds `path` (a result from `makeResult`, a database):
+/// the large ones would otherwise fill the disk of a machine that runs the tests often.
+func removeTemporaryDirectory(of path: String) {
+    try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+}
+
 /// Appends lines to a result file, as a bad row at its end.
 func append(_ lines: String, to path: String) throws {
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
