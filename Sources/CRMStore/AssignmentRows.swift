@@ -21,7 +21,7 @@ final class AssignmentRows: @unchecked Sendable {
     static let measureColumns = ["frequency", "recency", "T", "monetary_value", "expected_purchases",
                                  "p_alive", "churn_probability", "clv"]
 
-    private let records: CSVRecords
+    private var records: CSVRecords
     /// For each of `identityColumns + measureColumns`, its field index in the file.
     private let fieldIndex: [Int]
     private let labels: [Int: [UInt8]]
@@ -35,9 +35,10 @@ final class AssignmentRows: @unchecked Sendable {
     private(set) var measureTexts = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0),
                                                              count: measureColumns.count)
     var line: Int { records.line }
-    var path: String { records.path }
+    let path: String
 
     init(path: String, segments: [SegmentProfile]) throws {
+        self.path = path
         records = try CSVRecords(path: path)
         guard try records.next() else { throw CRMStoreError.file(path, "empty; expected a header and one row per customer") }
         let header = records.fields.map(\.text)

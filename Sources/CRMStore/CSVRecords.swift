@@ -2,18 +2,22 @@
 /// LF or CRLF, a field in double quotes may hold commas, line breaks and doubled quotes.
 ///
 /// Hazards: a million-row assignments file must not cost an allocation per field, so fields
-/// are views into the file's own buffer; a quoted field with doubled quotes is unescaped in
-/// place (unescaping only shortens it), which is why the file is read into writable memory
-/// rather than mapped. The views stay valid as long as the `CSVRecords` lives.
+/// are views into the file itself, mapped privately: a quoted field with doubled quotes is
+/// unescaped in place (unescaping only shortens it), which copies only the pages it writes
+/// and never changes the file. The views stay valid as long as the `CSVRecords` lives. It is
+/// a non-copyable struct so that the scanning loops work on plain stored properties, without
+/// the exclusivity checks that a class's properties cost on every byte.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-final class CSVRecords {
+struct CSVRecords: ~Copyable {
     let path: String
-    private let storage: UnsafeMutableRawBufferPointer
+    private let base: UnsafeMutablePointer<UInt8>
+    private let mappedBytes: Int
+    private let end: Int
     private var position = 0
     private var nextLine = 1
     /// The 1-based line on which the last record returned by `next` starts.
@@ -22,7 +26,16 @@ final class CSVRecords {
     private(set) var fields: [UnsafeRawBufferPointer] = []
 
     init(path: String) throws {
+        let (base, size) = try Self.map(path)
         self.path = path
+        self.base = base
+        end = size
+        mappedBytes = max(size, 1)
+        fields.reserveCapacity(16)
+    }
+
+    /// The file mapped privately and writable (at least one byte, so that an empty file maps).
+    private static func map(_ path: String) throws -> (UnsafeMutablePointer<UInt8>, Int) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -31,33 +44,19 @@ final class CSVRecords {
             throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))")
         }
         let size = Int(status.st_size)
-        // One spare byte so that a number at the very end of the file is still followed by a
-        // byte that is not part of it.
-        storage = .allocate(byteCount: size + 1, alignment: 8)
-        storage[size] = 0
-        var offset = 0
-        while offset < size {
-            let n = read(fd, storage.baseAddress! + offset, size - offset)
-            if n < 0, errno == EINTR { continue }
-            guard n > 0 else {
-                storage.deallocate()
-                throw CRMStoreError.file(path, "cannot read: \(n == 0 ? "file shrank while reading" : String(cString: strerror(errno)))")
-            }
-            offset += n
+        let mapped = mmap(nil, max(size, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))")
         }
-        end = size
-        fields.reserveCapacity(16)
+        return (mapped.assumingMemoryBound(to: UInt8.self), size)
     }
 
-    private let end: Int
-
-    deinit { storage.deallocate() }
+    deinit { munmap(base, mappedBytes) }
 
     /// Reads the next record into `fields`; false at the end of the file. Blank lines are
     /// skipped.
-    func next() throws -> Bool {
+    mutating func next() throws -> Bool {
         fields.removeAll(keepingCapacity: true)
-        let base = storage.baseAddress!.assumingMemoryBound(to: UInt8.self)
         while position < end, base[position] == 0x0A || base[position] == 0x0D {
             if base[position] == 0x0A { nextLine += 1 }
             position += 1
@@ -66,7 +65,7 @@ final class CSVRecords {
         line = nextLine
         while true {
             if base[position] == 0x22 {
-                try readQuotedField(base)
+                try readQuotedField()
             } else {
                 let start = position
                 while position < end, base[position] != 0x2C, base[position] != 0x0A, base[position] != 0x0D {
@@ -95,7 +94,7 @@ final class CSVRecords {
 
     /// Reads `"..."` at `position`, unescaping `""` in place, and leaves `position` after the
     /// closing quote.
-    private func readQuotedField(_ base: UnsafeMutablePointer<UInt8>) throws {
+    private mutating func readQuotedField() throws {
         let startLine = nextLine
         position += 1
         let start = position

@@ -116,7 +116,7 @@ public struct SegmentProfile: Sendable, Equatable {
     static let statistics = ["mean", "median", "centroid"]
 
     static func read(path: String) throws -> [SegmentProfile] {
-        let records = try CSVRecords(path: path)
+        var records = try CSVRecords(path: path)
         guard try records.next() else { throw CRMStoreError.file(path, "empty; expected a header and one row per segment") }
         let header = records.fields.map(\.text)
         // A column may appear twice, with the same values: `mean_clv` is both a fixed column

@@ -17,6 +17,8 @@
 ///   loss may undo the last commits, never corrupt the file.
 /// - The per-row bind goes straight to `sqlite3_bind_*`: building GRDB's `StatementArguments`
 ///   for each of a million rows costs more than the insert itself.
+/// - Reading and checking the CSV takes about as long as the inserts, so it runs on a second
+///   thread (`AssignmentBatches`) while this one inserts.
 import GRDB
 import GRDBSQLite
 
@@ -92,27 +94,38 @@ enum SQLiteExport {
         let statement = insert.sqliteStatement
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         sqlite3_bind_int64(statement, 1, runID)
+        let labels = Dictionary(uniqueKeysWithValues: run.segments.map { ($0.id, $0.label) })
+        let batches = AssignmentBatches(rows)
+        defer { batches.stop() }
         var customers = 0
-        while try rows.next() {
-            sqlite3_bind_text(statement, 2, rows.customerID.baseAddress?.assumingMemoryBound(to: CChar.self),
-                              Int32(rows.customerID.count), transient)
-            sqlite3_bind_int64(statement, 3, Int64(rows.segment))
-            sqlite3_bind_text(statement, 4, rows.segmentLabel.baseAddress?.assumingMemoryBound(to: CChar.self),
-                              Int32(rows.segmentLabel.count), transient)
-            for (offset, value) in rows.measures.enumerated() {
-                if value.isNaN {
-                    sqlite3_bind_null(statement, Int32(5 + offset))
-                } else {
-                    sqlite3_bind_double(statement, Int32(5 + offset), value)
+        while let batch = try batches.next() {
+            try batch.idBytes.withUnsafeBufferPointer { ids in
+                var idStart = 0
+                for row in 0..<batch.count {
+                    let idEnd = batch.idEnds[row]
+                    sqlite3_bind_text(statement, 2, UnsafeRawPointer(ids.baseAddress! + idStart).assumingMemoryBound(to: CChar.self),
+                                      Int32(idEnd - idStart), transient)
+                    idStart = idEnd
+                    let segment = batch.segments[row]
+                    sqlite3_bind_int64(statement, 3, Int64(segment))
+                    sqlite3_bind_text(statement, 4, labels[segment]!, -1, transient)
+                    for column in 0..<AssignmentRows.measureColumns.count {
+                        let value = batch.measures[row * AssignmentRows.measureColumns.count + column]
+                        if value.isNaN {
+                            sqlite3_bind_null(statement, Int32(5 + column))
+                        } else {
+                            sqlite3_bind_double(statement, Int32(5 + column), value)
+                        }
+                    }
+                    guard sqlite3_step(statement) == SQLITE_DONE else {
+                        let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                        sqlite3_reset(statement)
+                        throw CRMStoreError.database(location, "\(batches.path):\(batch.lines[row]): \(message)")
+                    }
+                    sqlite3_reset(statement)
                 }
             }
-            guard sqlite3_step(statement) == SQLITE_DONE else {
-                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
-                sqlite3_reset(statement)
-                throw CRMStoreError.database(location, "\(rows.path):\(rows.line): \(message)")
-            }
-            sqlite3_reset(statement)
-            customers += 1
+            customers += batch.count
         }
         sqlite3_clear_bindings(statement)
         return ExportSummary(jobID: run.jobID, runID: runID, segments: run.k, customers: customers, replacedEarlierExport: replaced)

@@ -88,6 +88,7 @@ struct PostgresExportTests {
             try await CRMExporter.export(resultDirectory: try makeResult(customers: 100), database: .postgres(server))
             let before = try await TestServer.allRows(server)
             let big = try makeResult(customers: 400_000, seed: 9)
+            defer { removeTemporaryDirectory(of: big) }
             let export = Task { try await CRMExporter.export(resultDirectory: big, database: .postgres(server)) }
             // The server ends the export's connection while its COPY runs.
             var terminated = false
@@ -109,6 +110,7 @@ struct PostgresExportTests {
         try await TestServer.withDatabase { server in
             // Both meet a database without tables, so they also race to migrate it.
             let results = try (0..<2).map { try makeResult(customers: 50_000, seed: UInt64(20 + $0)) }
+            defer { results.forEach(removeTemporaryDirectory(of:)) }
             async let first = CRMExporter.export(resultDirectory: results[0], database: .postgres(server))
             async let second = CRMExporter.export(resultDirectory: results[1], database: .postgres(server))
             let summaries = try await [first, second]
@@ -152,6 +154,24 @@ struct PostgresExportTests {
             }
             #expect("\(error)".contains("password authentication failed for user \"\(server.user)\""))
             #expect(!"\(error)".contains(wrong) && !"\(String(reflecting: error))".contains(wrong))
+        }
+    }
+}
+
+extension PostgresExportTests {
+    @Test(.enabled(if: TestServer.environment["CLIENTELE_TEST_POSTGRES_TLS"] == "1",
+                   "the test server has no certificate (scripts/with-postgres makes one when openssl is installed)"))
+    func sslmodeRequireEncryptsAndVerifyFullRefusesAnUntrustedCertificate() async throws {
+        try await TestServer.withDatabase { server in
+            let result = try makeResult(customers: 25)
+            var encrypted = server
+            encrypted.tls = .require
+            #expect(try await CRMExporter.export(resultDirectory: result, database: .postgres(encrypted)).customers == 25)
+            var verified = server
+            verified.tls = .verifyFull
+            await #expect(throws: CRMStoreError.self) {
+                try await CRMExporter.export(resultDirectory: result, database: .postgres(verified))
+            }
         }
     }
 }

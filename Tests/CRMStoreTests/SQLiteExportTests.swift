@@ -150,6 +150,7 @@ import Testing
         try export(try makeResult(customers: 100), into: database)
         let before = try sqliteRows(database)
         let big = try makeResult(customers: 300_000, seed: 3)
+        defer { removeTemporaryDirectory(of: big); removeTemporaryDirectory(of: database) }
 
         // Kill the export once its transaction has held the write lock for 150 ms: well into
         // the inserts (the migration's own short transaction comes first).
@@ -190,6 +191,7 @@ import Testing
     @Test func twoProcessesExportingDifferentRunsAtOnceBothLand() throws {
         let database = try temporaryDirectory() + "/crm.db"
         let results = try (0..<2).map { try makeResult(customers: 60_000, seed: UInt64(10 + $0)) }
+        defer { (results + [database]).forEach(removeTemporaryDirectory(of:)) }
         let processes = try results.map { try startExport($0, database: "sqlite:\(database)") }
         for process in processes { process.waitUntilExit() }
         #expect(processes.map(\.terminationStatus) == [0, 0])
@@ -230,5 +232,25 @@ import Testing
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
             #expect(try db.tableExists("customer_segments") && db.viewExists("current_customer_segments"))
         }
+    }
+
+    @Test func theExportCommandSaysWhatItDidOrWhyNotInOneLine() throws {
+        let result = try makeResult(jobID: "cli-job", customers: 30, segments: 2)
+        let database = try temporaryDirectory() + "/crm.db"
+        let first = try runExport(result, database: "sqlite:\(database)")
+        #expect(first.status == 0)
+        #expect(first.output == "job cli-job: 2 segments, 30 customers → sqlite:\(database)\n")
+        let again = try runExport(result, database: "sqlite:\(database)")
+        #expect(again.output == "job cli-job: 2 segments, 30 customers → sqlite:\(database) (replaced the earlier export)\n")
+
+        let secret = try runExport(result, database: "postgres://crm:hunter2@127.0.0.1:5432/crm")
+        #expect(secret.status != 0)
+        #expect(secret.output.contains("the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead"))
+        #expect(!secret.output.contains("hunter2"))
+
+        try append("C9,0,champions,1,2,3,4,5,0.5,0.5,bad\n", to: result + "/assignments.csv")
+        let bad = try runExport(result, database: "sqlite:\(database)")
+        #expect(bad.status != 0)
+        #expect(bad.output == "Error: \(result)/assignments.csv:32: column clv: expected a finite number, empty or nan, got \"bad\"\n")
     }
 }

@@ -19,6 +19,12 @@ func makeResult(jobID: String = "job-\(UUID().uuidString.prefix(8))", customers:
     return directory
 }
 
+/// Removes the temporary directory that holds `path` (a result from `makeResult`, a database):
+/// the large ones would otherwise fill the disk of a machine that runs the tests often.
+func removeTemporaryDirectory(of path: String) {
+    try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+}
+
 /// Appends lines to a result file, as a bad row at its end.
 func append(_ lines: String, to path: String) throws {
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -80,15 +86,24 @@ func sqliteRows(_ path: String) throws -> [String] {
 let clienteleBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     .deletingLastPathComponent().appendingPathComponent("clientele").path
 
-/// Starts `clientele export` in a child process.
-func startExport(_ resultDirectory: String, database: String) throws -> Process {
+/// Starts `clientele export` in a child process, its output going to `output` (or nowhere).
+func startExport(_ resultDirectory: String, database: String, output: Pipe? = nil) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: clienteleBinary)
     process.arguments = ["export", resultDirectory, "--database", database]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
+    process.standardOutput = output ?? FileHandle.nullDevice
+    process.standardError = output ?? FileHandle.nullDevice
     try process.run()
     return process
+}
+
+/// Runs `clientele export` to its end: the exit status and what it printed.
+func runExport(_ resultDirectory: String, database: String) throws -> (status: Int32, output: String) {
+    let output = Pipe()
+    let process = try startExport(resultDirectory, database: database, output: output)
+    let printed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
 }
 
 /// A customer's row as `id|segment|label|frequency|…|clv`, each number as Swift prints the
