@@ -13,12 +13,13 @@
 import Foundation
 
 public enum CRMExporter {
-    /// Exports the result directory at `resultDirectory` (its name is the job id).
-    /// `environment` supplies PGPASSWORD, PGPASSFILE and HOME for a PostgreSQL password.
+    /// Exports the result directory at `resultDirectory`, whose name is the job id unless
+    /// `jobID` gives it. `environment` supplies PGPASSWORD, PGPASSFILE and HOME for a
+    /// PostgreSQL password.
     @discardableResult
-    public static func export(resultDirectory: String, database: DatabaseLocation,
+    public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
                               environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ExportSummary {
-        let run = try RunResult(directory: resultDirectory)
+        let run = try RunResult(directory: resultDirectory, jobID: jobID)
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)
@@ -29,9 +30,9 @@ public enum CRMExporter {
 
     /// The same export, blocking the calling thread until it ends.
     @discardableResult
-    public static func export(resultDirectory: String, database: DatabaseLocation,
+    public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSummary {
-        let run = try RunResult(directory: resultDirectory)
+        let run = try RunResult(directory: resultDirectory, jobID: jobID)
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)

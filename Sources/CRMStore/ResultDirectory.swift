@@ -25,14 +25,16 @@ public struct RunResult: Sendable {
     public var k: Int { segments.count }
     public var assignmentsPath: String { directory + "/assignments.csv" }
 
-    /// Reads everything but the assignments, which `AssignmentRows` streams.
-    public init(directory: String) throws {
+    /// Reads everything but the assignments, which `AssignmentRows` streams. The job id is
+    /// the directory's name unless `jobID` gives it (a worker loads a result while it still
+    /// sits in the queue's staging directory, before it is published as `done/<id>/`).
+    public init(directory: String, jobID: String? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CRMStoreError.file(directory, "not a result directory (expected a directory with job.json, profiles.csv and assignments.csv)")
         }
         self.directory = directory
-        jobID = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
+        self.jobID = jobID ?? URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
 
         let jobPath = directory + "/job.json"
         job = try Self.readJSONText(jobPath)

@@ -54,10 +54,11 @@ struct PipelineJobRunner: JobRunner {
         let header = "job \(queued.id), attempt \(queued.attempt): \(job.name)\n"
         try ResultDirectory.write(Array(header.utf8) + (try readWholeFile(log)), to: log)
         if let crm = job.crm {
-            // The CRM keys a run by its result directory's name, which is the job id only
-            // once the worker has published the result; loading it is left to the operator.
-            let queueDirectory = ((result as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-            context.logger.notice("the job names crm.database; load its result with: clientele export \(queueDirectory)/done/\(queued.id) --database \(crm.database)")
+            // Loaded from the staging directory under the job's id, before the worker publishes
+            // the result: a failure here (the database unreachable) is retried like any fault of
+            // the moment, and an export repeated by a retry leaves exactly the same rows.
+            try CRMExport.export(resultDirectory: result, jobID: queued.id, database: crm.database)
+            context.logger.info("exported to the CRM database", metadata: ["database": "\(crm.database)"])
         }
         context.logger.info("pipeline finished", metadata: ["summary": "\(outcome.summaryLine)"])
     }

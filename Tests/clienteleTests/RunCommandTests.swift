@@ -44,6 +44,28 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// A queued job that names a CRM database is loaded into it by the worker, under its job
+    /// id: exporting the published result by hand afterwards replaces that same run.
+    @Test func theWorkerLoadsAJobThatNamesADatabaseIntoIt() throws {
+        let (directory, job) = try sampleJob()
+        var text = try String(contentsOfFile: job, encoding: .utf8)
+        text = String(text.dropLast()) + #", "crm": {"database": "sqlite:crm.db"}}"#
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let queue = directory.appendingPathComponent("queue").path
+        let submitted = try run(["submit", job, "--queue", queue])
+        #expect(submitted.status == 0, "\(submitted.standardError)")
+        let id = submitted.standardOutput.trimmingCharacters(in: .newlines)
+        let worker = try run(["worker", "--queue", queue, "--drain"])
+        #expect(worker.status == 0, "\(worker.standardError)")
+        #expect(worker.standardError.contains("exported to the CRM database"))
+        let database = directory.appendingPathComponent("crm.db").path
+        #expect(FileManager.default.fileExists(atPath: database))
+        let again = try run(["export", "\(queue)/done/\(id)", "--database", "sqlite:\(database)"])
+        #expect(again.status == 0, "\(again.standardError)")
+        #expect(again.standardOutput.hasPrefix("job \(id): 2 segments, 2357 customers"))
+        #expect(again.standardOutput.hasSuffix("(replaced the earlier export)\n"))
+    }
+
     @Test func aJobWhoseDataAreBadFailsOnTheWorkerWithoutRetries() throws {
         let (directory, job) = try sampleJob()
         let queue = directory.appendingPathComponent("queue").path
