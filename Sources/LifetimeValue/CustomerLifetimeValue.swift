@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 
 /// What every purchase model predicts, for a customer with a history (frequency x,
 /// recency tₓ, age T) or a new one.
@@ -142,19 +143,44 @@ public struct CustomerScores: Sendable {
             return SIMD4(purchases.expectedPurchasesIfAlive(in: horizon, frequency: x, T: age),
                          purchases.survivalIfAlive(over: horizon, frequency: x, T: age), discounted, 0)
         }
-        var spent: [Double] = []
-        if let spend, let monetaryValue {
-            spent = (0..<n).map { spend.expectedSpend(frequency: frequency[$0], monetaryValue: monetaryValue[$0]) }
+        // Each customer's five scores are written straight into their columns, on two threads
+        // that each fill their own half.
+        var expected = [Double](repeating: 0, count: n), alive = [Double](repeating: 0, count: n)
+        var later = [Double](repeating: 0, count: n)
+        var spent = [Double](repeating: 0, count: valued ? n : 0), value = [Double](repeating: 0, count: valued ? n : 0)
+        expected.withUnsafeMutableBufferPointer { expected in
+            alive.withUnsafeMutableBufferPointer { alive in
+                later.withUnsafeMutableBufferPointer { later in
+                    spent.withUnsafeMutableBufferPointer { spent in
+                        value.withUnsafeMutableBufferPointer { value in
+                            let columns = UncheckedBox((expected, alive, later, spent, value))
+                            let shared = UncheckedBox((purchases, spend, monetaryValue, perPair, pairOf))
+                            let work: @Sendable (Int) -> Void = { half in
+                                let (expected, alive, later, spent, value) = columns.value
+                                let (purchases, spend, monetaryValue, perPair, pairOf) = shared.value
+                                for i in (n * half / 2)..<(n * (half + 1) / 2) {
+                                    let p = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
+                                    let pair = perPair[Int(pairOf[i])]
+                                    expected[i] = p * pair[0]
+                                    alive[i] = p
+                                    later[i] = p * pair[1]
+                                    if valued, let spend, let monetaryValue {
+                                        let m = spend.expectedSpend(frequency: frequency[i], monetaryValue: monetaryValue[i])
+                                        spent[i] = m
+                                        value[i] = m * p * pair[2]
+                                    }
+                                }
+                            }
+                            if n >= 4096 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
+                        }
+                    }
+                }
+            }
         }
-        let scores = parallelMap(n) { i -> SIMD4<Double> in
-            let alive = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
-            let pair = perPair[Int(pairOf[i])]
-            return SIMD4(alive * pair[0], alive, alive * pair[1], valued ? spent[i] * alive * pair[2] : 0)
-        }
-        expectedPurchases = scores.map { $0[0] }
-        pAlive = scores.map { $0[1] }
-        pAliveAtHorizon = scores.map { $0[2] }
+        expectedPurchases = expected
+        pAlive = alive
+        pAliveAtHorizon = later
         expectedSpend = spent
-        clv = valued ? scores.map { $0[3] } : []
+        clv = value
     }
 }
