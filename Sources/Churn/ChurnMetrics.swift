@@ -50,7 +50,6 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
         let customers = scores.count, churned = Int(labels.reduce(0, +))
         self.customers = customers
         self.churned = churned
-        auc = Self.auc(scores, labels)
         if isProbability {
             let epsilon = Double.ulpOfOne
             var loss = 0.0, brier = 0.0
@@ -62,8 +61,20 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             logLoss = loss / Double(customers)
             brierScore = brier / Double(customers)
         }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        // One sort serves every measure: ascending by score, ties by customer order.
+        let ranked = Self.ranked(scores)
         let overallRate = Double(churned) / Double(customers)
+        // Deciles take customers by descending score, ties still in customer order: the tie
+        // groups from the top, each walked forwards.
+        var order: [Int] = []
+        order.reserveCapacity(customers)
+        var groupEnd = customers
+        while groupEnd > 0 {
+            var groupStart = groupEnd - 1
+            while groupStart > 0, ranked[groupStart - 1].score == ranked[groupEnd - 1].score { groupStart -= 1 }
+            for k in groupStart..<groupEnd { order.append(Int(ranked[k].index)) }
+            groupEnd = groupStart
+        }
         var found = 0
         deciles = (0..<10).map { d in
             let slice = order[(customers * d / 10)..<(customers * (d + 1) / 10)]
@@ -76,28 +87,57 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
                           cumulativeGain: churned > 0 ? Double(found) / Double(churned) : 0,
                           meanPrediction: isProbability && count > 0 ? slice.reduce(0) { $0 + scores[$1] } / Double(count) : nil)
         }
+        auc = Self.auc(ranked, labels, groups: [Int](repeating: 0, count: customers), groupCount: 1)[0]
         foldAUC = []
-        if let folds {
-            foldAUC = (0..<foldCount).map { fold in
-                let members = folds.indices.filter { folds[$0] == fold }
-                return Self.auc(members.map { scores[$0] }, members.map { labels[$0] })
-            }
+        if let folds, foldCount > 0 {
+            foldAUC = Self.auc(ranked, labels, groups: folds, groupCount: foldCount)
         }
     }
 
     /// The Mann–Whitney AUC from mid-ranks (NaN when one class is empty).
     static func auc(_ scores: [Double], _ labels: [Double]) -> Double {
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
-        var rankSum = 0.0
+        auc(ranked(scores), labels, groups: [Int](repeating: 0, count: scores.count), groupCount: 1)[0]
+    }
+
+    /// Scores with their customer, ascending by score, ties by customer order.
+    static func ranked(_ scores: [Double]) -> [(score: Double, index: Int32)] {
+        var ranked = scores.enumerated().map { (score: $0.element, index: Int32($0.offset)) }
+        ranked.sort { $0.score < $1.score || ($0.score == $1.score && $0.index < $1.index) }
+        return ranked
+    }
+
+    /// The Mann–Whitney AUC of each group of customers (NaN for a group with one class
+    /// only), from mid-ranks within the group, in one walk over the customers in score order.
+    static func auc(_ ranked: [(score: Double, index: Int32)], _ labels: [Double], groups: [Int], groupCount: Int) -> [Double] {
+        var rankSum = [Double](repeating: 0, count: groupCount)
+        var seen = [Double](repeating: 0, count: groupCount)
+        var positives = [Double](repeating: 0, count: groupCount)
+        var inTie = [Double](repeating: 0, count: groupCount), positivesInTie = [Double](repeating: 0, count: groupCount)
         var start = 0
-        while start < order.count {
+        while start < ranked.count {
             var end = start + 1
-            while end < order.count, scores[order[end]] == scores[order[start]] { end += 1 }
-            let midRank = Double(start + 1 + end) / 2
-            for k in start..<end where labels[order[k]] == 1 { rankSum += midRank }
+            while end < ranked.count, ranked[end].score == ranked[start].score { end += 1 }
+            for k in start..<end {
+                let i = Int(ranked[k].index), g = groups[i]
+                inTie[g] += 1
+                positivesInTie[g] += labels[i]
+            }
+            for k in start..<end {
+                let g = groups[Int(ranked[k].index)]
+                guard inTie[g] > 0 else { continue }
+                // The tie's members hold ranks seen+1 … seen+inTie within their group.
+                rankSum[g] += positivesInTie[g] * (seen[g] + (inTie[g] + 1) / 2)
+                seen[g] += inTie[g]
+                positives[g] += positivesInTie[g]
+                inTie[g] = 0
+                positivesInTie[g] = 0
+            }
             start = end
         }
-        let positives = labels.reduce(0, +), negatives = Double(labels.count) - positives
-        return (rankSum - positives * (positives + 1) / 2) / (positives * negatives)
+        return (0..<groupCount).map { g in
+            let negatives = seen[g] - positives[g]
+            return (rankSum[g] - positives[g] * (positives[g] + 1) / 2) / (positives[g] * negatives)
+        }
     }
+
 }
