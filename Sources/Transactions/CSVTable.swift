@@ -13,33 +13,14 @@ public struct CSVTable: Sendable {
     public static func read(path: String) throws -> CSVTable {
         let bytes = try readWholeFile(path)
         return try bytes.withUnsafeBufferPointer { buffer in
-            let start = buffer.count >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF ? 3 : 0
-            var scanner = RecordScanner(buffer, delimiter: .comma, from: start)
-            let fields = FieldBuffer()
-            var header: [String]?
+            var records = try HeaderedRecords(buffer, path: path, whenEmpty: "the file is empty: expected a header line")
             var rows: [[String]] = []
             var lines: [Int] = []
-            while true {
-                let outcome: ScanOutcome
-                do {
-                    outcome = try scanner.next(fields, atEndOfInput: true)
-                } catch let error as ScanError {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
-                }
-                guard case .record(let line) = outcome else { break }
-                let values = fields.map { scanner.text($0) }
-                guard let header else {
-                    header = values
-                    continue
-                }
-                guard values.count == header.count else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
-                                                         "\(values.count) fields, expected \(header.count) like the header")
-                }
-                rows.append(values)
+            while let line = try records.next() {
+                rows.append(records.fields.map { records.scanner.text($0) })
                 lines.append(line)
             }
-            guard let header else { throw TransactionsError.invalidFile(path, "the file is empty: expected a header line") }
+            let header = records.header
             return CSVTable(path: path, header: header, rows: rows, lines: lines)
         }
     }

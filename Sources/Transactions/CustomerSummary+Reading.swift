@@ -22,20 +22,8 @@ extension CustomerSummary {
     }
 
     private static func parse(_ buffer: UnsafeBufferPointer<UInt8>, path: String, unit: TimeUnit) throws -> CustomerSummary {
-        var start = 0
-        if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
-        var scanner = RecordScanner(buffer, delimiter: .comma, from: start)
-        let fields = FieldBuffer()
-        func next() throws -> Int? {
-            do {
-                guard case .record(let line) = try scanner.next(fields, atEndOfInput: true) else { return nil }
-                return line
-            } catch {
-                throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
-            }
-        }
-        guard try next() != nil else { throw TransactionsError.invalidFile(path, "the file is empty: expected a customer summary") }
-        let header = fields.map { scanner.text($0) }
+        var records = try HeaderedRecords(buffer, path: path, whenEmpty: "the file is empty: expected a customer summary")
+        let header = records.header, fields = records.fields
         func column(_ names: [String], required: Bool) throws -> Int? {
             for name in names { if let index = header.firstIndex(of: name) { return index } }
             guard !required else {
@@ -60,16 +48,12 @@ extension CustomerSummary {
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
-        while let line = try next() {
-            guard fields.count == header.count else {
-                throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
-                                                     "\(fields.count) fields, expected \(header.count) like the header")
-            }
+        while let line = try records.next() {
             func number(_ index: Int) throws -> Double {
                 let field = fields[index]
                 guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
                     throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                         "\"\(scanner.text(field))\" is not a finite number")
+                                                         "\"\(records.scanner.text(field))\" is not a finite number")
                 }
                 return value
             }
@@ -81,7 +65,7 @@ extension CustomerSummary {
                 }
                 return Int(value)
             }
-            if let id { ids.append(scanner.bytes(fields[id])) } else { ids.append(Array(String(frequency.count + 1).utf8)) }
+            if let id { ids.append(records.scanner.bytes(fields[id])) } else { ids.append(Array(String(frequency.count + 1).utf8)) }
             let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
             guard tx >= 0, age >= tx else {
                 throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),

@@ -22,20 +22,8 @@ public struct NumericTable: Sendable {
                             ifPresent: [String] = []) throws -> NumericTable {
         let bytes = try readWholeFile(path)
         return try bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
-            var scanner = RecordScanner(buffer, delimiter: .comma, from: start)
-            let fields = FieldBuffer()
-            func nextRecord() throws -> Int? {
-                do {
-                    guard case .record(let line) = try scanner.next(fields, atEndOfInput: true) else { return nil }
-                    return line
-                } catch {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
-                }
-            }
-            guard try nextRecord() != nil else { throw TransactionsError.invalidFile(path, "the file is empty: expected a header") }
-            let header = fields.map { scanner.text($0) }
+            var records = try HeaderedRecords(buffer, path: path, whenEmpty: "the file is empty: expected a header")
+            let header = records.header, fields = records.fields
             let key = keyNames.lazy.compactMap { header.firstIndex(of: $0) }.first
             var names = selecting ?? header.indices.filter { $0 != key }.map { header[$0] }
             names += ifPresent.filter { header.contains($0) && !names.contains($0) && header.firstIndex(of: $0) != key }
@@ -51,18 +39,14 @@ public struct NumericTable: Sendable {
             var ids = CustomerIDs()
             var columns = [[Double]](repeating: [], count: names.count)
             var row = 0
-            while let line = try nextRecord() {
-                guard fields.count == header.count else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
-                                                         "\(fields.count) fields, expected \(header.count) like the header")
-                }
+            while let line = try records.next() {
                 row += 1
-                if let key { ids.append(scanner.bytes(fields[key])) } else { ids.append(Array(String(row).utf8)) }
+                if let key { ids.append(records.scanner.bytes(fields[key])) } else { ids.append(Array(String(row).utf8)) }
                 for (c, index) in positions.enumerated() {
                     let field = fields[index]
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                             "\"\(scanner.text(field))\" is not a finite number")
+                                                             "\"\(records.scanner.text(field))\" is not a finite number")
                     }
                     columns[c].append(value)
                 }

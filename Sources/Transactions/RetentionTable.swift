@@ -7,20 +7,8 @@ public enum RetentionTable {
     public static func read(path: String, column: String?) throws -> [Double] {
         let bytes = try readWholeFile(path)
         return try bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
-            var scanner = RecordScanner(buffer, delimiter: .comma, from: start)
-            let fields = FieldBuffer()
-            func next() throws -> Int? {
-                do {
-                    guard case .record(let line) = try scanner.next(fields, atEndOfInput: true) else { return nil }
-                    return line
-                } catch {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
-                }
-            }
-            guard try next() != nil else { throw TransactionsError.invalidFile(path, "the file is empty: expected a retention table") }
-            let header = fields.map { scanner.text($0) }
+            var records = try HeaderedRecords(buffer, path: path, whenEmpty: "the file is empty: expected a retention table")
+            let header = records.header, fields = records.fields
             guard header.count >= 2 else {
                 throw TransactionsError.invalidInput(SourceLocation(file: path, line: 1), "expected a period column and at least one column of counts")
             }
@@ -35,16 +23,13 @@ public enum RetentionTable {
                 index = 1
             }
             var counts: [Double] = []
-            while let line = try next() {
-                guard fields.count == header.count else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line), "\(fields.count) fields, expected \(header.count) like the header")
-                }
+            while let line = try records.next() {
                 func whole(_ i: Int) throws -> Double {
                     let field = fields[i]
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start),
                           value >= 0, value.rounded() == value else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[i]),
-                                                             "\"\(scanner.text(field))\" is not a count (a whole number ≥ 0)")
+                                                             "\"\(records.scanner.text(field))\" is not a count (a whole number ≥ 0)")
                     }
                     return value
                 }
