@@ -84,12 +84,19 @@ public struct CustomerLifetimeValue: Sendable {
 
     public func value(months: Int, discountRate: Double, frequency x: Double, recency tx: Double, T: Double,
                       monetaryValue z: Double) -> Double {
-        let m = spend.expectedSpend(frequency: x, monetaryValue: z)
-        var total = 0.0
-        var previous = 0.0
-        for i in 1...max(1, months) {
-            let cumulative = purchases.expectedPurchases(in: Double(i) * monthLength, frequency: x, recency: tx, T: T)
-            total += m * (cumulative - previous) / pow(1 + discountRate, Double(i))
+        spend.expectedSpend(frequency: x, monetaryValue: z) * purchases.pAlive(frequency: x, recency: tx, T: T)
+            * Self.discountedPurchasesIfAlive(purchases, months: months, monthLength: monthLength, discountRate: discountRate,
+                                              frequency: x, T: T)
+    }
+
+    /// Σᵢ₌₁..months (Aᵢ − Aᵢ₋₁)/(1 + d)ⁱ with Aᵢ the expected purchases by month i of a customer
+    /// alive now: CLV divided by the expected spend and P(alive), which depends on x and T only.
+    static func discountedPurchasesIfAlive(_ purchases: any PurchasePredicting, months: Int, monthLength: Double,
+                                           discountRate: Double, frequency x: Double, T: Double) -> Double {
+        var total = 0.0, previous = 0.0
+        for month in 1...max(1, months) {
+            let cumulative = purchases.expectedPurchasesIfAlive(in: Double(month) * monthLength, frequency: x, T: T)
+            total += (cumulative - previous) / pow(1 + discountRate, Double(month))
             previous = cumulative
         }
         return total
@@ -131,15 +138,10 @@ public struct CustomerScores: Sendable {
         // sum of monthly increments, all for a customer alive now.
         let perPair = parallelMap(pairX.count) { k -> SIMD4<Double> in
             let x = pairX[k], age = pairT[k]
-            var discounted = 0.0
-            if valued {
-                var previous = 0.0
-                for month in 1...max(1, months) {
-                    let cumulative = purchases.expectedPurchasesIfAlive(in: Double(month) * monthLength, frequency: x, T: age)
-                    discounted += (cumulative - previous) / pow(1 + discountRate, Double(month))
-                    previous = cumulative
-                }
-            }
+            let discounted = valued
+                ? CustomerLifetimeValue.discountedPurchasesIfAlive(purchases, months: months, monthLength: monthLength,
+                                                                   discountRate: discountRate, frequency: x, T: age)
+                : 0
             return SIMD4(purchases.expectedPurchasesIfAlive(in: horizon, frequency: x, T: age),
                          purchases.survivalIfAlive(over: horizon, frequency: x, T: age), discounted, 0)
         }

@@ -73,34 +73,33 @@ struct PredictCommand: ParsableCommand {
             throw CommandError("\(model) was fitted in \(modelFile.timeUnit) but the summary is in \(unit.value.rawValue) (--unit): rescale the summary or refit")
         }
         let purchases = try modelFile.purchaseModel()
-        var clv: CustomerLifetimeValue?
+        // A month in the summary's unit; one opportunity for models fitted in periods.
+        let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
+        var spend: GammaGamma?
         if let spendModel {
-            let spendFile = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel)
-            let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
-            clv = CustomerLifetimeValue(purchases: purchases, spend: try spendFile.spendModel(), monthLength: monthLength)
+            spend = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel).spendModel()
         }
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
-        if clv != nil, data.monetaryValue == nil {
+        if spend != nil, data.monetaryValue == nil {
             throw CommandError("\(summary) has no monetary_value column: CLV needs amounts")
         }
         var columns = ["customer_id", "expected_purchases", "p_alive", "p_alive_at_horizon"]
         let counts = purchaseProbabilities.map { Array(0...$0) } ?? []
         columns += counts.map { "p_purchases_\($0)" }
-        if clv != nil { columns += ["expected_spend", "clv"] }
+        if spend != nil { columns += ["expected_spend", "clv"] }
         // Pareto/NBD has a closed form for the discounted purchases still to come.
         let pareto = purchases as? ParetoNBD
-        let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
         if pareto != nil, discountRate != nil { columns.append("dert") }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
-        let months = clv.map { max(1, Int((horizon / $0.monthLength).rounded())) } ?? 0
+        let months = spend != nil ? max(1, Int((horizon / monthLength).rounded())) : 0
         let frequency = data.frequency.map(Double.init)
-        let scores = CustomerScores(purchases: purchases, spend: clv?.spend, monthLength: clv?.monthLength ?? 1, horizon: horizon,
+        let scores = CustomerScores(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon,
                                     months: months, discountRate: discountRate ?? 0.01, frequency: frequency,
                                     recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
         for i in 0..<data.count {
             var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
             for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])) }
-            if clv != nil {
+            if spend != nil {
                 row.append(scores.expectedSpend[i])
                 row.append(scores.clv[i])
             }
@@ -111,7 +110,7 @@ struct PredictCommand: ParsableCommand {
             writer.appendRow(data.customerIDs, i, row)
         }
         try writeFileAtomically(writer.bytes, to: output)
-        print("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(clv != nil ? " (CLV over \(months) steps)" : "") → \(output)")
+        print("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
     }
 
     private func projectRetention(_ model: ShiftedBetaGeometric, cohort: Double) throws {
