@@ -179,17 +179,15 @@ public struct ParetoNBD: Sendable, Equatable {
 
         init(data: PurchaseHistories) {
             self.data = data
-            var index: [SIMD2<UInt64>: Int32] = [:]
-            index.reserveCapacity(min(data.distinctCount, 1 << 16))
+            var keys = DistinctKeys(capacity: min(2 * data.distinctCount, 1 << 16))
             var xs: [Double] = [], ts: [Double] = []
             func pair(_ x: Double, _ t: Double) -> Int32 {
-                let key = SIMD2(x.bitPattern, t.bitPattern)
-                if let found = index[key] { return found }
-                let new = Int32(xs.count)
-                index[key] = new
-                xs.append(x)
-                ts.append(t)
-                return new
+                let (index, isNew) = keys.insert(SIMD4(x.bitPattern, t.bitPattern, 0, 0))
+                if isNew {
+                    xs.append(x)
+                    ts.append(t)
+                }
+                return index
             }
             var recency = [Int32](), age = [Int32]()
             recency.reserveCapacity(data.distinctCount)
