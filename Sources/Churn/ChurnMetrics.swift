@@ -61,70 +61,127 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             logLoss = loss / Double(customers)
             brierScore = brier / Double(customers)
         }
-        // One sort serves every measure: ascending by score, ties by customer order.
-        let ranked = Self.ranked(scores)
+        // One ordering serves every measure: ascending by score, ties by customer order; the
+        // scores, labels and folds are then read in that order, front to back.
+        let ranking = Ranking(scores: scores, labels: labels, folds: folds)
         let overallRate = Double(churned) / Double(customers)
         // Deciles take customers by descending score, ties still in customer order: the tie
         // groups from the top, each walked forwards.
-        var order: [Int] = []
+        var order: [Int32] = []
         order.reserveCapacity(customers)
         var groupEnd = customers
         while groupEnd > 0 {
             var groupStart = groupEnd - 1
-            while groupStart > 0, ranked[groupStart - 1].score == ranked[groupEnd - 1].score { groupStart -= 1 }
-            for k in groupStart..<groupEnd { order.append(Int(ranked[k].index)) }
+            while groupStart > 0, ranking.scores[groupStart - 1] == ranking.scores[groupEnd - 1] { groupStart -= 1 }
+            order.append(contentsOf: ranking.order[groupStart..<groupEnd])
             groupEnd = groupStart
         }
         var found = 0
         deciles = (0..<10).map { d in
             let slice = order[(customers * d / 10)..<(customers * (d + 1) / 10)]
             let count = slice.count
-            let churners = Int(slice.reduce(0) { $0 + labels[$1] })
+            let churners = Int(slice.reduce(0) { $0 + labels[Int($1)] })
             found += churners
             let rate = count == 0 ? 0 : Double(churners) / Double(count)
             return Decile(decile: d + 1, customers: count, churned: churners, churnRate: rate,
                           lift: overallRate > 0 ? rate / overallRate : 0,
                           cumulativeGain: churned > 0 ? Double(found) / Double(churned) : 0,
-                          meanPrediction: isProbability && count > 0 ? slice.reduce(0) { $0 + scores[$1] } / Double(count) : nil)
+                          meanPrediction: isProbability && count > 0 ? slice.reduce(0) { $0 + scores[Int($1)] } / Double(count) : nil)
         }
-        auc = Self.auc(ranked, labels, groups: [Int](repeating: 0, count: customers), groupCount: 1)[0]
+        auc = ranking.auc(groups: nil, groupCount: 1)[0]
         foldAUC = []
-        if let folds, foldCount > 0 {
-            foldAUC = Self.auc(ranked, labels, groups: folds, groupCount: foldCount)
+        if foldCount > 0, let groups = ranking.folds {
+            foldAUC = ranking.auc(groups: groups, groupCount: foldCount)
         }
     }
 
     /// The Mann–Whitney AUC from mid-ranks (NaN when one class is empty).
     static func auc(_ scores: [Double], _ labels: [Double]) -> Double {
-        auc(ranked(scores), labels, groups: [Int](repeating: 0, count: scores.count), groupCount: 1)[0]
+        Ranking(scores: scores, labels: labels, folds: nil).auc(groups: nil, groupCount: 1)[0]
+    }
+}
+
+/// Customers in ascending score order, ties in customer order, with their scores, labels and
+/// folds copied into that order so that the walks over it read memory front to back.
+///
+/// The order comes from a least-significant-digit radix sort, stable, of the scores' bit
+/// patterns mapped to integers that order as the doubles do (sign bit set on positives, every
+/// bit flipped on negatives; −0 is read as +0, as `==` has it). Six passes of 11-bit digits,
+/// a pass skipped when every key shares its digit (probabilities share their top bits), take a
+/// few milliseconds for a million scores where a comparison sort took about a tenth of a second.
+struct Ranking {
+    let order: [Int32]
+    let scores: [Double]
+    let labels: [Double]
+    let folds: [Int]?
+
+    init(scores unordered: [Double], labels unorderedLabels: [Double], folds unorderedFolds: [Int]?) {
+        let order = Self.ascendingOrder(unordered)
+        self.order = order
+        scores = order.map { unordered[Int($0)] }
+        labels = order.map { unorderedLabels[Int($0)] }
+        folds = unorderedFolds.map { folds in order.map { folds[Int($0)] } }
     }
 
-    /// Scores with their customer, ascending by score, ties by customer order.
-    static func ranked(_ scores: [Double]) -> [(score: Double, index: Int32)] {
-        var ranked = scores.enumerated().map { (score: $0.element, index: Int32($0.offset)) }
-        ranked.sort { $0.score < $1.score || ($0.score == $1.score && $0.index < $1.index) }
-        return ranked
+    static func ascendingOrder(_ values: [Double]) -> [Int32] {
+        let n = values.count, digitBits = 11, buckets = 1 << 11, digits = 6
+        var keys = values.map { value -> UInt64 in
+            let bits = (value == 0 ? 0 : value).bitPattern
+            return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+        }
+        var order = (0..<n).map(Int32.init)
+        var counts = [Int](repeating: 0, count: digits * buckets)
+        for key in keys {
+            for d in 0..<digits { counts[d * buckets + Int((key >> UInt64(d * digitBits)) & UInt64(buckets - 1))] += 1 }
+        }
+        guard n > 1 else { return order }
+        var spareKeys = [UInt64](repeating: 0, count: n), spareOrder = [Int32](repeating: 0, count: n)
+        for d in 0..<digits {
+            let shift = UInt64(d * digitBits), base = d * buckets
+            guard counts[base + Int((keys[0] >> shift) & UInt64(buckets - 1))] < n else { continue }
+            var start = 0
+            for b in base..<(base + buckets) { (counts[b], start) = (start, start + counts[b]) }
+            keys.withUnsafeBufferPointer { source in
+                order.withUnsafeBufferPointer { sourceOrder in
+                    spareKeys.withUnsafeMutableBufferPointer { target in
+                        spareOrder.withUnsafeMutableBufferPointer { targetOrder in
+                            counts.withUnsafeMutableBufferPointer { next in
+                                for i in 0..<n {
+                                    let slot = base + Int((source[i] >> shift) & UInt64(buckets - 1))
+                                    let position = next[slot]
+                                    next[slot] = position + 1
+                                    target[position] = source[i]
+                                    targetOrder[position] = sourceOrder[i]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            swap(&keys, &spareKeys)
+            swap(&order, &spareOrder)
+        }
+        return order
     }
 
     /// The Mann–Whitney AUC of each group of customers (NaN for a group with one class
-    /// only), from mid-ranks within the group, in one walk over the customers in score order.
-    static func auc(_ ranked: [(score: Double, index: Int32)], _ labels: [Double], groups: [Int], groupCount: Int) -> [Double] {
+    /// only; `groups` nil: every customer in group 0), from mid-ranks within the group, in
+    /// one walk over the customers in score order.
+    func auc(groups: [Int]?, groupCount: Int) -> [Double] {
         var rankSum = [Double](repeating: 0, count: groupCount)
         var seen = [Double](repeating: 0, count: groupCount)
         var positives = [Double](repeating: 0, count: groupCount)
         var inTie = [Double](repeating: 0, count: groupCount), positivesInTie = [Double](repeating: 0, count: groupCount)
         var start = 0
-        while start < ranked.count {
+        while start < scores.count {
             var end = start + 1
-            while end < ranked.count, ranked[end].score == ranked[start].score { end += 1 }
+            while end < scores.count, scores[end] == scores[start] { end += 1 }
             for k in start..<end {
-                let i = Int(ranked[k].index), g = groups[i]
+                let g = groups?[k] ?? 0
                 inTie[g] += 1
-                positivesInTie[g] += labels[i]
+                positivesInTie[g] += labels[k]
             }
-            for k in start..<end {
-                let g = groups[Int(ranked[k].index)]
-                guard inTie[g] > 0 else { continue }
+            for g in 0..<groupCount where inTie[g] > 0 {
                 // The tie's members hold ranks seen+1 … seen+inTie within their group.
                 rankSum[g] += positivesInTie[g] * (seen[g] + (inTie[g] + 1) / 2)
                 seen[g] += inTie[g]
@@ -139,5 +196,4 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             return (rankSum[g] - positives[g] * (positives[g] + 1) / 2) / (positives[g] * negatives)
         }
     }
-
 }

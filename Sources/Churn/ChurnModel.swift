@@ -65,13 +65,14 @@ public struct ChurnModel: Codable, Sendable, Equatable {
             createdAt: ISO8601DateFormatter().string(from: createdAt), clienteleVersion: clienteleVersion)
     }
 
-    /// The standardisation fitted on these customers and the logistic fit on them.
-    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], penalty: Double,
+    /// The standardisation fitted on the customers `rows` (nil: all) and the logistic fit on
+    /// them; `labels` are those customers'.
+    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], rows: [Int]? = nil, penalty: Double,
                             classWeights: ClassWeights) throws -> (FeatureTransform, LogisticFit) {
-        let transform = try FeatureTransform(fitting: features)
+        let transform = try FeatureTransform(fitting: features, rows: rows)
         let weights = classWeights.caseWeights(labels)
         let fit = try LogisticRegression(penalty: penalty).fit(
-            design: transform.design(features), labels: labels, weights: weights, names: ["intercept"] + features.names)
+            design: transform.design(features, rows: rows), labels: labels, weights: weights, names: ["intercept"] + features.names)
         return (transform, fit)
     }
 

@@ -1,4 +1,5 @@
 import Simulation
+import Transactions
 
 /// Out-of-sample evaluation by stratified k-fold cross-validation.
 ///
@@ -43,11 +44,11 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         for k in 0..<folds {
             let training = (0..<n).filter { fold[$0] != k }
             let testing = (0..<n).filter { fold[$0] == k }
-            let trainingFeatures = features.selecting(training)
             let trainingLabels = training.map { labels[$0] }
             do {
-                let (transform, fit) = try ChurnModel.fitLogistic(trainingFeatures, trainingLabels, penalty: penalty, classWeights: classWeights)
-                let scores = ChurnModel.probabilities(transform.design(features.selecting(testing)), fit.coefficients)
+                let (transform, fit) = try ChurnModel.fitLogistic(features, trainingLabels, rows: training, penalty: penalty,
+                                                                  classWeights: classWeights)
+                let scores = ChurnModel.probabilities(transform.design(features, rows: testing), fit.coefficients)
                 for (i, p) in zip(testing, scores) { outOfFold[i] = p }
             } catch let error as ChurnError {
                 throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")
@@ -55,16 +56,24 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         }
         self.folds = folds
         self.seed = seed
-        logistic = ScoreMetrics(scores: outOfFold, labels: labels, isProbability: true, folds: fold, foldCount: folds)
+        // The four scores are measured side by side, one per thread.
+        var measured: [(scores: [Double], isProbability: Bool)] = [(outOfFold, true)]
         if let purchaseScores {
-            oneMinusPAlive = ScoreMetrics(scores: purchaseScores.pAlive.map { 1 - $0 }, labels: labels, isProbability: true,
-                                          folds: fold, foldCount: folds)
-            expectedPurchases = ScoreMetrics(scores: purchaseScores.expectedPurchases.map { -$0 }, labels: labels,
-                                             isProbability: false, folds: fold, foldCount: folds)
+            measured.append((purchaseScores.pAlive.map { 1 - $0 }, true))
+            measured.append((purchaseScores.expectedPurchases.map { -$0 }, false))
         }
-        self.purchaseModelProbability = purchaseModelProbability.map {
-            ScoreMetrics(scores: $0, labels: labels, isProbability: true, folds: fold, foldCount: folds)
+        if let purchaseModelProbability { measured.append((purchaseModelProbability, true)) }
+        var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
+        metrics.withUnsafeMutableBufferPointer { slots in
+            parallelFor(measured.count) { m in
+                slots[m] = ScoreMetrics(scores: measured[m].scores, labels: labels, isProbability: measured[m].isProbability,
+                                        folds: fold, foldCount: folds)
+            }
         }
+        logistic = metrics[0]!
+        oneMinusPAlive = purchaseScores == nil ? nil : metrics[1]
+        expectedPurchases = purchaseScores == nil ? nil : metrics[2]
+        self.purchaseModelProbability = purchaseModelProbability == nil ? nil : metrics.last!
         outOfFoldProbabilities = outOfFold
     }
 

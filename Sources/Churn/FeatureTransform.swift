@@ -41,15 +41,21 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         self.scales = scales
     }
 
-    /// The means and standard deviations of the features; a constant feature is refused.
-    public init(fitting features: FeatureMatrix) throws {
+    /// The means and standard deviations of the features over `rows` (nil: every customer);
+    /// a constant feature is refused.
+    public init(fitting features: FeatureMatrix, rows: [Int]? = nil) throws {
         names = features.names
         var moments = [(mean: Double, variance: Double)](repeating: (0, 0), count: names.count)
         let threads = features.count >= 100_000 ? 2 : 1
         moments.withUnsafeMutableBufferPointer { slots in
             parallelFor(threads) { t in
                 for j in stride(from: t, to: slots.count, by: threads) {
-                    slots[j] = features.columns[j].withUnsafeBufferPointer(Self.moments)
+                    if let rows {
+                        let column = features.columns[j]
+                        slots[j] = rows.map { column[$0] }.withUnsafeBufferPointer(Self.moments)
+                    } else {
+                        slots[j] = features.columns[j].withUnsafeBufferPointer(Self.moments)
+                    }
                 }
             }
         }
@@ -77,10 +83,11 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         return (mean, laneSum { ($0 - mean) * ($0 - mean) } / n)
     }
 
-    /// The design matrix: a column of ones, then each feature standardised.
-    public func design(_ features: FeatureMatrix) -> Matrix {
+    /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
+    /// then each feature standardised.
+    public func design(_ features: FeatureMatrix, rows: [Int]? = nil) -> Matrix {
         precondition(features.names == names, "the features must be the transform's, in its order")
-        let n = features.count, c = names.count + 1
+        let n = rows?.count ?? features.count, c = names.count + 1
         let threads = n >= 100_000 ? 2 : 1
         // Every element is written below, so the buffer starts uninitialised rather than zeroed.
         let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
@@ -93,7 +100,11 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
                     }
                     let (mean, scale) = (means[j - 1], scales[j - 1])
                     features.columns[j - 1].withUnsafeBufferPointer { source in
-                        for i in 0..<n { target[i] = (source[i] - mean) / scale }
+                        if let rows {
+                            for (i, row) in rows.enumerated() { target[i] = (source[row] - mean) / scale }
+                        } else {
+                            for i in 0..<n { target[i] = (source[i] - mean) / scale }
+                        }
                     }
                 }
             }

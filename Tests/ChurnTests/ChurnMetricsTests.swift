@@ -1,4 +1,5 @@
 import Testing
+import Simulation
 import Transactions
 @testable import Churn
 
@@ -38,5 +39,22 @@ import Transactions
         let metrics = ScoreMetrics(scores: scores, labels: labels, isProbability: true, folds: [0, 0, 0, 0, 1, 1, 1, 1], foldCount: 2)
         // Fold 0: churned 0.9, 0.2 against retained 0.1, 0.8 → 3 of 4 pairs; fold 1: all 4.
         #expect(metrics.foldAUC == [0.75, 1])
+    }
+
+    /// The radix order equals a comparison sort by (score, customer) over negative and positive
+    /// scores, both zeros, infinities, heavy ties and digits that every key shares.
+    @Test func radixOrderIsTheStableAscendingOrder() {
+        var random = SeededRandom(seed: 11)
+        let specials: [Double] = [0, -0.0, .infinity, -.infinity, 1e-300, -1e-300, .leastNonzeroMagnitude, 1, -1]
+        for n in [0, 1, 2, 17, 5000, 100_000] {
+            for ties in [3, 1_000_000] {
+                let scores = (0..<n).map { i -> Double in
+                    if i % 97 == 5 { return specials[i % specials.count] }
+                    return Double(Int.random(in: 0..<ties, using: &random)) / Double(ties) * (i % 3 == 0 ? -1 : 1) * 1e3
+                }
+                let expected = scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+                #expect(Ranking.ascendingOrder(scores).map(Int.init) == expected, "n \(n), ties \(ties)")
+            }
+        }
     }
 }
