@@ -151,8 +151,8 @@ public enum Pipeline {
             try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
                                                                            features: job.segmentation.features, segmentation: segmentation), to: directory + "/profiles.json")
             try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
-            try ResultDirectory.write(ResultFiles.assignments(scoring, columns: columns, segments: segmentation.labels, labels: labels),
-                                      to: directory + "/assignments.csv")
+            try ResultDirectory.write(pieces: ResultFiles.assignments(scoring, columns: columns, segments: segmentation.labels,
+                                                                      labels: labels), to: directory + "/assignments.csv")
             try ResultDirectory.makeDirectory(directory + "/models")
             for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
         }

@@ -58,17 +58,24 @@ public enum ResultDirectory {
 
     /// Writes a file inside a result directory and flushes it.
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(pieces: [bytes], to: path)
+    }
+
+    /// Like `write(_:to:)`, for a file given as pieces written one after another.
+    public static func write(pieces: [[UInt8]], to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw WriteError(path: path, reason: "cannot write: \(systemReason())")
+        for bytes in pieces {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw WriteError(path: path, reason: "cannot write: \(systemReason())")
+                }
+                offset += n
             }
-            offset += n
         }
         guard fsync(fd) == 0 else { throw WriteError(path: path, reason: "cannot flush: \(systemReason())") }
     }

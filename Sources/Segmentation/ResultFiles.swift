@@ -17,16 +17,25 @@ enum ResultFiles {
     static let assignmentColumns = ["customer_id", "segment", "segment_label", "frequency", "recency", "T", "monetary_value",
                                     "expected_purchases", "p_alive", "churn_probability", "clv"]
 
-    static func assignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String]) -> [UInt8] {
+    /// The rows are rendered in two halves, one per thread, returned in order as the file's pieces.
+    static func assignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String]) -> [[UInt8]] {
         let measures = assignmentColumns.dropFirst(3).map { columns[$0] }
-        var writer = CSVWriter(columns: assignmentColumns, expectedRows: summary.count)
-        let segmentNames = labels.indices.map(String.init)
-        var row = [Double](repeating: .nan, count: measures.count)
-        for i in 0..<summary.count {
-            for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
-            writer.appendRow(summary.customerIDs, i, fields: [segmentNames[segments[i]], labels[segments[i]]], row)
+        let segmentFields = labels.indices.map { CSVWriter.TextFields([String($0), labels[$0]]) }
+        let threads = summary.count >= 20_000 ? 2 : 1
+        var pieces = [[UInt8]](repeating: [], count: threads)
+        pieces.withUnsafeMutableBufferPointer { slots in
+            parallelFor(threads) { t in
+                let range = (summary.count * t / threads)..<(summary.count * (t + 1) / threads)
+                var writer = CSVWriter(columns: assignmentColumns, expectedRows: range.count, header: t == 0)
+                var row = [Double](repeating: .nan, count: measures.count)
+                for i in range {
+                    for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
+                    writer.appendRow(summary.customerIDs, i, fields: segmentFields[segments[i]], row)
+                }
+                slots[t] = writer.bytes
+            }
         }
-        return writer.bytes
+        return pieces
     }
 
     static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {

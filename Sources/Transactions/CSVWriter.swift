@@ -5,26 +5,42 @@ public struct CSVWriter: Sendable {
     public private(set) var bytes: [UInt8]
     private let width: Int
 
-    public init(columns: [String], expectedRows: Int = 0) {
-        bytes = Array((columns.joined(separator: ",") + "\n").utf8)
+    /// `header: false` starts without the header line, for the later pieces of a file
+    /// rendered in parts.
+    public init(columns: [String], expectedRows: Int = 0, header: Bool = true) {
+        bytes = header ? Array((columns.joined(separator: ",") + "\n").utf8) : []
         bytes.reserveCapacity(bytes.count + expectedRows * 16 * columns.count)
         width = columns.count - 1
     }
 
     /// Appends customer `index` of `ids` with its values.
     public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, _ values: [Double]) {
-        appendRow(ids, index, fields: [], values)
+        appendRow(ids, index, fields: TextFields([]), values)
     }
 
-    /// Appends customer `index` of `ids`, then text fields (quoted when RFC 4180 asks), then
-    /// numbers: the layout of per-customer results that carry a label beside the numbers.
-    public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: [String], _ values: [Double]) {
+    /// Text fields rendered once (each preceded by its comma, quoted when RFC 4180 asks), for
+    /// rows that repeat them, such as a segment's id and label.
+    public struct TextFields: Sendable {
+        let bytes: [UInt8]
+        let count: Int
+
+        public init(_ fields: [String]) {
+            count = fields.count
+            var bytes: [UInt8] = []
+            for field in fields {
+                bytes.append(0x2C)
+                appendCSVField(field.utf8, to: &bytes)
+            }
+            self.bytes = bytes
+        }
+    }
+
+    /// Appends customer `index` of `ids`, then text fields, then numbers: the layout of
+    /// per-customer results that carry a label beside the numbers.
+    public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: TextFields, _ values: [Double]) {
         precondition(fields.count + values.count == width, "a row needs \(width) fields and values")
         appendCSVField(ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]], to: &bytes)
-        for field in fields {
-            bytes.append(0x2C)
-            appendCSVField(field.utf8, to: &bytes)
-        }
+        bytes.append(contentsOf: fields.bytes)
         for value in values {
             bytes.append(0x2C)
             appendNumber(value, to: &bytes)

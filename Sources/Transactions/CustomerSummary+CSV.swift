@@ -98,7 +98,23 @@ func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
         bytes.append(0x30)
         return
     }
-    bytes.append(contentsOf: value.description.utf8)
+    var sink = ASCIISink()
+    swap(&sink.bytes, &bytes)
+    value.write(to: &sink)
+    swap(&sink.bytes, &bytes)
+}
+
+/// Where a double writes its shortest round-tripping text (the same characters as its
+/// `description`) without building a String: the standard library's `write(to:)` for floating
+/// point hands its digits from a stack buffer to `_writeASCII`, the text stream's entry for
+/// ASCII bytes, while `description` allocated a String for every number longer than 15
+/// characters, which most model outputs are.
+private struct ASCIISink: TextOutputStream {
+    var bytes: [UInt8] = []
+
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }
 
 @inline(__always)
