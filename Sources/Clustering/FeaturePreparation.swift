@@ -121,12 +121,12 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
                     let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
                     step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
                 case .robust:
-                    let sorted = column.sorted()
-                    let iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25)
-                    step = .scale(center: quantile(sorted, 0.5), spread: iqr > 0 ? iqr : 1)
+                    let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])
+                    let iqr = quartiles[2] - quartiles[0]
+                    step = .scale(center: quartiles[1], spread: iqr > 0 ? iqr : 1)
                 case .winsorize(let lower, let upper):
-                    let sorted = column.sorted()
-                    step = .clip(lower: quantile(sorted, lower), upper: quantile(sorted, upper))
+                    let bounds = quantiles(of: column, at: [lower, upper])
+                    step = .clip(lower: bounds[0], upper: bounds[1])
                 }
                 column = column.map(step.apply)
                 fitted.append(step)
@@ -154,13 +154,3 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
 
 /// log(1 + x), named apart from the enum cases that shadow `log1p` inside them.
 private func logOnePlus(_ x: Double) -> Double { log1p(x) }
-
-/// The q-quantile of sorted values, interpolated linearly between order statistics
-/// (Hyndman & Fan's type 7, numpy's and pandas' default).
-func quantile(_ sorted: [Double], _ q: Double) -> Double {
-    guard !sorted.isEmpty else { return .nan }
-    let position = q * Double(sorted.count - 1)
-    let below = Int(position.rounded(.down))
-    let above = min(below + 1, sorted.count - 1)
-    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
-}

@@ -90,7 +90,7 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
             }
             let summaries = features.enumerated().map { j, feature in
                 FeatureSummary(name: feature.name, mean: mean(feature.values) ?? .nan,
-                               median: quantile(rows.map { feature.values[$0] }.sorted(), 0.5), centroid: centroids[c][j])
+                               median: quantile(of: rows.map { feature.values[$0] }, 0.5), centroid: centroids[c][j])
             }
             let clvTotal = outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[$1] } }
             return SegmentProfile(id: c, label: names[c], size: rows.count, share: Double(rows.count) / Double(n),

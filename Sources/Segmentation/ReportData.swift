@@ -17,33 +17,21 @@ struct ReportData {
     let churn: ChurnOutcome?
 
     /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles (one
-    /// feature per thread: each sorts its segments' values).
+    /// feature per thread).
     var featureQuantiles: [(feature: String, segments: [[Double]])] {
         let k = profiles.count
         let features = job.segmentation.features
-        var quantiles = [[[Double]]](repeating: [], count: features.count)
-        quantiles.withUnsafeMutableBufferPointer { slots in
+        var table = [[[Double]]](repeating: [], count: features.count)
+        table.withUnsafeMutableBufferPointer { slots in
             parallelFor(features.count) { j in
                 let values = columns[features[j]]!
                 var members = [[Double]](repeating: [], count: k)
                 for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
-                slots[j] = members.map { segmentValues in
-                    let sorted = segmentValues.sorted()
-                    return [0.05, 0.25, 0.5, 0.75, 0.95].map { quantile(sorted, $0) }
-                }
+                slots[j] = members.map { quantiles(of: $0, at: [0.05, 0.25, 0.5, 0.75, 0.95]) }
             }
         }
-        return Array(zip(features, quantiles))
+        return Array(zip(features, table))
     }
-}
-
-/// The q-quantile of sorted values, interpolated linearly (numpy's default); NaN when empty.
-func quantile(_ sorted: [Double], _ q: Double) -> Double {
-    guard !sorted.isEmpty else { return .nan }
-    let position = q * Double(sorted.count - 1)
-    let below = Int(position.rounded(.down))
-    let above = min(below + 1, sorted.count - 1)
-    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
 }
 
 /// The purchase model against the holdout, as in Fader, Hardie & Lee (2005), figure 3: the

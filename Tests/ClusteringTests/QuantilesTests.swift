@@ -1,0 +1,32 @@
+import Testing
+import Simulation
+@testable import Clustering
+
+/// Quantiles by selection against the definition on sorted values, and against numpy.
+@Suite struct QuantilesTests {
+    /// numpy.quantile([7, 1, 3, 5], [0, 0.25, 0.5, 0.9, 1]) and of [2.5] and of [].
+    @Test func matchesNumpysLinearInterpolation() {
+        #expect(quantiles(of: [7, 1, 3, 5], at: [0, 0.25, 0.5, 0.9, 1]) == [1, 2.5, 4, 6.4, 7])
+        #expect(quantiles(of: [2.5], at: [0.1, 0.5]) == [2.5, 2.5])
+        #expect(quantile(of: [], 0.5).isNaN)
+    }
+
+    /// Selection gives the same bits as interpolating the sorted values, whatever the ties,
+    /// signs, sizes and the order in which levels are asked.
+    @Test func equalsTheSortedComputation() {
+        var random = SeededRandom(seed: 7)
+        let levels = [0.95, 0.05, 0.5, 0.25, 0.75, 0, 1, 0.999]
+        for n in [1, 2, 3, 5, 10, 31, 1000, 20_001] {
+            for distinct in [2, 50, 1_000_000] {
+                let values = (0..<n).map { _ in Double(Int.random(in: 0..<distinct, using: &random)) * 0.37 - 3 }
+                let sorted = values.sorted()
+                let expected = levels.map { q -> Double in
+                    let position = q * Double(n - 1)
+                    let below = Int(position.rounded(.down)), above = min(below + 1, n - 1)
+                    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
+                }
+                #expect(quantiles(of: values, at: levels) == expected, "n \(n), \(distinct) distinct")
+            }
+        }
+    }
+}
