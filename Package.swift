@@ -31,6 +31,8 @@ let package = Package(
             providers: [.apt(["libblas-dev", "liblapack-dev", "liblapacke-dev"])]
         ),
         .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
+        // glibc's allocator controls, for the command line's memory reuse.
+        .systemLibrary(name: "CAllocator"),
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
         .target(name: "Simulation", exclude: ["README.md"]),
@@ -60,6 +62,7 @@ let package = Package(
             name: "clientele",
             dependencies: [
                 "LinearAlgebra", "Transactions", "LifetimeValue", "Simulation", "Clustering", "Churn", "JobQueue", "Segmentation", "CRMStore",
+                "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -20,4 +20,9 @@ struct Clientele: ParsableCommand {
         subcommands: [SummarizeCommand.self, FitCommand.self, PredictCommand.self, ClusterCommand.self, ChurnCommand.self, SimulateCommand.self, DoctorCommand.self,
                       SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self, ExportCommand.self]
     )
+
+    static func main() {
+        MemoryReuse.keepFreedMemory()
+        main(nil)
+    }
 }

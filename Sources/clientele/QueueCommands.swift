@@ -45,6 +45,7 @@ struct PipelineJobRunner: JobRunner {
         let job = try validatedJob(queued.bytes, file: queued.path)
         if simulatedSeconds > 0 { Thread.sleep(forTimeInterval: simulatedSeconds) }
         let outcome: Pipeline.Outcome
+        defer { MemoryReuse.returnFreedMemory() }
         do {
             outcome = try Pipeline.run(job: job, into: result, clienteleVersion: Clientele.version)
         } catch let error as PipelineError where error.isJobFault {
