@@ -21,6 +21,12 @@ import Transactions
 /// Every stage is a library call of Transactions, LifetimeValue, Churn or Clustering; this
 /// file only composes them, times them and says what happened in `log.txt`.
 ///
+/// Stages that do not need each other overlap, so that one's single-threaded stretches fill
+/// the other's idle core: the summary's fingerprint is computed while the models are fitted,
+/// and the churn model (with its cross-validation) while customers are scored and segmented,
+/// unless the segments use the churn probability. `log.txt` gives each stage's own time and
+/// the run's total wall time, which is then less than their sum.
+///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
 /// Model files carry a creation time; it is the observation end (midnight UTC), the moment
 /// the data describe, not the wall clock, so that reruns give the same model files.
@@ -34,13 +40,15 @@ public enum Pipeline {
         public var profiles: [SegmentProfile]
         /// The label of each segment, in id order (RFM segments by their RFM name).
         public var labels: [String]
+        /// Each stage's own time; overlapping stages both count their common time.
         public var stageSeconds: [(stage: String, seconds: Double)]
+        /// The run's wall time.
+        public var totalSeconds: Double
 
-        /// `23570 customers, k = 4; read 0.05 s, summarize 0.01 s, …`
+        /// `23570 customers, k = 4; read 0.05 s, summarize 0.01 s, …; total 0.52 s`
         public var summaryLine: String {
             let stages = stageSeconds.map { "\($0.stage) \(String(format: "%.2f", $0.seconds)) s" }.joined(separator: ", ")
-            let total = stageSeconds.reduce(0) { $0 + $1.seconds }
-            return "\(customers) customers, k = \(profiles.count); \(stages); total \(String(format: "%.2f", total)) s"
+            return "\(customers) customers, k = \(profiles.count); \(stages); total \(String(format: "%.2f", totalSeconds)) s"
         }
     }
 
@@ -80,11 +88,9 @@ public enum Pipeline {
             clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
         }
 
-        let (fitting, scoring, summaryFingerprint) = try clock.time("summarize") {
-            let (fitting, scoring) = try summaries(log, job.period)
-            // What `clientele fit` would record for the same summary written as CSV.
-            return (fitting, scoring, fingerprint(fitting.csvBytes()))
-        }
+        let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
+        // What `clientele fit` would record for the same summary written as CSV.
+        let pendingFingerprint = Background { fingerprint(fitting.csvBytes()) }
         if let calibrationEnd = job.period.calibrationEnd {
             clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
         }
@@ -92,6 +98,7 @@ public enum Pipeline {
         var modelFiles: [(name: String, bytes: [UInt8])] = []
 
         let purchase = try clock.time("purchase model") { try PurchaseModelFit(job.models.purchase, fitting) }
+        let summaryFingerprint = pendingFingerprint.value
         modelFiles.append((job.models.purchase.rawValue, try ModelFile(
             model: job.models.purchase.rawValue, fit: purchase.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
             dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
@@ -117,23 +124,36 @@ public enum Pipeline {
                                   recency: scoring.recency, T: scoring.T, monetaryValue: scoring.monetaryValue)
         }
 
-        var churn: ChurnOutcome?
+        var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
         if job.models.churn == .logistic {
             if job.period.calibrationEnd == nil {
                 clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
             } else {
-                churn = try clock.time("churn model") {
-                    try ChurnOutcome(job.models, fitting: fitting, scoring: scoring, purchase: purchase,
-                                     fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                let models = job.models
+                pendingChurn = Background {
+                    StageClock.timed("churn model") {
+                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, purchase: purchase,
+                                         fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                    }
                 }
-                modelFiles.append(("churn-logistic", try churn!.model.encoded()))
-                clock.note(churn!.logLine)
             }
         }
+        var churn: ChurnOutcome?
+        func awaitChurn() throws {
+            guard let pending = pendingChurn, churn == nil else { return }
+            let (outcome, seconds) = try pending.value.get()
+            clock.record("churn model", seconds: seconds)
+            modelFiles.append(("churn-logistic", try outcome.model.encoded()))
+            clock.note(outcome.logLine)
+            churn = outcome
+        }
+        if job.segmentation.features.contains("churn_probability") { try awaitChurn() }
 
-        let columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
+        var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
         let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }
         clock.note(segmentation.logLine)
+        try awaitChurn()
+        columns.churn = churn?.probabilities
 
         let profiles = try clock.time("profiles") {
             let features = job.segmentation.features.map { ($0, columns[$0]!) }
@@ -164,7 +184,7 @@ public enum Pipeline {
             try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
         }
         let outcome = Outcome(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
-                              labels: labels, stageSeconds: clock.stages)
+                              labels: labels, stageSeconds: clock.stages, totalSeconds: clock.elapsed)
         clock.note(outcome.summaryLine)
         try ResultDirectory.write(Array(clock.logText.utf8), to: directory + "/log.txt")
         return outcome
@@ -201,26 +221,39 @@ struct StageClock {
     let progress: Pipeline.Progress?
     private(set) var stages: [(stage: String, seconds: Double)] = []
     private var lines: [String] = []
+    private let start = DispatchTime.now().uptimeNanoseconds
 
     init(progress: Pipeline.Progress?) {
         self.progress = progress
     }
 
+    /// Seconds since the clock started.
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
     mutating func time<T>(_ stage: String, _ body: () throws -> T) throws -> T {
         progress?.stage(stage)
+        let (value, seconds) = try Self.timed(stage, body).get()
+        record(stage, seconds: seconds)
+        return value
+    }
+
+    /// A stage's value and its seconds, or its failure as a `PipelineError` naming it; for a
+    /// stage run off the pipeline's thread, which `record`s it when it joins.
+    static func timed<T>(_ stage: String, _ body: () throws -> T) -> Result<(T, Double), PipelineError> {
         let start = DispatchTime.now().uptimeNanoseconds
-        let value: T
         do {
-            value = try body()
+            let value = try body()
+            return .success((value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
         } catch let error as PipelineError {
-            throw error
+            return .failure(error)
         } catch {
-            throw PipelineError(stage: stage, underlying: error)
+            return .failure(PipelineError(stage: stage, underlying: error))
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    mutating func record(_ stage: String, seconds: Double) {
         stages.append((stage, seconds))
         lines.append("[\(stage)] \(String(format: "%.3f", seconds)) s")
-        return value
     }
 
     mutating func time<T>(_ stage: String, _ body: () -> T) -> T {
@@ -260,6 +293,11 @@ struct PurchaseModelFit {
 struct FeatureColumns {
     private var columns: [String: [Double]] = [:]
 
+    var churn: [Double]? {
+        get { columns["churn_probability"] }
+        set { columns["churn_probability"] = newValue }
+    }
+
     init(_ summary: CustomerSummary, scores: CustomerScores, churn: [Double]?) {
         columns["frequency"] = summary.frequency.map(Double.init)
         columns["recency"] = summary.recency
@@ -272,4 +310,30 @@ struct FeatureColumns {
     }
 
     subscript(name: String) -> [Double]? { columns[name] }
+}
+
+/// A value computed on a thread of its own while the pipeline goes on; `value` waits for it.
+/// The body reads only what no stage writes meanwhile (the summaries and fitted models are
+/// values, never mutated after they are made).
+final class Background<Value>: @unchecked Sendable {
+    private var result: Value?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping () -> Value) {
+        let work = UncheckedBody(body: body)
+        Thread.detachNewThread { [self] in
+            result = work.body()
+            finished.signal()
+        }
+    }
+
+    var value: Value {
+        finished.wait()
+        finished.signal()
+        return result!
+    }
+
+    private struct UncheckedBody: @unchecked Sendable {
+        let body: () -> Value
+    }
 }

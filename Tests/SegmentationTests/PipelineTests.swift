@@ -111,6 +111,26 @@ import Testing
         }
     }
 
+    /// The churn model runs beside segmentation; its failure still fails the run, names its
+    /// stage and leaves nothing behind. In a one-day holdout two customers of the sample buy,
+    /// too few for 5-fold cross-validation.
+    @Test func aChurnFailureBesideSegmentationFailsTheRun() throws {
+        let text = """
+            {"name": "no-holdout-buyers",
+             "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
+                              "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1998-06-29", "observationEnd": "1998-06-30"},
+             "segmentation": {"k": 3}}
+            """
+        let job = try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/job.json")
+        #expect {
+            try Pipeline.run(job: job, output: directory + "/result", clienteleVersion: "test")
+        } throws: { error in
+            (error as? PipelineError)?.stage == "churn model" && "\(error)".hasSuffix("needs at least 2 folds and 5 customers of each class (2355 churned, 2 retained)")
+        }
+        #expect(names(directory).isEmpty)
+    }
+
     @Test func rfmSegmentsAndNoChurnWithoutAHoldout() throws {
         let text = """
             {"name": "rfm", "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
