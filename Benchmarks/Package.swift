@@ -68,6 +68,19 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
+            // Not "Pipeline": the executable's module would shadow the type it measures.
+            name: "EndToEnd",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Segmentation", package: "Clientele"),
+                .product(name: "Clustering", package: "Clientele"),
+                .product(name: "Transactions", package: "Clientele"),
+                .product(name: "Simulation", package: "Clientele"),
+            ],
+            path: "Benchmarks/Pipeline",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "QueueOverhead",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
