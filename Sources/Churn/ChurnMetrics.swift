@@ -112,15 +112,16 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
 struct Ranking {
     let order: [Int32]
     let scores: [Double]
-    let labels: [Double]
-    let folds: [Int]?
+    /// 1 for churned; bytes, as the folds are 32-bit, to keep ten million customers' copies small.
+    let labels: [UInt8]
+    let folds: [Int32]?
 
     init(scores unordered: [Double], labels unorderedLabels: [Double], folds unorderedFolds: [Int]?) {
         let order = Self.ascendingOrder(unordered)
         self.order = order
         scores = order.map { unordered[Int($0)] }
-        labels = order.map { unorderedLabels[Int($0)] }
-        folds = unorderedFolds.map { folds in order.map { folds[Int($0)] } }
+        labels = order.map { unorderedLabels[Int($0)] == 1 ? 1 : 0 }
+        folds = unorderedFolds.map { folds in order.map { Int32(folds[Int($0)]) } }
     }
 
     static func ascendingOrder(_ values: [Double]) -> [Int32] {
@@ -167,7 +168,7 @@ struct Ranking {
     /// The Mann–Whitney AUC of each group of customers (NaN for a group with one class
     /// only; `groups` nil: every customer in group 0), from mid-ranks within the group, in
     /// one walk over the customers in score order.
-    func auc(groups: [Int]?, groupCount: Int) -> [Double] {
+    func auc(groups: [Int32]?, groupCount: Int) -> [Double] {
         var rankSum = [Double](repeating: 0, count: groupCount)
         var seen = [Double](repeating: 0, count: groupCount)
         var positives = [Double](repeating: 0, count: groupCount)
@@ -177,9 +178,9 @@ struct Ranking {
             var end = start + 1
             while end < scores.count, scores[end] == scores[start] { end += 1 }
             for k in start..<end {
-                let g = groups?[k] ?? 0
+                let g = Int(groups?[k] ?? 0)
                 inTie[g] += 1
-                positivesInTie[g] += labels[k]
+                positivesInTie[g] += Double(labels[k])
             }
             for g in 0..<groupCount where inTie[g] > 0 {
                 // The tie's members hold ranks seen+1 … seen+inTie within their group.

@@ -24,7 +24,8 @@ import Transactions
 /// Stages that do not need each other overlap, so that one's single-threaded stretches fill
 /// the other's idle core: the summary's fingerprint is computed while the models are fitted,
 /// and the churn model (with its cross-validation) while customers are scored and segmented,
-/// unless the segments use the churn probability. `log.txt` gives each stage's own time and
+/// unless the segments use the churn probability or the job is too large for both working
+/// sets at once. `log.txt` gives each stage's own time and
 /// the run's total wall time, which is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
@@ -62,6 +63,11 @@ public enum Pipeline {
             self.bytes = bytes
         }
     }
+
+    /// Customers above which churn and segmentation run one after the other: their working
+    /// sets (the cross-validation's designs, k-means' points and bounds) would add up, and the
+    /// 10M-customer job would outgrow 4 GB.
+    static let largestOverlappedJob = 2_000_000
 
     /// Runs the job and publishes its result as `output` (see `ResultDirectory`).
     public static func run(job: Job, output: String, replacing: Bool = false, clienteleVersion: String,
@@ -147,7 +153,7 @@ public enum Pipeline {
             clock.note(outcome.logLine)
             churn = outcome
         }
-        if job.segmentation.features.contains("churn_probability") { try awaitChurn() }
+        if job.segmentation.features.contains("churn_probability") || scoring.count > Self.largestOverlappedJob { try awaitChurn() }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
         let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }
