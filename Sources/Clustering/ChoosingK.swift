@@ -40,13 +40,19 @@ public struct KSelection: Sendable, Codable, Equatable {
             do {
                 fit = try KMeans.fit(data, weights: weights, options: options)
             } catch ClusteringError.tooFewDistinctPoints, ClusteringError.tooFewPoints {
-                if candidates.isEmpty { throw ClusteringError.tooFewDistinctPoints(distinct: k - 1, k: k) }
+                if fits.isEmpty { throw ClusteringError.tooFewDistinctPoints(distinct: k - 1, k: k) }
                 break
             }
-            let quality = try ClusterQuality(data: data, labels: fit.labels, k: k, seed: options.seed)
-            candidates.append(Candidate(k: k, inertia: fit.inertia, silhouette: quality.silhouette,
-                                        calinskiHarabasz: quality.calinskiHarabasz, daviesBouldin: quality.daviesBouldin))
+            try ClusterQuality.check(fit.labels, k: k, points: data.count)
             fits.append(fit)
+        }
+        // Every k's silhouette on the same sample, from one set of pairwise distances.
+        let sample = ClusterQuality.sample(count: data.count, size: ClusterQuality.silhouetteSampleSize, seed: options.seed)
+        let silhouettes = ClusterQuality.silhouettes(data, labelings: fits.map { ($0.labels, $0.k) }, rows: sample)
+        for (fit, silhouette) in zip(fits, silhouettes) {
+            let quality = ClusterQuality(data: data, labels: fit.labels, k: fit.k, silhouette: silhouette)
+            candidates.append(Candidate(k: fit.k, inertia: fit.inertia, silhouette: quality.silhouette,
+                                        calinskiHarabasz: quality.calinskiHarabasz, daviesBouldin: quality.daviesBouldin))
         }
         let best = candidates.map(\.silhouette).max()!
         let chosen = candidates.firstIndex { $0.silhouette >= best - Self.silhouetteTolerance }!

@@ -13,7 +13,8 @@ import Simulation
 ///   dispersion / (n − k). Higher is better.
 /// - Davies-Bouldin (1979): the mean over clusters of max over others of (Sᵢ + Sⱼ) / ‖cᵢ − cⱼ‖,
 ///   S being the mean distance of a cluster's points to its centroid. Lower is better.
-/// Pairwise distances go through gemm in blocks of 256 sample rows (BLAS may use every core).
+/// Pairwise distances and the silhouette's per-cluster sums go through gemm in blocks of 256
+/// sample rows (BLAS may use every core).
 public struct ClusterQuality: Sendable, Equatable, Codable {
     public let silhouette: Double
     public let calinskiHarabasz: Double
@@ -23,16 +24,27 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
 
     public init(data: FeatureMatrix, labels: [Int], k: Int, seed: UInt64 = 0,
                 silhouetteSampleSize: Int = ClusterQuality.silhouetteSampleSize) throws {
-        guard labels.count == data.count, labels.allSatisfy({ $0 >= 0 && $0 < k }) else {
+        try Self.check(labels, k: k, points: data.count)
+        let sample = Self.sample(count: data.count, size: silhouetteSampleSize, seed: seed)
+        self.init(data: data, labels: labels, k: k, silhouette: Self.silhouettes(data, labelings: [(labels, k)], rows: sample)[0])
+    }
+
+    /// The scores with a silhouette computed already (with those of other labelings), for
+    /// labels that passed `check`.
+    init(data: FeatureMatrix, labels: [Int], k: Int, silhouette: Double) {
+        self.silhouette = silhouette
+        (calinskiHarabasz, daviesBouldin) = Self.dispersionScores(data, labels: labels, k: k)
+    }
+
+    /// Refuses labels the scores are not defined for.
+    static func check(_ labels: [Int], k: Int, points: Int) throws {
+        guard labels.count == points, labels.allSatisfy({ $0 >= 0 && $0 < k }) else {
             throw ClusteringError.invalidArgument("labels must be one per row, each in 0..<\(k)")
         }
         let occupied = Set(labels).count
-        guard occupied >= 2, occupied < data.count else {
-            throw ClusteringError.invalidArgument("the scores need 2 ≤ clusters < points, got \(occupied) clusters of \(data.count) points")
+        guard occupied >= 2, occupied < points else {
+            throw ClusteringError.invalidArgument("the scores need 2 ≤ clusters < points, got \(occupied) clusters of \(points) points")
         }
-        let sample = Self.sample(count: data.count, size: silhouetteSampleSize, seed: seed)
-        silhouette = Self.silhouette(data, labels: labels, rows: sample, k: k)
-        (calinskiHarabasz, daviesBouldin) = Self.dispersionScores(data, labels: labels, k: k)
     }
 
     /// Every row when there are at most `size`, else `size` rows drawn without replacement
@@ -47,49 +59,81 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
         return indices[0..<size].sorted()
     }
 
-    private static func silhouette(_ data: FeatureMatrix, labels: [Int], rows: [Int], k: Int) -> Double {
+    /// The silhouettes of several labelings of the same points (one per k when choosing k) on
+    /// one sample of rows.
+    ///
+    /// A point's mean distance to each cluster is a product: with D the sample's distances
+    /// (zero on the diagonal) and H the labelings' one-hot columns side by side, D H holds, row
+    /// by row, every point's distance sums to every cluster of every labeling. So the distances
+    /// and their square roots are made once for all labelings, a block of rows at a time, and
+    /// the sums come from one gemm per block, which OpenBLAS spreads over the cores.
+    static func silhouettes(_ data: FeatureMatrix, labelings: [(labels: [Int], k: Int)], rows: [Int]) -> [Double] {
         let (m, d) = (rows.count, data.dimension)
         var points = [Double](repeating: 0, count: m * d)
         for (r, i) in rows.enumerated() {
             for j in 0..<d { points[r * d + j] = data.values[i * d + j] }
         }
-        let sampleLabels = rows.map { labels[$0] }
-        var clusterSizes = [Int](repeating: 0, count: k)
-        for label in sampleLabels { clusterSizes[label] += 1 }
         var norms = [Double](repeating: 0, count: m)
         points.withUnsafeBufferPointer { p in
             norms.withUnsafeMutableBufferPointer { rowSquaredNorms(p.baseAddress!, count: m, dimension: d, into: $0.baseAddress!) }
         }
+        // Each labeling's clusters take the columns offset[l] ..< offset[l] + k of H (m × K).
+        let offsets = labelings.reduce(into: [0]) { $0.append($0.last! + $1.k) }
+        let clusterCount = offsets.last!
+        let sampleLabels = labelings.map { labeling in rows.map { labeling.labels[$0] } }
+        var clusterSizes = [Int](repeating: 0, count: clusterCount)
+        var oneHot = [Double](repeating: 0, count: m * clusterCount)
+        for (l, labels) in sampleLabels.enumerated() {
+            for (r, label) in labels.enumerated() {
+                clusterSizes[offsets[l] + label] += 1
+                oneHot[(offsets[l] + label) * m + r] = 1
+            }
+        }
         let block = 256
-        var scores = [Double](repeating: 0, count: m)
+        var scores = [[Double]](repeating: [Double](repeating: 0, count: m), count: labelings.count)
         var distances = [Double](repeating: 0, count: block * m)
-        var sums = [Double](repeating: 0, count: k)
+        var sums = [Double](repeating: 0, count: clusterCount * block)
         points.withUnsafeBufferPointer { p in
             norms.withUnsafeBufferPointer { norms in
-                for start in stride(from: 0, to: m, by: block) {
-                    let rowsInBlock = min(block, m - start)
-                    distances.withUnsafeMutableBufferPointer { out in
+                distances.withUnsafeMutableBufferPointer { distances in
+                    let out = distances.baseAddress!
+                    for start in stride(from: 0, to: m, by: block) {
+                        let rowsInBlock = min(block, m - start)
                         squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start, count: rowsInBlock,
                                          centers: p.baseAddress!, centerNorms: norms.baseAddress!, centerCount: m,
-                                         dimension: d, into: out.baseAddress!, withinParallelPass: false)
-                    }
-                    for r in 0..<rowsInBlock {
-                        let own = sampleLabels[start + r]
-                        guard clusterSizes[own] > 1 else { continue }
-                        for c in 0..<k { sums[c] = 0 }
-                        for other in 0..<m where other != start + r {
-                            sums[sampleLabels[other]] += distances[r * m + other].squareRoot()
+                                         dimension: d, into: out, withinParallelPass: false)
+                        for r in 0..<rowsInBlock {
+                            let row = out + r * m
+                            for other in 0..<m { row[other] = row[other].squareRoot() }
+                            row[start + r] = 0
                         }
-                        let a = sums[own] / Double(clusterSizes[own] - 1)
-                        var b = Double.infinity
-                        for c in 0..<k where c != own && clusterSizes[c] > 0 { b = min(b, sums[c] / Double(clusterSizes[c])) }
-                        let spread = max(a, b)
-                        scores[start + r] = spread > 0 ? (b - a) / spread : 0
+                        // sums (K × rows) = Hᵀ (K × m) · distancesᵀ (m × rows), column-major.
+                        oneHot.withUnsafeBufferPointer { h in
+                            sums.withUnsafeMutableBufferPointer { s in
+                                BLAS.gemm(transposeA: true, transposeB: false, m: clusterCount, n: rowsInBlock, k: m, alpha: 1,
+                                          a: h.baseAddress!, lda: m, b: out, ldb: m, beta: 0, c: s.baseAddress!, ldc: clusterCount)
+                            }
+                        }
+                        for r in 0..<rowsInBlock {
+                            for l in labelings.indices {
+                                let (offset, k) = (offsets[l], labelings[l].k)
+                                let own = sampleLabels[l][start + r]
+                                guard clusterSizes[offset + own] > 1 else { continue }
+                                let pointSums = r * clusterCount + offset
+                                let a = sums[pointSums + own] / Double(clusterSizes[offset + own] - 1)
+                                var b = Double.infinity
+                                for c in 0..<k where c != own && clusterSizes[offset + c] > 0 {
+                                    b = min(b, sums[pointSums + c] / Double(clusterSizes[offset + c]))
+                                }
+                                let spread = max(a, b)
+                                scores[l][start + r] = spread > 0 ? (b - a) / spread : 0
+                            }
+                        }
                     }
                 }
             }
         }
-        return scores.reduce(0, +) / Double(m)
+        return scores.map { $0.reduce(0, +) / Double(m) }
     }
 
     private static func dispersionScores(_ data: FeatureMatrix, labels: [Int], k: Int) -> (Double, Double) {

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+import Simulation
 @testable import Clustering
 
 /// Silhouette, Calinski-Harabasz and Davies-Bouldin against sklearn.metrics on scikit-learn's
@@ -49,6 +51,31 @@ import Testing
         #expect(selection.fit.k == 4)
         #expect(abs(selection.candidates[2].silhouette - 0.7045) < 1e-4)
         #expect(zip(selection.candidates, selection.candidates.dropFirst()).allSatisfy { $0.inertia > $1.inertia })
+    }
+
+    /// Choosing k computes every k's silhouette from one set of distances; each equals the
+    /// definition worked point by point (distances from differences, means per cluster).
+    @Test func everyKsSilhouetteEqualsTheDefinition() throws {
+        let mixture = GaussianMixture(points: 1000, features: 3, clusters: 4, seed: 9)
+        let data = try FeatureMatrix(featureNames: ["a", "b", "c"], rowMajor: mixture.values)
+        let selection = try KSelection(data: data, range: 2...5, options: .init(k: 2, seed: 1))
+        for candidate in selection.candidates {
+            let labels = try KMeans.fit(data, options: .init(k: candidate.k, seed: 1)).labels
+            var total = 0.0
+            for i in 0..<data.count {
+                var sums = [Double](repeating: 0, count: candidate.k), sizes = [Double](repeating: 0, count: candidate.k)
+                for j in 0..<data.count {
+                    sizes[labels[j]] += 1
+                    guard j != i else { continue }
+                    sums[labels[j]] += (0..<3).reduce(0.0) { $0 + pow(data.values[i * 3 + $1] - data.values[j * 3 + $1], 2) }.squareRoot()
+                }
+                guard sizes[labels[i]] > 1 else { continue }
+                let a = sums[labels[i]] / (sizes[labels[i]] - 1)
+                let b = (0..<candidate.k).filter { $0 != labels[i] }.map { sums[$0] / sizes[$0] }.min()!
+                total += (b - a) / max(a, b)
+            }
+            #expect(abs(candidate.silhouette - total / Double(data.count)) < 1e-9, "k = \(candidate.k)")
+        }
     }
 
     @Test func automaticKStopsAtTheDistinctPoints() throws {
