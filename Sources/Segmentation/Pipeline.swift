@@ -25,8 +25,8 @@ import Transactions
 /// the other's idle core: the summary's fingerprint is computed while the models are fitted,
 /// and the churn model (with its cross-validation) while customers are scored and segmented,
 /// unless the segments use the churn probability or the job is too large for both working
-/// sets at once. `log.txt` gives each stage's own time and
-/// the run's total wall time, which is then less than their sum.
+/// sets at once. `log.txt` gives each stage's own time and the run's total wall time, which
+/// is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
 /// Model files carry a creation time; it is the observation end (midnight UTC), the moment
