@@ -96,7 +96,7 @@ public enum Pipeline {
 
         let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
         // What `clientele fit` would record for the same summary written as CSV.
-        let pendingFingerprint = Background { fingerprint(fitting.csvBytes()) }
+        let pendingFingerprint = Background { fitting.csvFingerprint() }
         if let calibrationEnd = job.period.calibrationEnd {
             clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
         }
@@ -177,8 +177,8 @@ public enum Pipeline {
             try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
                                                                            features: job.segmentation.features, segmentation: segmentation), to: directory + "/profiles.json")
             try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
-            try ResultDirectory.write(pieces: ResultFiles.assignments(scoring, columns: columns, segments: segmentation.labels,
-                                                                      labels: labels), to: directory + "/assignments.csv")
+            try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
+                                             to: directory + "/assignments.csv")
             try ResultDirectory.makeDirectory(directory + "/models")
             for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
         }

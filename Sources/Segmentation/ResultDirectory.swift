@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Transactions
 
 /// A result directory that appears whole or not at all.
 ///
@@ -58,15 +59,24 @@ public enum ResultDirectory {
 
     /// Writes a file inside a result directory and flushes it.
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        try write(pieces: [bytes], to: path)
+        try write(to: path) { try $0(bytes) }
     }
 
-    /// Like `write(_:to:)`, for a file given as pieces written one after another.
-    public static func write(pieces: [[UInt8]], to path: String) throws {
+    /// Like `write(_:to:)`, for a header and then rows rendered a chunk at a time on two
+    /// threads (`renderInOrder`), each chunk written as it comes.
+    public static func write(header: [UInt8], rows: Int, render: (Range<Int>, inout [UInt8]) -> Void, to path: String) throws {
+        try write(to: path) { append in
+            try append(header)
+            try renderInOrder(rows: rows, render: render, consume: append)
+        }
+    }
+
+    /// Opens `path`, lets `fill` append bytes, then flushes and closes it.
+    private static func write(to path: String, _ fill: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
         defer { close(fd) }
-        for bytes in pieces {
+        try fill { bytes in
             var offset = 0
             while offset < bytes.count {
                 let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

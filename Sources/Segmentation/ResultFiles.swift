@@ -17,25 +17,21 @@ enum ResultFiles {
     static let assignmentColumns = ["customer_id", "segment", "segment_label", "frequency", "recency", "T", "monetary_value",
                                     "expected_purchases", "p_alive", "churn_probability", "clv"]
 
-    /// The rows are rendered in two halves, one per thread, returned in order as the file's pieces.
-    static func assignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String]) -> [[UInt8]] {
+    /// Writes `assignments.csv`, its rows rendered and written a chunk at a time.
+    static func writeAssignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String],
+                                 to path: String) throws {
         let measures = assignmentColumns.dropFirst(3).map { columns[$0] }
         let segmentFields = labels.indices.map { CSVWriter.TextFields([String($0), labels[$0]]) }
-        let threads = summary.count >= 20_000 ? 2 : 1
-        var pieces = [[UInt8]](repeating: [], count: threads)
-        pieces.withUnsafeMutableBufferPointer { slots in
-            parallelFor(threads) { t in
-                let range = (summary.count * t / threads)..<(summary.count * (t + 1) / threads)
-                var writer = CSVWriter(columns: assignmentColumns, expectedRows: range.count, header: t == 0)
-                var row = [Double](repeating: .nan, count: measures.count)
-                for i in range {
-                    for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
-                    writer.appendRow(summary.customerIDs, i, fields: segmentFields[segments[i]], row)
-                }
-                slots[t] = writer.bytes
+        let header = CSVWriter(columns: assignmentColumns).bytes
+        try ResultDirectory.write(header: header, rows: summary.count, render: { rows, bytes in
+            var writer = CSVWriter(columns: assignmentColumns, expectedRows: rows.count, header: false)
+            var row = [Double](repeating: .nan, count: measures.count)
+            for i in rows {
+                for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
+                writer.appendRow(summary.customerIDs, i, fields: segmentFields[segments[i]], row)
             }
-        }
-        return pieces
+            bytes = writer.bytes
+        }, to: path)
     }
 
     static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {

@@ -18,6 +18,17 @@ extension CustomerSummary {
         csvPieces().reduce(into: []) { $0 += $1 }
     }
 
+    /// `fingerprint(csvBytes())`, rendered and hashed a chunk at a time.
+    public func csvFingerprint() -> String {
+        var hash = FNV1a()
+        hash.add(Array((csvColumns.joined(separator: ",") + "\n").utf8))
+        renderInOrder(rows: count, render: { rows, bytes in
+            bytes.reserveCapacity(rows.count * 48)
+            for i in rows { appendRow(i, to: &bytes) }
+        }, consume: { hash.add($0) })
+        return hash.fingerprint
+    }
+
     /// Writes the CSV atomically: the file appears whole or not at all.
     public func writeCSV(to path: String) throws {
         try writeFileAtomically(pieces: csvPieces(), to: path)

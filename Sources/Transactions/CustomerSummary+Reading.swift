@@ -116,11 +116,7 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
 /// A 64-bit FNV-1a hash of bytes, written `fnv1a64:` and 16 hex digits: the fingerprint that
 /// ties a model file to the summary it was fitted on.
 public func fingerprint(_ bytes: [UInt8]) -> String {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x0000_0100_0000_01B3
-    }
-    let hex = String(hash, radix: 16)
-    return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+    var hash = FNV1a()
+    hash.add(bytes)
+    return hash.fingerprint
 }
