@@ -72,9 +72,9 @@ struct BetaGeometricResidualPurchases {
         var largest = 0.0
         for k in 0..<4096 {
             let omega = Double(k) * step
-            // ln sin(π(σ + iω)): |sin|² = sin²(πσ) + sinh²(πω), arg = atan2(cos πσ sinh πω, sin πσ cosh πω).
-            let x = Double.pi * sigma, y = Double.pi * omega
-            let logSine = Complex(0.5 * log(sin(x) * sin(x) + sinh(y) * sinh(y)), atan2(cos(x) * sinh(y), sin(x) * cosh(y)))
+            // ln sin(u + iv), u = πσ, v = πω: |sin|² = sin²u + sinh²v, arg = atan2(cos u sinh v, sin u cosh v).
+            let (u, v) = (Double.pi * sigma, Double.pi * omega)
+            let logSine = Complex(0.5 * log(sin(u) * sin(u) + sinh(v) * sinh(v)), atan2(cos(u) * sinh(v), sin(u) * cosh(v)))
             let s = Complex(sigma, omega)
             let logTerm = Complex(constant, 0) - logSine + Special.logGamma(Complex(a, 0) - s)
                 - Special.logGamma(Complex(a + B, 0) - s) + Special.logGamma(Complex(R + 1, 0) - s)
