@@ -113,6 +113,8 @@ import Testing
             }
         }
         #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(discountRate: 0, frequency: 1, recency: 1, T: 6) }
+        // At 10⁻⁷ per opportunity the series would need some 10⁹ terms: refused, not truncated.
+        #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(discountRate: 1e-7, frequency: 6, recency: 6, T: 6) }
     }
 
     /// Long histories and extreme parameters, rates from 0.001 to 10 per opportunity: DERT is
