@@ -24,6 +24,16 @@ import Darwin
 /// data (lifetimes#259) because it exponentiates each term. Predictions over m future
 /// opportunities are finite sums of the same terms, so no γ = 1 singularity appears (the
 /// closed forms divide by γ − 1).
+///
+/// Discounted expected residual transactions (the paper's eq. 14): with discount rate d per
+/// opportunity and the first future opportunity discounted once,
+///
+///     DERT = Σₖ≥₁ E[transaction at opportunity n+k | history] / (1+d)ᵏ
+///          = B(α+x+1, β+n−x)/B(α,β) · B(γ, δ+n+1)/B(γ,δ) / (1+d) · ₂F₁(1, δ+n+1; γ+δ+n+1; 1/(1+d)) / L,
+///
+/// which is P(alive) · (α+x)/(α+β+n) · (δ+n)/(γ+δ+n) · z ₂F₁(1, δ+n+1; γ+δ+n+1; z), z = 1/(1+d):
+/// E[(1−θ)ᵏ | alive at n] = B(γ, δ+n+k)/B(γ, δ+n) summed over k. The series has positive terms,
+/// each at most z times the one before, and is summed in logs by `Special.hypergeometricUnitA`.
 public struct BGBB: Sendable, Equatable {
     public var alpha: Double
     public var beta: Double
@@ -103,6 +113,25 @@ public struct BGBB: Sendable, Equatable {
     /// P(alive at n + t | alive at n) = E[(1−θ)ᵗ | alive at n].
     public func survivalIfAlive(over t: Double, frequency x: Double, T n: Double) -> Double {
         exp(Special.logBeta(gamma, delta + n + Double(opportunities(t))) - Special.logBeta(gamma, delta + n))
+    }
+
+    /// DERT / P(alive) for each (x, n) (see the header), with the discount per opportunity given
+    /// as the continuous rate δ = ln(1+d), z = e^(−δ).
+    public func discountedResidualPurchasesIfAlive(continuousRate rate: Double, frequency: [Double], T: [Double]) -> [Double] {
+        guard rate > 0, rate.isFinite else { return frequency.map { _ in .nan } }
+        let z = exp(-rate)
+        return parallelMap(frequency.count) { i in
+            let (x, n) = (frequency[i], T[i])
+            guard let series = Special.hypergeometricUnitA(delta + n + 1, gamma + delta + n + 1, z) else { return .nan }
+            return exp(log((alpha + x) / (alpha + beta + n)) + log((delta + n) / (gamma + delta + n)) - rate + series.log)
+        }
+    }
+
+    /// The paper's DERT(d | α, β, γ, δ, x, tₓ, n) with d the discount rate per opportunity.
+    public func discountedExpectedResidualTransactions(discountRate d: Double, frequency x: Double, recency tx: Double,
+                                                      T n: Double) throws -> Double {
+        guard d > 0, d.isFinite else { throw LifetimeValueError.invalidParameters("the discount rate must be positive (got \(d))") }
+        return try discountedExpectedResidualTransactions(continuousRate: log1p(d), frequency: x, recency: tx, T: n)
     }
 
     /// P(exactly j transactions in the next t opportunities | history). With A the future

@@ -26,6 +26,9 @@ import Dispatch
 ///   transformation ₂F₁(a,b;c;z) = (1−z)^(c−a−b) ₂F₁(c−a, c−b; c; z) turns the product into
 ///   (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z), whose terms shrink from the start.
 /// - P(alive) = 1 / (1 + exp(L)) with L in logs.
+///
+/// Discounted expected residual transactions have no published closed form for this model;
+/// `DiscountedResidualPurchases.swift` derives and evaluates them.
 public struct BGNBD: Sendable, Equatable {
     public var r: Double
     public var alpha: Double
@@ -90,6 +93,13 @@ public struct BGNBD: Sendable, Equatable {
     public func probabilityOfPurchases(_ n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
         let alive = pAlive(frequency: x, recency: tx, T: T)
         return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
+    }
+
+    /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
+    /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x), by the Mellin–Barnes integral of
+    /// `BetaGeometricResidualPurchases`; times P(alive), the DERT.
+    public func discountedResidualPurchasesIfAlive(continuousRate delta: Double, frequency: [Double], T: [Double]) -> [Double] {
+        betaGeometricDiscountedResidualPurchases(r: r, alpha: alpha, a: a, b: b, survived: 0, continuousRate: delta, frequency: frequency, T: T)
     }
 
     /// The log-likelihood and its analytic gradient, summed over the distinct rows.

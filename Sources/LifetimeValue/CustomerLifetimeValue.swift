@@ -22,6 +22,10 @@ public protocol PurchasePredicting: Sendable {
     func survivalIfAlive(over t: Double, frequency: Double, T: Double) -> Double
     /// P(exactly n purchases in the next t).
     func probabilityOfPurchases(_ n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> Double
+    /// For each (frequency[k], T[k]): the purchases still to come over the whole remaining
+    /// lifetime of a customer active at T, each discounted continuously at `delta` per unit of
+    /// time (DERT / P(alive)); NaN where δ is not positive or the series does not converge.
+    func discountedResidualPurchasesIfAlive(continuousRate delta: Double, frequency: [Double], T: [Double]) -> [Double]
 }
 
 extension PurchasePredicting {
@@ -33,6 +37,19 @@ extension PurchasePredicting {
     /// P(active at T + t).
     public func pAlive(after t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
         pAlive(frequency: x, recency: tx, T: T) * survivalIfAlive(over: t, frequency: x, T: T)
+    }
+
+    /// Discounted expected residual transactions: P(alive) times the purchases still to come,
+    /// each discounted continuously at `delta` per unit of time (a rate d per month becomes
+    /// ln(1+d) per month, ln(1+d)/4.345 per week; for BG/BB, ln(1+d) per opportunity).
+    public func discountedExpectedResidualTransactions(continuousRate delta: Double, frequency x: Double, recency tx: Double,
+                                                      T: Double) throws -> Double {
+        guard delta > 0, delta.isFinite else { throw LifetimeValueError.invalidParameters("the discount rate must be positive (got \(delta))") }
+        let residual = discountedResidualPurchasesIfAlive(continuousRate: delta, frequency: [x], T: [T])[0]
+        guard residual.isFinite else {
+            throw LifetimeValueError.invalidParameters("the discount rate \(delta) is too small for the series to converge")
+        }
+        return pAlive(frequency: x, recency: tx, T: T) * residual
     }
 }
 
@@ -110,8 +127,9 @@ public struct CustomerLifetimeValue: Sendable {
 /// (a cohort has a few hundred ages in days and few frequencies), so the costly part — the
 /// hypergeometric series behind each horizon's expectation — runs once per distinct pair.
 /// CLV factors the same way: CLV = spend · P(alive) · Σᵢ (Aᵢ − Aᵢ₋₁)/(1+d)ⁱ with Aᵢ the live
-/// customer's expected purchases by month i. Customers are scored on two threads, each
-/// writing its own half, so the result does not depend on the cores.
+/// customer's expected purchases by month i, and so does DERT = P(alive) · DERT/P(alive).
+/// Customers are scored on two threads, each writing its own half, so the result does not
+/// depend on the cores.
 public struct CustomerScores: Sendable {
     public var expectedPurchases: [Double]
     public var pAlive: [Double]
@@ -119,9 +137,13 @@ public struct CustomerScores: Sendable {
     /// Empty without a spend model.
     public var expectedSpend: [Double]
     public var clv: [Double]
+    /// Discounted expected residual transactions at `residualRate`; empty without one.
+    public var dert: [Double]
 
+    /// `residualRate`: the continuous discount rate per unit of time for DERT (none: no DERT).
     public init(purchases: any PurchasePredicting, spend: GammaGamma?, monthLength: Double, horizon: Double, months: Int,
-                discountRate: Double, frequency: [Double], recency: [Double], T: [Double], monetaryValue: [Double]?) {
+                discountRate: Double, residualRate: Double? = nil, frequency: [Double], recency: [Double], T: [Double],
+                monetaryValue: [Double]?) {
         let n = frequency.count
         var keys = DistinctKeys(capacity: min(n, 1 << 16))
         var pairX: [Double] = [], pairT: [Double] = []
@@ -145,35 +167,40 @@ public struct CustomerScores: Sendable {
             return SIMD4(purchases.expectedPurchasesIfAlive(in: horizon, frequency: x, T: age),
                          purchases.survivalIfAlive(over: horizon, frequency: x, T: age), discounted, 0)
         }
-        // Each customer's five scores are written straight into their columns, on two threads
+        let residual = residualRate.map { purchases.discountedResidualPurchasesIfAlive(continuousRate: $0, frequency: pairX, T: pairT) } ?? []
+        // Each customer's six scores are written straight into their columns, on two threads
         // that each fill their own half.
         var expected = [Double](repeating: 0, count: n), alive = [Double](repeating: 0, count: n)
         var later = [Double](repeating: 0, count: n)
         var spent = [Double](repeating: 0, count: valued ? n : 0), value = [Double](repeating: 0, count: valued ? n : 0)
+        var discounted = [Double](repeating: 0, count: residual.isEmpty ? 0 : n)
         expected.withUnsafeMutableBufferPointer { expected in
             alive.withUnsafeMutableBufferPointer { alive in
                 later.withUnsafeMutableBufferPointer { later in
                     spent.withUnsafeMutableBufferPointer { spent in
                         value.withUnsafeMutableBufferPointer { value in
-                            let columns = UncheckedBox((expected, alive, later, spent, value))
-                            let shared = UncheckedBox((purchases, spend, monetaryValue, perPair, pairOf))
-                            let work: @Sendable (Int) -> Void = { half in
-                                let (expected, alive, later, spent, value) = columns.value
-                                let (purchases, spend, monetaryValue, perPair, pairOf) = shared.value
-                                for i in (n * half / 2)..<(n * (half + 1) / 2) {
-                                    let p = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
-                                    let pair = perPair[Int(pairOf[i])]
-                                    expected[i] = p * pair[0]
-                                    alive[i] = p
-                                    later[i] = p * pair[1]
-                                    if valued, let spend, let monetaryValue {
-                                        let m = spend.expectedSpend(frequency: frequency[i], monetaryValue: monetaryValue[i])
-                                        spent[i] = m
-                                        value[i] = m * p * pair[2]
+                            discounted.withUnsafeMutableBufferPointer { discounted in
+                                let columns = UncheckedBox((expected, alive, later, spent, value, discounted))
+                                let shared = UncheckedBox((purchases, spend, monetaryValue, perPair, pairOf, residual))
+                                let work: @Sendable (Int) -> Void = { half in
+                                    let (expected, alive, later, spent, value, discounted) = columns.value
+                                    let (purchases, spend, monetaryValue, perPair, pairOf, residual) = shared.value
+                                    for i in (n * half / 2)..<(n * (half + 1) / 2) {
+                                        let p = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
+                                        let pair = perPair[Int(pairOf[i])]
+                                        expected[i] = p * pair[0]
+                                        alive[i] = p
+                                        later[i] = p * pair[1]
+                                        if valued, let spend, let monetaryValue {
+                                            let m = spend.expectedSpend(frequency: frequency[i], monetaryValue: monetaryValue[i])
+                                            spent[i] = m
+                                            value[i] = m * p * pair[2]
+                                        }
+                                        if !residual.isEmpty { discounted[i] = p * residual[Int(pairOf[i])] }
                                     }
                                 }
+                                if n >= 4096 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
                             }
-                            if n >= 4096 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
                         }
                     }
                 }
@@ -184,5 +211,6 @@ public struct CustomerScores: Sendable {
         pAliveAtHorizon = later
         expectedSpend = spent
         clv = value
+        dert = discounted
     }
 }

@@ -77,6 +77,12 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
     }
 
+    /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
+    /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x+1) (see `BetaGeometricResidualPurchases`).
+    public func discountedResidualPurchasesIfAlive(continuousRate delta: Double, frequency: [Double], T: [Double]) -> [Double] {
+        betaGeometricDiscountedResidualPurchases(r: r, alpha: alpha, a: a, b: b, survived: 1, continuousRate: delta, frequency: frequency, T: T)
+    }
+
     private func logOdds(_ x: Double, _ tx: Double, _ T: Double) -> Double {
         log(a) - log(b + x) + (r + x) * (log(alpha + T) - log(alpha + tx))
     }

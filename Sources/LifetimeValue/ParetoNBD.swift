@@ -97,20 +97,21 @@ public struct ParetoNBD: Sendable, Equatable {
     }
 
     /// Discounted expected residual transactions (Fader, Hardie & Lee 2005, "RFM and CLV:
-    /// using iso-value curves for customer base analysis", eq. 2): the purchases still to come,
-    /// each discounted continuously at `delta` per unit of time (an annual rate d becomes
-    /// ln(1+d) per year, ln(1+d)/52 per week). Alive now, λ ~ Gamma(r+x, α+T) and
-    /// μ ~ Gamma(s, β+T), so with b = β+T
+    /// using iso-value curves for customer base analysis", eq. 2) without the P(alive) factor:
+    /// the purchases still to come, each discounted continuously at `delta` per unit of time.
+    /// Alive now, λ ~ Gamma(r+x, α+T) and μ ~ Gamma(s, β+T), so with b = β+T
     ///
-    ///     DERT = P(alive) · (r+x)/(α+T) · ∫₀^∞ (b/(b+t))ˢ e^(−δt) dt = P(alive) · (r+x)/(α+T) · b · K(s, δb),
+    ///     DERT / P(alive) = (r+x)/(α+T) · ∫₀^∞ (b/(b+t))ˢ e^(−δt) dt = (r+x)/(α+T) · b · K(s, δb),
     ///
     /// K(s, z) = ∫₀^∞ (1+u)^(−s) e^(−zu) du = zˢ⁻¹ eᶻ Γ(1−s, z) = zˢ⁻¹ U(s, s; z), the paper's
     /// confluent hypergeometric function, evaluated by the continued fraction of the upper
     /// incomplete gamma function, which holds for any s and z > 0 and never forms Γ(1−s).
-    public func discountedExpectedResidualTransactions(continuousRate delta: Double, frequency x: Double, recency tx: Double, T: Double) throws -> Double {
-        guard delta > 0, delta.isFinite else { throw LifetimeValueError.invalidParameters("the discount rate must be positive (got \(delta))") }
-        let b = beta + T
-        return pAlive(frequency: x, recency: tx, T: T) * (r + x) / (alpha + T) * b * Self.discountedSurvival(s, delta * b)
+    public func discountedResidualPurchasesIfAlive(continuousRate delta: Double, frequency: [Double], T: [Double]) -> [Double] {
+        guard delta > 0, delta.isFinite else { return frequency.map { _ in .nan } }
+        return parallelMap(frequency.count) { i in
+            let b = beta + T[i]
+            return (r + frequency[i]) / (alpha + T[i]) * b * Self.discountedSurvival(s, delta * b)
+        }
     }
 
     /// K(s, z) = ∫₀^∞ (1+u)^(−s) e^(−zu) du by the modified Lentz evaluation of

@@ -23,9 +23,10 @@ struct PredictCommand: ParsableCommand {
             --discount-rate, derl: the discounted expected residual lifetime of a customer who \
             has renewed that many times.
 
-            With a pareto-nbd model and --discount-rate, dert adds the discounted expected \
-            residual transactions (Fader, Hardie & Lee 2005), discounted continuously at \
-            ln(1 + rate) per month, over the customer's whole remaining lifetime.
+            With --discount-rate, dert adds the discounted expected residual transactions: \
+            every purchase still to come over the customer's whole remaining lifetime, \
+            discounted continuously at ln(1 + rate) per month (per opportunity for bgbb, the \
+            first future opportunity discounted once).
 
             Examples:
               clientele predict models/cdnow-bgnbd.json summary.csv --unit weeks --horizon 52 \\
@@ -87,15 +88,23 @@ struct PredictCommand: ParsableCommand {
         let counts = purchaseProbabilities.map { Array(0...$0) } ?? []
         columns += counts.map { "p_purchases_\($0)" }
         if spend != nil { columns += ["expected_spend", "clv"] }
-        // Pareto/NBD has a closed form for the discounted purchases still to come.
-        let pareto = purchases as? ParetoNBD
-        if pareto != nil, discountRate != nil { columns.append("dert") }
+        // The discounted purchases still to come, over the whole remaining lifetime.
+        if let discountRate {
+            guard discountRate > 0 else {
+                throw CommandError("--discount-rate \(discountRate): dert discounts purchases over the whole remaining lifetime and needs a positive rate")
+            }
+            columns.append("dert")
+        }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = spend != nil ? max(1, Int((horizon / monthLength).rounded())) : 0
         let frequency = data.frequency.map(Double.init)
         let scores = CustomerScores(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon,
-                                    months: months, discountRate: discountRate ?? 0.01, frequency: frequency,
+                                    months: months, discountRate: discountRate ?? 0.01,
+                                    residualRate: discountRate.map { log1p($0) / monthLength }, frequency: frequency,
                                     recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
+        if let discountRate, let bad = scores.dert.firstIndex(where: { !$0.isFinite }) {
+            throw CommandError("\(summary): customer \(data.customerIDs[bad]): dert is not finite at --discount-rate \(discountRate) (too small a rate for the series to converge)")
+        }
         for i in 0..<data.count {
             var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
             for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])) }
@@ -103,10 +112,7 @@ struct PredictCommand: ParsableCommand {
                 row.append(scores.expectedSpend[i])
                 row.append(scores.clv[i])
             }
-            if let pareto, let discountRate {
-                row.append(try pareto.discountedExpectedResidualTransactions(
-                    continuousRate: log1p(discountRate) / monthLength, frequency: frequency[i], recency: data.recency[i], T: data.T[i]))
-            }
+            if !scores.dert.isEmpty { row.append(scores.dert[i]) }
             writer.appendRow(data.customerIDs, i, row)
         }
         try writeFileAtomically(writer.bytes, to: output)

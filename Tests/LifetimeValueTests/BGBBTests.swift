@@ -91,6 +91,48 @@ import Testing
         }
     }
 
+    /// Eq. 14 against the direct sum it stands for, Σₖ≥₁ (E[X(k)] − E[X(k−1)]) / (1+d)ᵏ with
+    /// E[X(k)] the expected donations in the next k opportunities (equal to lifetimes' within
+    /// 1e-6): the paper's convention, the first future opportunity discounted once. Every
+    /// donations group, at 10% and 50% per opportunity, summed until (1+d)^−k < 10⁻¹⁷.
+    @Test func dertEqualsTheDiscountedSumOverFutureOpportunities() throws {
+        let model = try Self.lifetimesModel()
+        let table = try fixture("donations_predictions.csv")
+        let (x, tx, n) = (table["frequency"], table["recency"], table["periods"])
+        for d in [0.1, 0.5] {
+            let opportunities = Int((17 * log(10) / log1p(d)).rounded(.up))
+            for i in x.indices {
+                var sum = 0.0, previous = 0.0
+                for k in 1...opportunities {
+                    let cumulative = model.expectedPurchases(in: Double(k), frequency: x[i], recency: tx[i], T: n[i])
+                    sum += (cumulative - previous) / pow(1 + d, Double(k))
+                    previous = cumulative
+                }
+                let dert = try model.discountedExpectedResidualTransactions(discountRate: d, frequency: x[i], recency: tx[i], T: n[i])
+                #expect(relativeDifference(dert, sum) < 1e-10, "row \(i), d = \(d): \(dert) vs \(sum)")
+            }
+        }
+        #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(discountRate: 0, frequency: 1, recency: 1, T: 6) }
+        // At 10⁻⁷ per opportunity the series would need some 10⁹ terms: refused, not truncated.
+        #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(discountRate: 1e-7, frequency: 6, recency: 6, T: 6) }
+    }
+
+    /// Long histories and extreme parameters, rates from 0.001 to 10 per opportunity: DERT is
+    /// finite and below Σₖ (1+d)^−k = 1/d, one transaction at most per opportunity.
+    @Test func dertStaysFiniteAndBelowOnePerOpportunity() throws {
+        var random = SeededRandom(seed: 2014)
+        for _ in 0..<300 {
+            let params = (0..<4).map { _ in exp(Double.random(in: log(1e-3)...log(1e3), using: &random)) }
+            let model = try BGBB(alpha: params[0], beta: params[1], gamma: params[2], delta: params[3])
+            let n = Double(Int.random(in: 1...2000, using: &random))
+            let tx = Double(Int.random(in: 0...Int(n), using: &random))
+            let x = tx == 0 ? 0 : Double(Int.random(in: 1...Int(tx), using: &random))
+            let d = exp(Double.random(in: log(1e-3)...log(10), using: &random))
+            let dert = try model.discountedExpectedResidualTransactions(discountRate: d, frequency: x, recency: tx, T: n)
+            #expect(dert.isFinite && dert >= 0 && dert <= 1 / d, "\(params) x=\(x) tx=\(tx) n=\(n) d=\(d) → \(dert)")
+        }
+    }
+
     @Test func historiesThatAreNotDiscreteAreRefused() throws {
         let data = try PurchaseHistories(frequency: [3], recency: [2], T: [6])
         #expect(throws: LifetimeValueError.self) { try BGBB.fit(data) }

@@ -76,3 +76,24 @@ func worstGradientError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double
     }
     return worst
 }
+
+/// ∫₀^∞ e^(−δt) dE[X(t)] for a customer's conditional expected purchases E[X(t)] — what DERT
+/// stands for — from the model's own expectation function, not its DERT: by parts,
+/// e^(−δH) E[X(H)] + δ ∫₀^H e^(−δt) E[X(t)] dt, the integral by Gauss–Legendre over ten slices
+/// of 5/δ each (H = 50/δ, where e^(−δH) ≈ 2·10⁻²²).
+func discountedSumOfExpectedPurchases(_ model: any PurchasePredicting, continuousRate delta: Double,
+                                      frequency x: Double, recency tx: Double, T: Double) -> Double {
+    let slice = 5 / delta
+    let expected = { (t: Double) in model.expectedPurchases(in: t, frequency: x, recency: tx, T: T) }
+    var integral = 0.0
+    for k in 0..<10 {
+        integral += GaussLegendre.integrate(from: Double(k) * slice, to: Double(k + 1) * slice) { t in exp(-delta * t) * expected(t) }
+    }
+    return exp(-delta * 10 * slice) * expected(10 * slice) + delta * integral
+}
+
+/// `Fixtures/dert_references.csv`: D = E[μ/(c + pμ)], μ ~ Gamma(R, 1), p ~ Beta(a, B), by mpmath.
+func dertReferences() throws -> [(R: Double, c: Double, a: Double, B: Double, value: Double)] {
+    let table = try fixture("dert_references.csv")
+    return table["R"].indices.map { (table["R"][$0], table["c"][$0], table["a"][$0], table["B"][$0], table["value"][$0]) }
+}

@@ -194,6 +194,47 @@ import Testing
         }
     }
 
+    /// `dert` for BG/NBD and BG/BB from the model files in models/, against mpmath's values
+    /// (Tests/LifetimeValueTests/Fixtures/dert_cli_references.csv, make_dert_references.py): at
+    /// 1% a month on a summary in weeks, ln(1.01)/4.345 per week; at 10% per opportunity for
+    /// BG/BB. MBG/NBD is fitted here; for every model and customer the discounted purchases
+    /// over the whole lifetime are at least those of the horizon discounted at its end.
+    @Test func predictWritesDERTForEveryPurchaseModel() throws {
+        let directory = try temporaryDirectory()
+        let references = try String(contentsOfFile: "\(Self.repositoryRoot.path)/Tests/LifetimeValueTests/Fixtures/dert_cli_references.csv", encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let cdnow = "datasets/cdnow/cdnow_customers_summary.csv", donations = "datasets/donations/donations.csv"
+        let mbgnbd = directory.appendingPathComponent("mbgnbd.json").path
+        #expect(try run(["fit", "mbgnbd", cdnow, "--unit", "weeks", "--output", mbgnbd]).status == 0)
+        for (name, model, summary, rate, perStep, horizon) in [("bgnbd", "models/cdnow-sample-bgnbd.json", cdnow, "0.01", log(1.01) / 4.345, 39.0),
+                                                                ("mbgnbd", mbgnbd, cdnow, "0.01", log(1.01) / 4.345, 39),
+                                                                ("bgbb", "models/donations-bgbb.json", donations, "0.1", log(1.1), 5)] {
+            let output = directory.appendingPathComponent("predictions.csv").path
+            let outcome = try run(["predict", model, summary, "--unit", "weeks", "--horizon", "\(horizon)", "--discount-rate", rate,
+                                   "--output", output].filter { summary == cdnow || ($0 != "--unit" && $0 != "weeks") })
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+            #expect(rows[0] == ["customer_id", "expected_purchases", "p_alive", "p_alive_at_horizon", "dert"])
+            var byCustomer: [String: Double] = [:]
+            for row in rows.dropFirst() {
+                let (expected, dert) = (Double(row[1])!, Double(row[4])!)
+                #expect(dert.isFinite && dert >= exp(-perStep * horizon) * expected * (1 - 1e-9), "\(name) \(row)")
+                byCustomer[row[0]] = dert
+            }
+            // The donations file has no customer_id: its rows are numbered, (0, 0, 6) first, (3, 5, 6) 15th, (6, 6, 6) last.
+            let donationRows = ["0/0/6": "1", "3/5/6": "15", "6/6/6": "22"]
+            for reference in references where reference[0] == name {
+                let customer = name == "bgbb" ? donationRows[reference[1]]! : reference[1]
+                let expected = Double(reference[5])!
+                #expect(abs(byCustomer[customer]! - expected) < 1e-9 * expected, "\(reference): \(byCustomer[customer]!)")
+            }
+        }
+        let zero = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "5", "--discount-rate", "0",
+                            "--output", directory.appendingPathComponent("never.csv").path])
+        #expect(zero.status != 0 && zero.standardError.contains("--discount-rate 0.0: dert"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("never.csv").path))
+    }
+
     /// The retention example of Fader & Hardie (2007): fit years 0–7, project to year 12.
     @Test func fitAndProjectRetentionWithSBG() throws {
         let directory = try temporaryDirectory()

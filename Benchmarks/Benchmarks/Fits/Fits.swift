@@ -50,6 +50,15 @@ let benchmarks: @Sendable () -> Void = {
             (try BGNBD.fit(try PurchaseHistories(frequency: x, recency: tx, T: T)).model,
              try GammaGamma.fit(frequency: x, monetaryValue: monetary).model)
         }
+        // DERT on top of the scores (the nodes of its Mellin–Barnes integral once per frequency).
+        Benchmark("DERT + P(alive) + expected purchases, BG/NBD, \(customers) customers") { benchmark, model in
+            for _ in benchmark.scaledIterations {
+                blackHole(CustomerScores(purchases: model, spend: nil, monthLength: 4.345, horizon: 52, months: 1, discountRate: 0.01,
+                                         residualRate: log(1.01) / 4.345, frequency: x, recency: tx, T: T, monetaryValue: nil))
+            }
+        } setup: {
+            try BGNBD.fit(try PurchaseHistories(frequency: x, recency: tx, T: T)).model
+        }
     }
 }
 
