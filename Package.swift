@@ -34,7 +34,7 @@ let package = Package(
         // glibc's allocator controls, for the command line's memory reuse.
         .systemLibrary(name: "CAllocator"),
         .target(name: "Transactions", exclude: ["README.md"]),
-        .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"]),
+        .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
         .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
