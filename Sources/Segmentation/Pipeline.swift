@@ -10,7 +10,7 @@ import Transactions
 /// 1. read the log and summarise it per customer: with a calibration end, once split at it
 ///    (the models learn from the calibration window, the churn labels and the calibration
 ///    chart come from the holdout) and once over the whole observation (what each customer
-///    is scored on), both in one walk over the records; without one, once;
+///    is scored on); without one, once;
 /// 2. fit the purchase model (BG/NBD, Pareto/NBD or MBG/NBD) and the Gamma-Gamma spend model;
 /// 3. score every customer: expected purchases over the horizon, P(alive), CLV (lifetimes'
 ///    `customer_lifetime_value` over the horizon in monthly steps);
@@ -198,14 +198,11 @@ public enum Pipeline {
 
     static func summaries(_ log: TransactionLog, _ period: PeriodSettings) throws -> (fitting: CustomerSummary, scoring: CustomerSummary) {
         let whole = SummaryOptions(period: period.periodLength, unit: period.unit, calibrationEnd: nil, observationEnd: period.observationEnd)
-        guard let calibrationEnd = period.calibrationEnd else {
-            let scoring = try CustomerSummary(log: log, options: whole)
-            return (scoring, scoring)
-        }
+        let scoring = try CustomerSummary(log: log, options: whole)
+        guard let calibrationEnd = period.calibrationEnd else { return (scoring, scoring) }
         var split = whole
         split.calibrationEnd = calibrationEnd
-        let both = try CustomerSummary.summaries(log, options: [split, whole])
-        return (both[0], both[1])
+        return (try CustomerSummary(log: log, options: split), scoring)
     }
 
     static func parameters(_ fit: FitResult) -> String {

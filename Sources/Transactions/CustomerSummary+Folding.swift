@@ -19,10 +19,6 @@ import Darwin
 /// that walk; the records are then grouped by customer and each customer's are sorted by
 /// day before the fold, which gives the same result as a sorted log.
 ///
-/// Several windows (a calibration/holdout split and the whole history, say) are folded in
-/// the same walk over the records: each customer has one state per window, side by side, so
-/// the records are read once and a customer's states share their cache lines' neighbourhood.
-///
 /// Counts are 32-bit: one customer with 2^31 rows would need 32 GiB of records first.
 
 /// One customer's summary so far.
@@ -103,8 +99,7 @@ struct CustomerFold {
     }
 }
 
-/// The folds of all customers, by dense customer index, each on its own cache line; with
-/// several windows, a customer's states follow each other.
+/// The folds of all customers, by dense customer index, each on its own cache line.
 ///
 /// The fold touches one random state per record, so with a million customers nearly every
 /// record would also miss the TLB with 4 KiB pages; the states are mapped on their own and
@@ -114,13 +109,11 @@ final class CustomerFolds {
     private let base: UnsafeMutableRawPointer
     private let mappedBytes: Int
     let count: Int
-    let windows: Int
 
-    init(count: Int, windows: Int = 1) {
+    init(count: Int) {
         self.count = count
-        self.windows = windows
         let hugePage = 2 << 20
-        mappedBytes = (max(count * windows, 1) * MemoryLayout<CustomerFold>.stride + hugePage - 1) / hugePage * hugePage + hugePage
+        mappedBytes = (max(count, 1) * MemoryLayout<CustomerFold>.stride + hugePage - 1) / hugePage * hugePage + hugePage
         guard let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               mapped != MAP_FAILED else {
             fatalError("cannot map \(mappedBytes >> 20) MiB for the customers' summaries: \(String(cString: strerror(errno)))")
@@ -133,7 +126,7 @@ final class CustomerFolds {
         _ = madvise(raw, mappedBytes - (aligned - address), MADV_HUGEPAGE)
         #endif
         base = mapped
-        storage = raw.bindMemory(to: CustomerFold.self, capacity: max(count * windows, 1))
+        storage = raw.bindMemory(to: CustomerFold.self, capacity: max(count, 1))
     }
 
     deinit {
@@ -145,7 +138,7 @@ final class CustomerFolds {
     /// order calls this as it goes, so the folds shrink while the columns grow.
     func release(below customer: Int) {
         let hugePage = 2 << 20
-        let end = Int(bitPattern: storage + customer * windows) / hugePage * hugePage
+        let end = Int(bitPattern: storage + customer) / hugePage * hugePage
         let start = Int(bitPattern: UnsafeMutableRawPointer(storage))
         guard end > start else { return }
         _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
@@ -154,13 +147,13 @@ final class CustomerFolds {
     /// Fresh folds for `range`; a thread clears its own range, so the pages are touched
     /// first on the thread that uses them.
     func reset(_ range: Range<Int>) {
-        (storage + range.lowerBound * windows).initialize(repeating: CustomerFold(), count: range.count * windows)
+        (storage + range.lowerBound).initialize(repeating: CustomerFold(), count: range.count)
     }
 
     @inline(__always)
-    subscript(customer: Int, window: Int) -> CustomerFold {
-        get { storage[customer &* windows &+ window] }
-        _modify { yield &storage[customer &* windows &+ window] }
+    subscript(customer: Int) -> CustomerFold {
+        get { storage[customer] }
+        _modify { yield &storage[customer] }
     }
 }
 
@@ -185,31 +178,21 @@ struct ClosedFolds {
         }
     }
 
-    /// Closes the folds of `range` in `window`.
-    init(closing range: Range<Int>, of folds: CustomerFolds, window: Int) {
+    /// Closes the folds of `range`.
+    init(closing range: Range<Int>, of folds: CustomerFolds) {
         for c in range {
-            folds[c, window].closeGroup()
-            unmatchedRefunds += Int(folds[c, window].unmatchedRefunds)
-            if folds[c, window].included { kept.append(Int32(c)) }
+            folds[c].closeGroup()
+            unmatchedRefunds += Int(folds[c].unmatchedRefunds)
+            if folds[c].included { kept.append(Int32(c)) }
         }
-    }
-
-    /// Each window's folds of `range` closed.
-    static func closing(_ range: Range<Int>, of folds: CustomerFolds) -> [ClosedFolds] {
-        (0..<folds.windows).map { ClosedFolds(closing: range, of: folds, window: $0) }
-    }
-
-    /// Per window, the threads' results joined in customer order.
-    static func joining(_ perThread: [[ClosedFolds]]) -> [ClosedFolds] {
-        perThread[0].indices.map { w in ClosedFolds(joining: perThread.map { $0[w] }) }
     }
 }
 
-/// Folds the records as they lie in the file into every window; nil, with the folds to be
-/// discarded, when some customer's records are not in date order.
-func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: [Windows]) -> [ClosedFolds]? {
+/// Folds the records as they lie in the file; nil, with the folds to be discarded, when
+/// some customer's records are not in date order.
+func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) -> ClosedFolds? {
     let threads = folds.count >= 4096 ? 2 : 1
-    var results = [[ClosedFolds]?](repeating: nil, count: threads)
+    var results = [ClosedFolds?](repeating: nil, count: threads)
     results.withUnsafeMutableBufferPointer { results in
         parallelFor(threads) { t in
             let range = customerRange(t, of: threads, folds.count)
@@ -219,28 +202,24 @@ func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds,
             for chunk in chunks {
                 let inOrder = chunk.withUnsafeBufferPointer { records in
                     for record in records where UInt32(bitPattern: record.customer &- first) < span {
-                        for (w, window) in windows.enumerated() {
-                            // The order check is the same in every window, so the first decides.
-                            if !folds[Int(record.customer), w].add(day: record.day, amount: record.amount, window) { return false }
-                        }
+                        if !folds[Int(record.customer)].add(day: record.day, amount: record.amount, windows) { return false }
                     }
                     return true
                 }
                 if !inOrder { return }
             }
-            results[t] = ClosedFolds.closing(range, of: folds)
+            results[t] = ClosedFolds(closing: range, of: folds)
         }
     }
     guard results.allSatisfy({ $0 != nil }) else { return nil }
-    return ClosedFolds.joining(results.map { $0! })
+    return ClosedFolds(joining: results.map { $0! })
 }
 
-/// Folds each customer's records into every window after grouping them by customer and
-/// sorting them by day.
-func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: [Windows]) -> [ClosedFolds] {
+/// Folds each customer's records after grouping them by customer and sorting them by day.
+func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ windows: Windows) -> ClosedFolds {
     let (grouped, starts) = groupByCustomer(chunks, customerCount: folds.count)
     let threads = folds.count >= 4096 ? 2 : 1
-    var results = [[ClosedFolds]](repeating: [], count: threads)
+    var results = [ClosedFolds](repeating: ClosedFolds(), count: threads)
     results.withUnsafeMutableBufferPointer { results in
         grouped.withUnsafeBufferPointer { all in
             parallelFor(threads) { t in
@@ -250,9 +229,7 @@ func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ w
                 for c in range {
                     func foldAll(_ records: UnsafeBufferPointer<TransactionRecord>) {
                         for record in records {
-                            for (w, window) in windows.enumerated() {
-                                _ = folds[c, w].add(day: record.day, amount: record.amount, window)
-                            }
+                            _ = folds[c].add(day: record.day, amount: record.amount, windows)
                         }
                     }
                     let records = UnsafeBufferPointer(rebasing: all[starts[c]..<starts[c + 1]])
@@ -265,11 +242,11 @@ func foldGrouped(_ chunks: [[TransactionRecord]], into folds: CustomerFolds, _ w
                         scratch.withUnsafeBufferPointer(foldAll)
                     }
                 }
-                results[t] = ClosedFolds.closing(range, of: folds)
+                results[t] = ClosedFolds(closing: range, of: folds)
             }
         }
     }
-    return ClosedFolds.joining(results)
+    return ClosedFolds(joining: Array(results))
 }
 
 /// The records of each customer together, in file order: `grouped[starts[c]..<starts[c + 1]]`

@@ -79,85 +79,70 @@ extension CustomerSummary {
     /// Customers whose first purchase comes after the calibration end (or observation end)
     /// are left out, as lifetimes does.
     public init(log: TransactionLog, options: SummaryOptions = SummaryOptions()) throws {
-        var unmatched = [0]
-        self = try CustomerSummary.make(log, [options], &unmatched)[0]
+        var unmatched = 0
+        self = try CustomerSummary.make(log, options, &unmatched)
     }
 
     /// Like `init(log:options:)`, also returning how many refunds had no purchase to reduce.
     public static func summarize(_ log: TransactionLog, options: SummaryOptions = SummaryOptions())
         throws -> (summary: CustomerSummary, unmatchedRefunds: Int)
     {
-        var unmatched = [0]
-        let summary = try make(log, [options], &unmatched)[0]
-        return (summary, unmatched[0])
+        var unmatched = 0
+        let summary = try make(log, options, &unmatched)
+        return (summary, unmatched)
     }
 
-    /// One summary per options, from one walk over the log's records (a job's calibration
-    /// split and its whole history, say); each equals `init(log:options:)` with its options.
-    public static func summaries(_ log: TransactionLog, options: [SummaryOptions]) throws -> [CustomerSummary] {
-        var unmatched = [Int](repeating: 0, count: options.count)
-        return try make(log, options, &unmatched)
-    }
-
-    private static func make(_ log: TransactionLog, _ options: [SummaryOptions], _ unmatchedRefunds: inout [Int]) throws -> [CustomerSummary] {
-        let settings = try options.map { options in
-            let unit = options.unit ?? options.period.naturalUnit
-            let scale = try PeriodScale(period: options.period, unit: unit)
-            let observationEnd = options.observationEnd ?? log.lastDay
-            if let calibrationEnd = options.calibrationEnd, calibrationEnd > observationEnd {
-                throw TransactionsError.invalidOptions(
-                    "the calibration end \(calibrationEnd) is after the observation end \(observationEnd)")
-            }
-            let windows = Windows(
-                calibrationEnd: Int32((options.calibrationEnd ?? observationEnd).daysSinceEpoch),
-                observationEnd: Int32(observationEnd.daysSinceEpoch),
-                split: options.calibrationEnd != nil,
-                period: options.period)
-            return (unit: unit, scale: scale, windows: windows, end: options.calibrationEnd ?? observationEnd)
-        }
-
-        let folds = CustomerFolds(count: log.customerIDs.count, windows: settings.count)
-        let windows = settings.map(\.windows)
-        let closed = foldInFileOrder(log.recordChunks, into: folds, windows) ?? foldGrouped(log.recordChunks, into: folds, windows)
-        for (w, setting) in settings.enumerated() where closed[w].kept.isEmpty {
+    private static func make(_ log: TransactionLog, _ options: SummaryOptions, _ unmatchedRefunds: inout Int) throws -> CustomerSummary {
+        let unit = options.unit ?? options.period.naturalUnit
+        let scale = try PeriodScale(period: options.period, unit: unit)
+        let observationEnd = options.observationEnd ?? log.lastDay
+        if let calibrationEnd = options.calibrationEnd, calibrationEnd > observationEnd {
             throw TransactionsError.invalidOptions(
-                "no customer made a first purchase by \(setting.end); the log runs from \(log.firstDay) to \(log.lastDay)")
+                "the calibration end \(calibrationEnd) is after the observation end \(observationEnd)")
         }
-        return settings.enumerated().map { w, setting in
-            unmatchedRefunds[w] += closed[w].unmatchedRefunds
-            let kept = closed[w].kept
-            // The ids on one thread, the numbers on the other, each in one pass in customer
-            // order; the last window's gathering gives the folds' memory back as it goes.
-            // When every customer is kept, the log's ids are shared, not copied.
-            let windows = setting.windows
-            let releasing = w == settings.count - 1
-            var customerIDs = log.customerIDs
-            var columns = SummaryColumns()
-            let selectsIDs = kept.count < log.customerIDs.count
-            if kept.count >= 4096 {
-                parallelFor(2) { t in
-                    if t == 0 {
-                        columns = SummaryColumns(kept, folds, window: w, windows, setting.scale, hasAmounts: log.hasAmounts,
-                                                 releasing: releasing)
-                    } else if selectsIDs {
-                        customerIDs = log.customerIDs.selecting(kept)
-                    }
+        let windows = Windows(
+            calibrationEnd: Int32((options.calibrationEnd ?? observationEnd).daysSinceEpoch),
+            observationEnd: Int32(observationEnd.daysSinceEpoch),
+            split: options.calibrationEnd != nil,
+            period: options.period)
+
+        let folds = CustomerFolds(count: log.customerIDs.count)
+        let closed = foldInFileOrder(log.recordChunks, into: folds, windows) ?? foldGrouped(log.recordChunks, into: folds, windows)
+        unmatchedRefunds += closed.unmatchedRefunds
+        let kept = closed.kept
+        guard !kept.isEmpty else {
+            let end = options.calibrationEnd ?? observationEnd
+            throw TransactionsError.invalidOptions(
+                "no customer made a first purchase by \(end); the log runs from \(log.firstDay) to \(log.lastDay)")
+        }
+
+        // The ids on one thread, the numbers on the other, each in one pass in customer order.
+        // When every customer is kept, the log's ids are shared, not copied.
+        var customerIDs = log.customerIDs
+        var columns = SummaryColumns()
+        let selectsIDs = kept.count < log.customerIDs.count
+        if kept.count >= 4096 {
+            parallelFor(2) { t in
+                if t == 0 {
+                    columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+                } else if selectsIDs {
+                    customerIDs = log.customerIDs.selecting(kept)
                 }
-            } else {
-                columns = SummaryColumns(kept, folds, window: w, windows, setting.scale, hasAmounts: log.hasAmounts,
-                                         releasing: releasing)
-                if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
             }
-            return CustomerSummary(
-                customerIDs: customerIDs,
-                frequency: columns.frequency, recency: columns.recency, T: columns.T,
-                monetaryValue: log.hasAmounts ? columns.monetaryValue : nil,
-                holdout: windows.split ? Holdout(
-                    frequency: columns.holdoutFrequency,
-                    monetaryValue: log.hasAmounts ? columns.holdoutMonetaryValue : nil,
-                    duration: setting.scale.duration(windows.observationEndPeriod - windows.calibrationEndPeriod)) : nil,
-                unit: setting.unit)
+        } else {
+            columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
+            if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
         }
+        let summary = CustomerSummary(
+            customerIDs: customerIDs,
+            frequency: columns.frequency, recency: columns.recency, T: columns.T,
+            monetaryValue: log.hasAmounts ? columns.monetaryValue : nil,
+            holdout: windows.split ? Holdout(
+                frequency: columns.holdoutFrequency,
+                monetaryValue: log.hasAmounts ? columns.holdoutMonetaryValue : nil,
+                duration: scale.duration(windows.observationEndPeriod - windows.calibrationEndPeriod)) : nil,
+            unit: unit)
+        return summary
     }
 }
 
@@ -168,8 +153,7 @@ private struct SummaryColumns {
 
     init() {}
 
-    init(_ kept: [Int32], _ folds: CustomerFolds, window: Int, _ windows: Windows, _ scale: PeriodScale, hasAmounts: Bool,
-         releasing: Bool) {
+    init(_ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows, _ scale: PeriodScale, hasAmounts: Bool) {
         frequency.reserveCapacity(kept.count)
         recency.reserveCapacity(kept.count)
         T.reserveCapacity(kept.count)
@@ -180,8 +164,8 @@ private struct SummaryColumns {
         }
         let calibrationT = windows.calibrationEndPeriod
         for (i, c) in kept.enumerated() {
-            if releasing, i & 0xFFFF == 0xFFFF { folds.release(below: Int(c)) }
-            let fold = folds[Int(c), window]
+            if i & 0xFFFF == 0xFFFF { folds.release(below: Int(c)) }
+            let fold = folds[Int(c)]
             frequency.append(Int(fold.frequency))
             recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
             T.append(scale.duration(calibrationT - fold.firstPeriod))

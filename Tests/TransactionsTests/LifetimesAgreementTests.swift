@@ -58,26 +58,4 @@ import Testing
         let mismatches = try compare(summary, fixture)
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
-
-    /// Several windows from one walk over the records, as a job makes its calibration split and
-    /// its whole history: each equals lifetimes, on a log in date order (folded as it lies) and
-    /// on the same rows reversed (grouped by customer and sorted first).
-    @Test(arguments: [false, true])
-    func windowsFoldedTogetherEqualLifetimes(reversed: Bool) throws {
-        var log = try TransactionLogReader.read(path: datasetPath("cdnow/CDNOW_master.txt"), format: cdnowMasterFormat)
-        if reversed { log.recordChunks = [log.recordChunks.joined().reversed()] }
-        let summaries = try CustomerSummary.summaries(log, options: [
-            SummaryOptions(period: .week, observationEnd: day("1998-06-30")),
-            SummaryOptions(period: .day, observationEnd: day("1998-06-30")),
-        ])
-        let weekly = try compare(summaries[0], "cdnow_master_summary_weekly_periods.csv")
-        let daily = try compare(summaries[1], "cdnow_master_summary_days.csv")
-        #expect(weekly.isEmpty && daily.isEmpty, "\(weekly.prefix(5)) \(daily.prefix(5))")
-        let split = SummaryOptions(unit: .weeks, calibrationEnd: day("1997-09-30"), observationEnd: day("1998-06-30"))
-        let together = try CustomerSummary.summaries(log, options: [split, SummaryOptions(unit: .weeks, observationEnd: day("1998-06-30"))])
-        let alone = try CustomerSummary(log: log, options: split)
-        #expect(together[0].frequency == alone.frequency && together[0].recency == alone.recency && together[0].T == alone.T)
-        #expect(together[0].monetaryValue == alone.monetaryValue && together[0].holdout == alone.holdout)
-        #expect(Array(together[0].customerIDs) == Array(alone.customerIDs))
-    }
 }
