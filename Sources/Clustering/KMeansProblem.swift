@@ -17,6 +17,11 @@ final class KMeansProblem: @unchecked Sendable {
     let meanFeatureVariance: Double
     /// Total weight of each chunk, for drawing the first center.
     let chunkWeights: [Double]
+    /// The centred points as Floats, for the assignment and seeding passes.
+    let singles: SinglePrecisionPoints
+    /// The largest absolute centred coordinate, which says whether Float distances could
+    /// overflow (`SinglePrecisionCenters.holdDistances`).
+    let largestCoordinate: Double
 
     init(_ data: FeatureMatrix, weights: [Double]?, threads: Int?) {
         count = data.count
@@ -29,13 +34,17 @@ final class KMeansProblem: @unchecked Sendable {
         self.mean = mean
         points = .allocate(capacity: n * d)
         var variance = [Double](repeating: 0, count: d)
+        var largest = 0.0
         for i in 0..<n {
             for j in 0..<d {
                 let centred = data.values[i * d + j] - mean[j]
                 points[i * d + j] = centred
                 variance[j] += centred * centred
+                largest = max(largest, abs(centred))
             }
         }
+        largestCoordinate = largest
+        singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
         meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
         norms = .allocate(capacity: n)
         rowSquaredNorms(points.baseAddress!, count: n, dimension: d, into: norms.baseAddress!)
@@ -56,6 +65,7 @@ final class KMeansProblem: @unchecked Sendable {
     deinit {
         points.deallocate()
         norms.deallocate()
+        singles.deallocate()
         weights?.deallocate()
     }
 
