@@ -1,5 +1,5 @@
 /// The data one k-means fit works on, prepared once for all initializations: points centred
-/// on their (unweighted) mean, their squared norms for the gemm expansion, the sample
+/// on their (unweighted) mean, the same as Floats in blocks of eight for the passes, the sample
 /// weights, and the chunking shared by every pass.
 ///
 /// Buffers are raw allocations owned by this object, read concurrently by the chunk workers
@@ -9,7 +9,6 @@ final class KMeansProblem: @unchecked Sendable {
     let dimension: Int
     let work: ChunkedWork
     let points: UnsafeMutableBufferPointer<Double>
-    let norms: UnsafeMutableBufferPointer<Double>
     /// nil when every weight is 1.
     let weights: UnsafeMutableBufferPointer<Double>?
     let mean: [Double]
@@ -46,8 +45,6 @@ final class KMeansProblem: @unchecked Sendable {
         largestCoordinate = largest
         singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
         meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
-        norms = .allocate(capacity: n)
-        rowSquaredNorms(points.baseAddress!, count: n, dimension: d, into: norms.baseAddress!)
         if let weights {
             let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
             _ = buffer.initialize(from: weights)
@@ -64,7 +61,6 @@ final class KMeansProblem: @unchecked Sendable {
 
     deinit {
         points.deallocate()
-        norms.deallocate()
         singles.deallocate()
         weights?.deallocate()
     }

@@ -46,6 +46,8 @@ final class KMeansState {
     /// coordinates gathered into blocks.
     let pendingRows: UnsafeMutableBufferPointer<Int32>
     let gathered: UnsafeMutableBufferPointer<Float>
+    /// Per worker, the Doubles of the points a Lloyd pass moves between clusters.
+    let movingCoordinates: UnsafeMutableBufferPointer<Double>
     /// Per chunk: sums of the same layout, then the count of changed labels and of points
     /// whose bounds failed.
     let partials: ChunkPartials
@@ -68,13 +70,14 @@ final class KMeansState {
         certifiedScratch = .allocate(capacity: work.workers * chunk)
         pendingRows = .allocate(capacity: work.workers * chunk)
         gathered = .allocate(capacity: work.workers * d * chunk)
+        movingCoordinates = .allocate(capacity: work.workers * d * chunk)
         partials = ChunkPartials(chunks: work.chunkCount, width: k * d + 2 * k + 2)
     }
 
     deinit {
         centers.deallocate(); singleCenters.deallocate(); labels.deallocate(); closest.deallocate()
         upper.deallocate(); lower.deallocate(); nearestScratch.deallocate(); distanceScratch.deallocate(); certifiedScratch.deallocate()
-        pendingRows.deallocate(); gathered.deallocate(); partials.deallocate()
+        pendingRows.deallocate(); gathered.deallocate(); movingCoordinates.deallocate(); partials.deallocate()
     }
 
     /// Iterates from the seeded centers: assign (E), recompute means (M), until no label
@@ -134,7 +137,12 @@ final class KMeansState {
         prepareSingleCenters()
         totalDrift = [Double](repeating: 0, count: k)
         totalLargestDrift = 0
-        if counting && !boundsToo { return relabel() }
+        if !boundsToo {
+            // A first pass starts every point in no cluster, so that all of them move in.
+            if !counting { labels.update(repeating: -1) }
+            let changed = relabel(fresh: !counting)
+            return counting ? changed : problem.count
+        }
         work.forEachChunk { worker, chunk, range in
             let found = findNearestTwo(worker: worker, count: range.count,
                                        points: problem.singles.block(startingAt: range.lowerBound))
@@ -142,14 +150,12 @@ final class KMeansState {
             var changed = 0
             for (p, i) in range.enumerated() {
                 let (nearest, best, second, slack) = resolve(i, found, p)
-                if boundsToo {
-                    upper[i] = roundedUp((best + slack).squareRoot())
-                    lower[i] = roundedDown(max(0, second - slack).squareRoot())
-                }
+                upper[i] = roundedUp((best + slack).squareRoot())
+                lower[i] = roundedDown(max(0, second - slack).squareRoot())
                 if counting {
                     if reassign(point: i, to: nearest, partial) { changed += 1 }
                 } else {
-                    accumulate(point: i, into: nearest, sign: 1, partial)
+                    accumulate(problem.point(i), weight: problem.weight(i), into: nearest, sign: 1, partial)
                     labels[i] = Int32(nearest)
                 }
             }
@@ -164,9 +170,10 @@ final class KMeansState {
         return counting ? Int(total[width]) : problem.count
     }
 
-    /// Lloyd's assignment after the first: the single-precision pass lists the points whose
-    /// label changes or whose certificate fails, and only those are handled one by one.
-    private func relabel() -> Int {
+    /// Lloyd's assignment: the single-precision pass lists the points whose label changes or
+    /// whose certificate fails, and only those are handled one by one. `fresh`: the labels are
+    /// all −1 and the sums are computed afresh. Returns the number of labels changed.
+    private func relabel(fresh: Bool) -> Int {
         let (d, k, width, chunkSize) = (problem.dimension, k, sumsWidth, ChunkedWork.chunkSize)
         let marginScale: Float = singleCenters.holdDistances ? Float(2 * (d + 9)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
         let largestNorm = Float(singleCenters.largestNorm).nextUp
@@ -177,16 +184,36 @@ final class KMeansState {
             let exceptions = clientele_kmeans_relabel(problem.singles.block(startingAt: range.lowerBound), range.count, d,
                                                       singleCenters.scaled, singleCenters.norms, k, largestNorm, marginScale,
                                                       labels.baseAddress! + range.lowerBound, offsets, nearest, certified)
-            let partial = partials.slot(chunk)
-            var changed = 0
+            // Two sweeps over the points that move: copy their Doubles (loads independent of
+            // each other, so that their cache misses overlap), then add them to the sums.
+            let coordinates = movingCoordinates.baseAddress! + worker * d * chunkSize
+            var moving = 0
             for e in 0..<exceptions {
                 let i = range.lowerBound + Int(offsets[e])
-                if reassign(point: i, to: certified[e] ? Int(nearest[e]) : exactNearestTwo(i).nearest, partial) { changed += 1 }
+                let to = certified[e] ? nearest[e] : Int32(exactNearestTwo(i).nearest)
+                guard to != labels[i] else { continue }
+                offsets[moving] = Int32(i)
+                nearest[moving] = to
+                let x = problem.point(i)
+                for j in 0..<d { coordinates[moving * d + j] = x[j] }
+                moving += 1
             }
-            partial[width] = Double(changed)
+            let partial = partials.slot(chunk)
+            for m in 0..<moving {
+                let (i, to) = (Int(offsets[m]), Int(nearest[m]))
+                let x = UnsafePointer(coordinates + m * d)
+                if labels[i] >= 0 { accumulate(x, weight: problem.weight(i), into: Int(labels[i]), sign: -1, partial) }
+                accumulate(x, weight: problem.weight(i), into: to, sign: 1, partial)
+                labels[i] = Int32(to)
+            }
+            partial[width] = Double(moving)
         }
         let total = partials.total(chunks: work.chunkCount)
-        for j in 0..<width { sums[j] += total[j] }
+        if fresh {
+            sums = Array(total[0..<width])
+        } else {
+            for j in 0..<width { sums[j] += total[j] }
+        }
         return Int(total[width])
     }
 
@@ -301,17 +328,17 @@ final class KMeansState {
         let from = Int(labels[i])
         guard from != to else { return false }
         labels[i] = Int32(to)
-        accumulate(point: i, into: from, sign: -1, partial)
-        accumulate(point: i, into: to, sign: 1, partial)
+        accumulate(problem.point(i), weight: problem.weight(i), into: from, sign: -1, partial)
+        accumulate(problem.point(i), weight: problem.weight(i), into: to, sign: 1, partial)
         return true
     }
 
+    /// Adds (sign +1) or takes away (−1) a point's weighted coordinates `x` in a cluster's sums.
     @inline(__always)
-    private func accumulate(point i: Int, into cluster: Int, sign: Double, _ partial: UnsafeMutablePointer<Double>) {
+    private func accumulate(_ x: UnsafePointer<Double>, weight: Double, into cluster: Int, sign: Double,
+                            _ partial: UnsafeMutablePointer<Double>) {
         let d = problem.dimension
-        let weight = problem.weight(i)
         let w = sign * weight
-        let x = problem.point(i)
         let sum = partial + cluster * d
         for j in 0..<d { sum[j] += w * x[j] }
         partial[k * d + cluster] += w
