@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CClusteringKernels
 import Simulation
 
 /// Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, "k-means++: the advantages of careful
@@ -18,7 +19,7 @@ import Simulation
 /// totals and one chunk, applying the pending winner on the fly.
 ///
 /// Distances are single precision, eight points at a time, from the Float copy of the points
-/// (`SinglePrecisionPoints`): seeding only draws and compares potentials, which a relative
+/// (`SinglePrecisionPoints`, the pass in CClusteringKernels): seeding only draws and compares potentials, which a relative
 /// error of 10⁻⁶ does not bias, and it halves the bytes each of the k passes reads. D² is kept
 /// as Floats; potentials are summed in double precision.
 extension KMeansProblem {
@@ -61,37 +62,17 @@ extension KMeansProblem {
     }
 
     /// D² ← min(D², d²(x, row 0)) for every point; per chunk, Σ w·D² in slot 0 and, for each
-    /// candidate t, Σ w·min(D², d²(x, row t + 1)) in slot t + 1.
+    /// candidate t, Σ w·min(D², d²(x, row t + 1)) in slot t + 1 (CClusteringKernels).
     private func seedingPass(rows: UnsafePointer<Float>, trials: Int, closest: UnsafeMutablePointer<Float>,
                              work: ChunkedWork, partials: ChunkPartials) {
-        typealias Lanes = SinglePrecisionPoints.Lanes
-        let (d, lanes) = (dimension, SinglePrecisionPoints.lanes)
-        work.forEachChunk { _, chunk, range in
-            let potential = partials.slot(chunk)
-            withUnsafeTemporaryAllocation(of: SIMD8<Double>.self, capacity: trials + 1) { sums in
-                sums.initialize(repeating: SIMD8<Double>())
-                for start in stride(from: range.lowerBound, to: range.upperBound, by: lanes) {
-                    let block = singles.block(startingAt: start)
-                    var w = SIMD8<Double>(repeating: 1)
-                    if let weights {
-                        for lane in 0..<lanes { w[lane] = start + lane < count ? weights[start + lane] : 0 }
-                    } else if start + lanes > count {
-                        for lane in (count - start)..<lanes { w[lane] = 0 }
-                    }
-                    let raw = UnsafeMutableRawPointer(closest + start)
-                    var nearest = raw.loadUnaligned(as: Lanes.self)
-                    let distance = blockSquaredDistances(block, dimension: d, center: rows)
-                    nearest.replace(with: distance, where: distance .< nearest)
-                    raw.storeBytes(of: nearest, as: Lanes.self)
-                    sums[0] += w * SIMD8<Double>(nearest)
-                    for t in 0..<trials {
-                        var leaves = blockSquaredDistances(block, dimension: d, center: rows + (t + 1) * d)
-                        leaves.replace(with: nearest, where: nearest .< leaves)
-                        sums[t + 1] += w * SIMD8<Double>(leaves)
-                    }
-                }
-                for t in 0...trials { potential[t] = sums[t].sum() }
-            }
+        let laneSums = UnsafeMutableRawPointer.allocate(byteCount: work.workers * 64 * (trials + 1), alignment: 64)
+            .bindMemory(to: Double.self, capacity: work.workers * 8 * (trials + 1))
+        defer { UnsafeMutableRawPointer(laneSums).deallocate() }
+        work.forEachChunk { worker, chunk, range in
+            let chunkWeights: UnsafePointer<Double>? = weights.map { UnsafePointer($0.baseAddress! + range.lowerBound) }
+            let scratch = laneSums + worker * 8 * (trials + 1)
+            clientele_kmeans_seeding_pass(singles.block(startingAt: range.lowerBound), range.count, dimension, rows, trials,
+                                          closest + range.lowerBound, chunkWeights, scratch, partials.slot(chunk))
         }
     }
 }
