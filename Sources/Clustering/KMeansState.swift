@@ -185,7 +185,8 @@ final class KMeansState {
                                                       singleCenters.scaled, singleCenters.norms, k, largestNorm, marginScale,
                                                       labels.baseAddress! + range.lowerBound, offsets, nearest, certified)
             // Two sweeps over the points that move: copy their Doubles (loads independent of
-            // each other, so that their cache misses overlap), then add them to the sums.
+            // each other, so that their cache misses overlap), then add them to the sums. In a
+            // fresh pass every point moves and is read in order, with nothing to overlap.
             let coordinates = movingCoordinates.baseAddress! + worker * d * chunkSize
             var moving = 0
             for e in 0..<exceptions {
@@ -194,14 +195,16 @@ final class KMeansState {
                 guard to != labels[i] else { continue }
                 offsets[moving] = Int32(i)
                 nearest[moving] = to
-                let x = problem.point(i)
-                for j in 0..<d { coordinates[moving * d + j] = x[j] }
+                if !fresh {
+                    let x = problem.point(i)
+                    for j in 0..<d { coordinates[moving * d + j] = x[j] }
+                }
                 moving += 1
             }
             let partial = partials.slot(chunk)
             for m in 0..<moving {
                 let (i, to) = (Int(offsets[m]), Int(nearest[m]))
-                let x = UnsafePointer(coordinates + m * d)
+                let x = fresh ? problem.point(i) : UnsafePointer(coordinates + m * d)
                 if labels[i] >= 0 { accumulate(x, weight: problem.weight(i), into: Int(labels[i]), sign: -1, partial) }
                 accumulate(x, weight: problem.weight(i), into: to, sign: 1, partial)
                 labels[i] = Int32(to)
