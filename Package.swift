@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "Transactions", exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
-        .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation"], exclude: ["README.md"]),
+        .target(name: "CClusteringKernels", exclude: ["README.md"]),
+        .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation", "CClusteringKernels"], exclude: ["README.md"]),
         .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .target(
             name: "JobQueue",

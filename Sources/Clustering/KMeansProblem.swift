@@ -1,5 +1,5 @@
 /// The data one k-means fit works on, prepared once for all initializations: points centred
-/// on their (unweighted) mean, their squared norms for the gemm expansion, the sample
+/// on their (unweighted) mean, the same as Floats in blocks of eight for the passes, the sample
 /// weights, and the chunking shared by every pass.
 ///
 /// Buffers are raw allocations owned by this object, read concurrently by the chunk workers
@@ -9,7 +9,6 @@ final class KMeansProblem: @unchecked Sendable {
     let dimension: Int
     let work: ChunkedWork
     let points: UnsafeMutableBufferPointer<Double>
-    let norms: UnsafeMutableBufferPointer<Double>
     /// nil when every weight is 1.
     let weights: UnsafeMutableBufferPointer<Double>?
     let mean: [Double]
@@ -17,6 +16,11 @@ final class KMeansProblem: @unchecked Sendable {
     let meanFeatureVariance: Double
     /// Total weight of each chunk, for drawing the first center.
     let chunkWeights: [Double]
+    /// The centred points as Floats, for the assignment and seeding passes.
+    let singles: SinglePrecisionPoints
+    /// The largest absolute centred coordinate, which says whether Float distances could
+    /// overflow (`SinglePrecisionCenters.holdDistances`).
+    let largestCoordinate: Double
 
     init(_ data: FeatureMatrix, weights: [Double]?, threads: Int?) {
         count = data.count
@@ -29,16 +33,18 @@ final class KMeansProblem: @unchecked Sendable {
         self.mean = mean
         points = .allocate(capacity: n * d)
         var variance = [Double](repeating: 0, count: d)
+        var largest = 0.0
         for i in 0..<n {
             for j in 0..<d {
                 let centred = data.values[i * d + j] - mean[j]
                 points[i * d + j] = centred
                 variance[j] += centred * centred
+                largest = max(largest, abs(centred))
             }
         }
+        largestCoordinate = largest
+        singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
         meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
-        norms = .allocate(capacity: n)
-        rowSquaredNorms(points.baseAddress!, count: n, dimension: d, into: norms.baseAddress!)
         if let weights {
             let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
             _ = buffer.initialize(from: weights)
@@ -55,7 +61,7 @@ final class KMeansProblem: @unchecked Sendable {
 
     deinit {
         points.deallocate()
-        norms.deallocate()
+        singles.deallocate()
         weights?.deallocate()
     }
 

@@ -1,21 +1,30 @@
+import CClusteringKernels
+
 /// One initialization's working state, reused across initializations: centers, labels, the
 /// per-cluster sums, the seeding's squared distances D², and Hamerly's bounds.
+///
+/// Every assignment finds nearest centers in single precision and certifies them
+/// (`SinglePrecisionPoints`), so Lloyd's and Hamerly's passes give the labels double precision
+/// would give. The cluster sums are taken from the Doubles on the first pass and afterwards
+/// changed only by the points that move, in point order within each chunk and chunk order
+/// across chunks; the two algorithms therefore compute the same iterations bit for bit.
 ///
 /// Hamerly's bounds are stored so that a point whose bounds hold costs a read and no write:
 /// with Dₐ the distance center a has moved in total and D the total of the largest move per
 /// iteration, a point keeps u − D_a and l + D, and its bounds now are the stored values plus
 /// D_a and minus D (Hamerly adds the moves one iteration at a time; the sums are the same
 /// bounds). They are kept as Floats rounded outwards (u up, l down), so a bound stays a bound
-/// and the hot loop reads 12 bytes per point, which for a million points stay in L3 cache.
+/// and the hot loop reads 12 bytes per point.
 final class KMeansState {
     let problem: KMeansProblem
     let k: Int
     /// The chunks of `problem` and the threads this state's passes use.
     let work: ChunkedWork
     let centers: UnsafeMutableBufferPointer<Double>
-    let centerNorms: UnsafeMutableBufferPointer<Double>
+    private var singleCenters: SinglePrecisionCenters
     let labels: UnsafeMutableBufferPointer<Int32>
-    let closest: UnsafeMutableBufferPointer<Double>
+    /// The seeding's D², one per point and padding to whole blocks.
+    let closest: UnsafeMutableBufferPointer<Float>
     let upper: UnsafeMutableBufferPointer<Float>
     let lower: UnsafeMutableBufferPointer<Float>
     /// Above this share of points failing their bounds, the next assignment is a full pass.
@@ -23,49 +32,60 @@ final class KMeansState {
     /// Dₐ per center and D, since the last full assignment.
     private var totalDrift: [Double]
     private var totalLargestDrift = 0.0
-    /// Per cluster: k × dimension weighted coordinate sums, then k total weights.
+    /// Per cluster: k × dimension weighted coordinate sums, k total weights, and k counts of
+    /// points of positive weight (which say whether a cluster is empty, exactly, however
+    /// many weights were added and taken away).
     var sums: [Double]
-    /// k × chunkSize distances per worker.
-    let scratch: UnsafeMutableBufferPointer<Double>
-    /// Per worker, Hamerly's points whose bounds failed: their rows, bound and distance pairs,
-    /// and the coordinates of those that need all k distances, gathered for one gemm.
+    private var sumsWidth: Int { k * problem.dimension + 2 * k }
+    /// Per worker, the single-precision nearest two of a chunk's points: index, the two Float
+    /// distances and the point's squared norm.
+    let nearestScratch: UnsafeMutableBufferPointer<Int32>
+    let distanceScratch: UnsafeMutableBufferPointer<Float>
+    let certifiedScratch: UnsafeMutableBufferPointer<Bool>
+    /// Per worker, Hamerly's points whose bounds failed: their rows, and their Float
+    /// coordinates gathered into blocks.
     let pendingRows: UnsafeMutableBufferPointer<Int32>
-    let pendingValues: UnsafeMutableBufferPointer<Double>
-    let gathered: UnsafeMutableBufferPointer<Double>
-    /// Per chunk: sums of the same layout, then the count of changed labels.
+    let gathered: UnsafeMutableBufferPointer<Float>
+    /// Per worker, the Doubles of the points a Lloyd pass moves between clusters.
+    let movingCoordinates: UnsafeMutableBufferPointer<Double>
+    /// Per chunk: sums of the same layout, then the count of changed labels and of points
+    /// whose bounds failed.
     let partials: ChunkPartials
 
     init(problem: KMeansProblem, k: Int, work: ChunkedWork) {
         self.problem = problem
         self.k = k
         self.work = work
-        let (n, d) = (problem.count, problem.dimension)
+        let (n, d, chunk) = (problem.count, problem.dimension, ChunkedWork.chunkSize)
         centers = .allocate(capacity: k * d)
-        centerNorms = .allocate(capacity: k)
+        singleCenters = SinglePrecisionCenters(capacity: k, dimension: d)
         labels = .allocate(capacity: n)
-        closest = .allocate(capacity: n)
+        closest = .allocate(capacity: problem.singles.blocks * SinglePrecisionPoints.lanes)
         upper = .allocate(capacity: n)
         lower = .allocate(capacity: n)
         totalDrift = [Double](repeating: 0, count: k)
-        sums = [Double](repeating: 0, count: k * d + k)
-        scratch = .allocate(capacity: work.workers * k * ChunkedWork.chunkSize)
-        pendingRows = .allocate(capacity: work.workers * ChunkedWork.chunkSize)
-        pendingValues = .allocate(capacity: work.workers * 2 * ChunkedWork.chunkSize)
-        gathered = .allocate(capacity: work.workers * (problem.dimension + 1) * ChunkedWork.chunkSize)
-        partials = ChunkPartials(chunks: work.chunkCount, width: k * d + k + 2)
+        sums = [Double](repeating: 0, count: k * d + 2 * k)
+        nearestScratch = .allocate(capacity: work.workers * chunk)
+        distanceScratch = .allocate(capacity: work.workers * 3 * chunk)
+        certifiedScratch = .allocate(capacity: work.workers * chunk)
+        pendingRows = .allocate(capacity: work.workers * chunk)
+        gathered = .allocate(capacity: work.workers * d * chunk)
+        movingCoordinates = .allocate(capacity: work.workers * d * chunk)
+        partials = ChunkPartials(chunks: work.chunkCount, width: k * d + 2 * k + 2)
     }
 
     deinit {
-        centers.deallocate(); centerNorms.deallocate(); labels.deallocate()
-        closest.deallocate(); upper.deallocate(); lower.deallocate(); scratch.deallocate(); pendingRows.deallocate(); pendingValues.deallocate(); gathered.deallocate(); partials.deallocate()
+        centers.deallocate(); singleCenters.deallocate(); labels.deallocate(); closest.deallocate()
+        upper.deallocate(); lower.deallocate(); nearestScratch.deallocate(); distanceScratch.deallocate(); certifiedScratch.deallocate()
+        pendingRows.deallocate(); gathered.deallocate(); movingCoordinates.deallocate(); partials.deallocate()
     }
 
     /// Iterates from the seeded centers: assign (E), recompute means (M), until no label
     /// changes, the squared movement Σ‖Δc‖² is at most `tolerance`, or `maxIterations`; then,
     /// unless no label changed, one more assignment so that the labels belong to the centers.
     ///
-    /// Hamerly's first assignment is a full gemm pass, which sets exact bounds; so is the next
-    /// one whenever more than `fullPassShare` of the points failed their bounds, since gathering
+    /// Hamerly's first assignment is a full pass, which sets exact bounds; so is the next one
+    /// whenever more than `fullPassShare` of the points failed their bounds, since gathering
     /// that many scattered points costs more than streaming them all (measured on 1M × 6).
     func iterate(algorithm: KMeans.Algorithm, maxIterations: Int, tolerance: Double) -> KMeansSolution {
         let d = problem.dimension
@@ -99,7 +119,7 @@ final class KMeansState {
         }
         if !labelsMatchCenters {
             if algorithm == .lloyd {
-                _ = assignAll(countingChangesFrom: true, boundsToo: false)
+                assignAll(countingChangesFrom: true, boundsToo: false)
             } else {
                 _ = assignWithBounds(drifts: drifts(from: previous))
             }
@@ -107,57 +127,112 @@ final class KMeansState {
         return KMeansSolution(centers: Array(centers), inertia: inertia(), iterations: iterations, converged: converged)
     }
 
-    /// Lloyd's assignment: every distance from gemm per chunk, nearest center (the lowest index
-    /// among ties), cluster sums recomputed from scratch. With `boundsToo`, also Hamerly's
-    /// starting bounds: the distance to the nearest center and to the second nearest.
+    /// Lloyd's assignment: every point's nearest center (the lowest index among ties). Without
+    /// `counting` the cluster sums are computed afresh; with it, labels are compared with the
+    /// previous ones and only the points that changed move between sums. With `boundsToo`,
+    /// also Hamerly's starting bounds: the distance to the nearest center and to the second.
     @discardableResult
     func assignAll(countingChangesFrom counting: Bool, boundsToo: Bool) -> Int {
-        let (d, k) = (problem.dimension, k)
-        rowSquaredNorms(centers.baseAddress!, count: k, dimension: d, into: centerNorms.baseAddress!)
-        let largestCenterNorm = centerNorms.max() ?? 0
+        let width = sumsWidth
+        prepareSingleCenters()
         totalDrift = [Double](repeating: 0, count: k)
         totalLargestDrift = 0
+        if !boundsToo {
+            // A first pass starts every point in no cluster, so that all of them move in.
+            if !counting { labels.update(repeating: -1) }
+            let changed = relabel(fresh: !counting)
+            return counting ? changed : problem.count
+        }
         work.forEachChunk { worker, chunk, range in
-            let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
-            squaredDistances(points: problem.point(range.lowerBound), pointNorms: problem.norms.baseAddress! + range.lowerBound,
-                             count: range.count, centers: centers.baseAddress!, centerNorms: centerNorms.baseAddress!,
-                             centerCount: k, dimension: d, into: distances)
+            let found = findNearestTwo(worker: worker, count: range.count,
+                                       points: problem.singles.block(startingAt: range.lowerBound))
             let partial = partials.slot(chunk)
             var changed = 0
             for (p, i) in range.enumerated() {
-                let row = distances + p * k
-                let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
-                if counting && labels[i] != Int32(nearest) { changed += 1 }
-                labels[i] = Int32(nearest)
-                if boundsToo {
-                    let slack = expansionSlack(problem.norms[i], largestCenterNorm)
-                    upper[i] = roundedUp((best + slack).squareRoot())
-                    lower[i] = roundedDown(max(0, second - slack).squareRoot())
+                let (nearest, best, second, slack) = resolve(i, found, p)
+                upper[i] = roundedUp((best + slack).squareRoot())
+                lower[i] = roundedDown(max(0, second - slack).squareRoot())
+                if counting {
+                    if reassign(point: i, to: nearest, partial) { changed += 1 }
+                } else {
+                    accumulate(problem.point(i), weight: problem.weight(i), into: nearest, sign: 1, partial)
+                    labels[i] = Int32(nearest)
                 }
-                accumulate(point: i, into: nearest, sign: 1, partial)
             }
-            partial[k * d + k] = Double(changed)
+            partial[width] = Double(changed)
         }
         let total = partials.total(chunks: work.chunkCount)
-        sums = Array(total[0..<(k * d + k)])
-        return counting ? Int(total[k * d + k]) : problem.count
+        if counting {
+            for j in 0..<width { sums[j] += total[j] }
+        } else {
+            sums = Array(total[0..<width])
+        }
+        return counting ? Int(total[width]) : problem.count
+    }
+
+    /// Lloyd's assignment: the single-precision pass lists the points whose label changes or
+    /// whose certificate fails, and only those are handled one by one. `fresh`: the labels are
+    /// all −1 and the sums are computed afresh. Returns the number of labels changed.
+    private func relabel(fresh: Bool) -> Int {
+        let (d, k, width, chunkSize) = (problem.dimension, k, sumsWidth, ChunkedWork.chunkSize)
+        let marginScale: Float = singleCenters.holdDistances ? Float(2 * (d + 9)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
+        let largestNorm = Float(singleCenters.largestNorm).nextUp
+        work.forEachChunk { worker, chunk, range in
+            let offsets = pendingRows.baseAddress! + worker * chunkSize
+            let nearest = nearestScratch.baseAddress! + worker * chunkSize
+            let certified = certifiedScratch.baseAddress! + worker * chunkSize
+            let exceptions = clientele_kmeans_relabel(problem.singles.block(startingAt: range.lowerBound), range.count, d,
+                                                      singleCenters.scaled, singleCenters.norms, k, largestNorm, marginScale,
+                                                      labels.baseAddress! + range.lowerBound, offsets, nearest, certified)
+            // Two sweeps over the points that move: copy their Doubles (loads independent of
+            // each other, so that their cache misses overlap), then add them to the sums. In a
+            // fresh pass every point moves and is read in order, with nothing to overlap.
+            let coordinates = movingCoordinates.baseAddress! + worker * d * chunkSize
+            var moving = 0
+            for e in 0..<exceptions {
+                let i = range.lowerBound + Int(offsets[e])
+                let to = certified[e] ? nearest[e] : Int32(exactNearestTwo(i).nearest)
+                guard to != labels[i] else { continue }
+                offsets[moving] = Int32(i)
+                nearest[moving] = to
+                if !fresh {
+                    let x = problem.point(i)
+                    for j in 0..<d { coordinates[moving * d + j] = x[j] }
+                }
+                moving += 1
+            }
+            let partial = partials.slot(chunk)
+            for m in 0..<moving {
+                let (i, to) = (Int(offsets[m]), Int(nearest[m]))
+                let x = fresh ? problem.point(i) : UnsafePointer(coordinates + m * d)
+                if labels[i] >= 0 { accumulate(x, weight: problem.weight(i), into: Int(labels[i]), sign: -1, partial) }
+                accumulate(x, weight: problem.weight(i), into: to, sign: 1, partial)
+                labels[i] = Int32(to)
+            }
+            partial[width] = Double(moving)
+        }
+        let total = partials.total(chunks: work.chunkCount)
+        if fresh {
+            sums = Array(total[0..<width])
+        } else {
+            for j in 0..<width { sums[j] += total[j] }
+        }
+        return Int(total[width])
     }
 
     /// Hamerly's assignment (Hamerly 2010, "Making k-means even faster", algorithm 2). With
     /// u ≥ d(x, c_a) and l ≤ the distance to every other center, widened by how far the
     /// centers moved, x keeps its center when u ≤ max(l, s_a), s_a being half the distance from
-    /// c_a to its nearest other center; otherwise u is tightened and, if that is not enough, all
-    /// k distances are computed. Only points that change cluster touch the sums, as per-chunk
-    /// differences added in chunk order.
+    /// c_a to its nearest other center; otherwise all k distances are computed, which also
+    /// makes both bounds tight. Only points that change cluster touch the sums.
     ///
-    /// A chunk works in three sweeps: list the points whose bounds fail (reading bounds only);
-    /// tighten their u in a loop of independent loads, so that the processor waits for many of
-    /// these scattered cache misses at once; gather those still failing and take all their
-    /// distances from one gemm. Bounds from the gemm expansion are widened by its rounding
-    /// error (`expansionSlack`) so that they stay bounds.
+    /// A chunk works in two sweeps: list the points whose bounds fail, reading bounds only,
+    /// and gather their Float coordinates into blocks (loads independent of each other, so
+    /// the processor waits for many of these scattered cache misses at once); then find the
+    /// nearest two of the gathered blocks as a full pass would.
     /// Returns the number of labels changed and the share of points whose bounds failed.
     private func assignWithBounds(drifts: [Double]) -> (changed: Int, failedShare: Double) {
-        let (d, k) = (problem.dimension, k)
+        let (d, k, width) = (problem.dimension, k, sumsWidth)
         var halfGaps = [Double](repeating: .infinity, count: k)
         for a in 0..<k {
             for b in 0..<k where b != a {
@@ -165,84 +240,112 @@ final class KMeansState {
                 halfGaps[a] = min(halfGaps[a], gap)
             }
         }
-        rowSquaredNorms(centers.baseAddress!, count: k, dimension: d, into: centerNorms.baseAddress!)
-        let largestCenterNorm = centerNorms.max() ?? 0
+        prepareSingleCenters()
         for c in 0..<k { totalDrift[c] += drifts[c] }
         totalLargestDrift += drifts.max() ?? 0
         let largest = totalLargestDrift
-        let centers = UnsafePointer(centers.baseAddress!)
         halfGaps.withUnsafeBufferPointer { halfGaps in
             totalDrift.withUnsafeBufferPointer { moved in
                 work.forEachChunk { worker, chunk, range in
                     let rows = pendingRows.baseAddress! + worker * ChunkedWork.chunkSize
-                    let values = pendingValues.baseAddress! + worker * 2 * ChunkedWork.chunkSize
+                    let block = gathered.baseAddress! + worker * d * ChunkedWork.chunkSize
                     var pending = 0
                     for i in range {
                         let a = Int(labels[i])
                         let bound = max(Double(lower[i]) - largest, halfGaps[a])
                         if Double(upper[i]) + moved[a] > bound {
                             rows[pending] = Int32(i)
-                            values[2 * pending] = bound
+                            problem.singles.copy(point: i, to: block, lane: pending)
                             pending += 1
                         }
                     }
-                    for p in 0..<pending {
-                        let i = Int(rows[p])
-                        values[2 * p + 1] = squaredDistance(problem.point(i), centers + Int(labels[i]) * d, d)
-                    }
-                    let block = gathered.baseAddress! + worker * (d + 1) * ChunkedWork.chunkSize
-                    let blockNorms = block + d * ChunkedWork.chunkSize
-                    var failing = 0
-                    for p in 0..<pending {
-                        let i = Int(rows[p])
-                        let tight = values[2 * p + 1].squareRoot()
-                        if tight <= values[2 * p] {
-                            upper[i] = roundedUp(tight - moved[Int(labels[i])])
-                        } else {
-                            rows[failing] = Int32(i)
-                            (block + failing * d).update(from: problem.point(i), count: d)
-                            blockNorms[failing] = problem.norms[i]
-                            failing += 1
-                        }
-                    }
-                    let distances = scratch.baseAddress! + worker * k * ChunkedWork.chunkSize
-                    squaredDistances(points: block, pointNorms: blockNorms, count: failing, centers: centers,
-                                     centerNorms: centerNorms.baseAddress!, centerCount: k, dimension: d, into: distances)
+                    let found = findNearestTwo(worker: worker, count: pending, points: UnsafePointer(block))
                     let partial = partials.slot(chunk)
                     var changed = 0
-                    for p in 0..<failing {
+                    for p in 0..<pending {
                         let i = Int(rows[p])
-                        let row = distances + p * k
-                        let (nearest, best, second) = nearestTwo(k, current: 0, distance: row[0]) { row[$0] }
-                        let slack = expansionSlack(blockNorms[p], largestCenterNorm)
+                        let (nearest, best, second, slack) = resolve(i, found, p)
                         upper[i] = roundedUp((best + slack).squareRoot() - moved[nearest])
                         lower[i] = roundedDown(max(0, second - slack).squareRoot() + largest)
-                        let a = Int(labels[i])
-                        if nearest != a {
-                            changed += 1
-                            labels[i] = Int32(nearest)
-                            accumulate(point: i, into: a, sign: -1, partial)
-                            accumulate(point: i, into: nearest, sign: 1, partial)
-                        }
+                        if reassign(point: i, to: nearest, partial) { changed += 1 }
                     }
-                    partial[k * d + k] = Double(changed)
-                    partial[k * d + k + 1] = Double(pending)
+                    partial[width] = Double(changed)
+                    partial[width + 1] = Double(pending)
                 }
             }
         }
         let total = partials.total(chunks: work.chunkCount)
-        for j in 0..<(k * d + k) { sums[j] += total[j] }
-        return (Int(total[k * d + k]), total[k * d + k + 1] / Double(problem.count))
+        for j in 0..<width { sums[j] += total[j] }
+        return (Int(total[width]), total[width + 1] / Double(problem.count))
     }
 
+    private func prepareSingleCenters() {
+        singleCenters.update(from: centers.baseAddress!, count: k, dimension: problem.dimension,
+                             largestPointCoordinate: problem.largestCoordinate)
+    }
+
+    /// The single-precision nearest two of `count` points in blocks at `points`, in `worker`'s
+    /// scratch: nearest index, nearest and second distance, squared norm.
+    private func findNearestTwo(worker: Int, count: Int, points: UnsafePointer<Float>) -> NearestTwoFound {
+        let chunk = ChunkedWork.chunkSize
+        let found = NearestTwoFound(nearest: nearestScratch.baseAddress! + worker * chunk,
+                                    best: distanceScratch.baseAddress! + worker * 3 * chunk,
+                                    second: distanceScratch.baseAddress! + worker * 3 * chunk + chunk,
+                                    norms: distanceScratch.baseAddress! + worker * 3 * chunk + 2 * chunk)
+        singlePrecisionNearestTwo(points, blocks: (count + SinglePrecisionPoints.lanes - 1) / SinglePrecisionPoints.lanes,
+                                  dimension: problem.dimension, centers: singleCenters.values, k: k,
+                                  nearest: found.nearest, best: found.best, second: found.second, norms: found.norms)
+        return found
+    }
+
+    /// Point i's nearest center, the squared distances to it and to the second nearest, and
+    /// how far those may be from the true ones: the single-precision result `p` of `found`
+    /// when its certificate holds, else all k distances again in double precision.
     @inline(__always)
-    private func accumulate(point i: Int, into cluster: Int, sign: Double, _ partial: UnsafeMutablePointer<Double>) {
+    private func resolve(_ i: Int, _ found: NearestTwoFound, _ p: Int)
+        -> (nearest: Int, best: Double, second: Double, slack: Double) {
         let d = problem.dimension
-        let w = sign * problem.weight(i)
+        let margin = SinglePrecisionPoints.certificateMargin(pointNorm: found.norms[p],
+                                                             largestCenterNorm: singleCenters.largestNorm, dimension: d)
+        let (best, second) = (Double(found.best[p]), Double(found.second[p]))
+        if singleCenters.holdDistances && second - best > margin {
+            return (Int(found.nearest[p]), best, second, margin / 2)
+        }
+        let exact = exactNearestTwo(i)
+        return (exact.nearest, exact.best, exact.second, singleCenters.holdDistances ? margin / 2 : .infinity)
+    }
+
+    /// Point i's nearest two centers from double-precision differences (the lowest index
+    /// among ties).
+    private func exactNearestTwo(_ i: Int) -> (nearest: Int, best: Double, second: Double) {
+        let d = problem.dimension
         let x = problem.point(i)
+        let centers = UnsafePointer(centers.baseAddress!)
+        return nearestTwo(k, current: 0, distance: squaredDistance(x, centers, d)) { squaredDistance(x, centers + $0 * d, d) }
+    }
+
+    /// Gives point i the label `to`; if that changes it, the point leaves its old cluster's
+    /// sums for the new one's. Returns whether the label changed.
+    @inline(__always)
+    private func reassign(point i: Int, to: Int, _ partial: UnsafeMutablePointer<Double>) -> Bool {
+        let from = Int(labels[i])
+        guard from != to else { return false }
+        labels[i] = Int32(to)
+        accumulate(problem.point(i), weight: problem.weight(i), into: from, sign: -1, partial)
+        accumulate(problem.point(i), weight: problem.weight(i), into: to, sign: 1, partial)
+        return true
+    }
+
+    /// Adds (sign +1) or takes away (−1) a point's weighted coordinates `x` in a cluster's sums.
+    @inline(__always)
+    private func accumulate(_ x: UnsafePointer<Double>, weight: Double, into cluster: Int, sign: Double,
+                            _ partial: UnsafeMutablePointer<Double>) {
+        let d = problem.dimension
+        let w = sign * weight
         let sum = partial + cluster * d
         for j in 0..<d { sum[j] += w * x[j] }
         partial[k * d + cluster] += w
+        if weight > 0 { partial[k * d + k + cluster] += sign }
     }
 
     /// How far each center moved since `previous`.
@@ -261,7 +364,7 @@ final class KMeansState {
         var empty: [Int] = []
         for c in 0..<k {
             let weight = sums[k * d + c]
-            if weight > 0 {
+            if sums[k * d + k + c] > 0 {
                 for j in 0..<d { centers[c * d + j] = sums[c * d + j] / weight }
             } else {
                 empty.append(c)
@@ -335,13 +438,6 @@ func nearestTwo(_ k: Int, current: Int, distance: Double, _ distanceTo: (Int) ->
     return (nearest, best, second)
 }
 
-/// A bound on the rounding error of ‖x‖² − 2x·c + ‖c‖² (a few units in the last place of
-/// the largest term), by which bounds taken from it are widened.
-@inline(__always)
-func expansionSlack(_ pointNorm: Double, _ centerNorm: Double) -> Double {
-    16 * Double.ulpOfOne * (pointNorm + centerNorm)
-}
-
 /// The Float at or above x (an upper bound stays one when stored).
 @inline(__always)
 func roundedUp(_ x: Double) -> Float {
@@ -354,6 +450,14 @@ func roundedUp(_ x: Double) -> Float {
 func roundedDown(_ x: Double) -> Float {
     let f = Float(x)
     return Double(f) > x ? f.nextDown : f
+}
+
+/// Where `KMeansState.findNearestTwo` left its results, point by point.
+struct NearestTwoFound {
+    let nearest: UnsafeMutablePointer<Int32>
+    let best: UnsafeMutablePointer<Float>
+    let second: UnsafeMutablePointer<Float>
+    let norms: UnsafeMutablePointer<Float>
 }
 
 /// What one initialization reached.

@@ -46,9 +46,9 @@ import Testing
 
     @Test func automaticChoiceSaysWhichRan() throws {
         let low = mixture(points: 500, features: 3, clusters: 3, seed: 1)
-        let high = mixture(points: 500, features: KMeans.hamerlyDimensionLimit + 1, clusters: 3, seed: 1)
-        #expect(try KMeans.fit(low, options: .init(k: 3)).algorithm == .hamerly)
-        #expect(try KMeans.fit(high, options: .init(k: 3)).algorithm == .lloyd)
+        let high = mixture(points: 500, features: KMeans.lloydDimensionLimit + 1, clusters: 3, seed: 1)
+        #expect(try KMeans.fit(low, options: .init(k: 3)).algorithm == .lloyd)
+        #expect(try KMeans.fit(high, options: .init(k: 3)).algorithm == .hamerly)
     }
 
     /// Points 0, 1, 2, 10, 11 from centers 1, 10.5 and 100: the third center wins no point, so
