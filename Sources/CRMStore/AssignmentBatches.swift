@@ -10,15 +10,16 @@
 import Foundation
 
 final class AssignmentBatches: @unchecked Sendable {
-    /// Rows in a batch: customer ids in one byte arena, eight measures per row (NaN for
-    /// NULL), and each row's line for error messages.
+    /// Rows in a batch: customer ids in one byte arena, each row's segment as its position
+    /// in the run's segments, eight measures per row (NaN for NULL), and each row's line for
+    /// error messages.
     struct Batch {
         var idBytes: [UInt8] = []
         var idEnds: [Int] = []
-        var segments: [Int] = []
+        var segmentIndexes: [Int] = []
         var measures: [Double] = []
         var lines: [Int] = []
-        var count: Int { segments.count }
+        var count: Int { segmentIndexes.count }
     }
 
     static let rowsPerBatch = 8192
@@ -48,7 +49,7 @@ final class AssignmentBatches: @unchecked Sendable {
             while try rows.next() {
                 batch.idBytes.append(contentsOf: rows.customerID)
                 batch.idEnds.append(batch.idBytes.count)
-                batch.segments.append(rows.segment)
+                batch.segmentIndexes.append(rows.segmentIndex)
                 batch.measures.append(contentsOf: rows.measures)
                 batch.lines.append(rows.line)
                 if batch.count == Self.rowsPerBatch {
