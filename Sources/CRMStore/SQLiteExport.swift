@@ -35,10 +35,15 @@ enum SQLiteExport {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
+            // For a new file only (an existing one keeps its size): 16 KiB pages make a
+            // million customers' B-trees shallower and cut the WAL's writes to a quarter of
+            // the calls, about 8 % of the load's CPU.
+            try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Room for a million-customer run's pages, so the transaction does not spill to
-            // the WAL before its commit.
-            try db.execute(sql: "PRAGMA cache_size = -262144")
+            // 32 MiB: past it the transaction writes finished pages to the WAL as it goes
+            // (uncommitted until the commit), which costs no more than writing them all at
+            // the commit and saves holding (and faulting in) 200 MB for a million customers.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         let location = "sqlite:\(path)"
         do {
