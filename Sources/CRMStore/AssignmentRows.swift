@@ -10,8 +10,8 @@
 /// NULL. A customer listed twice is left to the database's primary key.
 import Transactions
 
-/// `@unchecked Sendable`: one task at a time reads it; PostgreSQL's export hands it whole to
-/// the task that runs the COPY.
+/// `@unchecked Sendable`: one thread at a time reads it; both exports hand it whole to the
+/// reading thread of `AssignmentBatches`.
 final class AssignmentRows: @unchecked Sendable {
     static let identityColumns = ["customer_id", "segment", "segment_label"]
     static let measureColumns = ["frequency", "recency", "T", "monetary_value", "expected_purchases",
