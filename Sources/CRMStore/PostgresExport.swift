@@ -15,8 +15,8 @@
 /// - The binary format, not the text one: the server then copies each double's eight bytes
 ///   instead of parsing its decimal text (splitting the lines and glibc's `strtod` took
 ///   nearly a third of the server's CPU for a million customers), and text fields need no
-///   escaping. The doubles are the ones
-///   `AssignmentRows` parsed and checked, so the server stores what SQLite stores.
+///   escaping. The doubles are the ones `AssignmentRows` parsed and checked, so the server
+///   stores what SQLite stores.
 import Foundation
 import Logging
 import PostgresNIO
