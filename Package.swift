@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "CRMStore",
             dependencies: [
+                "Transactions",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

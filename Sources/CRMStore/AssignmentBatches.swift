@@ -1,24 +1,29 @@
-/// The assignments read and checked on a thread of their own, in batches, while the SQLite
-/// export inserts the previous batch on its own thread: on two cores the load then takes
-/// about as long as the slower of the two halves instead of their sum.
+/// The assignments read and checked on a thread of their own, in batches, while the export
+/// loads the previous batch (SQLite's inserts, or PostgreSQL's COPY while the server stores
+/// the rows): on two cores the load then takes about as long as the slower of the two
+/// halves instead of their sum.
 ///
 /// Hazards and their guards: at most `depth` batches wait, so memory stays a few megabytes
-/// whatever the file's size; an error while reading is handed to the inserting side at its
-/// place in the stream (after the rows before it); when the inserting side stops early
-/// (a constraint error), `stop` ends the reading and waits for the thread, so nothing reads
-/// the file after the export returns.
+/// whatever the file's size; an error while reading is handed to the loading side at its
+/// place in the stream (after the rows before it); when the loading side stops early (a
+/// constraint error, a lost connection), `stop` ends the reading and waits for the thread,
+/// so nothing reads the file after the export returns, and `next` returns nil from then on,
+/// so a COPY task abandoned on a lost connection never waits for a batch. A PostgreSQL
+/// export's task blocks in `next` while the batch is being read: a few milliseconds, on a
+/// thread that depends on no task.
 import Foundation
 
 final class AssignmentBatches: @unchecked Sendable {
-    /// Rows in a batch: customer ids in one byte arena, eight measures per row (NaN for
-    /// NULL), and each row's line for error messages.
+    /// Rows in a batch: customer ids in one byte arena, each row's segment as its position
+    /// in the run's segments, eight measures per row (NaN for NULL), and each row's line for
+    /// error messages.
     struct Batch {
         var idBytes: [UInt8] = []
         var idEnds: [Int] = []
-        var segments: [Int] = []
+        var segmentIndexes: [Int] = []
         var measures: [Double] = []
         var lines: [Int] = []
-        var count: Int { segments.count }
+        var count: Int { segmentIndexes.count }
     }
 
     static let rowsPerBatch = 8192
@@ -48,7 +53,7 @@ final class AssignmentBatches: @unchecked Sendable {
             while try rows.next() {
                 batch.idBytes.append(contentsOf: rows.customerID)
                 batch.idEnds.append(batch.idBytes.count)
-                batch.segments.append(rows.segment)
+                batch.segmentIndexes.append(rows.segmentIndex)
                 batch.measures.append(contentsOf: rows.measures)
                 batch.lines.append(rows.line)
                 if batch.count == Self.rowsPerBatch {
@@ -84,7 +89,7 @@ final class AssignmentBatches: @unchecked Sendable {
     func next() throws -> Batch? {
         condition.lock()
         defer { condition.unlock() }
-        while ready.isEmpty && !finished && failure == nil { condition.wait() }
+        while ready.isEmpty && !finished && failure == nil && !stopped { condition.wait() }
         if !ready.isEmpty {
             condition.broadcast()
             return ready.removeFirst()
@@ -93,7 +98,7 @@ final class AssignmentBatches: @unchecked Sendable {
         return nil
     }
 
-    /// Ends the reading (if it still runs) and waits for its thread.
+    /// Ends the reading (if it still runs) and waits for its thread; `next` then returns nil.
     func stop() {
         condition.lock()
         stopped = true

@@ -115,7 +115,9 @@ struct CSVRecords: ~Copyable {
                 break
             }
             if byte == 0x0A { nextLine += 1 }
-            base[written] = byte
+            // Until the first doubled quote the bytes are already in place; writing them
+            // anyway would copy every page that holds a quoted field.
+            if written != position { base[written] = byte }
             written += 1
             position += 1
         }
