@@ -67,12 +67,22 @@ public struct ChurnModel: Codable, Sendable, Equatable {
 
     /// The standardisation fitted on the customers `rows` (nil: all) and the logistic fit on
     /// them; `labels` are those customers'.
-    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], rows: [Int]? = nil, penalty: Double,
+    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], penalty: Double,
                             classWeights: ClassWeights) throws -> (FeatureTransform, LogisticFit) {
+        var storage: [Double] = []
+        return try fitLogistic(features, labels, rows: nil, penalty: penalty, classWeights: classWeights, reusing: &storage)
+    }
+
+    /// Like `fitLogistic(_:_:penalty:classWeights:)` on the customers `rows`, its design in
+    /// `storage`'s memory, which it hands back for the next fold.
+    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], rows: [Int]?, penalty: Double,
+                            classWeights: ClassWeights, reusing storage: inout [Double]) throws -> (FeatureTransform, LogisticFit) {
         let transform = try FeatureTransform(fitting: features, rows: rows)
         let weights = classWeights.caseWeights(labels)
+        let design = transform.design(features, rows: rows, reusing: &storage)
+        defer { storage = design.elements }
         let fit = try LogisticRegression(penalty: penalty).fit(
-            design: transform.design(features, rows: rows), labels: labels, weights: weights, names: ["intercept"] + features.names)
+            design: design, labels: labels, weights: weights, names: ["intercept"] + features.names)
         return (transform, fit)
     }
 

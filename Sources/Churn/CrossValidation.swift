@@ -41,14 +41,27 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         }
         let fold = Self.stratifiedFolds(labels: labels, folds: folds, seed: seed)
         var outOfFold = [Double](repeating: 0, count: n)
+        // The folds' row lists, labels and designs reuse one buffer each, fold after fold.
+        var training: [Int] = [], testing: [Int] = [], trainingLabels: [Double] = []
+        var trainingDesign: [Double] = [], testingDesign: [Double] = []
         for k in 0..<folds {
-            let training = (0..<n).filter { fold[$0] != k }
-            let testing = (0..<n).filter { fold[$0] == k }
-            let trainingLabels = training.map { labels[$0] }
+            training.removeAll(keepingCapacity: true)
+            testing.removeAll(keepingCapacity: true)
+            trainingLabels.removeAll(keepingCapacity: true)
+            for i in 0..<n {
+                if fold[i] == k {
+                    testing.append(i)
+                } else {
+                    training.append(i)
+                    trainingLabels.append(labels[i])
+                }
+            }
             do {
                 let (transform, fit) = try ChurnModel.fitLogistic(features, trainingLabels, rows: training, penalty: penalty,
-                                                                  classWeights: classWeights)
-                let scores = ChurnModel.probabilities(transform.design(features, rows: testing), fit.coefficients)
+                                                                  classWeights: classWeights, reusing: &trainingDesign)
+                let design = transform.design(features, rows: testing, reusing: &testingDesign)
+                let scores = ChurnModel.probabilities(design, fit.coefficients)
+                testingDesign = design.elements
                 for (i, p) in zip(testing, scores) { outOfFold[i] = p }
             } catch let error as ChurnError {
                 throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")

@@ -50,11 +50,9 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         moments.withUnsafeMutableBufferPointer { slots in
             parallelFor(threads) { t in
                 for j in stride(from: t, to: slots.count, by: threads) {
-                    if let rows {
-                        let column = features.columns[j]
-                        slots[j] = rows.map { column[$0] }.withUnsafeBufferPointer(Self.moments)
-                    } else {
-                        slots[j] = features.columns[j].withUnsafeBufferPointer(Self.moments)
+                    slots[j] = features.columns[j].withUnsafeBufferPointer { column in
+                        guard let rows else { return Self.moments(count: column.count) { column[$0] } }
+                        return rows.withUnsafeBufferPointer { rows in Self.moments(count: rows.count) { column[rows[$0]] } }
                     }
                 }
             }
@@ -66,19 +64,21 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         scales = moments.map { $0.variance.squareRoot() }
     }
 
-    /// The mean and population variance of a column, by two passes (the second on deviations
-    /// from the mean, which keeps the variance accurate when the mean is large), summed in four
-    /// lanes in a fixed order.
-    private static func moments(_ column: UnsafeBufferPointer<Double>) -> (mean: Double, variance: Double) {
+    /// The mean and population variance of `count` values (`value(i)`: a column's rows, or the
+    /// rows a fold selects, read in place), by two passes (the second on deviations from the
+    /// mean, which keeps the variance accurate when the mean is large), summed in four lanes in
+    /// a fixed order.
+    @inline(__always)
+    private static func moments(count: Int, _ value: (Int) -> Double) -> (mean: Double, variance: Double) {
         func laneSum(_ term: (Double) -> Double) -> Double {
             var lanes = SIMD4<Double>()
-            let whole = column.count & ~3
+            let whole = count & ~3
             for i in stride(from: 0, to: whole, by: 4) {
-                lanes += SIMD4(term(column[i]), term(column[i + 1]), term(column[i + 2]), term(column[i + 3]))
+                lanes += SIMD4(term(value(i)), term(value(i + 1)), term(value(i + 2)), term(value(i + 3)))
             }
-            return (whole..<column.count).reduce(lanes.sum()) { $0 + term(column[$1]) }
+            return (whole..<count).reduce(lanes.sum()) { $0 + term(value($1)) }
         }
-        let n = Double(column.count)
+        let n = Double(count)
         let mean = laneSum { $0 } / n
         return (mean, laneSum { ($0 - mean) * ($0 - mean) } / n)
     }
@@ -86,11 +86,19 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
     /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
     /// then each feature standardised.
     public func design(_ features: FeatureMatrix, rows: [Int]? = nil) -> Matrix {
+        var storage: [Double] = []
+        return design(features, rows: rows, reusing: &storage)
+    }
+
+    /// Like `design(_:rows:)`, in the memory of `storage` (an earlier design's elements, handed
+    /// back): a cross-validation builds one design per fold, and reusing one buffer spares the
+    /// kernel a fresh, zeroed mapping for each (at 10M customers, 380 MB a fold). `storage` is
+    /// left empty; the matrix owns the buffer.
+    public func design(_ features: FeatureMatrix, rows: [Int]?, reusing storage: inout [Double]) -> Matrix {
         precondition(features.names == names, "the features must be the transform's, in its order")
         let n = rows?.count ?? features.count, c = names.count + 1
         let threads = n >= 100_000 ? 2 : 1
-        // Every element is written below, so the buffer starts uninitialised rather than zeroed.
-        let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
+        func fill(_ x: UnsafeMutableBufferPointer<Double>) {
             parallelFor(threads) { t in
                 for j in stride(from: t, to: c, by: threads) {
                     let target = x.baseAddress! + j * n
@@ -108,9 +116,20 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
                     }
                 }
             }
-            initialised = n * c
         }
-        let design = Matrix(rows: n, columns: c, columnMajor: elements)
+        if storage.capacity >= n * c {
+            if storage.count > n * c { storage.removeLast(storage.count - n * c) }
+            if storage.count < n * c { storage.append(contentsOf: repeatElement(0, count: n * c - storage.count)) }
+            storage.withUnsafeMutableBufferPointer { fill($0) }
+        } else {
+            // Every element is written by `fill`, so a new buffer starts uninitialised, not zeroed.
+            storage = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
+                fill(x)
+                initialised = n * c
+            }
+        }
+        let design = Matrix(rows: n, columns: c, columnMajor: storage)
+        storage = []
         return design
     }
 
