@@ -66,27 +66,27 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
         let ranking = Ranking(scores: scores, labels: labels, folds: folds)
         let overallRate = Double(churned) / Double(customers)
         // Deciles take customers by descending score, ties still in customer order: the tie
-        // groups from the top, each walked forwards.
+        // groups from the top, each walked forwards (positions in the ranking).
         var order: [Int32] = []
         order.reserveCapacity(customers)
         var groupEnd = customers
         while groupEnd > 0 {
             var groupStart = groupEnd - 1
             while groupStart > 0, ranking.scores[groupStart - 1] == ranking.scores[groupEnd - 1] { groupStart -= 1 }
-            order.append(contentsOf: ranking.order[groupStart..<groupEnd])
+            order.append(contentsOf: (Int32(groupStart)..<Int32(groupEnd)))
             groupEnd = groupStart
         }
         var found = 0
         deciles = (0..<10).map { d in
             let slice = order[(customers * d / 10)..<(customers * (d + 1) / 10)]
             let count = slice.count
-            let churners = Int(slice.reduce(0) { $0 + labels[Int($1)] })
+            let churners = slice.reduce(0) { $0 + Int(ranking.labels[Int($1)]) }
             found += churners
             let rate = count == 0 ? 0 : Double(churners) / Double(count)
             return Decile(decile: d + 1, customers: count, churned: churners, churnRate: rate,
                           lift: overallRate > 0 ? rate / overallRate : 0,
                           cumulativeGain: churned > 0 ? Double(found) / Double(churned) : 0,
-                          meanPrediction: isProbability && count > 0 ? slice.reduce(0) { $0 + scores[Int($1)] } / Double(count) : nil)
+                          meanPrediction: isProbability && count > 0 ? slice.reduce(0) { $0 + ranking.scores[Int($1)] } / Double(count) : nil)
         }
         auc = ranking.auc(groups: nil, groupCount: 1)[0]
         foldAUC = []
@@ -102,57 +102,71 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
 }
 
 /// Customers in ascending score order, ties in customer order, with their scores, labels and
-/// folds copied into that order so that the walks over it read memory front to back.
+/// folds in that order, so that the walks over it read memory front to back.
 ///
 /// The order comes from a least-significant-digit radix sort, stable, of the scores' bit
 /// patterns mapped to integers that order as the doubles do (sign bit set on positives, every
-/// bit flipped on negatives; −0 is read as +0, as `==` has it). Six passes of 11-bit digits,
-/// a pass skipped when every key shares its digit (probabilities share their top bits), take a
-/// few milliseconds for a million scores where a comparison sort took about a tenth of a second.
+/// bit flipped on negatives; −0 is read as +0, as `==` has it). Beside each key travels the
+/// customer's number with its label and fold packed into the same word, and each score is read
+/// back from its key, so nothing is fetched from the customers' arrays in score order: at ten
+/// million customers such gathers, one cache miss each, cost more than the sort. Six passes of
+/// 11-bit digits, a pass skipped when every key shares its digit (probabilities share their
+/// top bits), take a few milliseconds for a million scores where a comparison sort took about
+/// a tenth of a second.
 struct Ranking {
-    let order: [Int32]
     let scores: [Double]
     /// 1 for churned; bytes, as the folds are 32-bit, to keep ten million customers' copies small.
     let labels: [UInt8]
     let folds: [Int32]?
 
     init(scores unordered: [Double], labels unorderedLabels: [Double], folds unorderedFolds: [Int]?) {
-        let order = Self.ascendingOrder(unordered)
-        self.order = order
-        scores = order.map { unordered[Int($0)] }
-        labels = order.map { unorderedLabels[Int($0)] == 1 ? 1 : 0 }
-        folds = unorderedFolds.map { folds in order.map { Int32(folds[Int($0)]) } }
+        // The customer in the low 32 bits, its label in bit 32, its fold above.
+        var payload = unorderedLabels.indices.map { i in
+            UInt64(i) | (unorderedLabels[i] == 1 ? 1 << 32 : 0) | UInt64(unorderedFolds?[i] ?? 0) << 33
+        }
+        let keys = Self.sort(unordered, carrying: &payload)
+        scores = keys.map { key in Double(bitPattern: key >> 63 == 1 ? key & ~(1 << 63) : ~key) }
+        labels = payload.map { UInt8(truncatingIfNeeded: $0 >> 32) & 1 }
+        folds = unorderedFolds == nil ? nil : payload.map { Int32(truncatingIfNeeded: $0 >> 33) }
     }
 
+    /// The customers in ascending score order, ties in customer order.
     static func ascendingOrder(_ values: [Double]) -> [Int32] {
+        var customers = values.indices.map { UInt64($0) }
+        _ = sort(values, carrying: &customers)
+        return customers.map { Int32(truncatingIfNeeded: $0) }
+    }
+
+    /// Sorts the values' order-preserving keys, stably, moving `payload` with them; returns the
+    /// sorted keys.
+    private static func sort(_ values: [Double], carrying payload: inout [UInt64]) -> [UInt64] {
         let n = values.count, digitBits = 11, buckets = 1 << 11, digits = 6
         var keys = values.map { value -> UInt64 in
             let bits = (value == 0 ? 0 : value).bitPattern
             return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
         }
-        var order = (0..<n).map(Int32.init)
         var counts = [Int](repeating: 0, count: digits * buckets)
         for key in keys {
             for d in 0..<digits { counts[d * buckets + Int((key >> UInt64(d * digitBits)) & UInt64(buckets - 1))] += 1 }
         }
-        guard n > 1 else { return order }
-        var spareKeys = [UInt64](repeating: 0, count: n), spareOrder = [Int32](repeating: 0, count: n)
+        guard n > 1 else { return keys }
+        var spareKeys = [UInt64](repeating: 0, count: n), sparePayload = [UInt64](repeating: 0, count: n)
         for d in 0..<digits {
             let shift = UInt64(d * digitBits), base = d * buckets
             guard counts[base + Int((keys[0] >> shift) & UInt64(buckets - 1))] < n else { continue }
             var start = 0
             for b in base..<(base + buckets) { (counts[b], start) = (start, start + counts[b]) }
             keys.withUnsafeBufferPointer { source in
-                order.withUnsafeBufferPointer { sourceOrder in
+                payload.withUnsafeBufferPointer { sourcePayload in
                     spareKeys.withUnsafeMutableBufferPointer { target in
-                        spareOrder.withUnsafeMutableBufferPointer { targetOrder in
+                        sparePayload.withUnsafeMutableBufferPointer { targetPayload in
                             counts.withUnsafeMutableBufferPointer { next in
                                 for i in 0..<n {
                                     let slot = base + Int((source[i] >> shift) & UInt64(buckets - 1))
                                     let position = next[slot]
                                     next[slot] = position + 1
                                     target[position] = source[i]
-                                    targetOrder[position] = sourceOrder[i]
+                                    targetPayload[position] = sourcePayload[i]
                                 }
                             }
                         }
@@ -160,9 +174,9 @@ struct Ranking {
                 }
             }
             swap(&keys, &spareKeys)
-            swap(&order, &spareOrder)
+            swap(&payload, &sparePayload)
         }
-        return order
+        return keys
     }
 
     /// The Mann–Whitney AUC of each group of customers (NaN for a group with one class

@@ -40,8 +40,38 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
         }
         let fold = Self.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+        let outOfFold = try Self.outOfFoldProbabilities(features: features, labels: labels, fold: fold, folds: folds,
+                                                        penalty: penalty, classWeights: classWeights)
+        self.folds = folds
+        self.seed = seed
+        // The four scores are measured side by side, one per thread.
+        var measured: [(scores: [Double], isProbability: Bool)] = [(outOfFold, true)]
+        if let purchaseScores {
+            measured.append((purchaseScores.pAlive.map { 1 - $0 }, true))
+            measured.append((purchaseScores.expectedPurchases.map { -$0 }, false))
+        }
+        if let purchaseModelProbability { measured.append((purchaseModelProbability, true)) }
+        var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
+        metrics.withUnsafeMutableBufferPointer { slots in
+            parallelFor(measured.count) { m in
+                slots[m] = ScoreMetrics(scores: measured[m].scores, labels: labels, isProbability: measured[m].isProbability,
+                                        folds: fold, foldCount: folds)
+            }
+        }
+        logistic = metrics[0]!
+        oneMinusPAlive = purchaseScores == nil ? nil : metrics[1]
+        expectedPurchases = purchaseScores == nil ? nil : metrics[2]
+        self.purchaseModelProbability = purchaseModelProbability == nil ? nil : metrics.last!
+        outOfFoldProbabilities = outOfFold
+    }
+
+    /// Each customer's churn probability from the model fitted without its fold. The folds'
+    /// row lists, labels and designs reuse one buffer each, fold after fold, and are freed
+    /// before the metrics are ranked.
+    private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], fold: [Int], folds: Int,
+                                               penalty: Double, classWeights: ClassWeights) throws -> [Double] {
+        let n = labels.count
         var outOfFold = [Double](repeating: 0, count: n)
-        // The folds' row lists, labels and designs reuse one buffer each, fold after fold.
         var training: [Int] = [], testing: [Int] = [], trainingLabels: [Double] = []
         var trainingDesign: [Double] = [], testingDesign: [Double] = []
         for k in 0..<folds {
@@ -67,27 +97,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                 throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")
             }
         }
-        self.folds = folds
-        self.seed = seed
-        // The four scores are measured side by side, one per thread.
-        var measured: [(scores: [Double], isProbability: Bool)] = [(outOfFold, true)]
-        if let purchaseScores {
-            measured.append((purchaseScores.pAlive.map { 1 - $0 }, true))
-            measured.append((purchaseScores.expectedPurchases.map { -$0 }, false))
-        }
-        if let purchaseModelProbability { measured.append((purchaseModelProbability, true)) }
-        var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
-        metrics.withUnsafeMutableBufferPointer { slots in
-            parallelFor(measured.count) { m in
-                slots[m] = ScoreMetrics(scores: measured[m].scores, labels: labels, isProbability: measured[m].isProbability,
-                                        folds: fold, foldCount: folds)
-            }
-        }
-        logistic = metrics[0]!
-        oneMinusPAlive = purchaseScores == nil ? nil : metrics[1]
-        expectedPurchases = purchaseScores == nil ? nil : metrics[2]
-        self.purchaseModelProbability = purchaseModelProbability == nil ? nil : metrics.last!
-        outOfFoldProbabilities = outOfFold
+        return outOfFold
     }
 
     /// The fold (0..<folds) of each customer; each class is shuffled with the seed and dealt
