@@ -4,9 +4,13 @@
 ///
 /// A 10M-customer job's `assignments.csv` is 1.4 GB; rendered whole it was the largest single
 /// allocation of the run.
-public func renderInOrder(rows count: Int, chunkRows: Int = 65_536,
+///
+/// `chunkRows` nil: 65,536 rows, or half the rows when that is fewer (but not under 2,048), so
+/// that a smaller file still renders on both threads.
+public func renderInOrder(rows count: Int, chunkRows: Int? = nil,
                           render: (_ rows: Range<Int>, _ bytes: inout [UInt8]) -> Void,
                           consume: (_ bytes: [UInt8]) throws -> Void) rethrows {
+    let chunkRows = chunkRows ?? min(65_536, max(2_048, (count + 1) / 2))
     var start = 0
     while start < count {
         let chunks = (0..<2).map { c -> Range<Int> in

@@ -15,39 +15,32 @@ extension CustomerSummary {
     /// The summary as CSV bytes. Numbers are written in the shortest form that reads back to
     /// the same double.
     public func csvBytes() -> [UInt8] {
-        csvPieces().reduce(into: []) { $0 += $1 }
+        var bytes: [UInt8] = []
+        forEachCSVPiece { bytes += $0 }
+        return bytes
     }
 
     /// `fingerprint(csvBytes())`, rendered and hashed a chunk at a time.
     public func csvFingerprint() -> String {
         var hash = FNV1a()
-        hash.add(Array((csvColumns.joined(separator: ",") + "\n").utf8))
-        renderInOrder(rows: count, render: { rows, bytes in
-            bytes.reserveCapacity(rows.count * 48)
-            for i in rows { appendRow(i, to: &bytes) }
-        }, consume: { hash.add($0) })
+        forEachCSVPiece { hash.add($0) }
         return hash.fingerprint
     }
 
     /// Writes the CSV atomically: the file appears whole or not at all.
     public func writeCSV(to path: String) throws {
-        try writeFileAtomically(pieces: csvPieces(), to: path)
+        var pieces: [[UInt8]] = []
+        forEachCSVPiece { pieces.append($0) }
+        try writeFileAtomically(pieces: pieces, to: path)
     }
 
-    /// The header, then the rows rendered on two threads in two halves, in order.
-    private func csvPieces() -> [[UInt8]] {
-        let threads = count >= 20_000 ? 2 : 1
-        var chunks = [[UInt8]](repeating: [], count: threads)
-        chunks.withUnsafeMutableBufferPointer { slots in
-            parallelFor(threads) { t in
-                let range = (count * t / threads)..<(count * (t + 1) / threads)
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(range.count * 48)
-                for i in range { appendRow(i, to: &bytes) }
-                slots[t] = bytes
-            }
-        }
-        return [Array((csvColumns.joined(separator: ",") + "\n").utf8)] + chunks
+    /// The header, then the rows rendered a chunk at a time on two threads, in order.
+    private func forEachCSVPiece(_ consume: ([UInt8]) -> Void) {
+        consume(Array((csvColumns.joined(separator: ",") + "\n").utf8))
+        renderInOrder(rows: count, render: { rows, bytes in
+            bytes.reserveCapacity(rows.count * 48)
+            for i in rows { appendRow(i, to: &bytes) }
+        }, consume: consume)
     }
 
     private func appendRow(_ i: Int, to bytes: inout [UInt8]) {
