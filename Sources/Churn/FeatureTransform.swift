@@ -14,11 +14,6 @@ public struct FeatureMatrix: Sendable, Equatable {
     }
 
     public var count: Int { columns.first?.count ?? 0 }
-
-    /// The rows `rows`, in that order.
-    public func selecting(_ rows: [Int]) -> FeatureMatrix {
-        FeatureMatrix(names: names, columns: columns.map { column in rows.map { column[$0] } })
-    }
 }
 
 /// Standardisation of each feature to mean 0 and standard deviation 1 — the population

@@ -36,14 +36,12 @@ struct ChunkedWork {
     /// Calls `body(worker, chunk, points)` for every chunk, worker `w` taking chunks w, w + W, …
     /// Bodies must write only their chunk's slots and their worker's scratch.
     func forEachChunk(_ body: (_ worker: Int, _ chunk: Int, _ points: Range<Int>) -> Void) {
-        let (chunks, workers) = (chunkCount, workers)
+        let work = self
         withoutActuallyEscaping(body) { escapable in
             let shared = UnsafeSendable(escapable)
             let perWorker = { @Sendable (w: Int) in
-                var chunk = w
-                while chunk < chunks {
-                    shared.value(w, chunk, (chunk * Self.chunkSize)..<min(points, (chunk + 1) * Self.chunkSize))
-                    chunk += workers
+                for chunk in stride(from: w, to: work.chunkCount, by: work.workers) {
+                    shared.value(w, chunk, work.range(chunk))
                 }
             }
             if workers == 1 {

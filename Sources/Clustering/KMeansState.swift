@@ -387,6 +387,9 @@ final class KMeansState {
     /// chunk and merged in chunk order.
     private func farthestPoints(count: Int) -> [Int] {
         let d = problem.dimension
+        let fartherFirst = { (x: (distance: Double, index: Int), y: (distance: Double, index: Int)) in
+            x.distance > y.distance || (x.distance == y.distance && x.index < y.index)
+        }
         var perChunk = [[(distance: Double, index: Int)]](repeating: [], count: work.chunkCount)
         perChunk.withUnsafeMutableBufferPointer { perChunk in
             work.forEachChunk { _, chunk, range in
@@ -395,14 +398,14 @@ final class KMeansState {
                     let distance = squaredDistance(problem.point(i), centers.baseAddress! + Int(labels[i]) * d, d)
                     guard problem.weight(i) > 0, kept.count < count || distance > kept[kept.count - 1].distance else { continue }
                     kept.append((distance, i))
-                    kept.sort { $0.distance > $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
+                    kept.sort(by: fartherFirst)
                     if kept.count > count { kept.removeLast() }
                 }
                 perChunk[chunk] = kept
             }
         }
         return perChunk.joined()
-            .sorted { $0.distance > $1.distance || ($0.distance == $1.distance && $0.index < $1.index) }
+            .sorted(by: fartherFirst)
             .prefix(count).map(\.index)
     }
 

@@ -48,3 +48,11 @@ import Testing
         }
     }
 }
+
+extension FeatureMatrix {
+    /// The rows `rows`, in that order, copied out: the by-hand path the tests compare the
+    /// library's in-place `rows:` reading against.
+    fileprivate func selecting(_ rows: [Int]) -> FeatureMatrix {
+        FeatureMatrix(names: names, columns: columns.map { column in rows.map { column[$0] } })
+    }
+}
