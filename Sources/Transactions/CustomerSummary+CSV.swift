@@ -21,11 +21,8 @@ extension CustomerSummary {
     /// `fingerprint(csvBytes())`, rendered and hashed a chunk at a time.
     public func csvFingerprint() -> String {
         var hash = FNV1a()
-        hash.add(Array((csvColumns.joined(separator: ",") + "\n").utf8))
-        renderInOrder(rows: count, render: { rows, bytes in
-            bytes.reserveCapacity(rows.count * 48)
-            for i in rows { appendRow(i, to: &bytes) }
-        }, consume: { hash.add($0) })
+        hash.add(csvHeaderBytes)
+        renderRows { hash.add($0) }
         return hash.fingerprint
     }
 
@@ -34,20 +31,22 @@ extension CustomerSummary {
         try writeFileAtomically(pieces: csvPieces(), to: path)
     }
 
-    /// The header, then the rows rendered on two threads in two halves, in order.
+    /// The header, then the rows in chunks, in order.
     private func csvPieces() -> [[UInt8]] {
-        let threads = count >= 20_000 ? 2 : 1
-        var chunks = [[UInt8]](repeating: [], count: threads)
-        chunks.withUnsafeMutableBufferPointer { slots in
-            parallelFor(threads) { t in
-                let range = (count * t / threads)..<(count * (t + 1) / threads)
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(range.count * 48)
-                for i in range { appendRow(i, to: &bytes) }
-                slots[t] = bytes
-            }
-        }
-        return [Array((csvColumns.joined(separator: ",") + "\n").utf8)] + chunks
+        var pieces = [csvHeaderBytes]
+        renderRows { pieces.append($0) }
+        return pieces
+    }
+
+    private var csvHeaderBytes: [UInt8] { Array((csvColumns.joined(separator: ",") + "\n").utf8) }
+
+    /// The rows rendered a chunk at a time on two threads (`renderInOrder`), handed to
+    /// `consume` in order.
+    private func renderRows(_ consume: ([UInt8]) -> Void) {
+        renderInOrder(rows: count, render: { rows, bytes in
+            bytes.reserveCapacity(rows.count * 48)
+            for i in rows { appendRow(i, to: &bytes) }
+        }, consume: consume)
     }
 
     private func appendRow(_ i: Int, to bytes: inout [UInt8]) {
