@@ -24,6 +24,8 @@ final class AssignmentBatches: @unchecked Sendable {
         var measures: [Double] = []
         var lines: [Int] = []
         var count: Int { segmentIndexes.count }
+        /// Where row `row`'s customer id lies in `idBytes`.
+        func idRange(_ row: Int) -> Range<Int> { (row == 0 ? 0 : idEnds[row - 1])..<idEnds[row] }
     }
 
     static let rowsPerBatch = 8192

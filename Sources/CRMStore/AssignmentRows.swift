@@ -25,10 +25,8 @@ final class AssignmentRows: @unchecked Sendable {
     private let labels: [[UInt8]]
 
     private(set) var customerID = UnsafeRawBufferPointer(start: nil, count: 0)
-    private(set) var segment = 0
     /// The row's segment's position in the segments given to `init`.
     private(set) var segmentIndex = 0
-    private(set) var segmentLabel = UnsafeRawBufferPointer(start: nil, count: 0)
     /// The measures of the row, in `measureColumns` order; NaN stands for NULL.
     private(set) var measures = [Double](repeating: .nan, count: measureColumns.count)
     var line: Int { records.line }
@@ -71,10 +69,9 @@ final class AssignmentRows: @unchecked Sendable {
             throw CRMStoreError.field(path, line: line, column: "segment",
                                       "expected one of the segment ids of profiles.csv (\(segmentIndexes.keys.sorted().map(String.init).joined(separator: ", "))), got \"\(segmentField.text)\"")
         }
-        self.segment = segment
         self.segmentIndex = segmentIndex
         let label = labels[segmentIndex]
-        segmentLabel = fields[fieldIndex[2]]
+        let segmentLabel = fields[fieldIndex[2]]
         guard segmentLabel.elementsEqual(label) else {
             throw CRMStoreError.field(path, line: line, column: "segment_label",
                                       "expected \"\(String(decoding: label, as: UTF8.self))\", the label of segment \(segment) in profiles.csv, got \"\(segmentLabel.text)\"")

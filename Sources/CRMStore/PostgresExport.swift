@@ -148,8 +148,7 @@ enum PostgresExport {
                             buffer.writeInteger(Int16(Schema.customerColumns.count))
                             buffer.writeInteger(Int32(8))
                             buffer.writeInteger(copiedRunID)
-                            let idStart = row == 0 ? 0 : batch.idEnds[row - 1]
-                            writeBinaryText(UnsafeBufferPointer(rebasing: ids[idStart..<batch.idEnds[row]]), to: &buffer)
+                            writeBinaryText(UnsafeBufferPointer(rebasing: ids[batch.idRange(row)]), to: &buffer)
                             let segment = batch.segmentIndexes[row]
                             buffer.writeInteger(Int32(4))
                             buffer.writeInteger(Int32(run.segments[segment].id))

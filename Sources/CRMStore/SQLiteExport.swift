@@ -194,9 +194,9 @@ private struct CustomerBinding {
         sqlite3_bind_int64(statement, 1, runID)
         var parameter: Int32 = 2
         for row in rows {
-            let idStart = row == 0 ? 0 : batch.idEnds[row - 1]
-            sqlite3_bind_text(statement, parameter, UnsafeRawPointer(ids.baseAddress! + idStart).assumingMemoryBound(to: CChar.self),
-                              Int32(batch.idEnds[row] - idStart), nil)
+            let id = batch.idRange(row)
+            sqlite3_bind_text(statement, parameter, UnsafeRawPointer(ids.baseAddress! + id.lowerBound).assumingMemoryBound(to: CChar.self),
+                              Int32(id.count), nil)
             let segment = batch.segmentIndexes[row]
             sqlite3_bind_int64(statement, parameter + 1, segmentIDs[segment])
             sqlite3_bind_text(statement, parameter + 2, labels[segment].baseAddress!, Int32(labels[segment].count - 1), nil)
