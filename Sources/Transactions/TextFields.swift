@@ -1,9 +1,17 @@
-/// Single text fields as the result files write them: a JSON string literal. Shared by the
-/// modules that write result directories and by CRMStore, which rebuilds JSON from them, so
-/// that every writer escapes the same way.
+/// Single text fields as the result files write them: a CSV field quoted as RFC 4180 asks,
+/// and a JSON string literal. Shared by the modules that write result directories and by
+/// CRMStore, which rebuilds JSON from them, so that every writer escapes the same way.
 ///
-/// Hazard: it works on Unicode scalars, not on Swift characters, so a "\r\n" pair (one
-/// Character) is still escaped as two.
+/// Hazard: both work on the UTF-8 bytes or Unicode scalars, not on Swift characters, so a
+/// "\r\n" pair (one Character) is still seen as a line break.
+
+/// `text` as one CSV field, quoted (quotes doubled) when it holds a comma, a quote or a
+/// line break.
+public func csvField(_ text: String) -> String {
+    var bytes: [UInt8] = []
+    appendCSVField(text.utf8, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
 
 /// `text` as a JSON string literal: quotes, backslashes and control characters escaped.
 public func jsonStringLiteral(_ text: String) -> String {
