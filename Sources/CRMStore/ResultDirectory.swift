@@ -8,6 +8,7 @@
 /// models are fitted while the job runs), or job.json's modification time and no version
 /// when the run has no model files. The same directory therefore always gives the same run.
 import Foundation
+import Transactions
 
 public struct RunResult: Sendable {
     public var directory: String
@@ -82,7 +83,7 @@ public struct RunResult: Sendable {
         for name in names {
             let path = folder + "/" + name
             let text = try readJSONText(path)
-            members.append(jsonString(String(name.dropLast(5))) + ":" + text)
+            members.append(jsonStringLiteral(String(name.dropLast(5))) + ":" + text)
             let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
             if let created = object?["createdAt"] as? String {
                 guard let date = parser.date(from: created) else {
@@ -177,9 +178,9 @@ public struct SegmentProfile: Sendable, Equatable {
                 var members: [String] = []
                 for entry in features where entry.feature == feature {
                     let value = try parseMeasure(fields[entry.index], path: path, line: records.line, column: header[entry.index])
-                    members.append(jsonString(entry.statistic) + ":" + (value.map { "\($0)" } ?? "null"))
+                    members.append(jsonStringLiteral(entry.statistic) + ":" + (value.map { "\($0)" } ?? "null"))
                 }
-                statistics.append(jsonString(feature) + ":{" + members.joined(separator: ",") + "}")
+                statistics.append(jsonStringLiteral(feature) + ":{" + members.joined(separator: ",") + "}")
             }
             profiles.append(SegmentProfile(
                 id: id, label: fields[position["label"]!].text, size: try whole("size"),
@@ -190,21 +191,4 @@ public struct SegmentProfile: Sendable, Equatable {
         guard !profiles.isEmpty else { throw CRMStoreError.file(path, "no segments; expected one row per segment") }
         return profiles
     }
-}
-
-/// A JSON string literal for `text`.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }

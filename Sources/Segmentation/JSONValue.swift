@@ -1,3 +1,5 @@
+import Transactions
+
 /// A JSON value as a job file holds it, parsed by hand so that the job's validation can say
 /// exactly where a problem is: the parser reports line and column (1-based, the column in
 /// UTF-8 bytes) of malformed text, keeps the order of object members (so job.json is written
@@ -77,7 +79,7 @@ extension JSONValue {
         case .bool(let value): text += value ? "true" : "false"
         case .integer(let value): text += String(value)
         case .number(let value): text += value.isFinite ? String(value) : "null"
-        case .string(let value): text += Self.quoted(value)
+        case .string(let value): text += jsonStringLiteral(value)
         case .array(let items):
             guard !items.isEmpty else { text += "[]"; return }
             if items.allSatisfy(\.isScalar) {
@@ -95,7 +97,7 @@ extension JSONValue {
             guard !members.isEmpty else { text += "{}"; return }
             text += "{\n"
             for (i, member) in members.enumerated() {
-                text += inner + Self.quoted(member.key) + ": "
+                text += inner + jsonStringLiteral(member.key) + ": "
                 member.value.write(to: &text, indent: indent + 1)
                 text += i + 1 < members.count ? ",\n" : "\n"
             }
@@ -108,25 +110,6 @@ extension JSONValue {
         case .array, .object: return false
         default: return true
         }
-    }
-
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -79,8 +79,10 @@ public enum Pipeline {
 
     /// Runs the job and writes its result files into `directory`, an existing empty
     /// directory that the caller publishes (the queue's worker does).
-    /// `clienteleVersion` is written into the model files.
-    public static func run(job: Job, into directory: String, clienteleVersion: String, progress: Progress? = nil) throws -> Outcome {
+    /// `clienteleVersion` is written into the model files; `logHeader` (the queue's job id and
+    /// attempt) opens log.txt.
+    public static func run(job: Job, into directory: String, clienteleVersion: String, logHeader: String = "",
+                           progress: Progress? = nil) throws -> Outcome {
         var clock = StageClock(progress: progress)
         var job = job
         let log = try clock.time("read") {
@@ -192,7 +194,7 @@ public enum Pipeline {
         let outcome = Outcome(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
                               labels: labels, stageSeconds: clock.stages, totalSeconds: clock.elapsed)
         clock.note(outcome.summaryLine)
-        try ResultDirectory.write(Array(clock.logText.utf8), to: directory + "/log.txt")
+        try ResultDirectory.write(Array((logHeader + clock.logText).utf8), to: directory + "/log.txt")
         return outcome
     }
 

@@ -83,10 +83,4 @@ enum ResultFiles {
         guard let x, x.isFinite else { return "" }
         return String(x)
     }
-
-    /// A field quoted as RFC 4180 asks when it holds a comma, a quote or a line break.
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacing("\"", with: "\"\"") + "\""
-    }
 }

@@ -15,8 +15,13 @@ extension CustomerSummary {
     /// Errors name the file, line and column: a missing column, a number that is not one,
     /// a fractional or negative frequency, recency beyond T.
     public static func read(path: String, unit: TimeUnit) throws -> CustomerSummary {
-        let bytes = try readWholeFile(path)
-        return try bytes.withUnsafeBufferPointer { buffer in
+        try read(bytes: try readWholeFile(path), path: path, unit: unit)
+    }
+
+    /// Like `read(path:unit:)`, for a file the caller has already read (to fingerprint it,
+    /// say); `path` names it in errors.
+    public static func read(bytes: [UInt8], path: String, unit: TimeUnit) throws -> CustomerSummary {
+        try bytes.withUnsafeBufferPointer { buffer in
             try parse(buffer, path: path, unit: unit)
         }
     }

@@ -96,7 +96,7 @@ struct ChurnCommand: ParsableCommand {
 
     func run() throws {
         let bytes = try readWholeFile(summary)
-        let data = try CustomerSummary.read(path: summary, unit: unit.value)
+        let data = try CustomerSummary.read(bytes: bytes, path: summary, unit: unit.value)
         let table = try attributes.map { try CSVTable.read(path: $0) }
         if let model {
             try score(data, with: try ChurnModel.decode(try readWholeFile(model), source: model), attributes: table)

@@ -229,10 +229,4 @@ struct ClusterCommand: ParsableCommand {
         }
         try writeFileAtomically(Array(text.utf8), to: output)
     }
-
-    /// A field quoted as RFC 4180 asks when it holds a comma, a quote or a line break.
-    private func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }

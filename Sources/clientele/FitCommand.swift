@@ -85,7 +85,7 @@ struct FitCommand: ParsableCommand {
             customers = Int(active[0])
             timeUnit = "periods"
         } else {
-            let data = try CustomerSummary.read(path: summary, unit: unit.value)
+            let data = try CustomerSummary.read(bytes: bytes, path: summary, unit: unit.value)
             let frequency = data.frequency.map(Double.init)
             func histories() throws -> PurchaseHistories {
                 try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T, weights: data.weights)

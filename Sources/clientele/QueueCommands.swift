@@ -47,13 +47,11 @@ struct PipelineJobRunner: JobRunner {
         let outcome: Pipeline.Outcome
         defer { MemoryReuse.returnFreedMemory() }
         do {
-            outcome = try Pipeline.run(job: job, into: result, clienteleVersion: Clientele.version)
+            outcome = try Pipeline.run(job: job, into: result, clienteleVersion: Clientele.version,
+                                       logHeader: "job \(queued.id), attempt \(queued.attempt): \(job.name)\n")
         } catch let error as PipelineError where error.isJobFault {
             throw JobFailure("\(error)", where: JobErrorLocation(file: job.transactions.path))
         }
-        let log = result + "/log.txt"
-        let header = "job \(queued.id), attempt \(queued.attempt): \(job.name)\n"
-        try ResultDirectory.write(Array(header.utf8) + (try readWholeFile(log)), to: log)
         if let crm = job.crm {
             // Loaded from the staging directory under the job's id, before the worker publishes
             // the result: a failure here (the database unreachable) is retried like any fault of
