@@ -140,16 +140,23 @@ public enum ClassWeights: Sendable, Equatable, Codable, CustomStringConvertible 
 
     /// The weight of each customer, or nil when all weigh 1.
     public func caseWeights(_ labels: [Double]) -> [Double]? {
-        let n = Double(labels.count), churners = labels.reduce(0, +)
+        guard let (churnedWeight, retainedWeight) = classWeights(churned: labels.reduce(0, +), customers: Double(labels.count)) else {
+            return nil
+        }
+        return labels.map { $0 == 1 ? churnedWeight : retainedWeight }
+    }
+
+    /// The weight of a churned and of a retained customer among `customers` of whom
+    /// `churned` churned, or nil when all weigh 1.
+    func classWeights(churned: Double, customers n: Double) -> (churned: Double, retained: Double)? {
         switch self {
         case .none:
             return nil
         case .balanced:
-            guard churners > 0, churners < n else { return nil }
-            let (churnedWeight, retainedWeight) = (n / (2 * churners), n / (2 * (n - churners)))
-            return labels.map { $0 == 1 ? churnedWeight : retainedWeight }
+            guard churned > 0, churned < n else { return nil }
+            return (n / (2 * churned), n / (2 * (n - churned)))
         case .churned(let weight):
-            return labels.map { $0 == 1 ? weight : 1 }
+            return (weight, 1)
         }
     }
 

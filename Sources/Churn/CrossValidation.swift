@@ -1,13 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import LinearAlgebra
 import Simulation
 import Transactions
 
 /// Out-of-sample evaluation by stratified k-fold cross-validation.
 ///
-/// Customers are dealt into k folds class by class: the churned ones in a seeded shuffle
-/// (xoshiro256**), then the retained ones, each dealt round-robin, so that every fold has the
-/// overall churn rate to within one customer. For each fold the standardisation and the
-/// logistic model are fitted on the other k − 1 folds and score the fold; the metrics are
-/// taken on the pooled out-of-fold probabilities (and the AUC within each fold).
+/// Customers are placed into k folds class by class, at random (xoshiro256**, seeded), so
+/// that every fold has the overall churn rate to within one customer. For each fold the
+/// standardisation and the logistic model are fitted on the other k − 1 folds and score the
+/// fold; the metrics are taken on the pooled out-of-fold probabilities (and the AUC within
+/// each fold).
 ///
 /// The purchase model's own churn scores — 1 − P(alive), expected holdout purchases (fewer
 /// expected purchases: more likely to churn) and, for purchase-count labels, the model's
@@ -31,17 +37,20 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey { case folds, seed, logistic, oneMinusPAlive, expectedPurchases, purchaseModelProbability }
 
     /// Cross-validates the logistic model on `features` and measures `purchaseScores` and
-    /// `purchaseModelProbability` on the same folds.
+    /// `purchaseModelProbability` on the same folds. `fitted`, the model fitted on all of
+    /// them, lends the folds its standardisation and its coefficients as Newton's start.
     public init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?,
-                purchaseModelProbability: [Double]? = nil, penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64) throws {
+                purchaseModelProbability: [Double]? = nil, penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64,
+                fitted: ChurnModel? = nil) throws {
         let n = labels.count
         let churners = Int(labels.reduce(0, +))
         guard folds >= 2, min(churners, n - churners) >= folds else {
             throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
         }
         let fold = Self.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+        let start = fitted.flatMap { $0.transform.names == features.names ? ($0.transform, $0.coefficients.map(\.standardized)) : nil }
         let outOfFold = try Self.outOfFoldProbabilities(features: features, labels: labels, fold: fold, folds: folds,
-                                                        penalty: penalty, classWeights: classWeights)
+                                                        penalty: penalty, classWeights: classWeights, start: start)
         self.folds = folds
         self.seed = seed
         // The four scores are measured side by side, one per thread.
@@ -65,34 +74,56 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         outOfFoldProbabilities = outOfFold
     }
 
-    /// Each customer's churn probability from the model fitted without its fold. The folds'
-    /// row lists, labels and designs reuse one buffer each, fold after fold, and are freed
-    /// before the metrics are ranked.
+    /// Each customer's churn probability from the model fitted without its fold.
+    ///
+    /// The folds share one design: the customers in fold order, standardised once (by
+    /// `start`'s transform, or over everyone), so that a fold's training rows are the two
+    /// stretches before and after its own. A fold's model is the one fitted on its training
+    /// rows standardised by their own means and deviations: with z a column of the shared
+    /// design and m, v the training rows' mean and variance of z, the fold's standardised
+    /// feature is (z − m)/√v, so its coefficient β is γ√v on z, and its penalty λβ²/2 is
+    /// λ v γ²/2: the fold is fitted on z with slope j's penalty scaled by vⱼ, the same
+    /// optimum without a design of its own. Newton starts from `start`'s coefficients, the
+    /// model on every customer, within sampling error of each fold's optimum; it converges to
+    /// the fold's own optimum whatever the start, so no fold learns from its held-out rows.
     private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], fold: [Int], folds: Int,
-                                               penalty: Double, classWeights: ClassWeights) throws -> [Double] {
+                                               penalty: Double, classWeights: ClassWeights,
+                                               start: (transform: FeatureTransform, coefficients: [Double])?) throws -> [Double] {
         let n = labels.count
+        // A counting sort by fold: `order[r]` is the customer on design row r.
+        var bounds = [Int](repeating: 0, count: folds + 1)
+        for f in fold { bounds[f + 1] += 1 }
+        for k in 0..<folds { bounds[k + 1] += bounds[k] }
+        var next = bounds
+        var order = [Int](repeating: 0, count: n)
+        for (i, f) in fold.enumerated() {
+            order[next[f]] = i
+            next[f] += 1
+        }
+        let transform = try start?.transform ?? FeatureTransform(fitting: features)
+        let design = transform.design(features, rows: order)
+        let orderedLabels = order.map { labels[$0] }
+        let names = ["intercept"] + features.names
+        var weights = [Double](repeating: 1, count: n)
         var outOfFold = [Double](repeating: 0, count: n)
-        var training: [Int] = [], testing: [Int] = [], trainingLabels: [Double] = []
-        var trainingDesign: [Double] = [], testingDesign: [Double] = []
         for k in 0..<folds {
-            training.removeAll(keepingCapacity: true)
-            testing.removeAll(keepingCapacity: true)
-            trainingLabels.removeAll(keepingCapacity: true)
-            for i in 0..<n {
-                if fold[i] == k {
-                    testing.append(i)
-                } else {
-                    training.append(i)
-                    trainingLabels.append(labels[i])
-                }
-            }
+            let testing = bounds[k]..<bounds[k + 1]
+            let training = [0..<testing.lowerBound, testing.upperBound..<n].filter { !$0.isEmpty }
             do {
-                let (transform, fit) = try ChurnModel.fitLogistic(features, trainingLabels, rows: training, penalty: penalty,
-                                                                  classWeights: classWeights, reusing: &trainingDesign)
-                let design = transform.design(features, rows: testing, reusing: &testingDesign)
-                let scores = ChurnModel.probabilities(design, fit.coefficients)
-                testingDesign = design.elements
-                for (i, p) in zip(testing, scores) { outOfFold[i] = p }
+                let variances = try trainingVariances(design, training, transform)
+                let churned = training.reduce(0.0) { sum, range in orderedLabels[range].reduce(sum, +) }
+                let trainingCount = Double(n - testing.count)
+                if let (churnedWeight, retainedWeight) = classWeights.classWeights(churned: churned, customers: trainingCount) {
+                    for i in 0..<n { weights[i] = orderedLabels[i] == 1 ? churnedWeight : retainedWeight }
+                }
+                var regression = LogisticRegression(penalty: penalty)
+                regression.evaluatesLastStep = false
+                let fit = try regression.fit(
+                    design: design, rows: training, labels: orderedLabels, weights: weights, penaltyScales: [1] + variances,
+                    start: start?.coefficients, names: names)
+                for (row, eta) in zip(testing, design.linearPredictor(rows: testing, fit.coefficients)) {
+                    outOfFold[order[row]] = 1 / (1 + exp(-eta))
+                }
             } catch let error as ChurnError {
                 throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")
             }
@@ -100,20 +131,63 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         return outOfFold
     }
 
-    /// The fold (0..<folds) of each customer; each class is shuffled with the seed and dealt
-    /// round-robin, the retained ones continuing where the churned ones stopped.
-    public static func stratifiedFolds(labels: [Double], folds: Int, seed: UInt64) -> [Int] {
-        var random = SeededRandom(seed: seed)
-        var fold = [Int](repeating: 0, count: labels.count)
-        var next = 0
-        for label in [1.0, 0.0] {
-            var members = labels.indices.filter { labels[$0] == label }
-            members.shuffle(using: &random)
-            for i in members {
-                fold[i] = next % folds
-                next += 1
+    /// The population variance of each feature column of `design` over the `training` rows,
+    /// by two passes (mean, then squared deviations); a feature constant on them is refused.
+    private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>], _ transform: FeatureTransform) throws -> [Double] {
+        let count = Double(training.reduce(0) { $0 + $1.count })
+        return try (1..<design.columns).map { j in
+            try design.withUnsafeBufferPointer { x, lda in
+                let column = x.baseAddress! + j * lda
+                func sum(_ term: (Double) -> Double) -> Double {
+                    var lanes = SIMD4<Double>(), tail = 0.0
+                    for range in training {
+                        let whole = range.lowerBound + (range.count & ~3)
+                        for i in stride(from: range.lowerBound, to: whole, by: 4) {
+                            lanes += SIMD4(term(column[i]), term(column[i + 1]), term(column[i + 2]), term(column[i + 3]))
+                        }
+                        for i in whole..<range.upperBound { tail += term(column[i]) }
+                    }
+                    return lanes.sum() + tail
+                }
+                let mean = sum { $0 } / count
+                let variance = sum { ($0 - mean) * ($0 - mean) } / count
+                guard variance > 0, variance.isFinite else {
+                    let value = transform.means[j - 1] + transform.scales[j - 1] * column[training[0].lowerBound]
+                    throw ChurnError.constantFeature(transform.names[j - 1], value: value)
+                }
+                return variance
             }
         }
-        return fold
+    }
+
+    /// The fold (0..<folds) of each customer. The churned customers' folds get as many of
+    /// them as dealing them round-robin would, and the retained ones continue the deal where
+    /// the churned ones stopped, so each fold has the overall churn rate to within one
+    /// customer. Who goes where is a uniformly random arrangement of those counts, drawn
+    /// customer by customer in file order (the next customer of a class joins fold f with
+    /// probability its remaining places over the class's remaining customers): one pass in
+    /// order, where a shuffle would jump about the whole customer list.
+    public static func stratifiedFolds(labels: [Double], folds: Int, seed: UInt64) -> [Int] {
+        var random = SeededRandom(seed: seed)
+        let churned = labels.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
+        func places(dealt: Range<Int>) -> [Int] {
+            var counts = [Int](repeating: dealt.count / folds, count: folds)
+            for t in 0..<(dealt.count % folds) { counts[(dealt.lowerBound + t) % folds] += 1 }
+            return counts
+        }
+        var remaining = [places(dealt: 0..<churned), places(dealt: churned..<labels.count)]
+        var left = [churned, labels.count - churned]
+        return labels.map { label in
+            let c = label == 1 ? 0 : 1
+            var draw = Int(random.next(upperBound: UInt64(left[c])))
+            var f = 0
+            while draw >= remaining[c][f] {
+                draw -= remaining[c][f]
+                f += 1
+            }
+            remaining[c][f] -= 1
+            left[c] -= 1
+            return f
+        }
     }
 }

@@ -46,6 +46,11 @@ public struct LogisticRegression: Sendable {
     public var tolerance: Double
     /// Designs with at least this many rows start Newton from a fit on a sample of them.
     var warmStartMinimumRows = 200_000
+    /// When false, a step below the tolerance is taken without evaluating f where it lands:
+    /// the coefficients are the new point's, but the loss, gradient norm and covariance are
+    /// the previous point's. Near the optimum such a step always lowers f, so the evaluation
+    /// only confirms it; a cross-validation fold, which keeps the coefficients alone, skips it.
+    var evaluatesLastStep = true
 
     public init(penalty: Double = 0, maximumIterations: Int = 100, tolerance: Double = 1e-7) {
         self.penalty = penalty
@@ -56,24 +61,44 @@ public struct LogisticRegression: Sendable {
     /// Fits the model. `design` has the intercept column first; `names` names its columns
     /// (for messages); `weights` are per-customer case weights (nil: all 1).
     public func fit(design: Matrix, labels: [Double], weights: [Double]? = nil, names: [String]) throws -> LogisticFit {
+        try fit(design: design, rows: [0..<design.rows], labels: labels, weights: weights, penaltyScales: nil, start: nil, names: names)
+    }
+
+    /// Fits the model on the design's rows in `rows` only; `labels` and `weights` are indexed
+    /// like the design's rows, and the other rows are never read. Slope j is penalised by
+    /// `penalty · penaltyScales[j]` (nil: all 1), which fits a model standardised otherwise
+    /// than the design: a cross-validation fold on the whole data's design. Newton starts at
+    /// `start` when given; otherwise at the churn rate's log-odds, or for a large design at
+    /// the optimum of a sample of it.
+    func fit(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double]?, penaltyScales: [Double]?,
+             start: [Double]?, names: [String]) throws -> LogisticFit {
         let n = design.rows, c = design.columns
         precondition(labels.count == n && names.count == c && (weights?.count ?? n) == n, "one label and weight per row")
-        guard labels.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw ChurnError.invalidInput("labels must be 0 (retained) or 1 (churned)") }
+        precondition((penaltyScales?.count ?? c) == c && (start?.count ?? c) == c, "one penalty scale and start per coefficient")
+        precondition(rows.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= n }, "rows within the design")
         let caseWeights = weights ?? [Double](repeating: 1, count: n)
-        guard caseWeights.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
         var weightedChurn = 0.0, totalWeight = 0.0
-        for i in 0..<n {
-            weightedChurn += caseWeights[i] * labels[i]
-            totalWeight += caseWeights[i]
+        for range in rows {
+            for i in range {
+                guard labels[i] == 0 || labels[i] == 1 else { throw ChurnError.invalidInput("labels must be 0 (retained) or 1 (churned)") }
+                guard caseWeights[i] >= 0, caseWeights[i].isFinite else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
+                weightedChurn += caseWeights[i] * labels[i]
+                totalWeight += caseWeights[i]
+            }
         }
         guard weightedChurn > 0, weightedChurn < totalWeight else {
             throw ChurnError.oneClass(weightedChurn > 0 ? "every customer is churned" : "no customer is churned")
         }
-        let problem = Problem(design: design, labels: labels, weights: caseWeights, penalty: penalty)
+        let penalties = (0..<c).map { j in j == 0 ? 0 : penalty * (penaltyScales?[j] ?? 1) }
+        let problem = Problem(design: design, rows: rows, labels: labels, weights: caseWeights, penalties: penalties)
 
         var beta = [Double](repeating: 0, count: c)
         beta[0] = log(weightedChurn / (totalWeight - weightedChurn))
-        if let start = warmStart(design: design, labels: labels, weights: caseWeights) { beta = start }
+        if let start {
+            beta = start
+        } else if let sampled = warmStart(problem, penaltyScales: penaltyScales) {
+            beta = sampled
+        }
         var current = problem.evaluate(beta)
         var iterations = 0
         var converged = false
@@ -90,6 +115,11 @@ public struct LogisticRegression: Sendable {
             }
             var step = try cholesky.solve(current.gradient)
             var candidate = zip(beta, step).map { $0 - $1 }
+            if !evaluatesLastStep, let largest = step.map(abs).max(), largest < tolerance {
+                (beta, largestStep, converged) = (candidate, largest, true)
+                iterations += 1
+                break
+            }
             var next = problem.evaluate(candidate)
             var halvings = 0
             while !(next.objective <= current.objective + 1e-12 * abs(current.objective)), halvings < 40 {
@@ -124,16 +154,17 @@ public struct LogisticRegression: Sendable {
     /// customers needs about three steps instead of six: it starts within sampling error,
     /// O(1/√(n/16)), of the optimum. nil (start from the churn rate) for small designs, or
     /// when the sample cannot be fitted (one class, separation, collinearity in the sample).
-    private func warmStart(design: Matrix, labels: [Double], weights: [Double]) -> [Double]? {
-        let stride = 16, n = design.rows, c = design.columns
-        guard n >= warmStartMinimumRows else { return nil }
-        let sampled = Swift.stride(from: 0, to: n, by: stride).map { $0 }
+    private func warmStart(_ problem: Problem, penaltyScales: [Double]?) -> [Double]? {
+        let stride = 16, design = problem.design, c = design.columns
+        guard problem.rows.reduce(0, { $0 + $1.count }) >= warmStartMinimumRows else { return nil }
+        let sampled = problem.rows.flatMap { Swift.stride(from: $0.lowerBound, to: $0.upperBound, by: stride) }
         var sample = Matrix(rows: sampled.count, columns: c)
         for j in 0..<c {
             for (k, i) in sampled.enumerated() { sample[k, j] = design[i, j] }
         }
         let sampleFit = try? LogisticRegression(penalty: penalty / Double(stride), maximumIterations: 30, tolerance: 1e-4).fit(
-            design: sample, labels: sampled.map { labels[$0] }, weights: sampled.map { weights[$0] },
+            design: sample, rows: [0..<sampled.count], labels: sampled.map { problem.labels[$0] },
+            weights: sampled.map { problem.weights[$0] }, penaltyScales: penaltyScales, start: nil,
             names: (0..<c).map { "column \($0)" })
         return sampleFit.flatMap { $0.converged ? $0.coefficients : nil }
     }
@@ -143,8 +174,9 @@ public struct LogisticRegression: Sendable {
     /// with certainty.
     private func separation(_ beta: [Double], _ problem: Problem, _ names: [String]) -> ChurnError {
         let worst = (1..<beta.count).max { abs(beta[$0]) < abs(beta[$1]) } ?? 0
-        let eta = BLAS.gemv(problem.design, beta)
-        let certain = zip(eta, problem.labels).filter { abs(1 / (1 + exp(-$0)) - $1) < 1e-8 }.count
+        let eta = problem.rows.flatMap { problem.design.linearPredictor(rows: $0, beta) }
+        let labels = problem.rows.flatMap { problem.labels[$0] }
+        let certain = zip(eta, labels).filter { abs(1 / (1 + exp(-$0)) - $1) < 1e-8 }.count
         let kind = certain == eta.count ? "complete separation" : "quasi-complete separation"
         return ChurnError.separation(feature: names[worst], detail:
             "\(kind): \(certain) of \(eta.count) customers are fitted with probability within 1e-8 of their label and the coefficient of \(names[worst]) grows without bound (\(beta[worst]) per standard deviation), so the unpenalised likelihood has no maximum")
@@ -171,20 +203,41 @@ public struct LogisticFit: Sendable {
 /// The data of one fit and the evaluation of f, its gradient and Hessian at a β.
 private struct Problem {
     let design: Matrix
+    /// The design rows fitted on.
+    let rows: [Range<Int>]
     let labels: [Double]
     let weights: [Double]
-    let penalty: Double
+    /// Per coefficient; the intercept's is 0.
+    let penalties: [Double]
     /// The weight of each class when every customer of a class has the same (nil otherwise).
     let classWeights: (retained: Double, churned: Double)?
+    /// The first row and the row count of each block, in order.
+    let blocks: [(start: Int, rows: Int)]
+    let rowCount: Int
 
-    init(design: Matrix, labels: [Double], weights: [Double], penalty: Double) {
+    init(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double], penalties: [Double]) {
         self.design = design
+        self.rows = rows
         self.labels = labels
         self.weights = weights
-        self.penalty = penalty
-        let churned = labels.firstIndex(of: 1).map { weights[$0] } ?? 1
-        let retained = labels.firstIndex(of: 0).map { weights[$0] } ?? 1
-        classWeights = zip(labels, weights).allSatisfy { $1 == ($0 == 1 ? churned : retained) } ? (retained, churned) : nil
+        self.penalties = penalties
+        var churned: Double?, retained: Double?, uniform = true
+        for range in rows {
+            for i in range {
+                if labels[i] == 1 {
+                    if churned == nil { churned = weights[i] }
+                    uniform = uniform && weights[i] == churned
+                } else {
+                    if retained == nil { retained = weights[i] }
+                    uniform = uniform && weights[i] == retained
+                }
+            }
+        }
+        classWeights = uniform ? (retained ?? 1, churned ?? 1) : nil
+        blocks = rows.flatMap { range in
+            stride(from: range.lowerBound, to: range.upperBound, by: Self.blockRows).map { ($0, min(Self.blockRows, range.upperBound - $0)) }
+        }
+        rowCount = rows.reduce(0) { $0 + $1.count }
     }
 
     /// Rows per block: a block of a 10-feature design (about 360 kB) stays in cache between
@@ -200,12 +253,11 @@ private struct Problem {
     }
 
     func evaluate(_ beta: [Double]) -> Evaluation {
-        let n = design.rows, c = design.columns
-        let blocks = (n + Self.blockRows - 1) / Self.blockRows
-        var losses = [Double](repeating: 0, count: blocks)
-        var gradients = [Double](repeating: 0, count: blocks * c)
-        var hessians = [Double](repeating: 0, count: blocks * c * c)
-        let threads = n >= 50_000 ? 2 : 1
+        let c = design.columns, blocks = self.blocks
+        var losses = [Double](repeating: 0, count: blocks.count)
+        var gradients = [Double](repeating: 0, count: blocks.count * c)
+        var hessians = [Double](repeating: 0, count: blocks.count * c * c)
+        let threads = rowCount >= 50_000 ? 2 : 1
         design.withUnsafeBufferPointer { x, lda in
             labels.withUnsafeBufferPointer { y in
                 weights.withUnsafeBufferPointer { w in
@@ -215,9 +267,8 @@ private struct Problem {
                                 hessians.withUnsafeMutableBufferPointer { hessianSlots in
                                     parallelFor(threads) { t in
                                         let scratch = BlockScratch(rows: Self.blockRows, columns: c)
-                                        for block in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
-                                            let start = block * Self.blockRows
-                                            let rows = min(Self.blockRows, n - start)
+                                        for block in (blocks.count * t / threads)..<(blocks.count * (t + 1) / threads) {
+                                            let (start, rows) = blocks[block]
                                             lossSlots[block] = Self.accumulate(
                                                 x.baseAddress! + start, lda: lda, rows: rows, columns: c, beta: b,
                                                 labels: y.baseAddress! + start, weights: w.baseAddress! + start,
@@ -236,7 +287,7 @@ private struct Problem {
         var loss = 0.0
         var gradient = [Double](repeating: 0, count: c)
         var hessian = Matrix(rows: c, columns: c)
-        for block in 0..<blocks {
+        for block in blocks.indices {
             loss += losses[block]
             for j in 0..<c { gradient[j] += gradients[block * c + j] }
             for k in 0..<(c * c) { hessian.elements[k] += hessians[block * c * c + k] }
@@ -248,9 +299,9 @@ private struct Problem {
         }
         var objective = loss
         for j in 1..<c {
-            objective += 0.5 * penalty * beta[j] * beta[j]
-            gradient[j] += penalty * beta[j]
-            hessian[j, j] += penalty
+            objective += 0.5 * penalties[j] * beta[j] * beta[j]
+            gradient[j] += penalties[j] * beta[j]
+            hessian[j, j] += penalties[j]
         }
         return Evaluation(objective: objective, loss: loss, gradient: gradient, hessian: hessian)
     }
@@ -329,6 +380,22 @@ private struct Problem {
         var total = 0.0
         for lane in 0..<4 { total += weights.churned * log(churned[lane]) + weights.retained * log(retained[lane]) }
         return total
+    }
+}
+
+extension Matrix {
+    /// η = X β on the rows `rows` of this design.
+    func linearPredictor(rows: Range<Int>, _ beta: [Double]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: rows.count) { eta, initialised in
+            withUnsafeBufferPointer { x, lda in
+                beta.withUnsafeBufferPointer { b in
+                    BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: 1, k: columns, alpha: 1,
+                              a: x.baseAddress! + rows.lowerBound, lda: lda, b: b.baseAddress!, ldb: columns, beta: 0,
+                              c: eta.baseAddress!, ldc: max(1, rows.count))
+                }
+            }
+            initialised = rows.count
+        }
     }
 }
 

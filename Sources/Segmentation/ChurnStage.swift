@@ -40,7 +40,8 @@ struct ChurnOutcome {
             }
             model.evaluation = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores,
                                                    purchaseModelProbability: labelProbability, penalty: settings.churnPenalty,
-                                                   classWeights: .none, folds: settings.churnFolds, seed: settings.churnSeed)
+                                                   classWeights: .none, folds: settings.churnFolds, seed: settings.churnSeed,
+                                                   fitted: model)
         }
         self.model = model
         probabilities = try model.probabilities(try specification.features(scoring, attributes: nil))

@@ -22,11 +22,12 @@ import Transactions
 /// file only composes them, times them and says what happened in `log.txt`.
 ///
 /// Stages that do not need each other overlap, so that one's single-threaded stretches fill
-/// the other's idle core: the summary's fingerprint is computed while the models are fitted,
-/// and the churn model (with its cross-validation) while customers are scored and segmented,
-/// unless the segments use the churn probability or the job is too large for both working
-/// sets at once. `log.txt` gives each stage's own time and the run's total wall time, which
-/// is then less than their sum.
+/// the other's idle core: the summary's fingerprint is computed while the purchase model is
+/// fitted; the churn model (with its cross-validation), which needs only the purchase model,
+/// while the spend model is fitted and customers are scored and segmented, unless the
+/// segments use the churn probability or the job is too large for both working sets at once;
+/// and the report while the other files are written. `log.txt` gives each stage's own time
+/// and the run's total wall time, which is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
 /// Model files carry a creation time; it is the observation end (midnight UTC), the moment
@@ -112,6 +113,21 @@ public enum Pipeline {
             dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
         clock.note("\(job.models.purchase.rawValue): \(parameters(purchase.fit)), log-likelihood \(purchase.fit.logLikelihood)\(purchase.fit.converged ? "" : " (not converged)")")
 
+        var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
+        if job.models.churn == .logistic {
+            if job.period.calibrationEnd == nil {
+                clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
+            } else {
+                let models = job.models
+                pendingChurn = Background {
+                    StageClock.timed("churn model") {
+                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, purchase: purchase,
+                                         fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                    }
+                }
+            }
+        }
+
         var spend: GammaGamma?
         if job.models.spend == .gammaGamma, let monetary = fitting.monetaryValue {
             let fitted = try clock.time("spend model") {
@@ -132,20 +148,6 @@ public enum Pipeline {
                                   recency: scoring.recency, T: scoring.T, monetaryValue: scoring.monetaryValue)
         }
 
-        var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
-        if job.models.churn == .logistic {
-            if job.period.calibrationEnd == nil {
-                clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
-            } else {
-                let models = job.models
-                pendingChurn = Background {
-                    StageClock.timed("churn model") {
-                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, purchase: purchase,
-                                         fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
-                    }
-                }
-            }
-        }
         var churn: ChurnOutcome?
         func awaitChurn() throws {
             guard let pending = pendingChurn, churn == nil else { return }
@@ -174,23 +176,34 @@ public enum Pipeline {
         }
         let labels = profiles.map(\.label)
 
-        try clock.time("write") {
-            try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")
-            try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
-                                                                           features: job.segmentation.features, segmentation: segmentation), to: directory + "/profiles.json")
-            try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
-            try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
-                                             to: directory + "/assignments.csv")
-            try ResultDirectory.makeDirectory(directory + "/models")
-            for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
+        // The report is made and written while the other files are: it reads only values and
+        // writes only report.html, and it is awaited before anything is thrown, so that
+        // nothing writes into the directory after a failure here has been reported.
+        let pendingReport = Background {
+            StageClock.timed("report") {
+                let report = ReportData(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
+                                        labels: labels, segmentation: segmentation, columns: columns,
+                                        calibration: CalibrationCheck(fitting, model: purchase.model),
+                                        aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
+                try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
+            }
         }
-        try clock.time("report") {
-            let report = ReportData(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
-                                    labels: labels, segmentation: segmentation, columns: columns,
-                                    calibration: CalibrationCheck(fitting, model: purchase.model),
-                                    aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
-            try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
+        let written = Result {
+            try clock.time("write") {
+                try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")
+                try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
+                                                                   features: job.segmentation.features, segmentation: segmentation),
+                                          to: directory + "/profiles.json")
+                try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
+                try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
+                                                 to: directory + "/assignments.csv")
+                try ResultDirectory.makeDirectory(directory + "/models")
+                for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
+            }
         }
+        let reported = pendingReport.value
+        try written.get()
+        clock.record("report", seconds: try reported.get().1)
         let outcome = Outcome(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
                               labels: labels, stageSeconds: clock.stages, totalSeconds: clock.elapsed)
         clock.note(outcome.summaryLine)

@@ -122,7 +122,7 @@ struct ChurnCommand: ParsableCommand {
         if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, data) }
         let evaluation = folds == 0 ? nil : try ChurnEvaluation(
             features: matrix, labels: labels, purchaseScores: scores, purchaseModelProbability: labelProbability,
-            penalty: penalty, classWeights: weights, folds: folds, seed: seed)
+            penalty: penalty, classWeights: weights, folds: folds, seed: seed, fitted: churnModel)
         churnModel.evaluation = evaluation
         let probabilities = try churnModel.probabilities(matrix)
 
