@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import Transactions
 
 /// A fitted churn model as it is saved and reused: the feature recipe, the standardisation,
 /// the coefficients (per standard deviation and in the features' own units, with standard
@@ -91,11 +92,35 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         guard features.names == transform.names else {
             throw ChurnError.invalidModelFile("the model reads \(transform.names.joined(separator: ", ")) but was given \(features.names.joined(separator: ", "))")
         }
-        return Self.probabilities(transform.design(features), coefficients.map(\.standardized))
+        // A block of the design at a time, in cache, never the whole n × c design.
+        let n = features.count, c = transform.names.count + 1, blockRows = 4096
+        let beta = coefficients.map(\.standardized), transform = transform
+        let blocks = (n + blockRows - 1) / blockRows, threads = n >= 100_000 ? 2 : 1
+        return [Double](unsafeUninitializedCapacity: n) { probabilities, initialised in
+            let target = UncheckedPointer(probabilities.baseAddress)
+            parallelFor(threads) { t in
+                var design = [Double](repeating: 0, count: blockRows * c)
+                for block in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
+                    let rows = (block * blockRows)..<min(n, (block + 1) * blockRows)
+                    design.withUnsafeMutableBufferPointer { x in
+                        transform.fillDesign(features, rows: rows, into: x.baseAddress!)
+                        beta.withUnsafeBufferPointer { b in
+                            BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: 1, k: c, alpha: 1,
+                                      a: x.baseAddress!, lda: rows.count, b: b.baseAddress!, ldb: c, beta: 0,
+                                      c: target.pointer! + rows.lowerBound, ldc: rows.count)
+                        }
+                    }
+                    for i in rows { target.pointer![i] = 1 / (1 + exp(-target.pointer![i])) }
+                }
+            }
+            initialised = n
+        }
     }
 
-    static func probabilities(_ design: Matrix, _ beta: [Double]) -> [Double] {
-        BLAS.gemv(design, beta).map { 1 / (1 + exp(-$0)) }
+    /// A pointer handed to worker threads that write disjoint ranges of it.
+    private struct UncheckedPointer: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Double>?
+        init(_ pointer: UnsafeMutablePointer<Double>?) { self.pointer = pointer }
     }
 
     /// The JSON text, keys sorted, so that the same fit gives the same file.

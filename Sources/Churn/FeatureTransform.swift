@@ -128,6 +128,19 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         return design
     }
 
+    /// The design rows `rows` (a column of ones, then each feature standardised), column by
+    /// column into `target` with `rows.count` as its leading dimension.
+    func fillDesign(_ features: FeatureMatrix, rows: Range<Int>, into target: UnsafeMutablePointer<Double>) {
+        precondition(features.names == names, "the features must be the transform's, in its order")
+        target.update(repeating: 1, count: rows.count)
+        for j in names.indices {
+            let (mean, scale, column) = (means[j], scales[j], target + (j + 1) * rows.count)
+            features.columns[j].withUnsafeBufferPointer { source in
+                for (k, i) in rows.enumerated() { column[k] = (source[i] - mean) / scale }
+            }
+        }
+    }
+
     /// The linear map A from standardised coefficients (intercept first) to coefficients in
     /// the features' own units: β_original = A β.
     public var toOriginalUnits: Matrix {

@@ -1,3 +1,4 @@
+import Dispatch
 /// What a segment looks like, for analysts and the CRM: its size and share, its share of the
 /// total CLV, the mean and median of every feature in original units, its centroid (in
 /// original units), and the mean P(alive), churn rate and CLV where those columns exist.
@@ -82,16 +83,24 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         for (i, label) in labels.enumerated() { members[label].append(i) }
         let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
         let names = given ?? segmentLabels(centroids: centroids, features: features)
+        // Each segment's mean and median of each feature, side by side on the cores: a
+        // median is a gather and a selection over the segment's members.
+        let d = features.count
+        var summaries = [FeatureSummary?](repeating: nil, count: k * d)
+        let groups = members
+        summaries.withUnsafeMutableBufferPointer { slots in
+            let shared = UnsafeSlots(slots)
+            DispatchQueue.concurrentPerform(iterations: k * d) { task in
+                let (c, j) = task.quotientAndRemainder(dividingBy: d)
+                let (rows, values) = (groups[c], features[j].values)
+                shared.slots[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
+                                                    median: quantile(of: rows.map { values[$0] }, 0.5), centroid: centroids[c][j])
+            }
+        }
         return (0..<k).map { c in
             let rows = members[c]
-            func mean(_ column: [Double]?) -> Double? {
-                guard let column, !rows.isEmpty else { return nil }
-                return rows.reduce(0) { $0 + column[$1] } / Double(rows.count)
-            }
-            let summaries = features.enumerated().map { j, feature in
-                FeatureSummary(name: feature.name, mean: mean(feature.values) ?? .nan,
-                               median: quantile(of: rows.map { feature.values[$0] }, 0.5), centroid: centroids[c][j])
-            }
+            func mean(_ column: [Double]?) -> Double? { memberMean(column, rows) }
+            let summaries = (0..<d).map { summaries[c * d + $0]! }
             let clvTotal = outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[$1] } }
             return SegmentProfile(id: c, label: names[c], size: rows.count, share: Double(rows.count) / Double(n),
                                   features: summaries,
@@ -99,6 +108,18 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                                   totalCLV: clvTotal, meanCLV: mean(outcomes.clv), meanPAlive: mean(outcomes.pAlive),
                                   churnRate: mean(outcomes.churn))
         }
+    }
+
+    /// The mean of `column` over the customers `rows` (nil without a column or members).
+    private static func memberMean(_ column: [Double]?, _ rows: [Int]) -> Double? {
+        guard let column, !rows.isEmpty else { return nil }
+        return rows.reduce(0) { $0 + column[$1] } / Double(rows.count)
+    }
+
+    /// Slots that concurrent iterations fill, each its own.
+    private struct UnsafeSlots: @unchecked Sendable {
+        let slots: UnsafeMutableBufferPointer<FeatureSummary?>
+        init(_ slots: UnsafeMutableBufferPointer<FeatureSummary?>) { self.slots = slots }
     }
 
     static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])]) -> [String] {

@@ -86,18 +86,22 @@ public enum Pipeline {
                            progress: Progress? = nil) throws -> Outcome {
         var clock = StageClock(progress: progress)
         var job = job
-        let log = try clock.time("read") {
-            try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
-                                          onBadRow: job.transactions.onBadRow, progress: progress?.bytes)
-        }
-        job.transactions.dateFormat = log.dateFormat
-        job.period.observationEnd = job.period.observationEnd ?? log.lastDay
-        clock.note("\(log.transactionCount) transactions of \(log.customerIDs.count) customers, \(log.firstDay)…\(log.lastDay), dates \(log.dateFormat.rawValue)")
-        if log.skippedCount > 0 {
-            clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
-        }
-
-        let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
+        // The log's records are needed only for the summaries: kept in this scope, they are
+        // freed before the models are fitted (25M transactions hold about 400 MB).
+        let (fitting, scoring, transactionCount) = try { () throws -> (CustomerSummary, CustomerSummary, Int) in
+            let log = try clock.time("read") {
+                try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
+                                              onBadRow: job.transactions.onBadRow, progress: progress?.bytes)
+            }
+            job.transactions.dateFormat = log.dateFormat
+            job.period.observationEnd = job.period.observationEnd ?? log.lastDay
+            clock.note("\(log.transactionCount) transactions of \(log.customerIDs.count) customers, \(log.firstDay)…\(log.lastDay), dates \(log.dateFormat.rawValue)")
+            if log.skippedCount > 0 {
+                clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
+            }
+            let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
+            return (fitting, scoring, log.transactionCount)
+        }()
         // What `clientele fit` would record for the same summary written as CSV.
         let pendingFingerprint = Background { fitting.csvFingerprint() }
         if let calibrationEnd = job.period.calibrationEnd {
@@ -181,7 +185,7 @@ public enum Pipeline {
         // nothing writes into the directory after a failure here has been reported.
         let pendingReport = Background {
             StageClock.timed("report") {
-                let report = ReportData(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
+                let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,
                                         calibration: CalibrationCheck(fitting, model: purchase.model),
                                         aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
@@ -204,7 +208,7 @@ public enum Pipeline {
         let reported = pendingReport.value
         try written.get()
         clock.record("report", seconds: try reported.get().1)
-        let outcome = Outcome(job: job, customers: scoring.count, transactions: log.transactionCount, profiles: profiles,
+        let outcome = Outcome(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                               labels: labels, stageSeconds: clock.stages, totalSeconds: clock.elapsed)
         clock.note(outcome.summaryLine)
         try ResultDirectory.write(Array((logHeader + clock.logText).utf8), to: directory + "/log.txt")

@@ -1,5 +1,6 @@
 import Foundation
 import LifetimeValue
+import LinearAlgebra
 import Testing
 @testable import Churn
 
@@ -29,7 +30,7 @@ import Testing
         let training = folds.indices.filter { folds[$0] != 2 }, testing = folds.indices.filter { folds[$0] == 2 }
         let (transform, fit) = try ChurnModel.fitLogistic(features.selecting(training), training.map { labels[$0] },
                                                           penalty: 0.5, classWeights: .none)
-        let byHand = ChurnModel.probabilities(transform.design(features.selecting(testing)), fit.coefficients)
+        let byHand = byHandProbabilities(transform.design(features.selecting(testing)), fit.coefficients)
         // The library fits the fold on the shared design with rescaled penalties, from another
         // start: the same optimum, so the same probabilities but for rounding.
         let library = testing.map { evaluation.outOfFoldProbabilities[$0] }
@@ -58,7 +59,7 @@ import Testing
             let training = folds.indices.filter { folds[$0] != k }, testing = folds.indices.filter { folds[$0] == k }
             let (transform, fit) = try ChurnModel.fitLogistic(features.selecting(training), training.map { labels[$0] },
                                                               penalty: 2, classWeights: .balanced)
-            let byHand = ChurnModel.probabilities(transform.design(features.selecting(testing)), fit.coefficients)
+            let byHand = byHandProbabilities(transform.design(features.selecting(testing)), fit.coefficients)
             let library = testing.map { evaluation.outOfFoldProbabilities[$0] }
             #expect(zip(library, byHand).allSatisfy { abs($0 - $1) < 1e-12 })
         }
@@ -71,6 +72,11 @@ import Testing
                                 penalty: 0, classWeights: .none, folds: 3, seed: 1)
         }
     }
+}
+
+/// σ(Xβ) on a whole design.
+private func byHandProbabilities(_ design: Matrix, _ beta: [Double]) -> [Double] {
+    BLAS.gemv(design, beta).map { 1 / (1 + exp(-$0)) }
 }
 
 extension FeatureMatrix {
