@@ -23,18 +23,8 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     }
     var failure: String?
     for piece in pieces where failure == nil {
-        piece.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-        }
+        let code = writeAll(fd, piece)
+        if code != 0 { failure = String(cString: strerror(code)) }
     }
     if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
     close(fd)
@@ -42,5 +32,22 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     if let failure {
         unlink(temporary)
         throw TransactionsError.invalidFile(path, "cannot write: \(failure)")
+    }
+}
+
+/// Writes all of `bytes` to `fd`, again after a partial write or an interrupted one;
+/// returns 0, or the `errno` of the failure.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += n
+        }
+        return 0
     }
 }
