@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .target(
             name: "JobQueue",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["Transactions", .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
         .target(

@@ -39,6 +39,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Transactions
 
 public struct JobQueue: Sendable {
     /// The largest job file the queue accepts (a job names its data; it does not carry it).
@@ -90,7 +91,7 @@ public struct JobQueue: Sendable {
             unlink(staged)
             throw QueueError.fileSystem("\(incoming)/\(id).json", "cannot submit: \(reason)")
         }
-        QueueFileSystem.syncDirectory(incoming)
+        FileTree.syncDirectory(incoming)
         return id
     }
 
@@ -210,7 +211,7 @@ public struct JobQueue: Sendable {
     /// created empty.
     public func resultStaging(for claim: Claim, as identity: WorkerIdentity) throws -> String {
         let path = staging(claim.id, "result", identity)
-        QueueFileSystem.removeTree(path)
+        FileTree.removeTree(path)
         guard mkdir(path, 0o755) == 0 else {
             throw QueueError.fileSystem(path, "cannot create the result directory: \(QueueFileSystem.reason())")
         }
@@ -237,10 +238,10 @@ public struct JobQueue: Sendable {
             guard errno == ENOTEMPTY || errno == EEXIST else {
                 throw QueueError.fileSystem(target, "cannot publish the result: \(QueueFileSystem.reason())")
             }
-            QueueFileSystem.removeTree(staged)
+            FileTree.removeTree(staged)
             outcome = .alreadyDone
         }
-        QueueFileSystem.syncDirectory(done)
+        FileTree.syncDirectory(done)
         clearRunning(claim, as: identity)
         return outcome
     }
@@ -251,13 +252,13 @@ public struct JobQueue: Sendable {
     public func fail(_ claim: Claim, report: FailureReport, result: String?, as identity: WorkerIdentity) throws {
         try moveToFailed(id: claim.id, jobFile: claim.jobFile, report: report, log: result.map { $0 + "/log.txt" },
                          identity: identity)
-        if let result { QueueFileSystem.removeTree(result) }
+        if let result { FileTree.removeTree(result) }
         clearRunning(claim, as: identity)
     }
 
     func moveToFailed(id: String, jobFile: String, report: FailureReport, log: String?, identity: WorkerIdentity) throws {
         let staged = staging(id, "failed", identity)
-        QueueFileSystem.removeTree(staged)
+        FileTree.removeTree(staged)
         try QueueFileSystem.makeDirectory(staged)
         do {
             // A filesystem without hard links gets a copy.
@@ -276,11 +277,11 @@ public struct JobQueue: Sendable {
                 guard errno == ENOTEMPTY || errno == EEXIST else {
                     throw QueueError.fileSystem("\(failed)/\(id)", "cannot move the job: \(QueueFileSystem.reason())")
                 }
-                QueueFileSystem.removeTree(staged)
+                FileTree.removeTree(staged)
             }
-            QueueFileSystem.syncDirectory(failed)
+            FileTree.syncDirectory(failed)
         } catch {
-            QueueFileSystem.removeTree(staged)
+            FileTree.removeTree(staged)
             throw error
         }
     }
@@ -317,8 +318,8 @@ public struct JobQueue: Sendable {
         }
         // Gone means a recoverer put it back first.
         guard try QueueFileSystem.renameIfPresent(runningJob(id), "\(incoming)/\(id).json") else { return }
-        QueueFileSystem.syncDirectory(incoming)
-        QueueFileSystem.syncDirectory(running)
+        FileTree.syncDirectory(incoming)
+        FileTree.syncDirectory(running)
     }
 
     func report(_ id: String, _ kind: FailureReport.Kind, _ what: String, where location: JobErrorLocation? = nil,

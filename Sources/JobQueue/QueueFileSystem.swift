@@ -12,6 +12,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Transactions
 
 enum QueueFileSystem {
     /// The system's text for the current `errno`.
@@ -41,14 +42,6 @@ enum QueueFileSystem {
             unlink(path)
             throw QueueError.fileSystem(path, "cannot flush: \(reason(code))")
         }
-    }
-
-    /// Flushes a directory's entries (the names created or removed in it) to disk.
-    static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
     }
 
     /// `rename(2)`; returns false when the source is gone (ENOENT), which is how a loser
@@ -109,16 +102,8 @@ enum QueueFileSystem {
 
     /// The names in a directory, without `.` and `..`.
     static func names(in directory: String) throws -> [String] {
-        guard let dir = opendir(directory) else {
+        guard let names = FileTree.names(in: directory) else {
             throw QueueError.fileSystem(directory, "cannot list: \(reason())")
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
         }
         return names
     }
@@ -129,24 +114,13 @@ enum QueueFileSystem {
         }
     }
 
-    /// Removes a file or a directory tree; a missing path is not an error.
-    static func removeTree(_ path: String) {
-        guard let facts = facts(path) else { return }
-        if facts.isDirectory {
-            for name in (try? names(in: path)) ?? [] { removeTree(path + "/" + name) }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
-    }
-
     /// Flushes every file and directory of a tree, so that the rename that publishes it
     /// cannot outrun its contents.
     static func syncTree(_ path: String) throws {
         guard let facts = facts(path) else { return }
         if facts.isDirectory {
             for name in try names(in: path) { try syncTree(path + "/" + name) }
-            syncDirectory(path)
+            FileTree.syncDirectory(path)
         } else {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot open: \(reason())") }

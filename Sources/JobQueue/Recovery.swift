@@ -36,6 +36,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Transactions
 
 public struct RecoveryPolicy: Sendable {
     public var leaseTimeout: Double
@@ -204,7 +205,7 @@ extension JobQueue {
         if isFinished(id) {
             unlink(runningJob(id))
             if !QueueFileSystem.exists("\(incoming)/\(id).json") { unlink(attemptsPath(id)) }
-            QueueFileSystem.syncDirectory(running)
+            FileTree.syncDirectory(running)
             return RecoveryEvent(job: id, action: .alreadyFinished, reason: reason)
         }
         let attempt = lease?.attempt ?? 1
@@ -216,7 +217,7 @@ extension JobQueue {
                                             history: history, identity: identity),
                              log: nil, identity: identity)
             unlink(runningJob(id))
-            QueueFileSystem.syncDirectory(running)
+            FileTree.syncDirectory(running)
             return RecoveryEvent(job: id, action: .poisoned(attempts: attempt), reason: reason)
         }
         try moveToIncoming(id: id, record: AttemptRecord(attempts: attempt, history: history), identity: identity)
@@ -242,7 +243,7 @@ extension JobQueue {
                 if liveOwners == nil { liveOwners = leaseOwners() }
                 abandoned = !(liveOwners?.contains(owner) ?? false)
             }
-            if abandoned { QueueFileSystem.removeTree("\(tmp)/\(name)") }
+            if abandoned { FileTree.removeTree("\(tmp)/\(name)") }
         }
     }
 

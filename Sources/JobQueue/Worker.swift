@@ -21,6 +21,7 @@
 /// second worker in the same process would take the first one's leases for a predecessor's.
 import Foundation
 import Logging
+import Transactions
 
 public final class Worker: @unchecked Sendable {
     public let queue: JobQueue
@@ -402,7 +403,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func discard(_ staging: String?) {
-        if let staging { QueueFileSystem.removeTree(staging) }
+        if let staging { FileTree.removeTree(staging) }
     }
 
     private func fail(_ job: ActiveJob, _ kind: FailureReport.Kind, _ what: String, _ location: JobErrorLocation?,
@@ -468,7 +469,7 @@ public final class Worker: @unchecked Sendable {
         condition.unlock()
         for job in unfinished {
             let claim = job.claim
-            QueueFileSystem.removeTree(queue.staging(claim.id, "result", identity))
+            FileTree.removeTree(queue.staging(claim.id, "result", identity))
             do {
                 try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
                 job.context.logger.notice("released at shutdown: the grace period ended before the job")

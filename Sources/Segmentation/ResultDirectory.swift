@@ -28,19 +28,19 @@ public enum ResultDirectory {
     public static func publish<T>(_ output: String, replacing: Bool, fill: (String) throws -> T) throws -> T {
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let (parent, name) = split(target)
-        if !replacing, exists(target) {
+        if !replacing, FileTree.exists(target) {
             throw WriteError(path: target, reason: "already exists; choose a new result directory or remove this one")
         }
         let staging = "\(parent)/.\(name).partial-\(getpid())"
-        removeTree(staging)
+        FileTree.removeTree(staging)
         guard mkdir(staging, 0o755) == 0 else { throw WriteError(path: staging, reason: "cannot create: \(systemReason())") }
         do {
             let value = try fill(staging)
             try syncTree(staging)
             var previous: String?
-            if replacing, exists(target) {
+            if replacing, FileTree.exists(target) {
                 let aside = "\(parent)/.\(name).previous-\(getpid())"
-                removeTree(aside)
+                FileTree.removeTree(aside)
                 guard rename(target, aside) == 0 else { throw WriteError(path: target, reason: "cannot move the old result aside: \(systemReason())") }
                 previous = aside
             }
@@ -49,11 +49,11 @@ public enum ResultDirectory {
                 if let previous { _ = rename(previous, target) }
                 throw WriteError(path: target, reason: "cannot publish: \(reason)")
             }
-            syncDirectory(parent)
-            if let previous { removeTree(previous) }
+            FileTree.syncDirectory(parent)
+            if let previous { FileTree.removeTree(previous) }
             return value
         } catch {
-            removeTree(staging)
+            FileTree.removeTree(staging)
             throw error
         }
     }
@@ -138,49 +138,11 @@ public enum ResultDirectory {
         return (parent.isEmpty ? "/" : parent, String(path[path.index(after: slash)...]))
     }
 
-    static func exists(_ path: String) -> Bool {
-        var status = stat()
-        return lstat(path, &status) == 0
-    }
-
     static func systemReason() -> String { String(cString: strerror(errno)) }
 
     /// Flushes every directory of the tree (files are flushed as they are written).
     static func syncTree(_ path: String) throws {
-        for entry in entries(path) where isDirectory("\(path)/\(entry)") { try syncTree("\(path)/\(entry)") }
-        syncDirectory(path)
-    }
-
-    static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var status = stat()
-        return lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func entries(_ path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    static func removeTree(_ path: String) {
-        guard exists(path) else { return }
-        if isDirectory(path) {
-            for entry in entries(path) { removeTree("\(path)/\(entry)") }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
+        for entry in FileTree.names(in: path) ?? [] where FileTree.isDirectory("\(path)/\(entry)") { try syncTree("\(path)/\(entry)") }
+        FileTree.syncDirectory(path)
     }
 }
