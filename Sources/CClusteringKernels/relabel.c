@@ -18,7 +18,6 @@
 
 typedef float lanes_f __attribute__((vector_size(32)));
 typedef int32_t lanes_i __attribute__((vector_size(32)));
-typedef double lanes_d __attribute__((vector_size(64)));
 
 // mask ? a : b lane by lane (the vector ternary operator is C++ only; a macro rather than a
 // function, whose vector arguments would have no one calling convention for both targets).
@@ -32,7 +31,7 @@ typedef double lanes_d __attribute__((vector_size(64)));
         loaded;                                                                                                        \
     })
 
-// The nearest and second nearest of k centers for `blocks` (1 or 2, a constant where it is
+// The nearest and second nearest of k centers for `blocks` (1 or 4, a constant where it is
 // called) consecutive groups of eight points from row `row` on, scanned side by side so that
 // their compare-and-select chains, which wait on each other from one center to the next,
 // overlap. Results in closest, runner_up and index, one vector per group.
@@ -61,19 +60,14 @@ static inline __attribute__((always_inline)) void nearest_two(const float *produ
 // Certifies the nearest centers of the eight points from row `row` on (vectors passed by
 // address: a vector argument would have no one calling convention for both targets), compares
 // them with the labels and lists the exceptions from `exceptions` on; returns the new count.
-static inline __attribute__((always_inline)) long list_exceptions(const float *points, long lda, long row, long count,
-                                                                  long dimension, const lanes_f *closest,
+static inline __attribute__((always_inline)) long list_exceptions(const float *point_norms, long row, long count,
+                                                                  float denormal_part, const lanes_f *closest,
                                                                   const lanes_f *runner_up, const lanes_i *index,
                                                                   float center_part, float margin_scale,
                                                                   const int32_t *labels, int32_t *offsets,
                                                                   int32_t *nearest, bool *certified, long exceptions) {
     const long lanes = 8;
-    lanes_f norm = (lanes_f){0};
-    for (long j = 0; j < dimension; j++) {
-        lanes_f x = LOAD(points + j * lda + row);
-        norm += x * x;
-    }
-    lanes_f margin = margin_scale * (2 * (1 + 0x1p-20f) * norm + center_part) + (float)dimension * 0x1p-119f;
+    lanes_f margin = margin_scale * (2 * (1 + 0x1p-20f) * LOAD(point_norms + row) + center_part) + denormal_part;
     lanes_i sure = (*runner_up - *closest) > margin;
     long in_block = count - row < lanes ? count - row : lanes;
     lanes_i old = *index;
@@ -96,96 +90,84 @@ static inline __attribute__((always_inline)) long list_exceptions(const float *p
     return exceptions;
 }
 
-static inline __attribute__((always_inline)) long relabel(const float *products, long ldp, const float *points,
-                                                         long lda, long count, long dimension,
-                                                         const float *center_norms, long k, float largest_center_norm,
-                                                         float margin_scale, const int32_t *labels, int32_t *offsets,
-                                                         int32_t *nearest, bool *certified) {
-    const long lanes = 8;
+static inline __attribute__((always_inline)) long relabel(const float *products, long ldp, const float *point_norms,
+                                                         long count, long dimension, const float *center_norms, long k,
+                                                         float largest_center_norm, float margin_scale,
+                                                         const int32_t *labels, int32_t *offsets, int32_t *nearest,
+                                                         bool *certified) {
+    const long lanes = 8, together = 4;
     const float center_part = 2 * largest_center_norm * largest_center_norm;
+    const float denormal_part = (float)dimension * 0x1p-119f;
     long exceptions = 0;
     long row = 0;
-    lanes_f closest[2], runner_up[2];
-    lanes_i index[2];
-    for (; row + 2 * lanes <= count; row += 2 * lanes) {
-        nearest_two(products, ldp, row, 2, center_norms, k, closest, runner_up, index);
-        for (int h = 0; h < 2; h++) {
-            exceptions = list_exceptions(points, lda, row + h * lanes, count, dimension, &closest[h], &runner_up[h],
-                                         &index[h], center_part, margin_scale, labels, offsets, nearest, certified,
-                                         exceptions);
+    lanes_f closest[together], runner_up[together];
+    lanes_i index[together];
+    for (; row + together * lanes <= count; row += together * lanes) {
+        nearest_two(products, ldp, row, together, center_norms, k, closest, runner_up, index);
+        for (int h = 0; h < together; h++) {
+            exceptions = list_exceptions(point_norms, row + h * lanes, count, denormal_part, &closest[h],
+                                         &runner_up[h], &index[h], center_part, margin_scale, labels, offsets,
+                                         nearest, certified, exceptions);
         }
     }
     for (; row < count; row += lanes) {
         nearest_two(products, ldp, row, 1, center_norms, k, closest, runner_up, index);
-        exceptions = list_exceptions(points, lda, row, count, dimension, &closest[0], &runner_up[0], &index[0],
+        exceptions = list_exceptions(point_norms, row, count, denormal_part, &closest[0], &runner_up[0], &index[0],
                                      center_part, margin_scale, labels, offsets, nearest, certified, exceptions);
     }
     return exceptions;
 }
 
-static inline __attribute__((always_inline)) void nearest_two_of_each(const float *products, long ldp,
-                                                                      const float *points, long lda, long count,
-                                                                      long dimension, const float *center_norms,
-                                                                      long k, int32_t *nearest, float *best,
-                                                                      float *second, double *norms) {
+static inline __attribute__((always_inline)) void nearest_two_of_each(const float *products, long ldp, long count,
+                                                                      const float *center_norms, long k,
+                                                                      int32_t *nearest, float *best, float *second) {
     for (long row = 0; row < count; row += 8) {
         lanes_f closest, runner_up;
         lanes_i index;
         nearest_two(products, ldp, row, 1, center_norms, k, &closest, &runner_up, &index);
-        lanes_d norm = (lanes_d){0};
-        for (long j = 0; j < dimension; j++) {
-            lanes_d x = __builtin_convertvector(LOAD(points + j * lda + row), lanes_d);
-            norm += x * x;
-        }
         __builtin_memcpy(nearest + row, &index, sizeof index);
         __builtin_memcpy(best + row, &closest, sizeof closest);
         __builtin_memcpy(second + row, &runner_up, sizeof runner_up);
-        __builtin_memcpy(norms + row, &norm, sizeof norm);
     }
 }
 
 #if defined(__x86_64__) && defined(__clang__)
-__attribute__((target("avx2"))) static long relabel_avx2(const float *products, long ldp, const float *points,
-                                                         long lda, long count, long dimension,
-                                                         const float *center_norms, long k, float largest_center_norm,
-                                                         float margin_scale, const int32_t *labels, int32_t *offsets,
-                                                         int32_t *nearest, bool *certified) {
-    return relabel(products, ldp, points, lda, count, dimension, center_norms, k, largest_center_norm, margin_scale,
+__attribute__((target("avx2"))) static long relabel_avx2(const float *products, long ldp, const float *point_norms,
+                                                         long count, long dimension, const float *center_norms, long k,
+                                                         float largest_center_norm, float margin_scale,
+                                                         const int32_t *labels, int32_t *offsets, int32_t *nearest,
+                                                         bool *certified) {
+    return relabel(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm, margin_scale,
                    labels, offsets, nearest, certified);
 }
 
-__attribute__((target("avx2"))) static void nearest_two_of_each_avx2(const float *products, long ldp,
-                                                                     const float *points, long lda, long count,
-                                                                     long dimension, const float *center_norms,
-                                                                     long k, int32_t *nearest, float *best,
-                                                                     float *second, double *norms) {
-    nearest_two_of_each(products, ldp, points, lda, count, dimension, center_norms, k, nearest, best, second, norms);
+__attribute__((target("avx2"))) static void nearest_two_of_each_avx2(const float *products, long ldp, long count,
+                                                                     const float *center_norms, long k,
+                                                                     int32_t *nearest, float *best, float *second) {
+    nearest_two_of_each(products, ldp, count, center_norms, k, nearest, best, second);
 }
 #endif
 
-long clientele_kmeans_relabel(const float *products, long ldp, const float *points, long lda, long count,
-                              long dimension, const float *center_norms, long k, float largest_center_norm,
-                              float margin_scale, const int32_t *labels, int32_t *offsets, int32_t *nearest,
-                              bool *certified) {
+long clientele_kmeans_relabel(const float *products, long ldp, const float *point_norms, long count, long dimension,
+                              const float *center_norms, long k, float largest_center_norm, float margin_scale,
+                              const int32_t *labels, int32_t *offsets, int32_t *nearest, bool *certified) {
 #if defined(__x86_64__) && defined(__clang__)
     if (__builtin_cpu_supports("avx2")) {
-        return relabel_avx2(products, ldp, points, lda, count, dimension, center_norms, k, largest_center_norm,
+        return relabel_avx2(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm,
                             margin_scale, labels, offsets, nearest, certified);
     }
 #endif
-    return relabel(products, ldp, points, lda, count, dimension, center_norms, k, largest_center_norm, margin_scale,
+    return relabel(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm, margin_scale,
                    labels, offsets, nearest, certified);
 }
 
-void clientele_kmeans_nearest_two(const float *products, long ldp, const float *points, long lda, long count,
-                                  long dimension, const float *center_norms, long k, int32_t *nearest, float *best,
-                                  float *second, double *norms) {
+void clientele_kmeans_nearest_two(const float *products, long ldp, long count, const float *center_norms, long k,
+                                  int32_t *nearest, float *best, float *second) {
 #if defined(__x86_64__) && defined(__clang__)
     if (__builtin_cpu_supports("avx2")) {
-        nearest_two_of_each_avx2(products, ldp, points, lda, count, dimension, center_norms, k, nearest, best, second,
-                                 norms);
+        nearest_two_of_each_avx2(products, ldp, count, center_norms, k, nearest, best, second);
         return;
     }
 #endif
-    nearest_two_of_each(products, ldp, points, lda, count, dimension, center_norms, k, nearest, best, second, norms);
+    nearest_two_of_each(products, ldp, count, center_norms, k, nearest, best, second);
 }

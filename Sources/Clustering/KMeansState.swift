@@ -46,11 +46,10 @@ final class KMeansState {
     let gemmRows: Int
     /// Per worker, the products −2x·c of one gemm's points: gemmRows × k, column-major.
     let products: UnsafeMutableBufferPointer<Float>
-    /// Per worker, the single-precision nearest two of a chunk's points: index, the two Float
-    /// values of ‖c‖² − 2x·c, and the point's squared norm.
+    /// Per worker, the single-precision nearest two of a chunk's points: index and the two
+    /// Float values of ‖c‖² − 2x·c.
     let nearestScratch: UnsafeMutableBufferPointer<Int32>
     let distanceScratch: UnsafeMutableBufferPointer<Float>
-    let normScratch: UnsafeMutableBufferPointer<Double>
     let certifiedScratch: UnsafeMutableBufferPointer<Bool>
     /// Per worker, Hamerly's points whose bounds failed: their rows, and their Float
     /// coordinates gathered into a column-major matrix like a chunk's.
@@ -82,7 +81,6 @@ final class KMeansState {
         products.initialize(repeating: 0)
         nearestScratch = .allocate(capacity: work.workers * chunk)
         distanceScratch = .allocate(capacity: work.workers * 2 * chunk)
-        normScratch = .allocate(capacity: work.workers * chunk)
         certifiedScratch = .allocate(capacity: work.workers * chunk)
         pendingRows = .allocate(capacity: work.workers * chunk)
         gathered = .allocate(capacity: work.workers * d * chunk)
@@ -94,7 +92,7 @@ final class KMeansState {
     deinit {
         centers.deallocate(); singleCenters.deallocate(); labels.deallocate(); closest.deallocate()
         upper.deallocate(); lower.deallocate(); products.deallocate(); nearestScratch.deallocate(); distanceScratch.deallocate()
-        normScratch.deallocate(); certifiedScratch.deallocate()
+        certifiedScratch.deallocate()
         pendingRows.deallocate(); gathered.deallocate(); movingCoordinates.deallocate(); partials.deallocate()
     }
 
@@ -202,9 +200,9 @@ final class KMeansState {
             let certified = certifiedScratch.baseAddress! + worker * chunkSize
             var exceptions = 0
             forEachProductBlock(worker: worker, points: problem.singles.chunk(startingAt: range.lowerBound),
-                                count: range.count) { first, rows, points, products in
-                let listed = clientele_kmeans_relabel(products, gemmRows, points, SinglePrecisionPoints.chunkRows, rows, d,
-                                                      singleCenters.norms, k, largestNorm, marginScale,
+                                count: range.count) { first, rows, products in
+                let listed = clientele_kmeans_relabel(products, gemmRows, problem.singles.norms + range.lowerBound + first,
+                                                      rows, d, singleCenters.norms, k, largestNorm, marginScale,
                                                       labels.baseAddress! + range.lowerBound + first, offsets + exceptions,
                                                       nearest + exceptions, certified + exceptions)
                 for e in exceptions..<(exceptions + listed) { offsets[e] += Int32(first) }
@@ -310,37 +308,33 @@ final class KMeansState {
                              largestPointCoordinate: problem.largestCoordinate)
     }
 
-    /// Calls `body(first, rows, points, products)` for consecutive blocks of at most `gemmRows`
+    /// Calls `body(first, rows, products)` for consecutive blocks of at most `gemmRows`
     /// of the `count` points of the column-major matrix at `points` (leading dimension
     /// `chunkRows`), `products` being the block's −2x·c from one sgemm in `worker`'s scratch
     /// (leading dimension `gemmRows`).
     @inline(__always)
     private func forEachProductBlock(worker: Int, points: UnsafePointer<Float>, count: Int,
-                                     _ body: (_ first: Int, _ rows: Int, _ points: UnsafePointer<Float>,
-                                              _ products: UnsafePointer<Float>) -> Void) {
+                                     _ body: (_ first: Int, _ rows: Int, _ products: UnsafePointer<Float>) -> Void) {
         let products = self.products.baseAddress! + worker * gemmRows * k
         for first in stride(from: 0, to: count, by: gemmRows) {
             let rows = min(gemmRows, count - first)
             BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: k, k: problem.dimension, alpha: 1,
                       a: points + first, lda: SinglePrecisionPoints.chunkRows, b: singleCenters.scaled, ldb: problem.dimension,
                       beta: 0, c: products, ldc: gemmRows)
-            body(first, rows, points + first, products)
+            body(first, rows, products)
         }
     }
 
     /// The single-precision nearest two of the `count` points of the column-major matrix at
-    /// `points`, in `worker`'s scratch: nearest index, the two values of ‖c‖² − 2x·c, and the
-    /// squared norm.
+    /// `points`, in `worker`'s scratch: nearest index and the two values of ‖c‖² − 2x·c.
     private func findNearestTwo(worker: Int, count: Int, points: UnsafePointer<Float>) -> NearestTwoFound {
         let chunk = ChunkedWork.chunkSize
         let found = NearestTwoFound(nearest: nearestScratch.baseAddress! + worker * chunk,
                                     best: distanceScratch.baseAddress! + worker * 2 * chunk,
-                                    second: distanceScratch.baseAddress! + worker * 2 * chunk + chunk,
-                                    norms: normScratch.baseAddress! + worker * chunk)
-        forEachProductBlock(worker: worker, points: points, count: count) { first, rows, points, products in
-            clientele_kmeans_nearest_two(products, gemmRows, points, SinglePrecisionPoints.chunkRows, rows, problem.dimension,
-                                         singleCenters.norms, k, found.nearest + first, found.best + first,
-                                         found.second + first, found.norms + first)
+                                    second: distanceScratch.baseAddress! + worker * 2 * chunk + chunk)
+        forEachProductBlock(worker: worker, points: points, count: count) { first, rows, products in
+            clientele_kmeans_nearest_two(products, gemmRows, rows, singleCenters.norms, k, found.nearest + first,
+                                         found.best + first, found.second + first)
         }
         return found
     }
@@ -352,7 +346,7 @@ final class KMeansState {
     private func resolve(_ i: Int, _ found: NearestTwoFound, _ p: Int)
         -> (nearest: Int, best: Double, second: Double, slack: Double) {
         let d = problem.dimension
-        let norm = found.norms[p]
+        let norm = Double(problem.singles.norms[i])
         let margin = SinglePrecisionPoints.certificateMargin(pointNorm: norm, largestCenterNorm: singleCenters.largestNorm,
                                                              dimension: d)
         let (best, second) = (norm + Double(found.best[p]), norm + Double(found.second[p]))
@@ -508,7 +502,6 @@ struct NearestTwoFound {
     let nearest: UnsafeMutablePointer<Int32>
     let best: UnsafeMutablePointer<Float>
     let second: UnsafeMutablePointer<Float>
-    let norms: UnsafeMutablePointer<Double>
 }
 
 /// What one initialization reached.

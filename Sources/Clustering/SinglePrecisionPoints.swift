@@ -21,8 +21,8 @@
 /// drops roundings). ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + 2⁻²⁹), and
 /// the Float addition adds u(‖c‖² + 2‖x‖‖c‖). With Σ|xⱼcⱼ| ≤ ‖x‖‖c‖ ≤ r²/4 and ‖c‖² ≤ r² the
 /// computed ‖c‖² − 2x·c is within 2(d + 2)·u·r²/4 + 2u·r² = (d + 6)/2·u·r² of the exact one,
-/// to first order. Hamerly's bounds add ‖x‖², summed in double from the Floats, within
-/// 2u‖x‖²(1 + u) + d·2⁻⁵³‖x‖², so their distances are within about (d + 10)/2·u·r². The
+/// to first order. Hamerly's bounds add ‖x‖² (`norms`: summed in double from the Floats and
+/// rounded to a Float, within 3u‖x‖²), so their distances are within (d + 12)/2·u·r². The
 /// margin allows (d + 9)·u·r² for each distance (`certificateMargin`, and the kernel's
 /// `margin_scale`, which takes r² ≤ 2‖x‖² + 2·(largest ‖c‖)²): room for the second-order terms,
 /// for the rounding of the norms that enter r, and for the double-precision distances the
@@ -45,6 +45,10 @@ struct SinglePrecisionPoints {
     let chunks: Int
     let dimension: Int
     let values: UnsafeMutablePointer<Float>
+    /// ‖x‖² of each point's Floats, summed in double and rounded to a Float (0 in the
+    /// padding), so that the passes need not recompute it; the margin's factor 1 + 2⁻²⁰ covers
+    /// the rounding.
+    let norms: UnsafeMutablePointer<Float>
 
     /// Copies the row-major `points` (count × dimension Doubles) chunk by chunk.
     init(_ points: UnsafePointer<Double>, count: Int, dimension d: Int) {
@@ -54,12 +58,28 @@ struct SinglePrecisionPoints {
         values = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Float>.stride, alignment: 64)
             .bindMemory(to: Float.self, capacity: capacity)
         values.initialize(repeating: 0, count: capacity)
-        for i in 0..<count {
-            for j in 0..<d { values[Self.offset(point: i, feature: j, dimension: d)] = Float(points[i * d + j]) }
+        norms = .allocate(capacity: max(1, chunks * Self.chunkRows))
+        norms.initialize(repeating: 0, count: max(1, chunks * Self.chunkRows))
+        // Column by column, so that the writes run along the matrix.
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: Self.chunkRows)
+        defer { sums.deallocate() }
+        for chunk in 0..<chunks {
+            let (matrix, first) = (values + chunk * d * Self.chunkRows, chunk * Self.chunkRows)
+            let rows = min(Self.chunkRows, count - first)
+            sums.initialize(repeating: 0, count: rows)
+            for j in 0..<d {
+                let (column, source) = (matrix + j * Self.chunkRows, points + first * d + j)
+                for row in 0..<rows {
+                    let x = Float(source[row * d])
+                    column[row] = x
+                    sums[row] += Double(x) * Double(x)
+                }
+            }
+            for row in 0..<rows { norms[first + row] = Float(sums[row]) }
         }
     }
 
-    func deallocate() { UnsafeMutableRawPointer(values).deallocate() }
+    func deallocate() { UnsafeMutableRawPointer(values).deallocate(); norms.deallocate() }
 
     /// Points in all chunks, padding included.
     var paddedCount: Int { chunks * Self.chunkRows }
