@@ -7,10 +7,10 @@ import LinearAlgebra
 /// Every assignment finds nearest centers in single precision and certifies them
 /// (`SinglePrecisionPoints`), so Lloyd's and Hamerly's passes give the labels double precision
 /// would give. Their point-to-center products come from sgemm, a block of at most `gemmRows`
-/// points at a time into a per-worker scratch that stays in the L2 cache; never an n × k
-/// matrix for all points. The cluster sums are taken from the Doubles on the first pass and afterwards
-/// changed only by the points that move, in point order within each chunk and chunk order
-/// across chunks; the two algorithms therefore compute the same iterations bit for bit.
+/// points at a time into a per-worker scratch that stays in the L2 cache, never an n × k
+/// matrix for all points. The cluster sums are taken from the Doubles on the first pass and
+/// afterwards changed only by the points that move, in point order within each chunk and chunk
+/// order across chunks; the two algorithms therefore compute the same iterations bit for bit.
 ///
 /// Hamerly's bounds are stored so that a point whose bounds hold costs a read and no write:
 /// with Dₐ the distance center a has moved in total and D the total of the largest move per
@@ -40,9 +40,12 @@ final class KMeansState {
     /// many weights were added and taken away).
     var sums: [Double]
     private var sumsWidth: Int { k * problem.dimension + 2 * k }
-    /// Points per sgemm: as many of a chunk's as keep one gemm within 65536 multiply-adds (8
-    /// at the least), below the size at which OpenBLAS starts threads of its own inside a
-    /// parallel pass (see `squaredDistances`); a multiple of 8, the chunk shared out evenly.
+    /// Points per sgemm: as many of a chunk's as keep the products within 16 KiB, half a 32 KiB
+    /// L1 data cache, so that the selection loop reads them where the gemm left them (on 1M ×
+    /// 6, k = 8, an iteration took 3.0 ms with 512 points per gemm, 3.2 with 256, 3.6 with
+    /// 1024, whose 32 KiB of products fill L1), and one gemm within 65536 multiply-adds, below
+    /// the size at which OpenBLAS starts threads of its own inside a parallel pass (see
+    /// `squaredDistances`); 8 at the least, a multiple of 8, the chunk shared out evenly.
     let gemmRows: Int
     /// Per worker, the products −2x·c of one gemm's points: gemmRows × k, column-major.
     let products: UnsafeMutableBufferPointer<Float>
@@ -74,7 +77,7 @@ final class KMeansState {
         lower = .allocate(capacity: n)
         totalDrift = [Double](repeating: 0, count: k)
         sums = [Double](repeating: 0, count: k * d + 2 * k)
-        let largestRows = max(8, 65536 / max(1, k * d) / 8 * 8)
+        let largestRows = max(8, min(4096 / k, 65536 / max(1, k * d)) / 8 * 8)
         let gemmsPerChunk = (chunk + largestRows - 1) / largestRows
         gemmRows = ((chunk + gemmsPerChunk - 1) / gemmsPerChunk + 7) / 8 * 8
         products = .allocate(capacity: work.workers * gemmRows * k)

@@ -148,8 +148,8 @@ import Testing
     /// the segment, where Floats cannot tell the two apart or barely can): the certified
     /// sgemm passes — Lloyd's fresh and counting passes and Hamerly's full pass — give every
     /// point the center that double precision by differences gives (the lowest index among
-    /// ties), with one gemm per chunk (d = 3, k = 5) and several (d = 8, k = 40: 192 points
-    /// per gemm), on one thread and on two.
+    /// ties), with several gemms per chunk (d = 3, k = 5: 688 points per gemm; d = 8, k = 40:
+    /// 96), on one thread and on two.
     @Test(arguments: [(3, 5), (8, 40)])
     func certifiedPassesGiveTheDoublePrecisionLabelsAtNearTies(dimension d: Int, k: Int) throws {
         var random = SeededRandom(seed: 7)
