@@ -7,7 +7,7 @@ import LinearAlgebra
 /// Every assignment finds nearest centers in single precision and certifies them
 /// (`SinglePrecisionPoints`), so Lloyd's and Hamerly's passes give the labels double precision
 /// would give. Their point-to-center products come from sgemm, a block of at most `gemmRows`
-/// points at a time into a per-worker scratch that stays in the L2 cache, never an n × k
+/// points at a time into a per-worker scratch that stays in the L1 cache, never an n × k
 /// matrix for all points. The cluster sums are taken from the Doubles on the first pass and
 /// afterwards changed only by the points that move, in point order within each chunk and chunk
 /// order across chunks; the two algorithms therefore compute the same iterations bit for bit.
@@ -189,10 +189,10 @@ final class KMeansState {
         return counting ? Int(total[width]) : problem.count
     }
 
-    /// Lloyd's assignment: per chunk, sgemm gives the products and the single-precision pass
-    /// (CClusteringKernels) lists the points whose label changes or whose certificate fails;
-    /// only those are handled one by one. `fresh`: the labels are
-    /// all −1 and the sums are computed afresh. Returns the number of labels changed.
+    /// Lloyd's assignment: per block of a chunk, sgemm gives the products and the
+    /// single-precision pass (CClusteringKernels) lists the points whose label changes or whose
+    /// certificate fails; only those are handled one by one. `fresh`: the labels are all −1
+    /// and the sums are computed afresh. Returns the number of labels changed.
     private func relabel(fresh: Bool) -> Int {
         let (d, k, width, chunkSize) = (problem.dimension, k, sumsWidth, ChunkedWork.chunkSize)
         let marginScale: Float = singleCenters.holdDistances ? Float(2 * (d + 9)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
