@@ -21,7 +21,9 @@ import Simulation
 /// Distances are single precision, eight points at a time, from the Float copy of the points
 /// (`SinglePrecisionPoints`, the pass in CClusteringKernels): seeding only draws and compares potentials, which a relative
 /// error of 10⁻⁶ does not bias, and it halves the bytes each of the k passes reads. D² is kept
-/// as Floats; potentials are summed in double precision.
+/// as Floats; potentials are summed in double precision. They are taken by differences in
+/// that kernel, not through gemm: the draws must be the same on every BLAS, whose order of
+/// summation and use of fused multiply-adds are its own.
 extension KMeansProblem {
     func seedCenters(k: Int, random: inout SeededRandom, into state: KMeansState) {
         let (d, work) = (dimension, state.work)
@@ -37,7 +39,7 @@ extension KMeansProblem {
         let first = draw(fraction: random.uniform(), chunkTotals: chunkWeights) { weight($0) }
         centers.update(from: point(first), count: d)
         for j in 0..<d { rows[j] = Float(centers[j]) }
-        closest.initialize(repeating: .infinity, count: singles.blocks * SinglePrecisionPoints.lanes)
+        closest.initialize(repeating: .infinity, count: singles.paddedCount)
         seedingPass(rows: rows, trials: 0, closest: closest, work: work, partials: partials)
         var chunkPotentials = (0..<chunks).map { partials.buffer[$0 * (trials + 1)] }
 
@@ -71,8 +73,9 @@ extension KMeansProblem {
         work.forEachChunk { worker, chunk, range in
             let chunkWeights: UnsafePointer<Double>? = weights.map { UnsafePointer($0.baseAddress! + range.lowerBound) }
             let scratch = laneSums + worker * 8 * (trials + 1)
-            clientele_kmeans_seeding_pass(singles.block(startingAt: range.lowerBound), range.count, dimension, rows, trials,
-                                          closest + range.lowerBound, chunkWeights, scratch, partials.slot(chunk))
+            clientele_kmeans_seeding_pass(singles.chunk(startingAt: range.lowerBound), SinglePrecisionPoints.chunkRows,
+                                          range.count, dimension, rows, trials, closest + range.lowerBound, chunkWeights,
+                                          scratch, partials.slot(chunk))
         }
     }
 }

@@ -14,10 +14,11 @@ import Simulation
 /// 2. The same labels and centers for the same seed whatever the thread count: fixed chunks,
 ///    one partial result per chunk, reductions in chunk order (`ChunkedWork`).
 /// 3. Speed. Every assignment finds nearest centers in single precision on a Float copy of
-///    the points, eight points per vector, and certifies each against a rounding-error margin
-///    or recomputes it in double precision (`SinglePrecisionPoints`), so the labels are those
-///    of double precision. Lloyd's pass is one streaming loop (C, AVX2 with FMA when present)
-///    that lists only the points whose label changes; Hamerly's (2010) bounds skip most
+///    the points, from products x·c that BLAS sgemm computes for a block of points at a time,
+///    and certifies each against a rounding-error margin or recomputes it in double precision
+///    (`SinglePrecisionPoints`), so the labels are those of double precision. Lloyd's pass is
+///    a gemm per block and one selection loop (C, AVX2 when present) that lists only the
+///    points whose label changes; Hamerly's (2010) bounds skip most
 ///    distances once centers settle, which pays when a distance costs many features.
 ///    `.automatic` picks Lloyd up to `lloydDimensionLimit` features, Hamerly above, and the
 ///    result says which ran. Both compute the same iterations bit for bit: the same labels,

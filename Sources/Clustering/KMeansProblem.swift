@@ -1,5 +1,5 @@
 /// The data one k-means fit works on, prepared once for all initializations: points centred
-/// on their (unweighted) mean, the same as Floats in blocks of eight for the passes, the sample
+/// on their (unweighted) mean, the same as Floats in chunk matrices for the passes, the sample
 /// weights, and the chunking shared by every pass.
 ///
 /// Buffers are raw allocations owned by this object, read concurrently by the chunk workers

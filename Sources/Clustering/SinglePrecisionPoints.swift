@@ -1,96 +1,135 @@
-/// The centred points once more as Floats, laid out for distances eight points at a time, and
-/// the certificate that lets a single-precision nearest center stand for the double one.
+/// The centred points once more as Floats, one column-major matrix per chunk so that a chunk
+/// is a gemm operand, and the certificate that lets a single-precision nearest center stand
+/// for the double one.
 ///
 /// Why: a k-means pass is a stream over the data. As Floats the data take half the bytes
-/// (24 MB for 1M × 6, which a 32 MB L3 cache can hold where 48 MB of Doubles cannot), and
-/// a vector of eight Floats holds one feature of eight points, so one subtraction and one
-/// multiply-add serve eight points and no transposition is needed. Layout: blocks of eight
-/// points, feature by feature, `[block][feature][lane]`; the last block is padded with zeros.
+/// (24 MB for 1M × 6, which a 32 MB L3 cache can hold where 48 MB of Doubles cannot). Layout:
+/// for each chunk of `ChunkedWork.chunkSize` points, `chunkRows` Floats of feature 1, then of
+/// feature 2, …: a chunkRows × d matrix with leading dimension `chunkRows`, the last chunk
+/// padded with zeros. Eight consecutive values of one feature are one vector of eight points.
 ///
-/// Seeding and Hamerly take distances by differences, Σⱼ (xⱼ − cⱼ)²; Lloyd's relabelling
-/// pass (CClusteringKernels) takes ‖c‖² − 2x·c, which orders the centers the same way and
-/// whose error on centred data is within the same bound. The bound, for differences
-/// (u = 2⁻²⁴): rounding x and c to Float moves each difference by at most 2u(|xⱼ| + |cⱼ|),
-/// and summing d squares in Float adds at most d·u of the sum; with r = ‖x‖ + ‖c‖ ≥ √D the
-/// computed distance is within (d + 5)·u·r² of the true D. `certificateMargin` takes
-/// (d + 9)·u·r², r from the point's norm and the largest center norm, which also covers the
-/// rounding of the norms and of the double-precision distances the result stands for. When
-/// the nearest and second nearest Float distances differ by more than twice that, the nearest
-/// center is the one double precision (by differences, lowest index among ties) would find;
-/// otherwise the caller computes the point's distances in double precision. On the 1M × 6
-/// benchmark data that happened to about 10 points per million per pass.
+/// Lloyd's and Hamerly's passes take ‖c‖² − 2x·c, which orders the centers as ‖x − c‖² does:
+/// one sgemm of a block of points by the centers scaled by −2 (an exact scaling), then ‖c‖²
+/// added in Float (CClusteringKernels). Seeding takes differences, Σⱼ (xⱼ − cⱼ)², in its own
+/// kernel, so that its draws are the same on every BLAS.
+///
+/// The bound (u = 2⁻²⁴, x and c the double-precision centred point and center, x̃ and c̃ their
+/// Floats, r = ‖x‖ + ‖c‖). Rounding to Float moves each product xⱼcⱼ by at most (2u + u²)|xⱼcⱼ|.
+/// The gemm's dot product of d terms is within γ_d Σⱼ |x̃ⱼ·2c̃ⱼ| of the exact one, γ_d =
+/// d·u/(1 − d·u), whatever order the BLAS sums in and whether or not it fuses multiply-adds
+/// (Higham, Accuracy and Stability of Numerical Algorithms, §3.1; a fused multiply-add only
+/// drops roundings). ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + 2⁻²⁹), and
+/// the Float addition adds u(‖c‖² + 2‖x‖‖c‖). With Σ|xⱼcⱼ| ≤ ‖x‖‖c‖ ≤ r²/4 and ‖c‖² ≤ r² the
+/// computed ‖c‖² − 2x·c is within 2(d + 2)·u·r²/4 + 2u·r² = (d + 6)/2·u·r² of the exact one,
+/// to first order. Hamerly's bounds add ‖x‖² (`norms`: summed in double from the Floats and
+/// rounded to a Float, within 3u‖x‖²), so their distances are within (d + 12)/2·u·r². The
+/// margin allows (d + 9)·u·r² for each distance (`certificateMargin`, and the kernel's
+/// `margin_scale`, which takes r² ≤ 2‖x‖² + 2·(largest ‖c‖)²): room for the second-order terms,
+/// for the rounding of the norms that enter r, and for the double-precision distances the
+/// result stands for (by differences, within (d + 2)·2⁻⁵³·r²). When the nearest and second
+/// nearest Float values differ by more than the margin, twice the bound, the nearest center is
+/// the one double precision (by differences, lowest index among ties) would find; otherwise
+/// the caller computes the point's distances in double precision. On the 1M × 6 benchmark data
+/// that happened to about 10 points per million per pass.
 ///
 /// Hazards: a coordinate too large for a Float's square (|x| beyond about 10¹⁸) would
 /// overflow; `SinglePrecisionCenters.holdDistances` is then false and every point takes the
-/// double-precision path. Floats too small to be normal lose relative accuracy; the margin
-/// carries an absolute term for them.
+/// double-precision path. Floats too small to be normal lose relative accuracy: a coordinate
+/// rounded to a subnormal moves its product by at most 2⁻¹⁵⁰‖c‖, within u‖c‖² whenever ‖c‖ ≥
+/// 2⁻¹²⁶ (and negligible otherwise), and products that underflow lose at most 2⁻¹⁵⁰ each, which
+/// the margin's absolute term d·2⁻¹²⁰ covers.
 struct SinglePrecisionPoints {
-    static let lanes = 8
-    typealias Lanes = SIMD8<Float>
+    /// Rows of every chunk's matrix: its leading dimension.
+    static let chunkRows = ChunkedWork.chunkSize
 
-    let blocks: Int
+    let chunks: Int
     let dimension: Int
     let values: UnsafeMutablePointer<Float>
+    /// ‖x‖² of each point's Floats, summed in double and rounded to a Float (0 in the
+    /// padding), so that the passes need not recompute it; the margin's factor 1 + 2⁻²⁰ covers
+    /// the rounding.
+    let norms: UnsafeMutablePointer<Float>
 
-    /// Blocks the row-major `points` (count × dimension Doubles).
+    /// Copies the row-major `points` (count × dimension Doubles) chunk by chunk.
     init(_ points: UnsafePointer<Double>, count: Int, dimension d: Int) {
-        blocks = (count + Self.lanes - 1) / Self.lanes
+        chunks = (count + Self.chunkRows - 1) / Self.chunkRows
         dimension = d
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, blocks * d * Self.lanes) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
-        values = raw.bindMemory(to: Float.self, capacity: max(1, blocks * d * Self.lanes))
-        values.initialize(repeating: 0, count: blocks * d * Self.lanes)
-        for i in 0..<count {
-            let (block, lane) = i.quotientAndRemainder(dividingBy: Self.lanes)
-            for j in 0..<d { values[(block * d + j) * Self.lanes + lane] = Float(points[i * d + j]) }
+        let capacity = max(1, chunks * d * Self.chunkRows)
+        values = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: capacity)
+        values.initialize(repeating: 0, count: capacity)
+        norms = .allocate(capacity: max(1, chunks * Self.chunkRows))
+        norms.initialize(repeating: 0, count: max(1, chunks * Self.chunkRows))
+        // Column by column, so that the writes run along the matrix.
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: Self.chunkRows)
+        defer { sums.deallocate() }
+        for chunk in 0..<chunks {
+            let (matrix, first) = (values + chunk * d * Self.chunkRows, chunk * Self.chunkRows)
+            let rows = min(Self.chunkRows, count - first)
+            sums.initialize(repeating: 0, count: rows)
+            for j in 0..<d {
+                let (column, source) = (matrix + j * Self.chunkRows, points + first * d + j)
+                for row in 0..<rows {
+                    let x = Float(source[row * d])
+                    column[row] = x
+                    sums[row] += Double(x) * Double(x)
+                }
+            }
+            for row in 0..<rows { norms[first + row] = Float(sums[row]) }
         }
     }
 
-    func deallocate() { UnsafeMutableRawPointer(values).deallocate() }
+    func deallocate() { UnsafeMutableRawPointer(values).deallocate(); norms.deallocate() }
 
-    /// The block holding point `i` (a multiple of 8 starts a block).
-    func block(startingAt i: Int) -> UnsafePointer<Float> {
-        UnsafePointer(values + (i / Self.lanes) * dimension * Self.lanes)
-    }
+    /// Points in all chunks, padding included.
+    var paddedCount: Int { chunks * Self.chunkRows }
 
-    /// Copies point `i` into lane `lane` of the blocks at `target` (a gather of scattered points).
     @inline(__always)
-    func copy(point i: Int, to target: UnsafeMutablePointer<Float>, lane: Int) {
-        let (block, from) = i.quotientAndRemainder(dividingBy: Self.lanes)
-        let source = values + block * dimension * Self.lanes + from
-        let (targetBlock, targetLane) = lane.quotientAndRemainder(dividingBy: Self.lanes)
-        let destination = target + targetBlock * dimension * Self.lanes + targetLane
-        for j in 0..<dimension { destination[j * Self.lanes] = source[j * Self.lanes] }
+    private static func offset(point i: Int, feature j: Int, dimension d: Int) -> Int {
+        let (chunk, row) = i.quotientAndRemainder(dividingBy: chunkRows)
+        return (chunk * d + j) * chunkRows + row
     }
 
-    /// Σⱼ (xⱼ − cⱼ)² for point `i` and a Float center, in the order the blocks' vectors take,
-    /// so that it equals the value the block computation gives that point.
+    /// The matrix of the chunk that starts at point `i` (a multiple of `chunkRows`).
+    func chunk(startingAt i: Int) -> UnsafePointer<Float> {
+        UnsafePointer(values + (i / Self.chunkRows) * dimension * Self.chunkRows)
+    }
+
+    /// Copies point `i` into row `row` of the column-major matrix at `target`, whose leading
+    /// dimension is `chunkRows` (a gather of scattered points).
+    @inline(__always)
+    func copy(point i: Int, to target: UnsafeMutablePointer<Float>, row: Int) {
+        let source = values + Self.offset(point: i, feature: 0, dimension: dimension)
+        for j in 0..<dimension { target[j * Self.chunkRows + row] = source[j * Self.chunkRows] }
+    }
+
+    /// Σⱼ (xⱼ − cⱼ)² for point `i` and a Float center, in the order the seeding pass takes, so
+    /// that it equals the value that pass gives the point.
     @inline(__always)
     func squaredDistance(point i: Int, to center: UnsafePointer<Float>) -> Float {
-        let (block, lane) = i.quotientAndRemainder(dividingBy: Self.lanes)
-        let x = values + block * dimension * Self.lanes + lane
+        let x = values + Self.offset(point: i, feature: 0, dimension: dimension)
         var sum: Float = 0
         for j in 0..<dimension {
-            let difference = x[j * Self.lanes] - center[j]
+            let difference = x[j * Self.chunkRows] - center[j]
             sum += difference * difference
         }
         return sum
     }
 
     /// How far apart the nearest and second nearest Float distances must be for the nearest
-    /// to be certain: twice the error bound of each, for a point of squared norm `pointNorm`.
+    /// to be certain: twice the error bound of each, for a point of squared norm `pointNorm`
+    /// (from its Floats).
     @inline(__always)
-    static func certificateMargin(pointNorm: Float, largestCenterNorm: Double, dimension: Int) -> Double {
-        let r = Double(pointNorm).squareRoot() * (1 + 0x1p-20) + largestCenterNorm
+    static func certificateMargin(pointNorm: Double, largestCenterNorm: Double, dimension: Int) -> Double {
+        let r = pointNorm.squareRoot() * (1 + 0x1p-20) + largestCenterNorm
         return 2 * (Double(dimension + 9) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
     }
 }
 
-/// The centers as Floats, for the single-precision passes: row-major k × d, the same scaled
-/// by −2 and the squared norms (for the relabelling pass's ‖c‖² − 2x·c), and the largest
-/// center norm (in double precision) for the certificate.
+/// The centers as Floats, for the single-precision passes: −2c, row-major k × d (the d × k
+/// column-major gemm operand), the squared norms ‖c‖², and the largest center norm (in double
+/// precision) for the certificate.
 struct SinglePrecisionCenters {
-    let values: UnsafeMutablePointer<Float>
     let scaled: UnsafeMutablePointer<Float>
     let norms: UnsafeMutablePointer<Float>
     private(set) var largestNorm = 0.0
@@ -99,7 +138,6 @@ struct SinglePrecisionCenters {
     private(set) var holdDistances = false
 
     init(capacity: Int, dimension: Int) {
-        values = .allocate(capacity: max(1, capacity * dimension))
         scaled = .allocate(capacity: max(1, capacity * dimension))
         norms = .allocate(capacity: max(1, capacity))
     }
@@ -110,7 +148,6 @@ struct SinglePrecisionCenters {
             var norm = 0.0
             for j in 0..<d {
                 let x = centers[c * d + j]
-                values[c * d + j] = Float(x)
                 scaled[c * d + j] = -2 * Float(x)
                 norm += x * x
                 largestCoordinate = max(largestCoordinate, abs(x))
@@ -123,70 +160,5 @@ struct SinglePrecisionCenters {
         holdDistances = reach * reach * Double(d) < 1e37
     }
 
-    func deallocate() { values.deallocate(); scaled.deallocate(); norms.deallocate() }
-}
-
-/// Σⱼ (xⱼ − cⱼ)² for the eight points of one block and one center.
-@inline(__always)
-func blockSquaredDistances(_ block: UnsafePointer<Float>, dimension d: Int,
-                                   center: UnsafePointer<Float>) -> SinglePrecisionPoints.Lanes {
-    let raw = UnsafeRawPointer(block)
-    var sum = SinglePrecisionPoints.Lanes()
-    for j in 0..<d {
-        let difference = raw.loadUnaligned(fromByteOffset: j * 32, as: SinglePrecisionPoints.Lanes.self)
-            - SinglePrecisionPoints.Lanes(repeating: center[j])
-        sum += difference * difference
-    }
-    return sum
-}
-
-/// For `blocks` blocks of points: each point's nearest of `k` centers (the lowest index among
-/// ties), the Float squared distances to it and to the second nearest, and the point's squared
-/// norm, all written point by point.
-func singlePrecisionNearestTwo(_ points: UnsafePointer<Float>, blocks: Int, dimension d: Int,
-                               centers: UnsafePointer<Float>, k: Int,
-                               nearest: UnsafeMutablePointer<Int32>, best: UnsafeMutablePointer<Float>,
-                               second: UnsafeMutablePointer<Float>, norms: UnsafeMutablePointer<Float>) {
-    typealias Lanes = SinglePrecisionPoints.Lanes
-    let lanes = SinglePrecisionPoints.lanes
-    for b in 0..<blocks {
-        let block = points + b * d * lanes
-        var closest = Lanes(repeating: .infinity)
-        var runnerUp = Lanes(repeating: .infinity)
-        var index = SIMD8<Int32>(repeating: 0)
-        for c in 0..<k {
-            let distance = blockSquaredDistances(block, dimension: d, center: centers + c * d)
-            // Selects, not the generic pointwiseMin and pointwiseMax, which are not inlined.
-            let closer = distance .< closest
-            runnerUp.replace(with: distance, where: distance .< runnerUp)
-            runnerUp.replace(with: closest, where: closer)
-            closest.replace(with: distance, where: closer)
-            index.replace(with: Int32(c), where: closer)
-        }
-        var norm = Lanes()
-        let raw = UnsafeRawPointer(block)
-        for j in 0..<d {
-            let x = raw.loadUnaligned(fromByteOffset: j * 32, as: Lanes.self)
-            norm += x * x
-        }
-        let out = b * lanes
-        UnsafeMutableRawPointer(nearest + out).storeBytes(of: index, as: SIMD8<Int32>.self)
-        UnsafeMutableRawPointer(best + out).storeBytes(of: closest, as: Lanes.self)
-        UnsafeMutableRawPointer(second + out).storeBytes(of: runnerUp, as: Lanes.self)
-        UnsafeMutableRawPointer(norms + out).storeBytes(of: norm, as: Lanes.self)
-    }
-}
-
-/// For `blocks` blocks of points: the Float squared distance of each point to each of
-/// `count` centers, written point by point (`count` values per point).
-func singlePrecisionSquaredDistances(_ points: UnsafePointer<Float>, blocks: Int, dimension d: Int,
-                                     centers: UnsafePointer<Float>, count: Int, into distances: UnsafeMutablePointer<Float>) {
-    let lanes = SinglePrecisionPoints.lanes
-    for b in 0..<blocks {
-        let block = points + b * d * lanes
-        for c in 0..<count {
-            let distance = blockSquaredDistances(block, dimension: d, center: centers + c * d)
-            for lane in 0..<lanes { distances[(b * lanes + lane) * count + c] = distance[lane] }
-        }
-    }
+    func deallocate() { scaled.deallocate(); norms.deallocate() }
 }

@@ -144,6 +144,48 @@ import Testing
         #expect(try KMeans.nearestCenters(data, centers: fit.centers) == fit.labels)
     }
 
+    /// Points at and near the midpoints between two centers (offsets of 10⁻¹² to 10⁻⁵ along
+    /// the segment, where Floats cannot tell the two apart or barely can): the certified
+    /// sgemm passes — Lloyd's fresh and counting passes and Hamerly's full pass — give every
+    /// point the center that double precision by differences gives (the lowest index among
+    /// ties), with several gemms per chunk (d = 3, k = 5: 688 points per gemm; d = 8, k = 40:
+    /// 96), on one thread and on two.
+    @Test(arguments: [(3, 5), (8, 40)])
+    func certifiedPassesGiveTheDoublePrecisionLabelsAtNearTies(dimension d: Int, k: Int) throws {
+        var random = SeededRandom(seed: 7)
+        let centers = (0..<(k * d)).map { _ in 4 * random.uniform() - 2 }
+        let offsets = [0, 1e-12, -1e-12, 1e-9, -1e-9, 1e-7, -1e-7, 1e-5, -1e-5, 0.3]
+        var rows: [Double] = []
+        for _ in 0..<6000 {
+            let (a, b) = (Int(random.next() % UInt64(k)), Int(random.next() % UInt64(k)))
+            let t = 0.5 + offsets[Int(random.next() % UInt64(offsets.count))]
+            for j in 0..<d { rows.append(centers[a * d + j] + t * (centers[b * d + j] - centers[a * d + j])) }
+        }
+        let data = try FeatureMatrix(featureNames: (1...d).map { "x\($0)" }, rowMajor: rows)
+        for threads in [1, 2] {
+            let problem = KMeansProblem(data, weights: nil, threads: threads)
+            let state = KMeansState(problem: problem, k: k, work: problem.work)
+            func place(shift: Double) {
+                for c in 0..<k { for j in 0..<d { state.centers[c * d + j] = centers[c * d + j] - problem.mean[j] + shift } }
+            }
+            place(shift: 0)
+            let exact = (0..<problem.count).map { i in
+                (0..<k).min { squaredDistance(problem.point(i), state.centers.baseAddress! + $0 * d, d)
+                    < squaredDistance(problem.point(i), state.centers.baseAddress! + $1 * d, d) }!
+            }
+            state.assignAll(countingChangesFrom: false, boundsToo: false)
+            func disagreements() -> Int { zip(state.labels, exact).filter { Int($0) != $1 }.count }
+            #expect(disagreements() == 0, "Lloyd, fresh, \(threads) threads")
+            state.assignAll(countingChangesFrom: false, boundsToo: true)
+            #expect(disagreements() == 0, "Hamerly, \(threads) threads")
+            place(shift: 0.01)
+            state.assignAll(countingChangesFrom: false, boundsToo: false)
+            place(shift: 0)
+            state.assignAll(countingChangesFrom: true, boundsToo: false)
+            #expect(disagreements() == 0, "Lloyd, counting changes, \(threads) threads")
+        }
+    }
+
     @Test func tooFewIterationsIsReportedAsNotConverged() throws {
         let (data, _) = try fixtureData("blobs.csv")
         let fit = try KMeans.fit(data, options: .init(k: 8, seed: 2, initializations: 1, maxIterations: 1, tolerance: 0))

@@ -77,4 +77,21 @@ import Testing
         }
         #expect(out == [2, 3, 6, 7, 8, 10])
     }
+
+    /// The single-precision gemm on the same block, with α = −2 and β = 1 (C starts at ones):
+    /// 1 − 2 × the products above.
+    @Test func rawSingleGemmScalesAndAdds() {
+        let big: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+        let centers: [Float] = [1, 0, 0, 1, 1, 1]
+        var out = [Float](repeating: 1, count: 6)
+        big.withUnsafeBufferPointer { a in
+            centers.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { c in
+                    BLAS.gemm(transposeA: false, transposeB: false, m: 2, n: 3, k: 2, alpha: -2,
+                              a: a.baseAddress! + 1, lda: 4, b: b.baseAddress!, ldb: 2, beta: 1, c: c.baseAddress!, ldc: 2)
+                }
+            }
+        }
+        #expect(out == [-3, -5, -11, -13, -15, -19])
+    }
 }
