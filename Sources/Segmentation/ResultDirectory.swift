@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 import Transactions
 
 /// A result directory that appears whole or not at all.
@@ -73,58 +72,15 @@ public enum ResultDirectory {
     }
 
     /// Opens `path`, lets `fill` append bytes, then flushes and closes it.
-    ///
-    /// The kernel starts writing dirty pages back only past a tenth of the memory, so a
-    /// large file would reach the disk all at once, at the final fsync, after it has all been
-    /// rendered. Every 32 MiB an `fdatasync` is started on another thread instead, so that
-    /// the disk writes one stretch while the next is rendered; the final fsync then waits
-    /// for the last stretch only.
     private static func write(to path: String, _ fill: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
         defer { close(fd) }
-        let writeback = EarlyWriteback(fd)
-        defer { writeback.wait() }
         try fill { bytes in
             let code = writeAll(fd, bytes)
             guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
-            writeback.wrote(bytes.count)
         }
-        writeback.wait()
         guard fsync(fd) == 0 else { throw WriteError(path: path, reason: "cannot flush: \(systemReason())") }
-    }
-
-    /// Starts an `fdatasync` of a file being written, on a thread of its own, each time
-    /// 32 MiB more have been written and the previous one is done. Its result is not read:
-    /// the writer's own final fsync reports any failure.
-    private final class EarlyWriteback: @unchecked Sendable {
-        static let stretch = 32 << 20
-        private let fd: Int32
-        private let flushing = DispatchGroup()
-        private var unflushed = 0
-        private var inFlight = false
-        private let lock = NSLock()
-
-        init(_ fd: Int32) { self.fd = fd }
-
-        func wrote(_ count: Int) {
-            unflushed += count
-            guard unflushed >= Self.stretch else { return }
-            lock.lock()
-            defer { lock.unlock() }
-            guard !inFlight else { return }
-            inFlight = true
-            unflushed = 0
-            DispatchQueue.global().async(group: flushing) { [self] in
-                _ = fdatasync(fd)
-                lock.lock()
-                inFlight = false
-                lock.unlock()
-            }
-        }
-
-        /// Returns once no fdatasync is running.
-        func wait() { flushing.wait() }
     }
 
     /// Creates a subdirectory of a result directory.
