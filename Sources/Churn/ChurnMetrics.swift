@@ -54,8 +54,10 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             let epsilon = Double.ulpOfOne
             var loss = 0.0, brier = 0.0
             for (p, y) in zip(scores, labels) {
+                // y is 0 or 1, so one logarithm is the whole term; the other would be
+                // multiplied by 0 (it is finite after clipping), adding exactly nothing.
                 let clipped = min(max(p, epsilon), 1 - epsilon)
-                loss -= y * log(clipped) + (1 - y) * log(1 - clipped)
+                loss -= y == 1 ? log(clipped) : log(1 - clipped)
                 brier += (p - y) * (p - y)
             }
             logLoss = loss / Double(customers)
