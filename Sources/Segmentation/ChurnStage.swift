@@ -12,6 +12,7 @@ import Transactions
 /// The churn features need a BG/NBD model. When the job's purchase model is BG/NBD it is
 /// reused; otherwise a BG/NBD model is fitted on the calibration window for the features only.
 struct ChurnOutcome {
+    /// Its data fingerprint is left empty; the pipeline fills it in when it writes the file.
     let model: ChurnModel
     /// Of the scored customers.
     let probabilities: [Double]
@@ -21,7 +22,7 @@ struct ChurnOutcome {
     let logLine: String
 
     init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary, purchase: PurchaseModelFit,
-         fingerprint: String, createdAt: Date, clienteleVersion: String) throws {
+         createdAt: Date, clienteleVersion: String) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
         let bgnbd = try purchase.bgnbd ?? BGNBD.fit(try PurchaseHistories(
             frequency: fitting.frequency.map(Double.init), recency: fitting.recency, T: fitting.T)).model
@@ -31,7 +32,7 @@ struct ChurnOutcome {
         let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
         var model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
                                        label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
-                                       timeUnit: fitting.unit.rawValue, dataFingerprint: fingerprint,
+                                       timeUnit: fitting.unit.rawValue, dataFingerprint: "",
                                        clienteleVersion: clienteleVersion, createdAt: createdAt)
         if settings.churnFolds > 0 {
             var labelProbability: [Double]?

@@ -22,8 +22,8 @@ import Transactions
 /// file only composes them, times them and says what happened in `log.txt`.
 ///
 /// Stages that do not need each other overlap, so that one's single-threaded stretches fill
-/// the other's idle core: the summary's fingerprint is computed while the purchase model is
-/// fitted; the churn model (with its cross-validation), which needs only the purchase model,
+/// the other's idle core: the summary's fingerprint (for the model files) is computed while
+/// the models are fitted and the customers scored and segmented; the churn model (with its cross-validation), which needs only the purchase model,
 /// while the spend model is fitted and customers are scored and segmented, unless the
 /// segments use the churn probability or the job is too large for both working sets at once;
 /// and the report while the other files are written. `log.txt` gives each stage's own time
@@ -108,13 +108,21 @@ public enum Pipeline {
             clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
         }
         let createdAt = Date(timeIntervalSince1970: Double(job.period.observationEnd!.daysSinceEpoch) * 86_400)
-        var modelFiles: [(name: String, bytes: [UInt8])] = []
+        // Model files are encoded when they are written, with the fingerprint, which is then
+        // awaited: it is hashed beside the stages, off their path.
+        var modelFiles: [(name: String, encode: (_ fingerprint: String) throws -> [UInt8])] = []
+        func modelFile(_ name: String, _ file: ModelFile) {
+            modelFiles.append((name, { fingerprint in
+                var file = file
+                file.dataFingerprint = fingerprint
+                return try file.encoded()
+            }))
+        }
 
         let purchase = try clock.time("purchase model") { try PurchaseModelFit(job.models.purchase, fitting) }
-        let summaryFingerprint = pendingFingerprint.value
-        modelFiles.append((job.models.purchase.rawValue, try ModelFile(
+        modelFile(job.models.purchase.rawValue, ModelFile(
             model: job.models.purchase.rawValue, fit: purchase.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
-            dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
+            dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
         clock.note("\(job.models.purchase.rawValue): \(parameters(purchase.fit)), log-likelihood \(purchase.fit.logLikelihood)\(purchase.fit.converged ? "" : " (not converged)")")
 
         var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
@@ -126,7 +134,7 @@ public enum Pipeline {
                 pendingChurn = Background {
                     StageClock.timed("churn model") {
                         try ChurnOutcome(models, fitting: fitting, scoring: scoring, purchase: purchase,
-                                         fingerprint: summaryFingerprint, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                                         createdAt: createdAt, clienteleVersion: clienteleVersion)
                     }
                 }
             }
@@ -138,9 +146,9 @@ public enum Pipeline {
                 try GammaGamma.fit(frequency: fitting.frequency.map(Double.init), monetaryValue: monetary)
             }
             spend = fitted.model
-            modelFiles.append(("gamma-gamma", try ModelFile(
+            modelFile("gamma-gamma", ModelFile(
                 model: "gamma-gamma", fit: fitted.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
-                dataFingerprint: summaryFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt).encoded()))
+                dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
             clock.note("gamma-gamma: \(parameters(fitted.fit))\(fitted.leftOut > 0 ? "; \(fitted.leftOut) repeat buyers without positive spend left out" : "")")
         }
 
@@ -157,7 +165,11 @@ public enum Pipeline {
             guard let pending = pendingChurn, churn == nil else { return }
             let (outcome, seconds) = try pending.value.get()
             clock.record("churn model", seconds: seconds)
-            modelFiles.append(("churn-logistic", try outcome.model.encoded()))
+            modelFiles.append(("churn-logistic", { fingerprint in
+                var model = outcome.model
+                model.dataFingerprint = fingerprint
+                return try model.encoded()
+            }))
             clock.note(outcome.logLine)
             churn = outcome
         }
@@ -202,7 +214,10 @@ public enum Pipeline {
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
                                                  to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
-                for file in modelFiles { try ResultDirectory.write(file.bytes, to: "\(directory)/models/\(file.name).json") }
+                let fingerprint = pendingFingerprint.value
+                for file in modelFiles {
+                    try ResultDirectory.write(try file.encode(fingerprint), to: "\(directory)/models/\(file.name).json")
+                }
             }
         }
         let reported = pendingReport.value

@@ -1,6 +1,7 @@
 import Foundation
 import Segmentation
 import Testing
+import Transactions
 
 /// The pipeline on the CDNOW sample (the 1/10th sample of the CDNOW master log: no header,
 /// customer id, date and amount in columns 1, 3 and 5): every file of the result directory,
@@ -61,6 +62,26 @@ import Testing
         let log = try read(output + "/log.txt")
         #expect(log.contains("churn: no purchase in the holdout window: "))
         #expect(log.hasSuffix(outcome.summaryLine + "\n"))
+    }
+
+    /// Each model file names the calibration summary it was fitted on by the fingerprint
+    /// `clientele fit` would record for that summary written by `clientele summarize`.
+    @Test func modelFilesCarryTheFingerprintOfTheCalibrationSummary() throws {
+        let job = try job()
+        let output = directory + "/result"
+        _ = try Pipeline.run(job: job, output: output, clienteleVersion: "test")
+        let log = try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
+                                                onBadRow: job.transactions.onBadRow)
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(
+            period: job.period.periodLength, unit: job.period.unit, calibrationEnd: job.period.calibrationEnd,
+            observationEnd: job.period.observationEnd))
+        let expected = fingerprint(summary.csvBytes())
+        #expect(expected.hasPrefix("fnv1a64:"))
+        for name in ["bgnbd", "gamma-gamma", "churn-logistic"] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(output)/models/\(name).json"))
+            let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+            #expect(object?["dataFingerprint"] as? String == expected, "\(name)")
+        }
     }
 
     @Test func theSameJobGivesTheSameBytes() throws {
