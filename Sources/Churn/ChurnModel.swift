@@ -66,24 +66,13 @@ public struct ChurnModel: Codable, Sendable, Equatable {
             createdAt: ISO8601DateFormatter().string(from: createdAt), clienteleVersion: clienteleVersion)
     }
 
-    /// The standardisation fitted on the customers `rows` (nil: all) and the logistic fit on
-    /// them; `labels` are those customers'.
+    /// The standardisation fitted on the customers and the logistic fit on them.
     static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], penalty: Double,
                             classWeights: ClassWeights) throws -> (FeatureTransform, LogisticFit) {
-        var storage: [Double] = []
-        return try fitLogistic(features, labels, rows: nil, penalty: penalty, classWeights: classWeights, reusing: &storage)
-    }
-
-    /// Like `fitLogistic(_:_:penalty:classWeights:)` on the customers `rows`, its design in
-    /// `storage`'s memory, which it hands back for the next fold.
-    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], rows: [Int]?, penalty: Double,
-                            classWeights: ClassWeights, reusing storage: inout [Double]) throws -> (FeatureTransform, LogisticFit) {
-        let transform = try FeatureTransform(fitting: features, rows: rows)
-        let weights = classWeights.caseWeights(labels)
-        let design = transform.design(features, rows: rows, reusing: &storage)
-        defer { storage = design.elements }
+        let transform = try FeatureTransform(fitting: features)
         let fit = try LogisticRegression(penalty: penalty).fit(
-            design: design, labels: labels, weights: weights, names: ["intercept"] + features.names)
+            design: transform.design(features), labels: labels, weights: classWeights.caseWeights(labels),
+            names: ["intercept"] + features.names)
         return (transform, fit)
     }
 
