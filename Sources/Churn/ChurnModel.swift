@@ -86,7 +86,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         let beta = coefficients.map(\.standardized), transform = transform
         let blocks = (n + blockRows - 1) / blockRows, threads = n >= 100_000 ? 2 : 1
         return [Double](unsafeUninitializedCapacity: n) { probabilities, initialised in
-            let target = UncheckedPointer(probabilities.baseAddress)
+            let target = probabilities.baseAddress
             parallelFor(threads) { t in
                 var design = [Double](repeating: 0, count: blockRows * c)
                 for block in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
@@ -96,20 +96,14 @@ public struct ChurnModel: Codable, Sendable, Equatable {
                         beta.withUnsafeBufferPointer { b in
                             BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: 1, k: c, alpha: 1,
                                       a: x.baseAddress!, lda: rows.count, b: b.baseAddress!, ldb: c, beta: 0,
-                                      c: target.pointer! + rows.lowerBound, ldc: rows.count)
+                                      c: target! + rows.lowerBound, ldc: rows.count)
                         }
                     }
-                    for i in rows { target.pointer![i] = 1 / (1 + exp(-target.pointer![i])) }
+                    for i in rows { target![i] = 1 / (1 + exp(-target![i])) }
                 }
             }
             initialised = n
         }
-    }
-
-    /// A pointer handed to worker threads that write disjoint ranges of it.
-    private struct UncheckedPointer: @unchecked Sendable {
-        let pointer: UnsafeMutablePointer<Double>?
-        init(_ pointer: UnsafeMutablePointer<Double>?) { self.pointer = pointer }
     }
 
     /// The JSON text, keys sorted, so that the same fit gives the same file.
