@@ -20,9 +20,9 @@ import Testing
 
     /// Folds are drawn customer by customer in file order, yet who goes where is uniformly
     /// random given each fold's places: 7 churned customers dealt into 3 folds take 3, 2, 2
-    /// places, the 11 retained continue the deal at the second fold and take 3, 4, 4; over 3,000 seeds
-    /// every customer, early or late in the file, lands in each fold as often as that fold's
-    /// share of its class's places (within 0.04; the standard error is below 0.009).
+    /// places, the 11 retained continue the deal at the second fold and take 3, 4, 4; over
+    /// 3,000 seeds every customer, early or late in the file, lands in each fold as often as
+    /// that fold's share of its class's places (within 0.04; the standard error is below 0.009).
     @Test func everyCustomerFallsInEachFoldInProportionToItsPlaces() {
         let labels: [Double] = [1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
         let places: [Double: [Int]] = [1: [3, 2, 2], 0: [3, 4, 4]]
