@@ -66,24 +66,13 @@ public struct ChurnModel: Codable, Sendable, Equatable {
             createdAt: ISO8601DateFormatter().string(from: createdAt), clienteleVersion: clienteleVersion)
     }
 
-    /// The standardisation fitted on the customers `rows` (nil: all) and the logistic fit on
-    /// them; `labels` are those customers'.
+    /// The standardisation fitted on the customers and the logistic fit on them.
     static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], penalty: Double,
                             classWeights: ClassWeights) throws -> (FeatureTransform, LogisticFit) {
-        var storage: [Double] = []
-        return try fitLogistic(features, labels, rows: nil, penalty: penalty, classWeights: classWeights, reusing: &storage)
-    }
-
-    /// Like `fitLogistic(_:_:penalty:classWeights:)` on the customers `rows`, its design in
-    /// `storage`'s memory, which it hands back for the next fold.
-    static func fitLogistic(_ features: FeatureMatrix, _ labels: [Double], rows: [Int]?, penalty: Double,
-                            classWeights: ClassWeights, reusing storage: inout [Double]) throws -> (FeatureTransform, LogisticFit) {
-        let transform = try FeatureTransform(fitting: features, rows: rows)
-        let weights = classWeights.caseWeights(labels)
-        let design = transform.design(features, rows: rows, reusing: &storage)
-        defer { storage = design.elements }
+        let transform = try FeatureTransform(fitting: features)
         let fit = try LogisticRegression(penalty: penalty).fit(
-            design: design, labels: labels, weights: weights, names: ["intercept"] + features.names)
+            design: transform.design(features), labels: labels, weights: classWeights.caseWeights(labels),
+            names: ["intercept"] + features.names)
         return (transform, fit)
     }
 
@@ -97,7 +86,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         let beta = coefficients.map(\.standardized), transform = transform
         let blocks = (n + blockRows - 1) / blockRows, threads = n >= 100_000 ? 2 : 1
         return [Double](unsafeUninitializedCapacity: n) { probabilities, initialised in
-            let target = UncheckedPointer(probabilities.baseAddress)
+            let target = probabilities.baseAddress
             parallelFor(threads) { t in
                 var design = [Double](repeating: 0, count: blockRows * c)
                 for block in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
@@ -107,20 +96,14 @@ public struct ChurnModel: Codable, Sendable, Equatable {
                         beta.withUnsafeBufferPointer { b in
                             BLAS.gemm(transposeA: false, transposeB: false, m: rows.count, n: 1, k: c, alpha: 1,
                                       a: x.baseAddress!, lda: rows.count, b: b.baseAddress!, ldb: c, beta: 0,
-                                      c: target.pointer! + rows.lowerBound, ldc: rows.count)
+                                      c: target! + rows.lowerBound, ldc: rows.count)
                         }
                     }
-                    for i in rows { target.pointer![i] = 1 / (1 + exp(-target.pointer![i])) }
+                    for i in rows { target![i] = 1 / (1 + exp(-target![i])) }
                 }
             }
             initialised = n
         }
-    }
-
-    /// A pointer handed to worker threads that write disjoint ranges of it.
-    private struct UncheckedPointer: @unchecked Sendable {
-        let pointer: UnsafeMutablePointer<Double>?
-        init(_ pointer: UnsafeMutablePointer<Double>?) { self.pointer = pointer }
     }
 
     /// The JSON text, keys sorted, so that the same fit gives the same file.

@@ -80,10 +80,11 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// `start`'s transform, or over everyone), so that a fold's training rows are the two
     /// stretches before and after its own. A fold's model is the one fitted on its training
     /// rows standardised by their own means and deviations: with z a column of the shared
-    /// design and m, v the training rows' mean and variance of z, the fold's standardised
-    /// feature is (z − m)/√v, so its coefficient β is γ√v on z, and its penalty λβ²/2 is
-    /// λ v γ²/2: the fold is fitted on z with slope j's penalty scaled by vⱼ, the same
-    /// optimum without a design of its own. Newton starts from `start`'s coefficients, the
+    /// design and m, v the training rows' mean and population variance of z, the fold's
+    /// standardised feature is (z − m)/√v (z being affine in the feature). A slope β on it is
+    /// the slope γ = β/√v on z, its shift −γm going into the intercept, which is not
+    /// penalised; its penalty λβ²/2 is λ v γ²/2: the fold is fitted on z with slope j's
+    /// penalty scaled by vⱼ, the same optimum without a design of its own. Newton starts from `start`'s coefficients, the
     /// model on every customer, within sampling error of each fold's optimum; it converges to
     /// the fold's own optimum whatever the start, so no fold learns from its held-out rows.
     private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], fold: [Int], folds: Int,

@@ -36,9 +36,8 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         self.scales = scales
     }
 
-    /// The means and standard deviations of the features over `rows` (nil: every customer);
-    /// a constant feature is refused.
-    public init(fitting features: FeatureMatrix, rows: [Int]? = nil) throws {
+    /// The means and standard deviations of the features; a constant feature is refused.
+    public init(fitting features: FeatureMatrix) throws {
         names = features.names
         var moments = [(mean: Double, variance: Double)](repeating: (0, 0), count: names.count)
         let threads = features.count >= 100_000 ? 2 : 1
@@ -46,8 +45,7 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
             parallelFor(threads) { t in
                 for j in stride(from: t, to: slots.count, by: threads) {
                     slots[j] = features.columns[j].withUnsafeBufferPointer { column in
-                        guard let rows else { return Self.moments(count: column.count) { column[$0] } }
-                        return rows.withUnsafeBufferPointer { rows in Self.moments(count: rows.count) { column[rows[$0]] } }
+                        Self.moments(count: column.count) { column[$0] }
                     }
                 }
             }
@@ -59,10 +57,9 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         scales = moments.map { $0.variance.squareRoot() }
     }
 
-    /// The mean and population variance of `count` values (`value(i)`: a column's rows, or the
-    /// rows a fold selects, read in place), by two passes (the second on deviations from the
-    /// mean, which keeps the variance accurate when the mean is large), summed in four lanes in
-    /// a fixed order.
+    /// The mean and population variance of `count` values (`value(i)`: a column's rows, read
+    /// in place), by two passes (the second on deviations from the mean, which keeps the
+    /// variance accurate when the mean is large), summed in four lanes in a fixed order.
     @inline(__always)
     private static func moments(count: Int, _ value: (Int) -> Double) -> (mean: Double, variance: Double) {
         func laneSum(_ term: (Double) -> Double) -> Double {
@@ -81,19 +78,11 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
     /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
     /// then each feature standardised.
     public func design(_ features: FeatureMatrix, rows: [Int]? = nil) -> Matrix {
-        var storage: [Double] = []
-        return design(features, rows: rows, reusing: &storage)
-    }
-
-    /// Like `design(_:rows:)`, in the memory of `storage` (an earlier design's elements, handed
-    /// back): a cross-validation builds one design per fold, and reusing one buffer spares the
-    /// kernel a fresh, zeroed mapping for each (at 10M customers, 380 MB a fold). `storage` is
-    /// left empty; the matrix owns the buffer.
-    public func design(_ features: FeatureMatrix, rows: [Int]?, reusing storage: inout [Double]) -> Matrix {
         precondition(features.names == names, "the features must be the transform's, in its order")
         let n = rows?.count ?? features.count, c = names.count + 1
         let threads = n >= 100_000 ? 2 : 1
-        func fill(_ x: UnsafeMutableBufferPointer<Double>) {
+        // Every element is written below, so the buffer starts uninitialised, not zeroed.
+        let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
             parallelFor(threads) { t in
                 for j in stride(from: t, to: c, by: threads) {
                     let target = x.baseAddress! + j * n
@@ -111,21 +100,9 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
                     }
                 }
             }
+            initialised = n * c
         }
-        if storage.capacity >= n * c {
-            if storage.count > n * c { storage.removeLast(storage.count - n * c) }
-            if storage.count < n * c { storage.append(contentsOf: repeatElement(0, count: n * c - storage.count)) }
-            storage.withUnsafeMutableBufferPointer { fill($0) }
-        } else {
-            // Every element is written by `fill`, so a new buffer starts uninitialised, not zeroed.
-            storage = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
-                fill(x)
-                initialised = n * c
-            }
-        }
-        let design = Matrix(rows: n, columns: c, columnMajor: storage)
-        storage = []
-        return design
+        return Matrix(rows: n, columns: c, columnMajor: elements)
     }
 
     /// The design rows `rows` (a column of ones, then each feature standardised), column by

@@ -89,11 +89,11 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         var summaries = [FeatureSummary?](repeating: nil, count: k * d)
         let groups = members
         summaries.withUnsafeMutableBufferPointer { slots in
-            let shared = UnsafeSlots(slots)
+            let shared = UnsafeSendable(slots)
             DispatchQueue.concurrentPerform(iterations: k * d) { task in
                 let (c, j) = task.quotientAndRemainder(dividingBy: d)
                 let (rows, values) = (groups[c], features[j].values)
-                shared.slots[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
+                shared.value[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
                                                     median: quantile(of: rows.map { values[$0] }, 0.5), centroid: centroids[c][j])
             }
         }
@@ -114,12 +114,6 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
     private static func memberMean(_ column: [Double]?, _ rows: [Int]) -> Double? {
         guard let column, !rows.isEmpty else { return nil }
         return rows.reduce(0) { $0 + column[$1] } / Double(rows.count)
-    }
-
-    /// Slots that concurrent iterations fill, each its own.
-    private struct UnsafeSlots: @unchecked Sendable {
-        let slots: UnsafeMutableBufferPointer<FeatureSummary?>
-        init(_ slots: UnsafeMutableBufferPointer<FeatureSummary?>) { self.slots = slots }
     }
 
     static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])]) -> [String] {

@@ -18,7 +18,7 @@
 /// The gemm's dot product of d terms is within γ_d Σⱼ |x̃ⱼ·2c̃ⱼ| of the exact one, γ_d =
 /// d·u/(1 − d·u), whatever order the BLAS sums in and whether or not it fuses multiply-adds
 /// (Higham, Accuracy and Stability of Numerical Algorithms, §3.1; a fused multiply-add only
-/// drops roundings). ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + 2⁻²⁹), and
+/// drops roundings). ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + d·2⁻²⁹), and
 /// the Float addition adds u(‖c‖² + 2‖x‖‖c‖). With Σ|xⱼcⱼ| ≤ ‖x‖‖c‖ ≤ r²/4 and ‖c‖² ≤ r² the
 /// computed ‖c‖² − 2x·c is within 2(d + 2)·u·r²/4 + 2u·r² = (d + 6)/2·u·r² of the exact one,
 /// to first order. Hamerly's bounds add ‖x‖² (`norms`: summed in double from the Floats and

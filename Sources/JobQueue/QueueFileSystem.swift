@@ -26,16 +26,10 @@ enum QueueFileSystem {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot create: \(reason())") }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                unlink(path)
-                throw QueueError.fileSystem(path, "cannot write: \(reason(code))")
-            }
-            offset += written
+        let code = writeAll(fd, bytes)
+        if code != 0 {
+            unlink(path)
+            throw QueueError.fileSystem(path, "cannot write: \(reason(code))")
         }
         if flush && fsync(fd) != 0 {
             let code = errno

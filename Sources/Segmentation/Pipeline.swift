@@ -23,10 +23,11 @@ import Transactions
 ///
 /// Stages that do not need each other overlap, so that one's single-threaded stretches fill
 /// the other's idle core: the summary's fingerprint (for the model files) is computed while
-/// the models are fitted and the customers scored and segmented; the churn model (with its cross-validation), which needs only the purchase model,
-/// while the spend model is fitted and customers are scored and segmented, unless the
-/// segments use the churn probability or the job is too large for both working sets at once;
-/// and the report while the other files are written. `log.txt` gives each stage's own time
+/// the models are fitted and the customers scored and segmented; the churn model (with its
+/// cross-validation), which needs only the purchase model, while the spend model is fitted
+/// and customers are scored and segmented, unless the segments use the churn probability or
+/// the job is too large for both working sets at once; and the report while the other files
+/// are written. `log.txt` gives each stage's own time
 /// and the run's total wall time, which is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
@@ -192,10 +193,11 @@ public enum Pipeline {
         }
         let labels = profiles.map(\.label)
 
-        // The report is made and written while the other files are: it reads only values and
-        // writes only report.html, and it is awaited before anything is thrown, so that
-        // nothing writes into the directory after a failure here has been reported.
-        let pendingReport = Background {
+        // The report is made and written while the other files are: it reads only values (the
+        // variables among them captured as they are now) and writes only report.html, and it
+        // is awaited before anything is thrown, so that nothing writes into the directory
+        // after a failure here has been reported.
+        let pendingReport = Background { [job, columns, churn] in
             StageClock.timed("report") {
                 let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,

@@ -1,5 +1,6 @@
 import Foundation
 import LifetimeValue
+import LinearAlgebra
 import Testing
 @testable import Churn
 
@@ -41,6 +42,20 @@ import Testing
             for j in 0..<features.names.count { eta += model.coefficients[j + 1].original * features.columns[j][i] }
             #expect(abs(1 / (1 + exp(-eta)) - probabilities[i]) < 1e-12)
         }
+    }
+
+    /// From 100,000 customers on, the probabilities are taken on two threads, a block of 4,096
+    /// rows at a time: every customer still gets σ(xᵀβ) of its own standardised row.
+    @Test func probabilitiesOfManyCustomersMatchTheWholeDesign() throws {
+        let (model, features) = try cdnowModel()
+        let copies = 5
+        let many = FeatureMatrix(names: features.names,
+                                 columns: features.columns.map { column in Array((0..<copies).map { _ in column }.joined()) })
+        #expect(many.count >= 100_000 && many.count % 4096 != 0)
+        let probabilities = try model.probabilities(many)
+        let eta = BLAS.gemv(model.transform.design(many), model.coefficients.map(\.standardized))
+        #expect(probabilities.count == many.count)
+        #expect(zip(probabilities, eta).allSatisfy { abs($0 - 1 / (1 + exp(-$1))) < 1e-12 })
     }
 
     @Test func otherFilesAndVersionsAreRefusedByName() throws {

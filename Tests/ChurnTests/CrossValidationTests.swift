@@ -18,6 +18,32 @@ import Testing
         #expect(ChurnEvaluation.stratifiedFolds(labels: labels, folds: 5, seed: 43) != folds)
     }
 
+    /// Folds are drawn customer by customer in file order, yet who goes where is uniformly
+    /// random given each fold's places: 7 churned customers dealt into 3 folds take 3, 2, 2
+    /// places, the 11 retained continue the deal at the second fold and take 3, 4, 4; over
+    /// 3,000 seeds every customer, early or late in the file, lands in each fold as often as
+    /// that fold's share of its class's places (within 0.04; the standard error is below 0.009).
+    @Test func everyCustomerFallsInEachFoldInProportionToItsPlaces() {
+        let labels: [Double] = [1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]
+        let places: [Double: [Int]] = [1: [3, 2, 2], 0: [3, 4, 4]]
+        let seeds = 3000
+        var counts = [[Int]](repeating: [0, 0, 0], count: labels.count)
+        for seed in 0..<seeds {
+            let folds = ChurnEvaluation.stratifiedFolds(labels: labels, folds: 3, seed: UInt64(seed))
+            for label in [1.0, 0.0] {
+                let taken = (0..<3).map { f in labels.indices.filter { labels[$0] == label && folds[$0] == f }.count }
+                #expect(taken == places[label]!, "seed \(seed)")
+            }
+            for (i, f) in folds.enumerated() { counts[i][f] += 1 }
+        }
+        for (i, label) in labels.enumerated() {
+            let classSize = Double(labels.filter { $0 == label }.count)
+            for f in 0..<3 {
+                #expect(abs(Double(counts[i][f]) / Double(seeds) - Double(places[label]![f]) / classSize) < 0.04, "customer \(i), fold \(f)")
+            }
+        }
+    }
+
     /// Each customer's out-of-fold probability comes from a model that never saw it: refitting
     /// on the other folds by hand gives the same numbers; the BG/NBD scores are measured on
     /// the same folds.

@@ -152,6 +152,32 @@ import Transactions
         #expect(names(directory).isEmpty)
     }
 
+    /// The report is written beside the other files. Its failure fails the run under its own
+    /// stage once the other files are written; a failure of the other files is the one
+    /// reported, and only after the report has finished, so that nothing writes into the
+    /// directory once the run has thrown.
+    @Test func aFailureWhileTheReportIsWrittenBesideTheOtherFilesSurfaces() throws {
+        let job = try job()
+        let reportFails = directory + "/report-fails"
+        try FileManager.default.createDirectory(atPath: reportFails + "/report.html", withIntermediateDirectories: true)
+        #expect {
+            try Pipeline.run(job: job, into: reportFails, clienteleVersion: "test")
+        } throws: { error in
+            (error as? PipelineError)?.stage == "report" && "\(error)".contains("report.html")
+        }
+        #expect(names(reportFails) == ["assignments.csv", "job.json", "models", "profiles.csv", "profiles.json", "report.html"])
+
+        let writeFails = directory + "/write-fails"
+        try FileManager.default.createDirectory(atPath: writeFails + "/job.json", withIntermediateDirectories: true)
+        #expect {
+            try Pipeline.run(job: job, into: writeFails, clienteleVersion: "test")
+        } throws: { error in
+            (error as? PipelineError)?.stage == "write" && "\(error)".contains("job.json")
+        }
+        #expect(names(writeFails) == ["job.json", "report.html"])
+        #expect(try read(writeFails + "/report.html").hasSuffix("</html>\n"))
+    }
+
     @Test func rfmSegmentsAndNoChurnWithoutAHoldout() throws {
         let text = """
             {"name": "rfm", "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
