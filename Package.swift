@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
         // glibc's allocator controls, for the command line's memory reuse.
         .systemLibrary(name: "CAllocator"),
-        .target(name: "Transactions", exclude: ["README.md"]),
+        .target(name: "Files", exclude: ["README.md"]),
+        .target(name: "Transactions", dependencies: ["Files"], exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "CClusteringKernels", exclude: ["README.md"]),
@@ -41,12 +42,12 @@ let package = Package(
         .target(name: "Churn", dependencies: ["LinearAlgebra", "Transactions", "LifetimeValue", "Simulation"], exclude: ["README.md"]),
         .target(
             name: "JobQueue",
-            dependencies: ["Transactions", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Files", .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
         .target(
             name: "Segmentation",
-            dependencies: ["Transactions", "LifetimeValue", "Churn", "Clustering"],
+            dependencies: ["Files", "Transactions", "LifetimeValue", "Churn", "Clustering"],
             exclude: ["README.md"]
         ),
         .target(

@@ -39,7 +39,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import Transactions
+import Files
 
 public struct JobQueue: Sendable {
     /// The largest job file the queue accepts (a job names its data; it does not carry it).

@@ -12,7 +12,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Transactions
+import Files
 
 enum QueueFileSystem {
     /// The system's text for the current `errno`.

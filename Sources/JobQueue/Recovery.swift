@@ -36,7 +36,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Transactions
+import Files
 
 public struct RecoveryPolicy: Sendable {
     public var leaseTimeout: Double

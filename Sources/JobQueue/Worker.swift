@@ -21,7 +21,7 @@
 /// second worker in the same process would take the first one's leases for a predecessor's.
 import Foundation
 import Logging
-import Transactions
+import Files
 
 public final class Worker: @unchecked Sendable {
     public let queue: JobQueue

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Files
 
 /// Writes a whole file or nothing: the bytes go to a temporary file beside the target,
 /// are flushed to disk, and the temporary file is renamed over the target. A reader sees
@@ -32,22 +33,5 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     if let failure {
         unlink(temporary)
         throw TransactionsError.invalidFile(path, "cannot write: \(failure)")
-    }
-}
-
-/// Writes all of `bytes` to `fd`, again after a partial write or an interrupted one;
-/// returns 0, or the `errno` of the failure.
-public func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            offset += n
-        }
-        return 0
     }
 }

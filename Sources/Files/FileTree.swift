@@ -51,3 +51,20 @@ public enum FileTree {
         close(fd)
     }
 }
+
+/// Writes all of `bytes` to `fd`, again after a partial write or an interrupted one;
+/// returns 0, or the `errno` of the failure.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += n
+        }
+        return 0
+    }
+}
