@@ -111,7 +111,9 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             let testing = bounds[k]..<bounds[k + 1]
             let training = [0..<testing.lowerBound, testing.upperBound..<n].filter { !$0.isEmpty }
             do {
-                let variances = try trainingVariances(design, training, transform)
+                let variances = try trainingVariances(design, training) { j, row in
+                    (features.names[j], features.columns[j][order[row]])
+                }
                 let churned = training.reduce(0.0) { sum, range in orderedLabels[range].reduce(sum, +) }
                 let trainingCount = Double(n - testing.count)
                 if let (churnedWeight, retainedWeight) = classWeights.classWeights(churned: churned, customers: trainingCount) {
@@ -133,8 +135,10 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     }
 
     /// The population variance of each feature column of `design` over the `training` rows,
-    /// by two passes (mean, then squared deviations); a feature constant on them is refused.
-    private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>], _ transform: FeatureTransform) throws -> [Double] {
+    /// by two passes (mean, then squared deviations); a feature constant on them is refused,
+    /// with its name and value (`feature(j, row)`: feature j's name and its value on a row).
+    private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>],
+                                          feature: (Int, Int) -> (name: String, value: Double)) throws -> [Double] {
         let count = Double(training.reduce(0) { $0 + $1.count })
         return try (1..<design.columns).map { j in
             try design.withUnsafeBufferPointer { x, lda in
@@ -152,9 +156,15 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                 }
                 let mean = sum { $0 } / count
                 let variance = sum { ($0 - mean) * ($0 - mean) } / count
-                guard variance > 0, variance.isFinite else {
-                    let value = transform.means[j - 1] + transform.scales[j - 1] * column[training[0].lowerBound]
-                    throw ChurnError.constantFeature(transform.names[j - 1], value: value)
+                // A constant column's mean can round off its value, leaving a variance of the
+                // order of the rounding instead of 0 (a varying column of the standardised
+                // design has a variance near 1): such a column is checked value by value.
+                let first = column[training[0].lowerBound]
+                let constant = !(variance > 0 && variance.isFinite)
+                    || (variance < 1e-12 && training.allSatisfy { $0.allSatisfy { column[$0] == first } })
+                guard !constant else {
+                    let (name, value) = feature(j - 1, training[0].lowerBound)
+                    throw ChurnError.constantFeature(name, value: value)
                 }
                 return variance
             }

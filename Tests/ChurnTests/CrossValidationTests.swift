@@ -91,6 +91,26 @@ import Testing
         }
     }
 
+    /// A feature that varies only within one fold is constant on that fold's training
+    /// rows: the fold is refused by number, naming the feature and its value as given.
+    @Test func aFeatureConstantOutsideOneFoldIsRefusedByFoldAndValue() throws {
+        let n = 200
+        let labels = (0..<n).map { Double($0 % 3 == 0 ? 1 : 0) }
+        let folds = ChurnEvaluation.stratifiedFolds(labels: labels, folds: 4, seed: 3)
+        let varying = (0..<n).map { Double($0) }
+        let odd = (0..<n).map { folds[$0] == 2 && $0 % 2 == 0 ? 7.25 : 0.1 }
+        let features = FeatureMatrix(names: ["varying", "odd"], columns: [varying, odd])
+        do {
+            _ = try ChurnEvaluation(features: features, labels: labels, purchaseScores: nil, penalty: 1,
+                                    classWeights: .none, folds: 4, seed: 3)
+            Issue.record("expected the third fold to be refused")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("cross-validation fold 3 of 4"))
+            #expect(message.contains("odd is 0.1 for every customer"))
+        }
+    }
+
     @Test func tooFewCustomersOfAClassForTheFoldsIsRefused() throws {
         let features = FeatureMatrix(names: ["x"], columns: [[1, 2, 3, 4, 5, 6]])
         #expect(throws: ChurnError.self) {
