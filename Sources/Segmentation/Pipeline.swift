@@ -105,6 +105,9 @@ public enum Pipeline {
         }()
         // What `clientele fit` would record for the same summary written as CSV.
         let pendingFingerprint = Background { fitting.csvFingerprint() }
+        // Whatever happens, the run returns only once its threads are done: a worker's next
+        // job must not share the cores and memory with a failed job's leftovers.
+        defer { _ = pendingFingerprint.value }
         if let calibrationEnd = job.period.calibrationEnd {
             clock.note("models fitted on the calibration window to \(calibrationEnd) (\(fitting.count) customers); customers scored on their history to \(job.period.observationEnd!)")
         }
@@ -140,6 +143,7 @@ public enum Pipeline {
                 }
             }
         }
+        defer { _ = pendingChurn?.value }
 
         var spend: GammaGamma?
         if job.models.spend == .gammaGamma, let monetary = fitting.monetaryValue {
@@ -222,6 +226,7 @@ public enum Pipeline {
                 }
             }
         }
+        progress?.stage("report")
         let reported = pendingReport.value
         try written.get()
         clock.record("report", seconds: try reported.get().1)
