@@ -134,39 +134,25 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         return outOfFold
     }
 
-    /// The population variance of each feature column of `design` over the `training` rows,
-    /// by two passes (mean, then squared deviations); a feature constant on them is refused,
+    /// The population variance of each feature column of `design` over the `training` rows
+    /// (`FeatureTransform`'s moments, read in place); a feature constant on them is refused,
     /// with its name and value (`feature(j, row)`: feature j's name and its value on a row).
     private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>],
                                           feature: (Int, Int) -> (name: String, value: Double)) throws -> [Double] {
-        let count = Double(training.reduce(0) { $0 + $1.count })
+        // The training rows are one or two stretches; i counts through them.
+        let first = training[0], count = training.reduce(0) { $0 + $1.count }
+        let second = training.count > 1 ? training[1].lowerBound - first.count : 0
         return try (1..<design.columns).map { j in
             try design.withUnsafeBufferPointer { x, lda in
                 let column = x.baseAddress! + j * lda
-                func sum(_ term: (Double) -> Double) -> Double {
-                    var lanes = SIMD4<Double>(), tail = 0.0
-                    for range in training {
-                        let whole = range.lowerBound + (range.count & ~3)
-                        for i in stride(from: range.lowerBound, to: whole, by: 4) {
-                            lanes += SIMD4(term(column[i]), term(column[i + 1]), term(column[i + 2]), term(column[i + 3]))
-                        }
-                        for i in whole..<range.upperBound { tail += term(column[i]) }
-                    }
-                    return lanes.sum() + tail
+                let moments = FeatureTransform.moments(count: count) { i in
+                    column[i < first.count ? first.lowerBound + i : second + i]
                 }
-                let mean = sum { $0 } / count
-                let variance = sum { ($0 - mean) * ($0 - mean) } / count
-                // A constant column's mean can round off its value, leaving a variance of the
-                // order of the rounding instead of 0 (a varying column of the standardised
-                // design has a variance near 1): such a column is checked value by value.
-                let first = column[training[0].lowerBound]
-                let constant = !(variance > 0 && variance.isFinite)
-                    || (variance < 1e-12 && training.allSatisfy { $0.allSatisfy { column[$0] == first } })
-                guard !constant else {
-                    let (name, value) = feature(j - 1, training[0].lowerBound)
+                guard !moments.constant else {
+                    let (name, value) = feature(j - 1, first.lowerBound)
                     throw ChurnError.constantFeature(name, value: value)
                 }
-                return variance
+                return moments.variance
             }
         }
     }

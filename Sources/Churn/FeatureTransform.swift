@@ -39,7 +39,7 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
     /// The means and standard deviations of the features; a constant feature is refused.
     public init(fitting features: FeatureMatrix) throws {
         names = features.names
-        var moments = [(mean: Double, variance: Double)](repeating: (0, 0), count: names.count)
+        var moments = [Moments](repeating: Moments(mean: 0, variance: 0, constant: true), count: names.count)
         let threads = features.count >= 100_000 ? 2 : 1
         moments.withUnsafeMutableBufferPointer { slots in
             parallelFor(threads) { t in
@@ -50,18 +50,28 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
                 }
             }
         }
-        for (j, moment) in moments.enumerated() where !(moment.variance > 0 && moment.variance.isFinite) {
+        for (j, moment) in moments.enumerated() where moment.constant {
             throw ChurnError.constantFeature(names[j], value: features.columns[j].first ?? 0)
         }
         means = moments.map(\.mean)
         scales = moments.map { $0.variance.squareRoot() }
     }
 
+    struct Moments {
+        var mean: Double
+        var variance: Double
+        /// Every value the same (or the variance not a positive number).
+        var constant: Bool
+    }
+
     /// The mean and population variance of `count` values (`value(i)`: a column's rows, read
     /// in place), by two passes (the second on deviations from the mean, which keeps the
-    /// variance accurate when the mean is large), summed in four lanes in a fixed order.
+    /// variance accurate when the mean is large), summed in four lanes in a fixed order; and
+    /// whether the values are constant. A constant column's computed mean can round off its
+    /// value, leaving a variance of the order of the rounding (the mean's square times far
+    /// less than 1e-16) instead of 0: a variance that small is checked value by value.
     @inline(__always)
-    private static func moments(count: Int, _ value: (Int) -> Double) -> (mean: Double, variance: Double) {
+    static func moments(count: Int, _ value: (Int) -> Double) -> Moments {
         func laneSum(_ term: (Double) -> Double) -> Double {
             var lanes = SIMD4<Double>()
             let whole = count & ~3
@@ -72,32 +82,25 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         }
         let n = Double(count)
         let mean = laneSum { $0 } / n
-        return (mean, laneSum { ($0 - mean) * ($0 - mean) } / n)
+        let variance = laneSum { ($0 - mean) * ($0 - mean) } / n
+        let constant = !(variance > 0 && variance.isFinite)
+            || (variance <= 1e-16 * mean * mean && (1..<max(count, 1)).allSatisfy { value($0) == value(0) })
+        return Moments(mean: mean, variance: variance, constant: constant)
     }
 
     /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
     /// then each feature standardised.
     public func design(_ features: FeatureMatrix, rows: [Int]? = nil) -> Matrix {
-        precondition(features.names == names, "the features must be the transform's, in its order")
         let n = rows?.count ?? features.count, c = names.count + 1
         let threads = n >= 100_000 ? 2 : 1
         // Every element is written below, so the buffer starts uninitialised, not zeroed.
         let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
             parallelFor(threads) { t in
-                for j in stride(from: t, to: c, by: threads) {
-                    let target = x.baseAddress! + j * n
-                    guard j > 0 else {
-                        target.initialize(repeating: 1, count: n)
-                        continue
-                    }
-                    let (mean, scale) = (means[j - 1], scales[j - 1])
-                    features.columns[j - 1].withUnsafeBufferPointer { source in
-                        if let rows {
-                            for (i, row) in rows.enumerated() { target[i] = (source[row] - mean) / scale }
-                        } else {
-                            for i in 0..<n { target[i] = (source[i] - mean) / scale }
-                        }
-                    }
+                let part = (n * t / threads)..<(n * (t + 1) / threads)
+                if let rows {
+                    fillDesign(features, rows: rows[part], into: x.baseAddress! + part.lowerBound, leadingDimension: n)
+                } else {
+                    fillDesign(features, rows: part, into: x.baseAddress! + part.lowerBound, leadingDimension: n)
                 }
             }
             initialised = n * c
@@ -105,13 +108,16 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         return Matrix(rows: n, columns: c, columnMajor: elements)
     }
 
-    /// The design rows `rows` (a column of ones, then each feature standardised), column by
-    /// column into `target` with `rows.count` as its leading dimension.
-    func fillDesign(_ features: FeatureMatrix, rows: Range<Int>, into target: UnsafeMutablePointer<Double>) {
+    /// The design rows of the customers `rows` (a column of ones, then each feature
+    /// standardised), column by column into `target`, whose columns are `leadingDimension`
+    /// apart (nil: `rows.count`, a block of its own).
+    func fillDesign<Rows: Collection<Int>>(_ features: FeatureMatrix, rows: Rows, into target: UnsafeMutablePointer<Double>,
+                                           leadingDimension: Int? = nil) {
         precondition(features.names == names, "the features must be the transform's, in its order")
+        let lda = leadingDimension ?? rows.count
         target.update(repeating: 1, count: rows.count)
         for j in names.indices {
-            let (mean, scale, column) = (means[j], scales[j], target + (j + 1) * rows.count)
+            let (mean, scale, column) = (means[j], scales[j], target + (j + 1) * lda)
             features.columns[j].withUnsafeBufferPointer { source in
                 for (k, i) in rows.enumerated() { column[k] = (source[i] - mean) / scale }
             }

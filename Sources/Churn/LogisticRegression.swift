@@ -156,7 +156,7 @@ public struct LogisticRegression: Sendable {
     /// when the sample cannot be fitted (one class, separation, collinearity in the sample).
     private func warmStart(_ problem: Problem, penaltyScales: [Double]?) -> [Double]? {
         let stride = 16, design = problem.design, c = design.columns
-        guard problem.rows.reduce(0, { $0 + $1.count }) >= warmStartMinimumRows else { return nil }
+        guard problem.rowCount >= warmStartMinimumRows else { return nil }
         let sampled = problem.rows.flatMap { Swift.stride(from: $0.lowerBound, to: $0.upperBound, by: stride) }
         var sample = Matrix(rows: sampled.count, columns: c)
         for j in 0..<c {

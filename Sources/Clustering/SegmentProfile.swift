@@ -79,20 +79,18 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         guard centroids.allSatisfy({ $0.count == features.count }) else {
             throw ClusteringError.invalidArgument("centroids need \(features.count) coordinates, one per feature")
         }
-        var members = [[Int]](repeating: [], count: k)
-        for (i, label) in labels.enumerated() { members[label].append(i) }
+        let members = labels.enumerated().reduce(into: [[Int]](repeating: [], count: k)) { $0[$1.element].append($1.offset) }
         let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
         let names = given ?? segmentLabels(centroids: centroids, features: features)
         // Each segment's mean and median of each feature, side by side on the cores: a
         // median is a gather and a selection over the segment's members.
         let d = features.count
         var summaries = [FeatureSummary?](repeating: nil, count: k * d)
-        let groups = members
         summaries.withUnsafeMutableBufferPointer { slots in
             let shared = UnsafeSendable(slots)
             DispatchQueue.concurrentPerform(iterations: k * d) { task in
                 let (c, j) = task.quotientAndRemainder(dividingBy: d)
-                let (rows, values) = (groups[c], features[j].values)
+                let (rows, values) = (members[c], features[j].values)
                 shared.value[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
                                                     median: quantile(of: rows.map { values[$0] }, 0.5), centroid: centroids[c][j])
             }

@@ -27,8 +27,8 @@ import Transactions
 /// cross-validation), which needs only the purchase model, while the spend model is fitted
 /// and customers are scored and segmented, unless the segments use the churn probability or
 /// the job is too large for both working sets at once; and the report while the other files
-/// are written. `log.txt` gives each stage's own time
-/// and the run's total wall time, which is then less than their sum.
+/// are written. `log.txt` gives each stage's own time and the run's total wall time, which
+/// is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
 /// Model files carry a creation time; it is the observation end (midnight UTC), the moment
