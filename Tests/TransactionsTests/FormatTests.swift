@@ -125,6 +125,27 @@ import Testing
         #expect(pieces.fingerprint == "fnv1a64:85944171f73967e8")
     }
 
+    /// Numbers are written as Swift's `description` writes them, whichever way they take:
+    /// whole numbers, weeks counted in days (d/7, from the table, and their neighbours, which
+    /// must not be taken for them), negatives, and random doubles.
+    @Test func numbersAreWrittenAsTheirDescription() {
+        var values: [Double] = [0, -0.0, 1, -3, 1e15, 1e16, 0.1, -2.5, .ulpOfOne, 1e-300, 123456.789]
+        for d in Array(1...8200) + [20000] {
+            let week = Double(d) / 7
+            values += [week, week.nextUp, week.nextDown, -week, Double(d) * (1 / 7.0)]
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            values.append(Double(bitPattern: random.next() & ~(0x7FF << 52) | (UInt64.random(in: 0x3C0...0x440, using: &random) << 52)))
+            values.append(Double(Int.random(in: 1...60_000, using: &random)) / 7)
+        }
+        for value in values {
+            var bytes: [UInt8] = []
+            appendNumber(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == value.description, "\(value.bitPattern)")
+        }
+    }
+
     @Test func errorLinesAreRightInTheSecondHalfOfABlock() throws {
         var text = "customer_id,date,amount\n"
         for i in 0..<20_000 { text += "c\(i % 977),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
