@@ -39,20 +39,30 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// Cross-validates the logistic model on `features` and measures `purchaseScores` and
     /// `purchaseModelProbability` on the same folds. `fitted`, the model fitted on all of
     /// them, lends the folds its standardisation and its coefficients as Newton's start.
+    /// (`ChurnModel.fit` with a `CrossValidation` does both at once, on one design.)
     public init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?,
                 purchaseModelProbability: [Double]? = nil, penalty: Double, classWeights: ClassWeights, folds: Int, seed: UInt64,
                 fitted: ChurnModel? = nil) throws {
-        let n = labels.count
-        let churners = Int(labels.reduce(0, +))
-        guard folds >= 2, min(churners, n - churners) >= folds else {
-            throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
-        }
-        let fold = Self.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+        let layout = try FoldLayout(labels: labels, folds: folds, seed: seed)
         let start = fitted.flatMap { $0.transform.names == features.names ? ($0.transform, $0.coefficients.map(\.standardized)) : nil }
-        let outOfFold = try Self.outOfFoldProbabilities(features: features, labels: labels, fold: fold, folds: folds,
-                                                        penalty: penalty, classWeights: classWeights, start: start)
-        self.folds = folds
-        self.seed = seed
+        let transform = try start?.0 ?? FeatureTransform(fitting: features)
+        try self.init(features: features, labels: labels, purchaseScores: purchaseScores,
+                      purchaseModelProbability: purchaseModelProbability, penalty: penalty, classWeights: classWeights,
+                      layout: layout, design: transform.design(features, rows: layout.order), start: start?.1, initial: nil)
+    }
+
+    /// The evaluation on `layout`'s folds, `design` being the features standardised by the
+    /// full model's transform with its rows in fold order. `start`: the full model's
+    /// coefficients; `initial`: the block sums of its last evaluation on this design, with its
+    /// blocks split at the fold boundaries.
+    init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?, purchaseModelProbability: [Double]?,
+         penalty: Double, classWeights: ClassWeights, layout: FoldLayout, design: Matrix, start: [Double]?,
+         initial: BlockPartials?) throws {
+        let outOfFold = try Self.outOfFoldProbabilities(features: features, labels: labels, layout: layout, design: design,
+                                                        penalty: penalty, classWeights: classWeights, start: start,
+                                                        initial: initial)
+        self.folds = layout.folds
+        self.seed = layout.seed
         // The four scores are measured side by side, one per thread.
         var measured: [(scores: [Double], isProbability: Bool)] = [(outOfFold, true)]
         if let purchaseScores {
@@ -64,7 +74,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         metrics.withUnsafeMutableBufferPointer { slots in
             parallelFor(measured.count) { m in
                 slots[m] = ScoreMetrics(scores: measured[m].scores, labels: labels, isProbability: measured[m].isProbability,
-                                        folds: fold, foldCount: folds)
+                                        folds: layout.fold, foldCount: layout.folds)
             }
         }
         logistic = metrics[0]!
@@ -74,41 +84,64 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         outOfFoldProbabilities = outOfFold
     }
 
+    /// The folds of a cross-validation and the customers in fold order: `order[r]` is the
+    /// customer on design row r, fold k's customers being rows `ranges[k]`.
+    struct FoldLayout {
+        let folds: Int
+        let seed: UInt64
+        /// Each customer's fold.
+        let fold: [Int]
+        let order: [Int]
+        let ranges: [Range<Int>]
+
+        init(labels: [Double], folds: Int, seed: UInt64) throws {
+            let n = labels.count
+            let churners = Int(labels.reduce(0, +))
+            guard folds >= 2, min(churners, n - churners) >= folds else {
+                throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
+            }
+            let fold = ChurnEvaluation.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+            // A counting sort by fold.
+            var bounds = [Int](repeating: 0, count: folds + 1)
+            for f in fold { bounds[f + 1] += 1 }
+            for k in 0..<folds { bounds[k + 1] += bounds[k] }
+            var next = bounds
+            var order = [Int](repeating: 0, count: n)
+            for (i, f) in fold.enumerated() {
+                order[next[f]] = i
+                next[f] += 1
+            }
+            (self.folds, self.seed, self.fold, self.order) = (folds, seed, fold, order)
+            ranges = (0..<folds).map { bounds[$0]..<bounds[$0 + 1] }
+        }
+    }
+
     /// Each customer's churn probability from the model fitted without its fold.
     ///
-    /// The folds share one design: the customers in fold order, standardised once (by
-    /// `start`'s transform, or over everyone), so that a fold's training rows are the two
-    /// stretches before and after its own. A fold's model is the one fitted on its training
+    /// The folds share one design: the customers in fold order, standardised once (by the
+    /// full model's transform, or over everyone), so that a fold's training rows are the
+    /// other folds' stretches. A fold's model is the one fitted on its training
     /// rows standardised by their own means and deviations: with z a column of the shared
     /// design and m, v the training rows' mean and population variance of z, the fold's
     /// standardised feature is (z − m)/√v (z being affine in the feature). A slope β on it is
     /// the slope γ = β/√v on z, its shift −γm going into the intercept, which is not
     /// penalised; its penalty λβ²/2 is λ v γ²/2: the fold is fitted on z with slope j's
-    /// penalty scaled by vⱼ, the same optimum without a design of its own. Newton starts from `start`'s coefficients, the
-    /// model on every customer, within sampling error of each fold's optimum; it converges to
-    /// the fold's own optimum whatever the start, so no fold learns from its held-out rows.
-    private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], fold: [Int], folds: Int,
-                                               penalty: Double, classWeights: ClassWeights,
-                                               start: (transform: FeatureTransform, coefficients: [Double])?) throws -> [Double] {
-        let n = labels.count
-        // A counting sort by fold: `order[r]` is the customer on design row r.
-        var bounds = [Int](repeating: 0, count: folds + 1)
-        for f in fold { bounds[f + 1] += 1 }
-        for k in 0..<folds { bounds[k + 1] += bounds[k] }
-        var next = bounds
-        var order = [Int](repeating: 0, count: n)
-        for (i, f) in fold.enumerated() {
-            order[next[f]] = i
-            next[f] += 1
-        }
-        let transform = try start?.transform ?? FeatureTransform(fitting: features)
-        let design = transform.design(features, rows: order)
+    /// penalty scaled by vⱼ, the same optimum without a design of its own. Newton starts from
+    /// `start`, the model on every customer, within sampling error of each fold's optimum; it
+    /// converges to the fold's own optimum whatever the start, so no fold learns from its
+    /// held-out rows. The first evaluation there, a fold's share of `initial` when its case
+    /// weights are the full fit's, costs no pass over the design.
+    private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], layout: FoldLayout, design: Matrix,
+                                               penalty: Double, classWeights: ClassWeights, start: [Double]?,
+                                               initial: BlockPartials?) throws -> [Double] {
+        let n = labels.count, order = layout.order, folds = layout.folds
         let orderedLabels = order.map { labels[$0] }
         let names = ["intercept"] + features.names
+        let everyone = classWeights.classWeights(churned: labels.reduce(0, +), customers: Double(n))
         var weights = [Double](repeating: 1, count: n)
         var outOfFold = [Double](repeating: 0, count: n)
         for k in 0..<folds {
-            let testing = bounds[k]..<bounds[k + 1]
+            let testing = layout.ranges[k]
             let training = [0..<testing.lowerBound, testing.upperBound..<n].filter { !$0.isEmpty }
             do {
                 let variances = try trainingVariances(design, training) { j, row in
@@ -116,14 +149,17 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                 }
                 let churned = training.reduce(0.0) { sum, range in orderedLabels[range].reduce(sum, +) }
                 let trainingCount = Double(n - testing.count)
-                if let (churnedWeight, retainedWeight) = classWeights.classWeights(churned: churned, customers: trainingCount) {
+                let own = classWeights.classWeights(churned: churned, customers: trainingCount)
+                if let (churnedWeight, retainedWeight) = own {
                     for i in 0..<n { weights[i] = orderedLabels[i] == 1 ? churnedWeight : retainedWeight }
                 }
                 var regression = LogisticRegression(penalty: penalty)
                 regression.evaluatesLastStep = false
                 let fit = try regression.fit(
-                    design: design, rows: training, labels: orderedLabels, weights: weights, penaltyScales: [1] + variances,
-                    start: start?.coefficients, names: names)
+                    design: design, rows: layout.ranges.indices.filter { $0 != k }.map { layout.ranges[$0] },
+                    labels: orderedLabels, weights: weights, penaltyScales: [1] + variances, start: start,
+                    initial: own.map { [$0.churned, $0.retained] } == everyone.map { [$0.churned, $0.retained] } ? initial : nil,
+                    names: names)
                 for (row, eta) in zip(testing, design.linearPredictor(rows: testing, fit.coefficients)) {
                     outOfFold[order[row]] = 1 / (1 + exp(-eta))
                 }

@@ -70,8 +70,14 @@ public struct LogisticRegression: Sendable {
     /// than the design: a cross-validation fold on the whole data's design. Newton starts at
     /// `start` when given; otherwise at the churn rate's log-odds, or for a large design at
     /// the optimum of a sample of it.
+    ///
+    /// `initial`, the block sums of another fit's evaluation at `start` on the same design,
+    /// labels and weights (`LogisticFit.partials`), serves as the first evaluation when it
+    /// covers every block of `rows`: a cross-validation fold, whose blocks are the full fit's
+    /// less its own, skips a pass over the design. The sums are added as a fresh evaluation adds
+    /// them, so the fit is the same to the bit either way.
     func fit(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double]?, penaltyScales: [Double]?,
-             start: [Double]?, names: [String]) throws -> LogisticFit {
+             start: [Double]?, initial: BlockPartials? = nil, names: [String]) throws -> LogisticFit {
         let n = design.rows, c = design.columns
         precondition(labels.count == n && names.count == c && (weights?.count ?? n) == n, "one label and weight per row")
         precondition((penaltyScales?.count ?? c) == c && (start?.count ?? c) == c, "one penalty scale and start per coefficient")
@@ -99,7 +105,12 @@ public struct LogisticRegression: Sendable {
         } else if let sampled = warmStart(problem, penaltyScales: penaltyScales) {
             beta = sampled
         }
-        var current = problem.evaluate(beta)
+        var passes = 0
+        func evaluate(_ beta: [Double]) -> Problem.Evaluation {
+            passes += 1
+            return problem.evaluate(beta)
+        }
+        var current = initial.flatMap { problem.evaluation(from: $0, at: beta) } ?? evaluate(beta)
         var iterations = 0
         var converged = false
         var largestStep = Double.infinity
@@ -120,12 +131,12 @@ public struct LogisticRegression: Sendable {
                 iterations += 1
                 break
             }
-            var next = problem.evaluate(candidate)
+            var next = evaluate(candidate)
             var halvings = 0
             while !(next.objective <= current.objective + 1e-12 * abs(current.objective)), halvings < 40 {
                 for j in 0..<c { step[j] *= 0.5 }
                 candidate = zip(beta, step).map { $0 - $1 }
-                next = problem.evaluate(candidate)
+                next = evaluate(candidate)
                 halvings += 1
             }
             iterations += 1
@@ -146,7 +157,8 @@ public struct LogisticRegression: Sendable {
         }
         return LogisticFit(coefficients: beta, covariance: covariance, objective: current.objective,
                            logLikelihood: -current.loss, gradientNorm: BLAS.nrm2(current.gradient),
-                           iterations: iterations, converged: converged, lastStep: largestStep)
+                           iterations: iterations, converged: converged, lastStep: largestStep,
+                           partials: current.partials.beta == beta ? current.partials : nil, passes: passes)
     }
 
     /// For a large design, the optimum on every 16th customer (with the penalty scaled by
@@ -198,6 +210,24 @@ public struct LogisticFit: Sendable {
     public var converged: Bool
     /// The largest coefficient change of the last Newton step.
     public var lastStep: Double
+    /// The block sums of the evaluation at `coefficients` (nil when the last step was taken
+    /// without one).
+    var partials: BlockPartials?
+    /// Passes over the design (evaluations of f).
+    var passes = 0
+}
+
+/// One evaluation's sums per block of rows, at `beta`, without the penalty: what a fit on
+/// some of the blocks adds up at the same point.
+struct BlockPartials: Sendable {
+    var beta: [Double]
+    /// The first row of each block and its row count, in order.
+    var blocks: [(start: Int, rows: Int)]
+    var losses: [Double]
+    /// c per block.
+    var gradients: [Double]
+    /// c × c per block, column-major.
+    var hessians: [Double]
 }
 
 /// The data of one fit and the evaluation of f, its gradient and Hessian at a β.
@@ -250,9 +280,62 @@ private struct Problem {
         var loss: Double
         var gradient: [Double]
         var hessian: Matrix
+        var partials: BlockPartials
     }
 
+    /// f, its gradient and Hessian at β, from one pass over the blocks.
     func evaluate(_ beta: [Double]) -> Evaluation {
+        let partials = blockPartials(beta)
+        return assemble(partials, Array(partials.blocks.indices))
+    }
+
+    /// The evaluation at β from another problem's block sums there, when they hold every block
+    /// of this one (nil otherwise).
+    func evaluation(from partials: BlockPartials, at beta: [Double]) -> Evaluation? {
+        guard partials.beta == beta, partials.gradients.count == partials.blocks.count * design.columns else { return nil }
+        var index: [Int: Int] = [:]
+        for (k, block) in partials.blocks.enumerated() { index[block.start] = k }
+        var chosen: [Int] = []
+        chosen.reserveCapacity(blocks.count)
+        for block in blocks {
+            guard let k = index[block.start], partials.blocks[k].rows == block.rows else { return nil }
+            chosen.append(k)
+        }
+        return assemble(partials, chosen)
+    }
+
+    /// The sums of the chosen blocks, in order, with the penalty; the partials kept are those
+    /// blocks'.
+    private func assemble(_ all: BlockPartials, _ chosen: [Int]) -> Evaluation {
+        let c = design.columns, beta = all.beta
+        var loss = 0.0
+        var gradient = [Double](repeating: 0, count: c)
+        var hessian = Matrix(rows: c, columns: c)
+        for block in chosen {
+            loss += all.losses[block]
+            for j in 0..<c { gradient[j] += all.gradients[block * c + j] }
+            for k in 0..<(c * c) { hessian.elements[k] += all.hessians[block * c * c + k] }
+        }
+        // X_bᵀ Z_b and Z_bᵀ X_b round differently; the lower triangle, which Cholesky reads,
+        // is kept for both.
+        for j in 0..<c {
+            for i in (j + 1)..<max(j + 1, c) { hessian[j, i] = hessian[i, j] }
+        }
+        var objective = loss
+        for j in 1..<c {
+            objective += 0.5 * penalties[j] * beta[j] * beta[j]
+            gradient[j] += penalties[j] * beta[j]
+            hessian[j, j] += penalties[j]
+        }
+        let kept = chosen.count == all.blocks.count ? all : BlockPartials(
+            beta: beta, blocks: chosen.map { all.blocks[$0] }, losses: chosen.map { all.losses[$0] },
+            gradients: chosen.flatMap { all.gradients[($0 * c)..<(($0 + 1) * c)] },
+            hessians: chosen.flatMap { all.hessians[($0 * c * c)..<(($0 + 1) * c * c)] })
+        return Evaluation(objective: objective, loss: loss, gradient: gradient, hessian: hessian, partials: kept)
+    }
+
+    /// Each block's loss, gradient and Hessian at β, the blocks shared between two threads.
+    private func blockPartials(_ beta: [Double]) -> BlockPartials {
         let c = design.columns, blocks = self.blocks
         var losses = [Double](repeating: 0, count: blocks.count)
         var gradients = [Double](repeating: 0, count: blocks.count * c)
@@ -284,26 +367,7 @@ private struct Problem {
                 }
             }
         }
-        var loss = 0.0
-        var gradient = [Double](repeating: 0, count: c)
-        var hessian = Matrix(rows: c, columns: c)
-        for block in blocks.indices {
-            loss += losses[block]
-            for j in 0..<c { gradient[j] += gradients[block * c + j] }
-            for k in 0..<(c * c) { hessian.elements[k] += hessians[block * c * c + k] }
-        }
-        // X_bᵀ Z_b and Z_bᵀ X_b round differently; the lower triangle, which Cholesky reads,
-        // is kept for both.
-        for j in 0..<c {
-            for i in (j + 1)..<max(j + 1, c) { hessian[j, i] = hessian[i, j] }
-        }
-        var objective = loss
-        for j in 1..<c {
-            objective += 0.5 * penalties[j] * beta[j] * beta[j]
-            gradient[j] += penalties[j] * beta[j]
-            hessian[j, j] += penalties[j]
-        }
-        return Evaluation(objective: objective, loss: loss, gradient: gradient, hessian: hessian)
+        return BlockPartials(beta: beta, blocks: blocks, losses: losses, gradients: gradients, hessians: hessians)
     }
 
     /// One block: η = X_b β, the block's loss, its gradient X_bᵀ(w∘(p − y)) into `gradient`,

@@ -30,20 +30,20 @@ struct ChurnOutcome {
         let scores = try purchaseScore.scores(fitting)
         let specification = try FeatureSpecification.choose(requested: nil, summary: fitting, purchaseModel: purchaseScore, attributes: nil)
         let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
-        var model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
-                                       label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
-                                       timeUnit: fitting.unit.rawValue, dataFingerprint: "",
-                                       clienteleVersion: clienteleVersion, createdAt: createdAt)
+        var crossValidation: ChurnModel.CrossValidation?
         if settings.churnFolds > 0 {
             var labelProbability: [Double]?
             if case .purchasesBelow(let n) = settings.churnDefinition {
                 labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, fitting)
             }
-            model.evaluation = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores,
-                                                   purchaseModelProbability: labelProbability, penalty: settings.churnPenalty,
-                                                   classWeights: .none, folds: settings.churnFolds, seed: settings.churnSeed,
-                                                   fitted: model)
+            crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed, purchaseScores: scores,
+                                    purchaseModelProbability: labelProbability)
         }
+        let model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
+                                       label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
+                                       timeUnit: fitting.unit.rawValue, dataFingerprint: "",
+                                       clienteleVersion: clienteleVersion, createdAt: createdAt,
+                                       crossValidation: crossValidation)
         self.model = model
         probabilities = try model.probabilities(try specification.features(scoring, attributes: nil))
         if let evaluation = model.evaluation {

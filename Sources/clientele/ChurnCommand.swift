@@ -115,15 +115,14 @@ struct ChurnCommand: ParsableCommand {
                                                             attributes: table, categorical: Set(categorical))
         let matrix = try specification.features(data, attributes: table, purchaseScores: scores)
         let weights = ClassWeights(argument: classWeights) ?? .none
-        var churnModel = try ChurnModel.fit(features: matrix, labels: labels, specification: specification, label: label,
-                                            penalty: penalty, classWeights: weights, timeUnit: unit.value.rawValue,
-                                            dataFingerprint: fingerprint, clienteleVersion: Clientele.version)
         var labelProbability: [Double]?
         if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, data) }
-        let evaluation = folds == 0 ? nil : try ChurnEvaluation(
-            features: matrix, labels: labels, purchaseScores: scores, purchaseModelProbability: labelProbability,
-            penalty: penalty, classWeights: weights, folds: folds, seed: seed, fitted: churnModel)
-        churnModel.evaluation = evaluation
+        let churnModel = try ChurnModel.fit(
+            features: matrix, labels: labels, specification: specification, label: label, penalty: penalty,
+            classWeights: weights, timeUnit: unit.value.rawValue, dataFingerprint: fingerprint, clienteleVersion: Clientele.version,
+            crossValidation: folds == 0 ? nil : .init(folds: folds, seed: seed, purchaseScores: scores,
+                                                      purchaseModelProbability: labelProbability))
+        let evaluation = churnModel.evaluation
         let probabilities = try churnModel.probabilities(matrix)
 
         var columns = ["customer_id", "churned", "churn_probability"]

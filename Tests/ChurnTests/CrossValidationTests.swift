@@ -91,6 +91,62 @@ import Testing
         }
     }
 
+    /// Fitting and cross-validating together (one design in fold order, each fold's first
+    /// evaluation taken from the full fit's last pass) gives the same full model, to rounding,
+    /// and the same folds, to the bit, as fitting and then cross-validating apart; with class
+    /// weights that a fold shares with the full fit (a fixed weight), and with ones it does not
+    /// (balanced, refitted from its own first pass).
+    @Test func fittingAndCrossValidatingTogetherChangesNothing() throws {
+        let (specification, features, labels) = try cdnowFixtureFeatures()
+        let scores = (pAlive: features.columns[0].map { 1 / (1 + $0) }, expectedPurchases: features.columns[1])
+        for weights in [ClassWeights.none, .churned(2.5), .balanced] {
+            func fit(_ crossValidation: ChurnModel.CrossValidation?) throws -> ChurnModel {
+                try ChurnModel.fit(features: features, labels: labels, specification: specification, label: .noHoldoutPurchase,
+                                   penalty: 0.5, classWeights: weights, timeUnit: "weeks", dataFingerprint: "",
+                                   clienteleVersion: "test", crossValidation: crossValidation)
+            }
+            let together = try fit(.init(folds: 4, seed: 9, purchaseScores: scores))
+            let alone = try fit(nil)
+            for (a, b) in zip(together.coefficients, alone.coefficients) {
+                #expect(abs(a.standardized - b.standardized) < 1e-10 * max(1, abs(b.standardized)), "\(weights) \(a.name)")
+            }
+            let apart = try ChurnEvaluation(features: features, labels: labels, purchaseScores: scores, penalty: 0.5,
+                                            classWeights: weights, folds: 4, seed: 9, fitted: together)
+            #expect(together.evaluation?.outOfFoldProbabilities == apart.outOfFoldProbabilities, "\(weights)")
+            #expect(together.evaluation == apart, "\(weights)")
+        }
+    }
+
+    /// A fit on some blocks of a design, started where another fit on all of them ended,
+    /// takes its first evaluation from that fit's block sums: one pass fewer, the same bits.
+    @Test func aFitOnSomeBlocksStartsFromAnotherFitsBlockSums() throws {
+        let (_, features, labels) = try cdnowFixtureFeatures()
+        let design = try FeatureTransform(fitting: features).design(features)
+        let n = labels.count, names = ["intercept"] + features.names
+        let stretches = [0..<(n / 3), (n / 3)..<(2 * n / 3), (2 * n / 3)..<n]
+        let full = try LogisticRegression(penalty: 1).fit(design: design, rows: stretches, labels: labels, weights: nil,
+                                                          penaltyScales: nil, start: nil, names: names)
+        let partials = try #require(full.partials)
+        #expect(partials.beta == full.coefficients)
+        let scales = (0..<names.count).map { 1 + 0.1 * Double($0) }
+        func fold(_ initial: BlockPartials?) throws -> LogisticFit {
+            try LogisticRegression(penalty: 1).fit(design: design, rows: [stretches[0], stretches[2]], labels: labels, weights: nil,
+                                                   penaltyScales: scales, start: full.coefficients, initial: initial, names: names)
+        }
+        let fresh = try fold(nil), shared = try fold(partials)
+        #expect(shared.coefficients == fresh.coefficients && shared.objective == fresh.objective)
+        #expect(shared.passes == fresh.passes - 1)
+        // Sums from another point, or from blocks that do not cover the fit's, are not used.
+        var elsewhere = partials
+        elsewhere.beta[0] += 0.1
+        #expect(try fold(elsewhere).passes == fresh.passes)
+        let halves = try LogisticRegression(penalty: 1).fit(design: design, rows: [0..<(n / 2), (n / 2)..<n], labels: labels,
+                                                            weights: nil, penaltyScales: nil, start: full.coefficients, names: names)
+        var misaligned = try #require(halves.partials)
+        misaligned.beta = full.coefficients
+        #expect(try fold(misaligned).passes == fresh.passes)
+    }
+
     /// A feature that varies only within one fold is constant on that fold's training
     /// rows: the fold is refused by number, naming the feature and its value as given.
     @Test func aFeatureConstantOutsideOneFoldIsRefusedByFoldAndValue() throws {
