@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Points to cluster: `count` rows (customers) of `dimension` named features, stored row by
 /// row on one contiguous buffer, so that one point is `dimension` adjacent doubles and a block
 /// of points is a column-major `dimension × rows` matrix that BLAS reads in place.
@@ -33,9 +35,18 @@ public struct FeatureMatrix: Sendable, Equatable {
             throw ClusteringError.invalidArgument("feature columns differ in length")
         }
         let d = columns.count
-        var values = [Double](repeating: 0, count: n * d)
-        for (j, column) in columns.enumerated() {
-            for i in 0..<n { values[i * d + j] = column.values[i] }
+        let parts = n >= 100_000 ? 2 : 1
+        let values = [Double](unsafeUninitializedCapacity: n * d) { target, initialised in
+            let shared = UnsafeSendable(target)
+            let fill = { @Sendable (part: Int) in
+                for (j, column) in columns.enumerated() {
+                    column.values.withUnsafeBufferPointer { source in
+                        for i in (n * part / parts)..<(n * (part + 1) / parts) { shared.value[i * d + j] = source[i] }
+                    }
+                }
+            }
+            if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: fill) } else { fill(0) }
+            initialised = n * d
         }
         try self.init(featureNames: columns.map(\.name), rowMajor: values)
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 
 /// Feature preparation before k-means: per feature a chain of transforms and a weight, fitted
 /// on the data and kept, so that centroids found in the prepared space are reported back in
@@ -97,45 +98,78 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
 
     /// Fits each feature's chain on its column, in order: a step sees the output of the one before.
     public init(fitting specifications: [FeatureSpecification], to columns: [[Double]]) throws {
+        self = try Self.fitted(specifications, to: columns).preparation
+    }
+
+    /// The preparation fitted on `columns` and those columns prepared by it. A feature's chain
+    /// ends with its prepared column, so nothing is transformed twice; the features go side by
+    /// side on the cores (a chain's steps, each fitted on the last one's output, cannot).
+    public static func fitted(_ specifications: [FeatureSpecification], to columns: [[Double]]) throws
+        -> (preparation: FeaturePreparation, data: FeatureMatrix) {
         guard specifications.count == columns.count else {
             throw ClusteringError.invalidArgument("\(specifications.count) feature specifications for \(columns.count) columns")
         }
-        var steps: [[FittedFeatureStep]] = []
-        for (specification, original) in zip(specifications, columns) {
-            guard specification.weight > 0, specification.weight.isFinite else {
-                throw ClusteringError.invalidArgument("feature \"\(specification.name)\": weight \(specification.weight) must be a finite number > 0")
+        var chains = [Result<(steps: [FittedFeatureStep], column: [Double]), any Error>?](repeating: nil, count: columns.count)
+        let large = (columns.first?.count ?? 0) >= 100_000
+        chains.withUnsafeMutableBufferPointer { slots in
+            let shared = UnsafeSendable(slots)
+            let fit = { @Sendable (j: Int) in
+                shared.value[j] = Result { try fitChain(specifications[j], columns[j]) }
             }
-            var column = original
-            var fitted: [FittedFeatureStep] = []
-            for transform in specification.transforms {
-                let step: FittedFeatureStep
-                switch transform {
-                case .log1p:
-                    if let row = column.firstIndex(where: { $0 <= -1 }) {
-                        throw ClusteringError.invalidArgument(
-                            "feature \"\(specification.name)\", row \(row + 1): log1p needs values above −1, got \(original[row])")
-                    }
-                    step = .log1p
-                case .zScore:
-                    let mean = column.reduce(0, +) / Double(max(column.count, 1))
-                    let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
-                    step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
-                case .robust:
-                    let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])
-                    let iqr = quartiles[2] - quartiles[0]
-                    step = .scale(center: quartiles[1], spread: iqr > 0 ? iqr : 1)
-                case .winsorize(let lower, let upper):
-                    let bounds = quantiles(of: column, at: [lower, upper])
-                    step = .clip(lower: bounds[0], upper: bounds[1])
-                }
-                column = column.map(step.apply)
-                fitted.append(step)
+            if large && columns.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: columns.count, execute: fit)
+            } else {
+                for j in columns.indices { fit(j) }
             }
-            if specification.weight != 1 { fitted.append(.weight(specification.weight)) }
-            steps.append(fitted)
         }
-        featureNames = specifications.map(\.name)
+        let fitted = try chains.map { try $0!.get() }
+        let preparation = FeaturePreparation(featureNames: specifications.map(\.name), steps: fitted.map(\.steps))
+        return (preparation, try FeatureMatrix(columns: zip(preparation.featureNames, fitted).map { ($0, $1.column) }))
+    }
+
+    private init(featureNames: [String], steps: [[FittedFeatureStep]]) {
+        self.featureNames = featureNames
         self.steps = steps
+    }
+
+    /// One feature's fitted steps and its column put through them, weight included.
+    private static func fitChain(_ specification: FeatureSpecification, _ original: [Double]) throws
+        -> (steps: [FittedFeatureStep], column: [Double]) {
+        guard specification.weight > 0, specification.weight.isFinite else {
+            throw ClusteringError.invalidArgument("feature \"\(specification.name)\": weight \(specification.weight) must be a finite number > 0")
+        }
+        var column = original
+        var fitted: [FittedFeatureStep] = []
+        for transform in specification.transforms {
+            let step: FittedFeatureStep
+            switch transform {
+            case .log1p:
+                if let row = column.firstIndex(where: { $0 <= -1 }) {
+                    throw ClusteringError.invalidArgument(
+                        "feature \"\(specification.name)\", row \(row + 1): log1p needs values above −1, got \(original[row])")
+                }
+                step = .log1p
+            case .zScore:
+                let mean = column.reduce(0, +) / Double(max(column.count, 1))
+                let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
+                step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
+            case .robust:
+                let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])
+                let iqr = quartiles[2] - quartiles[0]
+                step = .scale(center: quartiles[1], spread: iqr > 0 ? iqr : 1)
+            case .winsorize(let lower, let upper):
+                let bounds = quantiles(of: column, at: [lower, upper])
+                step = .clip(lower: bounds[0], upper: bounds[1])
+            }
+            column = column.map(step.apply)
+            fitted.append(step)
+        }
+        if specification.weight != 1 {
+            let step = FittedFeatureStep.weight(specification.weight)
+            column = column.map(step.apply)
+            fitted.append(step)
+        }
+        return (fitted, column)
     }
 
     /// The prepared feature matrix of `columns` (one array per feature, in order); throws on

@@ -25,23 +25,45 @@ final class KMeansProblem: @unchecked Sendable {
     init(_ data: FeatureMatrix, weights: [Double]?, threads: Int?) {
         count = data.count
         dimension = data.dimension
-        work = ChunkedWork(points: count, threads: threads)
+        let work = ChunkedWork(points: data.count, threads: threads)
+        self.work = work
         let (n, d) = (count, dimension)
-        var mean = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { mean[j] += data.values[i * d + j] } }
-        for j in 0..<d { mean[j] /= Double(n) }
-        self.mean = mean
-        points = .allocate(capacity: n * d)
-        var variance = [Double](repeating: 0, count: d)
-        var largest = 0.0
-        for i in 0..<n {
-            for j in 0..<d {
-                let centred = data.values[i * d + j] - mean[j]
-                points[i * d + j] = centred
-                variance[j] += centred * centred
-                largest = max(largest, abs(centred))
+        // The mean, then the centred copy with its variance and largest coordinate: two passes
+        // over the chunks, summed per chunk and added in chunk order.
+        let sums = ChunkPartials(chunks: work.chunkCount, width: d)
+        data.values.withUnsafeBufferPointer { values in
+            work.forEachChunk { _, chunk, range in
+                let slot = sums.slot(chunk)
+                for i in range { for j in 0..<d { slot[j] += values[i * d + j] } }
             }
         }
+        let mean = sums.total(chunks: work.chunkCount).map { $0 / Double(n) }
+        self.mean = mean
+        let points = UnsafeMutableBufferPointer<Double>.allocate(capacity: n * d)
+        self.points = points
+        let moments = ChunkPartials(chunks: work.chunkCount, width: d + 1)
+        data.values.withUnsafeBufferPointer { values in
+            work.forEachChunk { _, chunk, range in
+                let slot = moments.slot(chunk)
+                for i in range {
+                    for j in 0..<d {
+                        let centred = values[i * d + j] - mean[j]
+                        points[i * d + j] = centred
+                        slot[j] += centred * centred
+                        slot[d] = max(slot[d], abs(centred))
+                    }
+                }
+            }
+        }
+        var variance = moments.total(chunks: 0)
+        var largest = 0.0
+        for chunk in 0..<work.chunkCount {
+            for j in 0..<d { variance[j] += moments.buffer[chunk * (d + 1) + j] }
+            largest = max(largest, moments.buffer[chunk * (d + 1) + d])
+        }
+        variance.removeLast()
+        sums.deallocate()
+        moments.deallocate()
         largestCoordinate = largest
         singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
         meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
@@ -52,7 +74,6 @@ final class KMeansProblem: @unchecked Sendable {
         } else {
             self.weights = nil
         }
-        let work = work
         chunkWeights = (0..<work.chunkCount).map { chunk in
             guard let weights else { return Double(work.range(chunk).count) }
             return work.range(chunk).reduce(0) { $0 + weights[$1] }

@@ -26,8 +26,7 @@ struct Segmentation {
         case .kmeans:
             let values = settings.features.map { columns[$0]! }
             let specifications = zip(settings.features, settings.transforms).map { FeatureSpecification(name: $0, transforms: $1) }
-            let preparation = try FeaturePreparation(fitting: specifications, to: values)
-            let data = try preparation.prepare(values)
+            let (preparation, data) = try FeaturePreparation.fitted(specifications, to: values)
             var options = KMeans.Options(k: 2, seed: settings.seed, initializations: settings.nInit)
             let fit: KMeansResult
             switch settings.k {

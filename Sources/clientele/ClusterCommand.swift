@@ -122,8 +122,7 @@ struct ClusterCommand: ParsableCommand {
             names.remove(at: index)
         }
         let specifications = try featureSpecifications(names)
-        let preparation = try FeaturePreparation(fitting: specifications, to: columns)
-        let data = try preparation.prepare(columns)
+        let (preparation, data) = try FeaturePreparation.fitted(specifications, to: columns)
         var options = KMeans.Options(k: Int(k) ?? 2, seed: seed, initializations: nInit, maxIterations: maxIterations,
                                      tolerance: tolerance, algorithm: KMeans.Algorithm(rawValue: algorithm) ?? .automatic,
                                      threads: threads)

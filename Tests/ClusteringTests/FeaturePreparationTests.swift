@@ -53,4 +53,31 @@ import Testing
         #expect(throws: ClusteringError.self) { try FeatureTransform(parsing: "square") }
         #expect(try FeatureTransform(parsing: "winsorise:0.01:0.99") == .winsorize(lower: 0.01, upper: 0.99))
     }
+
+    /// Fitting and preparing at once (the features side by side on the cores) gives the
+    /// preparation and the matrix that fitting, then preparing, gives; an error in one feature
+    /// is the first feature's in order.
+    @Test func fittedPreparesAsPrepareDoes() throws {
+        let n = 150_000
+        let monetary = (0..<n).map { Double(($0 * 7919) % 1000) / 3 }
+        let frequency = (0..<n).map { Double($0 % 13) }
+        let recency = (0..<n).map { Double(($0 * 31) % 400) / 7 }
+        let specifications: [FeatureSpecification] = [
+            .init(name: "monetary", transforms: [.log1p, .zScore], weight: 2),
+            .init(name: "frequency", transforms: [.winsorize(lower: 0.05, upper: 0.95), .robust]),
+            .init(name: "recency", transforms: [.zScore], weight: 0.5),
+        ]
+        let columns = [monetary, frequency, recency]
+        let (preparation, data) = try FeaturePreparation.fitted(specifications, to: columns)
+        let apart = try FeaturePreparation(fitting: specifications, to: columns)
+        #expect(preparation == apart)
+        #expect(data == (try apart.prepare(columns)))
+        let bad: [FeatureSpecification] = [.init(name: "a", transforms: [.log1p]), .init(name: "b", transforms: [.log1p])]
+        do {
+            _ = try FeaturePreparation.fitted(bad, to: [(0..<n).map { $0 == 5 ? -2 : 0 }, (0..<n).map { $0 == 3 ? -1 : 0 }])
+            Issue.record("expected log1p to refuse −2")
+        } catch {
+            #expect("\(error)".contains("feature \"a\", row 6"))
+        }
+    }
 }
