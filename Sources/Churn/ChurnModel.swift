@@ -73,8 +73,8 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
         let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: crossValidation.folds, seed: crossValidation.seed)
         let transform = try FeatureTransform(fitting: features)
-        let design = transform.design(features, rows: layout.order)
-        let orderedLabels = layout.order.map { labels[$0] }
+        let design = transform.design(features, positions: layout.position)
+        let orderedLabels = layout.ordered(labels)
         let fit = try LogisticRegression(penalty: penalty).fit(
             design: design, rows: layout.ranges, labels: orderedLabels, weights: classWeights.caseWeights(orderedLabels),
             penaltyScales: nil, start: nil, names: ["intercept"] + features.names)

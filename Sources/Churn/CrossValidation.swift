@@ -48,7 +48,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let transform = try start?.0 ?? FeatureTransform(fitting: features)
         try self.init(features: features, labels: labels, purchaseScores: purchaseScores,
                       purchaseModelProbability: purchaseModelProbability, penalty: penalty, classWeights: classWeights,
-                      layout: layout, design: transform.design(features, rows: layout.order), start: start?.1, initial: nil)
+                      layout: layout, design: transform.design(features, positions: layout.position), start: start?.1, initial: nil)
     }
 
     /// The evaluation on `layout`'s folds, `design` being the features standardised by the
@@ -92,6 +92,8 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         /// Each customer's fold.
         let fold: [Int]
         let order: [Int]
+        /// The design row of each customer (`order`'s inverse).
+        let position: [Int32]
         let ranges: [Range<Int>]
 
         init(labels: [Double], folds: Int, seed: UInt64) throws {
@@ -105,14 +107,25 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             var bounds = [Int](repeating: 0, count: folds + 1)
             for f in fold { bounds[f + 1] += 1 }
             for k in 0..<folds { bounds[k + 1] += bounds[k] }
+            precondition(n <= Int(Int32.max), "customers are numbered in 32 bits")
             var next = bounds
             var order = [Int](repeating: 0, count: n)
+            var position = [Int32](repeating: 0, count: n)
             for (i, f) in fold.enumerated() {
                 order[next[f]] = i
+                position[i] = Int32(truncatingIfNeeded: next[f])
                 next[f] += 1
             }
-            (self.folds, self.seed, self.fold, self.order) = (folds, seed, fold, order)
+            (self.folds, self.seed, self.fold, self.order, self.position) = (folds, seed, fold, order, position)
             ranges = (0..<folds).map { bounds[$0]..<bounds[$0 + 1] }
+        }
+
+        /// The customers' values in design-row order.
+        func ordered(_ values: [Double]) -> [Double] {
+            [Double](unsafeUninitializedCapacity: values.count) { target, initialised in
+                for (i, row) in position.enumerated() { target[Int(row)] = values[i] }
+                initialised = values.count
+            }
         }
     }
 
@@ -135,7 +148,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                                                penalty: Double, classWeights: ClassWeights, start: [Double]?,
                                                initial: BlockPartials?) throws -> [Double] {
         let n = labels.count, order = layout.order, folds = layout.folds
-        let orderedLabels = order.map { labels[$0] }
+        let orderedLabels = layout.ordered(labels)
         let names = ["intercept"] + features.names
         let everyone = classWeights.classWeights(churned: labels.reduce(0, +), customers: Double(n))
         var weights = [Double](repeating: 1, count: n)

@@ -108,6 +108,33 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         return Matrix(rows: n, columns: c, columnMajor: elements)
     }
 
+    /// The design with customer i on row `positions[i]` (a permutation of the rows): each
+    /// feature column is read front to back and written in as many forward streams as the
+    /// permutation has runs (a cross-validation's folds), where reading it in row order would
+    /// jump about the whole column.
+    func design(_ features: FeatureMatrix, positions: [Int32]) -> Matrix {
+        precondition(features.names == names && positions.count == features.count, "the transform's features, one position each")
+        let n = features.count, c = names.count + 1
+        let threads = n >= 100_000 ? 2 : 1
+        let elements = [Double](unsafeUninitializedCapacity: n * c) { x, initialised in
+            let target = x.baseAddress!
+            target.update(repeating: 1, count: n)
+            positions.withUnsafeBufferPointer { position in
+                parallelFor(threads) { t in
+                    let part = (n * t / threads)..<(n * (t + 1) / threads)
+                    for j in names.indices {
+                        let (mean, scale, column) = (means[j], scales[j], target + (j + 1) * n)
+                        features.columns[j].withUnsafeBufferPointer { source in
+                            for i in part { column[Int(position[i])] = (source[i] - mean) / scale }
+                        }
+                    }
+                }
+            }
+            initialised = n * c
+        }
+        return Matrix(rows: n, columns: c, columnMajor: elements)
+    }
+
     /// The design rows of the customers `rows` (a column of ones, then each feature
     /// standardised), column by column into `target`, whose columns are `leadingDimension`
     /// apart (nil: `rows.count`, a block of its own).

@@ -117,6 +117,25 @@ import Testing
         }
     }
 
+    /// The fold-ordered design, written customer by customer to each one's row, is the
+    /// design read row by row from the customers in fold order; so are the labels.
+    @Test func theFoldOrderedDesignIsTheDesignOfTheCustomersInFoldOrder() throws {
+        let (_, features, labels) = try cdnowFixtureFeatures()
+        let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: 5, seed: 11)
+        #expect(Set(layout.order) == Set(labels.indices) && layout.order.indices.allSatisfy { Int(layout.position[layout.order[$0]]) == $0 })
+        #expect(layout.ranges.allSatisfy { range in range.allSatisfy { layout.fold[layout.order[$0]] == layout.fold[layout.order[range.lowerBound]] } })
+        let transform = try FeatureTransform(fitting: features)
+        #expect(transform.design(features, positions: layout.position) == transform.design(features, rows: layout.order))
+        #expect(layout.ordered(labels) == layout.order.map { labels[$0] })
+        // Large enough to be written on two threads.
+        let n = 150_000
+        let many = FeatureMatrix(names: ["a", "b"], columns: [(0..<n).map { Double($0 % 1013) }, (0..<n).map { sin(Double($0)) }])
+        let manyLabels = (0..<n).map { Double($0 % 7 == 0 ? 1 : 0) }
+        let manyLayout = try ChurnEvaluation.FoldLayout(labels: manyLabels, folds: 5, seed: 3)
+        let manyTransform = try FeatureTransform(fitting: many)
+        #expect(manyTransform.design(many, positions: manyLayout.position) == manyTransform.design(many, rows: manyLayout.order))
+    }
+
     /// A fit on some blocks of a design, started where another fit on all of them ended,
     /// takes its first evaluation from that fit's block sums: one pass fewer, the same bits.
     @Test func aFitOnSomeBlocksStartsFromAnotherFitsBlockSums() throws {
