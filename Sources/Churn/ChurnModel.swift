@@ -73,18 +73,25 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
         let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: crossValidation.folds, seed: crossValidation.seed)
         let transform = try FeatureTransform(fitting: features)
-        let design = transform.design(features, positions: layout.position)
-        let orderedLabels = layout.ordered(labels)
-        let fit = try LogisticRegression(penalty: penalty).fit(
-            design: design, rows: layout.ranges, labels: orderedLabels, weights: classWeights.caseWeights(orderedLabels),
-            penaltyScales: nil, start: nil, names: ["intercept"] + features.names)
-        var model = make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
+        var model: ChurnModel
+        let outOfFold: [Double]
+        do {
+            // The design is dropped before the metrics, which sort several copies of the scores.
+            let design = transform.design(features, positions: layout.position)
+            let orderedLabels = layout.ordered(labels)
+            let fit = try LogisticRegression(penalty: penalty).fit(
+                design: design, rows: layout.ranges, labels: orderedLabels, weights: classWeights.caseWeights(orderedLabels),
+                penaltyScales: nil, start: nil, names: ["intercept"] + features.names)
+            model = make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
                          label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                          dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
-        model.evaluation = try ChurnEvaluation(
-            features: features, labels: labels, purchaseScores: crossValidation.purchaseScores,
-            purchaseModelProbability: crossValidation.purchaseModelProbability, penalty: penalty, classWeights: classWeights,
-            layout: layout, design: design, start: fit.coefficients, initial: fit.partials)
+            outOfFold = try ChurnEvaluation.outOfFoldProbabilities(
+                features: features, labels: labels, layout: layout, design: design, penalty: penalty,
+                classWeights: classWeights, start: fit.coefficients, initial: fit.partials)
+        }
+        model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,
+                                           purchaseScores: crossValidation.purchaseScores,
+                                           purchaseModelProbability: crossValidation.purchaseModelProbability)
         return model
     }
 

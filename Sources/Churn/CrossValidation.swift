@@ -46,34 +46,31 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let layout = try FoldLayout(labels: labels, folds: folds, seed: seed)
         let start = fitted.flatMap { $0.transform.names == features.names ? ($0.transform, $0.coefficients.map(\.standardized)) : nil }
         let transform = try start?.0 ?? FeatureTransform(fitting: features)
-        try self.init(features: features, labels: labels, purchaseScores: purchaseScores,
-                      purchaseModelProbability: purchaseModelProbability, penalty: penalty, classWeights: classWeights,
-                      layout: layout, design: transform.design(features, positions: layout.position), start: start?.1, initial: nil)
+        let outOfFold = try Self.outOfFoldProbabilities(
+            features: features, labels: labels, layout: layout, design: transform.design(features, positions: layout.position),
+            penalty: penalty, classWeights: classWeights, start: start?.1, initial: nil)
+        self.init(outOfFold: outOfFold, labels: labels, layout: layout, purchaseScores: purchaseScores,
+                  purchaseModelProbability: purchaseModelProbability)
     }
 
-    /// The evaluation on `layout`'s folds, `design` being the features standardised by the
-    /// full model's transform with its rows in fold order. `start`: the full model's
-    /// coefficients; `initial`: the block sums of its last evaluation on this design, with its
-    /// blocks split at the fold boundaries.
-    init(features: FeatureMatrix, labels: [Double], purchaseScores: PurchaseScores?, purchaseModelProbability: [Double]?,
-         penalty: Double, classWeights: ClassWeights, layout: FoldLayout, design: Matrix, start: [Double]?,
-         initial: BlockPartials?) throws {
-        let outOfFold = try Self.outOfFoldProbabilities(features: features, labels: labels, layout: layout, design: design,
-                                                        penalty: penalty, classWeights: classWeights, start: start,
-                                                        initial: initial)
+    /// The metrics of the out-of-fold probabilities and of the purchase model's scores on
+    /// `layout`'s folds.
+    init(outOfFold: [Double], labels: [Double], layout: FoldLayout, purchaseScores: PurchaseScores?,
+         purchaseModelProbability: [Double]?) {
         self.folds = layout.folds
         self.seed = layout.seed
-        // The four scores are measured side by side, one per thread.
-        var measured: [(scores: [Double], isProbability: Bool)] = [(outOfFold, true)]
+        // The four scores are measured side by side, one per thread; a score that is a
+        // function of another is made by the thread that measures it, and dropped after.
+        var measured: [(scores: () -> [Double], isProbability: Bool)] = [({ outOfFold }, true)]
         if let purchaseScores {
-            measured.append((purchaseScores.pAlive.map { 1 - $0 }, true))
-            measured.append((purchaseScores.expectedPurchases.map { -$0 }, false))
+            measured.append(({ purchaseScores.pAlive.map { 1 - $0 } }, true))
+            measured.append(({ purchaseScores.expectedPurchases.map { -$0 } }, false))
         }
-        if let purchaseModelProbability { measured.append((purchaseModelProbability, true)) }
+        if let purchaseModelProbability { measured.append(({ purchaseModelProbability }, true)) }
         var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
         metrics.withUnsafeMutableBufferPointer { slots in
             parallelFor(measured.count) { m in
-                slots[m] = ScoreMetrics(scores: measured[m].scores, labels: labels, isProbability: measured[m].isProbability,
+                slots[m] = ScoreMetrics(scores: measured[m].scores(), labels: labels, isProbability: measured[m].isProbability,
                                         folds: layout.fold, foldCount: layout.folds)
             }
         }
@@ -131,8 +128,12 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
 
     /// Each customer's churn probability from the model fitted without its fold.
     ///
-    /// The folds share one design: the customers in fold order, standardised once (by the
-    /// full model's transform, or over everyone), so that a fold's training rows are the
+    /// `design` is the features standardised by the full model's transform (or over
+    /// everyone), its rows in fold order; `start`: the full model's coefficients; `initial`:
+    /// the block sums of its last evaluation on this design, its blocks split at the fold
+    /// boundaries.
+    ///
+    /// The folds share that one design, so that a fold's training rows are the
     /// other folds' stretches. A fold's model is the one fitted on its training
     /// rows standardised by their own means and deviations: with z a column of the shared
     /// design and m, v the training rows' mean and population variance of z, the fold's
@@ -144,7 +145,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// converges to the fold's own optimum whatever the start, so no fold learns from its
     /// held-out rows. The first evaluation there, a fold's share of `initial` when its case
     /// weights are the full fit's, costs no pass over the design.
-    private static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], layout: FoldLayout, design: Matrix,
+    static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], layout: FoldLayout, design: Matrix,
                                                penalty: Double, classWeights: ClassWeights, start: [Double]?,
                                                initial: BlockPartials?) throws -> [Double] {
         let n = labels.count, order = layout.order, folds = layout.folds
