@@ -116,22 +116,27 @@ extension CustomerSummary {
                 "no customer made a first purchase by \(end); the log runs from \(log.firstDay) to \(log.lastDay)")
         }
 
-        // The ids on one thread, the numbers on the other, each in one pass in customer order.
-        // When every customer is kept, the log's ids are shared, not copied.
+        // The numbers in two halves of the customers, one per thread, the second thread
+        // selecting the ids first; each pass in customer order. When every customer is kept,
+        // the log's ids are shared, not copied.
         var customerIDs = log.customerIDs
-        var columns = SummaryColumns()
         let selectsIDs = kept.count < log.customerIDs.count
-        if kept.count >= 4096 {
+        let columns = SummaryColumns(count: kept.count, split: windows.split, hasAmounts: log.hasAmounts) { target in
+            guard kept.count >= 4096 else {
+                SummaryColumns.gather(0..<kept.count, into: target, kept, folds, windows, scale, releasing: true)
+                if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
+                return
+            }
+            // The first thread's share is larger when the second also selects the ids.
+            let middle = selectsIDs ? kept.count * 5 / 8 : kept.count / 2
             parallelFor(2) { t in
                 if t == 0 {
-                    columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
-                } else if selectsIDs {
-                    customerIDs = log.customerIDs.selecting(kept)
+                    SummaryColumns.gather(0..<middle, into: target, kept, folds, windows, scale, releasing: true)
+                } else {
+                    if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
+                    SummaryColumns.gather(middle..<kept.count, into: target, kept, folds, windows, scale, releasing: false)
                 }
             }
-        } else {
-            columns = SummaryColumns(kept, folds, windows, scale, hasAmounts: log.hasAmounts)
-            if selectsIDs { customerIDs = log.customerIDs.selecting(kept) }
         }
         let summary = CustomerSummary(
             customerIDs: customerIDs,
@@ -146,34 +151,64 @@ extension CustomerSummary {
     }
 }
 
-/// The numeric columns of the kept customers, gathered from their folds in one pass.
+/// The numeric columns of the kept customers, gathered from their folds; each thread fills
+/// its own stretch of customers (`gather`) while the arrays are built in place.
 private struct SummaryColumns {
     var frequency: [Int] = [], holdoutFrequency: [Int] = []
     var recency: [Double] = [], T: [Double] = [], monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
 
+    /// Where one customer's numbers go.
+    struct Targets: @unchecked Sendable {
+        let frequency, holdoutFrequency: UnsafeMutablePointer<Int>?
+        let recency, T, monetaryValue, holdoutMonetaryValue: UnsafeMutablePointer<Double>?
+    }
+
+    /// Columns of `count` customers; `fill` writes every customer's numbers through the targets
+    /// (the holdout's and the amounts' are nil when the summary has none).
+    init(count: Int, split: Bool, hasAmounts: Bool, _ fill: (Targets) -> Void) {
+        func build<Element>(_ present: Bool, _ body: (UnsafeMutablePointer<Element>?) -> Void) -> [Element] {
+            [Element](unsafeUninitializedCapacity: present ? count : 0) { buffer, initialised in
+                body(present ? buffer.baseAddress : nil)
+                initialised = present ? count : 0
+            }
+        }
+        var holdoutFrequency: [Int] = [], recency: [Double] = [], T: [Double] = []
+        var monetaryValue: [Double] = [], holdoutMonetaryValue: [Double] = []
+        frequency = build(true) { f in
+            holdoutFrequency = build(split) { hf in
+                recency = build(true) { r in
+                    T = build(true) { t in
+                        monetaryValue = build(hasAmounts) { m in
+                            holdoutMonetaryValue = build(split && hasAmounts) { hm in
+                                fill(Targets(frequency: f, holdoutFrequency: hf, recency: r, T: t, monetaryValue: m,
+                                             holdoutMonetaryValue: hm))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (self.holdoutFrequency, self.recency, self.T) = (holdoutFrequency, recency, T)
+        (self.monetaryValue, self.holdoutMonetaryValue) = (monetaryValue, holdoutMonetaryValue)
+    }
+
     init() {}
 
-    init(_ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows, _ scale: PeriodScale, hasAmounts: Bool) {
-        frequency.reserveCapacity(kept.count)
-        recency.reserveCapacity(kept.count)
-        T.reserveCapacity(kept.count)
-        if hasAmounts { monetaryValue.reserveCapacity(kept.count) }
-        if windows.split {
-            holdoutFrequency.reserveCapacity(kept.count)
-            if hasAmounts { holdoutMonetaryValue.reserveCapacity(kept.count) }
-        }
+    /// Customers `part` of `kept`, in order. `releasing`: give the folds' memory back as the
+    /// pass leaves them behind (only the thread with the lowest customers may).
+    static func gather(_ part: Range<Int>, into target: Targets, _ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows,
+                       _ scale: PeriodScale, releasing: Bool) {
         let calibrationT = windows.calibrationEndPeriod
-        for (i, c) in kept.enumerated() {
-            if i & 0xFFFF == 0xFFFF { folds.release(below: Int(c)) }
-            let fold = folds[Int(c)]
-            frequency.append(Int(fold.frequency))
-            recency.append(scale.duration(fold.lastPeriod - fold.firstPeriod))
-            T.append(scale.duration(calibrationT - fold.firstPeriod))
-            if hasAmounts { monetaryValue.append(fold.monetaryValue) }
-            if windows.split {
-                holdoutFrequency.append(Int(fold.holdoutFrequency))
-                if hasAmounts { holdoutMonetaryValue.append(fold.holdoutMonetaryValue) }
-            }
+        for i in part {
+            let c = Int(kept[i])
+            if releasing, i & 0xFFFF == 0xFFFF { folds.release(below: c) }
+            let fold = folds[c]
+            target.frequency![i] = Int(fold.frequency)
+            target.recency![i] = scale.duration(fold.lastPeriod - fold.firstPeriod)
+            target.T![i] = scale.duration(calibrationT - fold.firstPeriod)
+            target.monetaryValue?[i] = fold.monetaryValue
+            target.holdoutFrequency?[i] = Int(fold.holdoutFrequency)
+            target.holdoutMonetaryValue?[i] = fold.holdoutMonetaryValue
         }
     }
 }

@@ -97,6 +97,25 @@ import Testing
         #expect(summary.holdout?.frequency == [1])
     }
 
+    /// A calibration end that leaves customers out: the kept ones (more than the threads
+    /// share out one by one) get the numbers a log of only them gives.
+    @Test func keptCustomersOfALargeLogGetTheirOwnNumbers() throws {
+        let path = datasetPath("cdnow/CDNOW_master.txt")
+        let options = SummaryOptions(unit: .weeks, calibrationEnd: day("1997-02-15"), observationEnd: day("1998-06-30"))
+        let log = try TransactionLogReader.read(path: path, format: cdnowMasterFormat)
+        let whole = try CustomerSummary(log: log, options: options)
+        #expect(whole.count > 4096 && whole.count < log.customerIDs.count)
+        let kept = Set(Array(whole.customerIDs))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().filter { index, line in
+            index == 0 || kept.contains(String(line.split(separator: " ")[0]))
+        }.map(\.element)
+        let alone = try CustomerSummary(log: try TransactionLogReader.read(
+            path: try temporaryFile(lines.joined(separator: "\n") + "\n", name: "kept.txt"), format: cdnowMasterFormat), options: options)
+        #expect(Array(alone.customerIDs) == Array(whole.customerIDs))
+        #expect(alone.frequency == whole.frequency && alone.recency == whole.recency && alone.T == whole.T)
+        #expect(alone.monetaryValue == whole.monetaryValue && alone.holdout == whole.holdout)
+    }
+
     @Test func noCustomerBeforeTheCalibrationEndIsAnError() throws {
         let log = try readLog("customer_id,date,amount\n1,2024-01-05,1\n")
         #expect(throws: TransactionsError.invalidOptions("no customer made a first purchase by 2024-01-01; the log runs from 2024-01-05 to 2024-01-05")) {
