@@ -39,12 +39,16 @@ public struct CSVWriter: Sendable {
     /// per-customer results that carry a label beside the numbers.
     public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: TextFields, _ values: [Double]) {
         precondition(fields.count + values.count == width, "a row needs \(width) fields and values")
-        appendCSVField(ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]], to: &bytes)
-        bytes.append(contentsOf: fields.bytes)
-        for value in values {
-            bytes.append(0x2C)
-            appendNumber(value, to: &bytes)
+        let id = ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]]
+        let capacity = 2 * id.count + 3 + fields.bytes.count + values.count * (TextCursor.longestNumber + 1)
+        appendRendered(to: &bytes, capacity: capacity) { row in
+            row.put(field: id)
+            fields.bytes.withUnsafeBufferPointer { row.put($0) }
+            for value in values {
+                row.put(0x2C)
+                row.put(number: value)
+            }
+            row.put(0x0A)
         }
-        bytes.append(0x0A)
     }
 }

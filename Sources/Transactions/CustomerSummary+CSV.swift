@@ -37,82 +37,152 @@ extension CustomerSummary {
     /// The header, then the rows rendered a chunk at a time on two threads, in order.
     private func forEachCSVPiece(_ consume: ([UInt8]) -> Void) {
         consume(Array((csvColumns.joined(separator: ",") + "\n").utf8))
+        // At most: an id quoted with every byte doubled, seven numbers and their separators.
+        let fieldRoom = 7 * (TextCursor.longestNumber + 1) + 3
         renderInOrder(rows: count, render: { rows, bytes in
-            bytes.reserveCapacity(rows.count * 48)
-            for i in rows { appendRow(i, to: &bytes) }
+            let idBytes = customerIDs.offsets[rows.upperBound] - customerIDs.offsets[rows.lowerBound]
+            bytes = [UInt8](unsafeUninitializedCapacity: 2 * idBytes + rows.count * fieldRoom) { buffer, written in
+                var cursor = TextCursor(buffer.baseAddress!)
+                for i in rows { putRow(i, into: &cursor) }
+                written = cursor.position - buffer.baseAddress!
+            }
         }, consume: consume)
     }
 
-    private func appendRow(_ i: Int, to bytes: inout [UInt8]) {
-        appendCSVField(customerIDs.bytes[customerIDs.offsets[i]..<customerIDs.offsets[i + 1]], to: &bytes)
-        bytes.append(0x2C)
-        appendNumber(frequency[i], to: &bytes)
-        bytes.append(0x2C)
-        appendNumber(recency[i], to: &bytes)
-        bytes.append(0x2C)
-        appendNumber(T[i], to: &bytes)
+    private func putRow(_ i: Int, into row: inout TextCursor) {
+        row.put(field: customerIDs.bytes[customerIDs.offsets[i]..<customerIDs.offsets[i + 1]])
+        row.put(0x2C)
+        row.put(number: frequency[i])
+        row.put(0x2C)
+        row.put(number: recency[i])
+        row.put(0x2C)
+        row.put(number: T[i])
         if let monetaryValue {
-            bytes.append(0x2C)
-            appendNumber(monetaryValue[i], to: &bytes)
+            row.put(0x2C)
+            row.put(number: monetaryValue[i])
         }
         if let holdout {
-            bytes.append(0x2C)
-            appendNumber(holdout.frequency[i], to: &bytes)
+            row.put(0x2C)
+            row.put(number: holdout.frequency[i])
             if let values = holdout.monetaryValue {
-                bytes.append(0x2C)
-                appendNumber(values[i], to: &bytes)
+                row.put(0x2C)
+                row.put(number: values[i])
             }
-            bytes.append(0x2C)
-            appendNumber(holdout.duration, to: &bytes)
+            row.put(0x2C)
+            row.put(number: holdout.duration)
         }
-        bytes.append(0x0A)
+        row.put(0x0A)
     }
 }
 
 /// Appends a field, quoted as RFC 4180 asks when it holds a comma, quote or line break.
 func appendCSVField<C: Collection>(_ field: C, to bytes: inout [UInt8]) where C.Element == UInt8 {
-    let needsQuotes = field.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
-    guard needsQuotes else {
-        bytes.append(contentsOf: field)
-        return
-    }
-    bytes.append(0x22)
-    for b in field {
-        if b == 0x22 { bytes.append(0x22) }
-        bytes.append(b)
-    }
-    bytes.append(0x22)
+    appendRendered(to: &bytes, capacity: 2 * field.count + 2) { $0.put(field: field) }
 }
 
 @inline(__always)
 func appendNumber(_ value: Int, to bytes: inout [UInt8]) {
-    if value < 0 { bytes.append(0x2D) }
-    appendDigits(UInt64(value.magnitude), to: &bytes)
+    appendRendered(to: &bytes, capacity: TextCursor.longestNumber) { $0.put(number: value) }
 }
 
-/// The shortest decimal form that reads back to the same double, as Swift's `description`
-/// writes it. Whole numbers (durations in days, counts) are written directly, and durations
-/// in weeks counted in days (d/7, as `PeriodScale` divides them) are copied from a table made
-/// once: between them they are most of a summary's numbers and a third of an assignment
-/// row's, and the general conversion costs about ten times as much.
 @inline(__always)
 func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
-    if value.rounded(.towardZero) == value, abs(value) < 1e15 {
-        if value < 0 || (value == 0 && value.sign == .minus) { bytes.append(0x2D) }
-        appendDigits(UInt64(abs(value)), to: &bytes)
-        bytes.append(0x2E)
-        bytes.append(0x30)
-        return
+    appendRendered(to: &bytes, capacity: TextCursor.longestNumber) { $0.put(number: value) }
+}
+
+/// Renders at most `capacity` bytes through a cursor into a scratch buffer (on the stack when
+/// small) and appends them in one piece: a row costs one append, not one per field and digit.
+@inline(__always)
+func appendRendered(to bytes: inout [UInt8], capacity: Int, _ render: (inout TextCursor) -> Void) {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+        var cursor = TextCursor(buffer.baseAddress!)
+        render(&cursor)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress, count: cursor.position - buffer.baseAddress!))
     }
-    let sevenths = (value * 7).rounded()
-    if sevenths > 0, sevenths < Double(Sevenths.count), sevenths / 7 == value {
-        Sevenths.text.append(Int(sevenths), to: &bytes)
-        return
+}
+
+/// Where the text of a row goes, byte after byte; whoever makes the cursor makes room for
+/// what is put through it (`longestNumber` for a number, 2n + 2 for a field of n bytes).
+struct TextCursor {
+    private(set) var position: UnsafeMutablePointer<UInt8>
+
+    /// The longest number text: 24 characters (`-2.2250738585072014e-308`), rounded up.
+    static let longestNumber = 32
+
+    init(_ start: UnsafeMutablePointer<UInt8>) { position = start }
+
+    @inline(__always)
+    mutating func put(_ byte: UInt8) {
+        position.pointee = byte
+        position += 1
     }
-    var sink = ASCIISink()
-    swap(&sink.bytes, &bytes)
-    value.write(to: &sink)
-    swap(&sink.bytes, &bytes)
+
+    @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
+        position.update(from: base, count: bytes.count)
+        position += bytes.count
+    }
+
+    /// A field, quoted as RFC 4180 asks when it holds a comma, quote or line break.
+    mutating func put<C: Collection>(field: C) where C.Element == UInt8 {
+        let needsQuotes = field.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+        if needsQuotes { put(0x22) }
+        for b in field {
+            if b == 0x22 { put(0x22) }
+            put(b)
+        }
+        if needsQuotes { put(0x22) }
+    }
+
+    @inline(__always)
+    mutating func put(number value: Int) {
+        if value < 0 { put(0x2D) }
+        put(digits: UInt64(value.magnitude))
+    }
+
+    /// The shortest decimal form that reads back to the same double, as Swift's `description`
+    /// writes it. Whole numbers (durations in days, counts) are written directly, and
+    /// durations in weeks counted in days (d/7, as `PeriodScale` divides them) are copied from
+    /// a table made once: between them they are most of a summary's numbers and a third of an
+    /// assignment row's, and the general conversion costs about ten times as much.
+    @inline(__always)
+    mutating func put(number value: Double) {
+        if value.rounded(.towardZero) == value, abs(value) < 1e15 {
+            if value < 0 || (value == 0 && value.sign == .minus) { put(0x2D) }
+            put(digits: UInt64(abs(value)))
+            put(0x2E)
+            put(0x30)
+            return
+        }
+        let sevenths = (value * 7).rounded()
+        if sevenths > 0, sevenths < Double(Sevenths.count), sevenths / 7 == value {
+            Sevenths.text.put(Int(sevenths), into: &self)
+            return
+        }
+        var sink = CursorSink(cursor: self)
+        value.write(to: &sink)
+        self = sink.cursor
+    }
+
+    @inline(__always)
+    mutating func put(digits value: UInt64) {
+        if value < 10 {
+            put(UInt8(48 + value))
+            return
+        }
+        var count = 0, v = value
+        while v > 0 {
+            count += 1
+            v /= 10
+        }
+        v = value
+        for k in stride(from: count - 1, through: 0, by: -1) {
+            position[k] = UInt8(48 + v % 10)
+            v /= 10
+        }
+        position += count
+    }
 }
 
 /// The text of d/7 for every d below `count` (about 22 years of days), in one buffer.
@@ -125,10 +195,10 @@ private enum Sevenths {
         let offsets: [Int32]
 
         @inline(__always)
-        func append(_ d: Int, to target: inout [UInt8]) {
+        func put(_ d: Int, into cursor: inout TextCursor) {
             bytes.withUnsafeBufferPointer { all in
                 offsets.withUnsafeBufferPointer { offsets in
-                    target.append(contentsOf: UnsafeBufferPointer(rebasing: all[Int(offsets[d])..<Int(offsets[d + 1])]))
+                    cursor.put(UnsafeBufferPointer(rebasing: all[Int(offsets[d])..<Int(offsets[d + 1])]))
                 }
             }
         }
@@ -138,9 +208,7 @@ private enum Sevenths {
         var bytes: [UInt8] = [], offsets: [Int32] = [0]
         bytes.reserveCapacity(count * 19)
         for d in 0..<count {
-            var sink = ASCIISink()
-            (Double(d) / 7).write(to: &sink)
-            bytes += sink.bytes
+            bytes += Array((Double(d) / 7).description.utf8)
             offsets.append(Int32(bytes.count))
         }
         return Table(bytes: bytes, offsets: offsets)
@@ -152,29 +220,12 @@ private enum Sevenths {
 /// point hands its digits from a stack buffer to `_writeASCII`, the text stream's entry for
 /// ASCII bytes, while `description` allocated a String for every number longer than 15
 /// characters, which most model outputs are.
-private struct ASCIISink: TextOutputStream {
-    var bytes: [UInt8] = []
+private struct CursorSink: TextOutputStream {
+    var cursor: TextCursor
 
-    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
-}
-
-@inline(__always)
-private func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
-    if value < 10 {
-        bytes.append(UInt8(48 + value))
-        return
+    mutating func write(_ string: String) {
+        for byte in string.utf8 { cursor.put(byte) }
     }
-    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    var count = 0
-    var v = value
-    withUnsafeMutableBytes(of: &digits) { buffer in
-        while v > 0 {
-            buffer[31 - count] = UInt8(48 + v % 10)
-            v /= 10
-            count += 1
-        }
-        bytes.append(contentsOf: buffer[(32 - count)...])
-    }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { cursor.put(buffer) }
 }
