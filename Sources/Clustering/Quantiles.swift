@@ -9,8 +9,14 @@
 /// bit. A value that is NaN has no place in an order, so values holding one are sorted as
 /// before, whatever the sort makes of them.
 public func quantiles(of values: [Double], at levels: [Double]) -> [Double] {
-    guard !values.isEmpty else { return levels.map { _ in .nan } }
     var values = values
+    return quantiles(reordering: &values, at: levels)
+}
+
+/// `quantiles(of:at:)` that works in `values` itself, leaving them reordered: for a caller
+/// done with them, it saves the copy.
+public func quantiles(reordering values: inout [Double], at levels: [Double]) -> [Double] {
+    guard !values.isEmpty else { return levels.map { _ in .nan } }
     if values.contains(where: \.isNaN) {
         values.sort()
         return levels.map { level in

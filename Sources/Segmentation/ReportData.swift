@@ -25,9 +25,11 @@ struct ReportData {
         table.withUnsafeMutableBufferPointer { slots in
             parallelFor(features.count) { j in
                 let values = columns[features[j]]!
+                // Each segment's values, room made for its size at once.
                 var members = [[Double]](repeating: [], count: k)
+                for profile in profiles { members[profile.id].reserveCapacity(profile.size) }
                 for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
-                slots[j] = members.map { quantiles(of: $0, at: [0.05, 0.25, 0.5, 0.75, 0.95]) }
+                slots[j] = (0..<k).map { quantiles(reordering: &members[$0], at: [0.05, 0.25, 0.5, 0.75, 0.95]) }
             }
         }
         return Array(zip(features, table))
