@@ -125,6 +125,37 @@ import Testing
         #expect(pieces.fingerprint == "fnv1a64:85944171f73967e8")
     }
 
+    /// While one round of chunks is consumed the next is rendered; when consuming fails, the
+    /// error comes out once the round in flight is done, and nothing is rendered after.
+    @Test func chunkedRenderingStopsCleanlyWhenConsumingFails() {
+        struct Full: Error {}
+        final class Counter: @unchecked Sendable {
+            let lock = NSLock()
+            var value = 0
+            func add() { lock.lock(); value += 1; lock.unlock() }
+            var current: Int { lock.lock(); defer { lock.unlock() }; return value }
+        }
+        let rendered = Counter()
+        var consumed = 0
+        do {
+            try renderInOrder(rows: 100, chunkRows: 5, render: { range, bytes in
+                rendered.add()
+                bytes = Array("\(range)\n".utf8)
+            }, consume: { _ in
+                consumed += 1
+                if consumed == 3 { throw Full() }
+            })
+            Issue.record("expected the failure to come out")
+        } catch {
+            #expect(error is Full)
+        }
+        let atReturn = rendered.current
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(rendered.current == atReturn)
+        // The first two rounds (4 chunks) were consumed up to the failure, the third in flight.
+        #expect(atReturn == 6 && consumed == 3)
+    }
+
     /// Numbers are written as Swift's `description` writes them, whichever way they take:
     /// whole numbers, weeks counted in days (d/7, from the table, and their neighbours, which
     /// must not be taken for them), negatives, and random doubles.
