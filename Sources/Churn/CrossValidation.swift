@@ -189,21 +189,31 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// with its name and value (`feature(j, row)`: feature j's name and its value on a row).
     private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>],
                                           feature: (Int, Int) -> (name: String, value: Double)) throws -> [Double] {
-        // The training rows are one or two stretches; i counts through them.
+        // The training rows are one or two stretches; i counts through them. The columns go
+        // side by side on the cores for a large design.
         let first = training[0], count = training.reduce(0) { $0 + $1.count }
         let second = training.count > 1 ? training[1].lowerBound - first.count : 0
-        return try (1..<design.columns).map { j in
-            try design.withUnsafeBufferPointer { x, lda in
-                let column = x.baseAddress! + j * lda
-                let moments = FeatureTransform.moments(count: count) { i in
-                    column[i < first.count ? first.lowerBound + i : second + i]
+        let features = design.columns - 1
+        let threads = count >= 100_000 && features > 1 ? 2 : 1
+        var moments = [FeatureTransform.Moments?](repeating: nil, count: features)
+        design.withUnsafeBufferPointer { x, lda in
+            moments.withUnsafeMutableBufferPointer { slots in
+                parallelFor(threads) { t in
+                    for j in stride(from: t, to: features, by: threads) {
+                        let column = x.baseAddress! + (j + 1) * lda
+                        slots[j] = FeatureTransform.moments(count: count) { i in
+                            column[i < first.count ? first.lowerBound + i : second + i]
+                        }
+                    }
                 }
-                guard !moments.constant else {
-                    let (name, value) = feature(j - 1, first.lowerBound)
-                    throw ChurnError.constantFeature(name, value: value)
-                }
-                return moments.variance
             }
+        }
+        return try moments.enumerated().map { j, moment in
+            guard !moment!.constant else {
+                let (name, value) = feature(j, first.lowerBound)
+                throw ChurnError.constantFeature(name, value: value)
+            }
+            return moment!.variance
         }
     }
 
