@@ -172,7 +172,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                 let fit = try regression.fit(
                     design: design, rows: layout.ranges.indices.filter { $0 != k }.map { layout.ranges[$0] },
                     labels: orderedLabels, weights: weights, penaltyScales: [1] + variances, start: start,
-                    initial: own.map { [$0.churned, $0.retained] } == everyone.map { [$0.churned, $0.retained] } ? initial : nil,
+                    initial: own?.churned == everyone?.churned && own?.retained == everyone?.retained ? initial : nil,
                     names: names)
                 for (row, eta) in zip(testing, design.linearPredictor(rows: testing, fit.coefficients)) {
                     outOfFold[order[row]] = 1 / (1 + exp(-eta))

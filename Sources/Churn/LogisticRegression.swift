@@ -82,24 +82,12 @@ public struct LogisticRegression: Sendable {
         precondition(labels.count == n && names.count == c && (weights?.count ?? n) == n, "one label and weight per row")
         precondition((penaltyScales?.count ?? c) == c && (start?.count ?? c) == c, "one penalty scale and start per coefficient")
         precondition(rows.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= n }, "rows within the design")
-        let caseWeights = weights ?? [Double](repeating: 1, count: n)
-        var weightedChurn = 0.0, totalWeight = 0.0
-        for range in rows {
-            for i in range {
-                guard labels[i] == 0 || labels[i] == 1 else { throw ChurnError.invalidInput("labels must be 0 (retained) or 1 (churned)") }
-                guard caseWeights[i] >= 0, caseWeights[i].isFinite else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
-                weightedChurn += caseWeights[i] * labels[i]
-                totalWeight += caseWeights[i]
-            }
-        }
-        guard weightedChurn > 0, weightedChurn < totalWeight else {
-            throw ChurnError.oneClass(weightedChurn > 0 ? "every customer is churned" : "no customer is churned")
-        }
         let penalties = (0..<c).map { j in j == 0 ? 0 : penalty * (penaltyScales?[j] ?? 1) }
-        let problem = Problem(design: design, rows: rows, labels: labels, weights: caseWeights, penalties: penalties)
+        let problem = try Problem(design: design, rows: rows, labels: labels, weights: weights ?? [Double](repeating: 1, count: n),
+                                  penalties: penalties)
 
         var beta = [Double](repeating: 0, count: c)
-        beta[0] = log(weightedChurn / (totalWeight - weightedChurn))
+        beta[0] = log(problem.weightedChurn / (problem.totalWeight - problem.weightedChurn))
         if let start {
             beta = start
         } else if let sampled = warmStart(problem, penaltyScales: penaltyScales) {
@@ -158,7 +146,7 @@ public struct LogisticRegression: Sendable {
         return LogisticFit(coefficients: beta, covariance: covariance, objective: current.objective,
                            logLikelihood: -current.loss, gradientNorm: BLAS.nrm2(current.gradient),
                            iterations: iterations, converged: converged, lastStep: largestStep,
-                           partials: current.partials.beta == beta ? current.partials : nil, passes: passes)
+                           partials: current.partials?.beta == beta ? current.partials : nil, passes: passes)
     }
 
     /// For a large design, the optimum on every 16th customer (with the penalty scaled by
@@ -241,19 +229,28 @@ private struct Problem {
     let penalties: [Double]
     /// The weight of each class when every customer of a class has the same (nil otherwise).
     let classWeights: (retained: Double, churned: Double)?
+    /// Σ wᵢyᵢ and Σ wᵢ over the rows.
+    let weightedChurn: Double, totalWeight: Double
     /// The first row and the row count of each block, in order.
     let blocks: [(start: Int, rows: Int)]
     let rowCount: Int
 
-    init(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double], penalties: [Double]) {
+    /// Checks the labels (0 or 1) and weights (finite, not negative) of the rows, and that
+    /// both classes weigh something, in the same pass that finds the class weights.
+    init(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double], penalties: [Double]) throws {
         self.design = design
         self.rows = rows
         self.labels = labels
         self.weights = weights
         self.penalties = penalties
         var churned: Double?, retained: Double?, uniform = true
+        var weightedChurn = 0.0, totalWeight = 0.0
         for range in rows {
             for i in range {
+                guard labels[i] == 0 || labels[i] == 1 else { throw ChurnError.invalidInput("labels must be 0 (retained) or 1 (churned)") }
+                guard weights[i] >= 0, weights[i].isFinite else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
+                weightedChurn += weights[i] * labels[i]
+                totalWeight += weights[i]
                 if labels[i] == 1 {
                     if churned == nil { churned = weights[i] }
                     uniform = uniform && weights[i] == churned
@@ -263,6 +260,10 @@ private struct Problem {
                 }
             }
         }
+        guard weightedChurn > 0, weightedChurn < totalWeight else {
+            throw ChurnError.oneClass(weightedChurn > 0 ? "every customer is churned" : "no customer is churned")
+        }
+        (self.weightedChurn, self.totalWeight) = (weightedChurn, totalWeight)
         classWeights = uniform ? (retained ?? 1, churned ?? 1) : nil
         blocks = rows.flatMap { range in
             stride(from: range.lowerBound, to: range.upperBound, by: Self.blockRows).map { ($0, min(Self.blockRows, range.upperBound - $0)) }
@@ -280,7 +281,8 @@ private struct Problem {
         var loss: Double
         var gradient: [Double]
         var hessian: Matrix
-        var partials: BlockPartials
+        /// The block sums added up (nil when they were some of another problem's).
+        var partials: BlockPartials?
     }
 
     /// f, its gradient and Hessian at β, from one pass over the blocks.
@@ -304,8 +306,7 @@ private struct Problem {
         return assemble(partials, chosen)
     }
 
-    /// The sums of the chosen blocks, in order, with the penalty; the partials kept are those
-    /// blocks'.
+    /// The sums of the chosen blocks, in order, with the penalty.
     private func assemble(_ all: BlockPartials, _ chosen: [Int]) -> Evaluation {
         let c = design.columns, beta = all.beta
         var loss = 0.0
@@ -327,11 +328,8 @@ private struct Problem {
             gradient[j] += penalties[j] * beta[j]
             hessian[j, j] += penalties[j]
         }
-        let kept = chosen.count == all.blocks.count ? all : BlockPartials(
-            beta: beta, blocks: chosen.map { all.blocks[$0] }, losses: chosen.map { all.losses[$0] },
-            gradients: chosen.flatMap { all.gradients[($0 * c)..<(($0 + 1) * c)] },
-            hessians: chosen.flatMap { all.hessians[($0 * c * c)..<(($0 + 1) * c * c)] })
-        return Evaluation(objective: objective, loss: loss, gradient: gradient, hessian: hessian, partials: kept)
+        return Evaluation(objective: objective, loss: loss, gradient: gradient, hessian: hessian,
+                          partials: chosen.count == all.blocks.count ? all : nil)
     }
 
     /// Each block's loss, gradient and Hessian at β, the blocks shared between two threads.

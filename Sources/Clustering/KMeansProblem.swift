@@ -55,13 +55,9 @@ final class KMeansProblem: @unchecked Sendable {
                 }
             }
         }
-        var variance = moments.total(chunks: 0)
-        var largest = 0.0
-        for chunk in 0..<work.chunkCount {
-            for j in 0..<d { variance[j] += moments.buffer[chunk * (d + 1) + j] }
-            largest = max(largest, moments.buffer[chunk * (d + 1) + d])
-        }
-        variance.removeLast()
+        // The last entry of each chunk's partials is its largest coordinate, taken by max.
+        let variance = moments.total(chunks: work.chunkCount).prefix(d)
+        let largest = (0..<work.chunkCount).reduce(0.0) { max($0, moments.buffer[$1 * (d + 1) + d]) }
         sums.deallocate()
         moments.deallocate()
         largestCoordinate = largest

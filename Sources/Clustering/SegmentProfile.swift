@@ -91,8 +91,10 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
             DispatchQueue.concurrentPerform(iterations: k * d) { task in
                 let (c, j) = task.quotientAndRemainder(dividingBy: d)
                 let (rows, values) = (members[c], features[j].values)
+                var memberValues = rows.map { values[$0] }
                 shared.value[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
-                                                    median: quantile(of: rows.map { values[$0] }, 0.5), centroid: centroids[c][j])
+                                                    median: quantiles(reordering: &memberValues, at: [0.5])[0],
+                                                    centroid: centroids[c][j])
             }
         }
         return (0..<k).map { c in

@@ -80,16 +80,6 @@ func appendCSVField<C: Collection>(_ field: C, to bytes: inout [UInt8]) where C.
     appendRendered(to: &bytes, capacity: 2 * field.count + 2) { $0.put(field: field) }
 }
 
-@inline(__always)
-func appendNumber(_ value: Int, to bytes: inout [UInt8]) {
-    appendRendered(to: &bytes, capacity: TextCursor.longestNumber) { $0.put(number: value) }
-}
-
-@inline(__always)
-func appendNumber(_ value: Double, to bytes: inout [UInt8]) {
-    appendRendered(to: &bytes, capacity: TextCursor.longestNumber) { $0.put(number: value) }
-}
-
 /// Renders at most `capacity` bytes through a cursor into a scratch buffer (on the stack when
 /// small) and appends them in one piece: a row costs one append, not one per field and digit.
 @inline(__always)

@@ -172,7 +172,7 @@ import Testing
         }
         for value in values {
             var bytes: [UInt8] = []
-            appendNumber(value, to: &bytes)
+            appendRendered(to: &bytes, capacity: TextCursor.longestNumber) { $0.put(number: value) }
             #expect(String(decoding: bytes, as: UTF8.self) == value.description, "\(value.bitPattern)")
         }
     }
