@@ -125,8 +125,16 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     public func scores(_ summary: CustomerSummary) throws -> PurchaseScores {
         let scores = CustomerScores(
             purchases: try BGNBD(r: r, alpha: alpha, a: a, b: b), spend: nil, monthLength: 1, horizon: horizon, months: 0,
-            discountRate: 0, frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T,
-            monetaryValue: nil)
+            discountRate: 0, survivalToHorizon: false, frequency: summary.frequency.map(Double.init), recency: summary.recency,
+            T: summary.T, monetaryValue: nil)
+        return (scores.pAlive, scores.expectedPurchases)
+    }
+
+    /// The same scores of the customers of `histories`, grouped already (as for a fit).
+    public func scores(_ histories: PurchaseHistories) throws -> PurchaseScores {
+        let scores = CustomerScores(purchases: try BGNBD(r: r, alpha: alpha, a: a, b: b), spend: nil, monthLength: 1,
+                                    horizon: horizon, months: 0, discountRate: 0, survivalToHorizon: false,
+                                    histories: histories, monetaryValue: nil)
         return (scores.pAlive, scores.expectedPurchases)
     }
 
@@ -139,15 +147,30 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
         }
     }
 
+    /// The same probabilities for the customers of `histories`, taken once per distinct history.
+    public func probabilityOfFewerPurchases(than n: Int, _ histories: PurchaseHistories) throws -> [Double] {
+        let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
+        let perRow = Self.perCustomer(count: histories.distinctCount) { r in
+            (0..<n).reduce(0) {
+                $0 + model.probabilityOfPurchases($1, in: horizon, frequency: histories.frequency[r],
+                                                  recency: histories.recency[r], T: histories.T[r])
+            }
+        }
+        return histories.customerRows.map { perRow[Int($0)] }
+    }
+
     /// `score(frequency, recency, T)` of every customer, on two threads for large summaries.
     private static func perCustomer(_ summary: CustomerSummary, _ score: (Double, Double, Double) -> Double) -> [Double] {
-        var values = [Double](repeating: 0, count: summary.count)
-        let threads = summary.count >= 20_000 ? 2 : 1
+        perCustomer(count: summary.count) { i in score(Double(summary.frequency[i]), summary.recency[i], summary.T[i]) }
+    }
+
+    /// `score(i)` for i in 0..<count, on two threads for large counts.
+    private static func perCustomer(count: Int, _ score: (Int) -> Double) -> [Double] {
+        var values = [Double](repeating: 0, count: count)
+        let threads = count >= 20_000 ? 2 : 1
         values.withUnsafeMutableBufferPointer { slots in
             parallelFor(threads) { t in
-                for i in (summary.count * t / threads)..<(summary.count * (t + 1) / threads) {
-                    slots[i] = score(Double(summary.frequency[i]), summary.recency[i], summary.T[i])
-                }
+                for i in (count * t / threads)..<(count * (t + 1) / threads) { slots[i] = score(i) }
             }
         }
         return values

@@ -252,10 +252,11 @@ func sumRows(count n: Int, parameters: Int, _ row: (Int) -> (Double, SIMD4<Doubl
     return (value, (0..<parameters).map { gradient[$0] })
 }
 
-/// `body(i)` for i in 0..<count, on two threads for large counts, each writing its own half:
-/// the result does not depend on the number of threads.
-func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-    guard count >= 4096 else { return (0..<count).map(body) }
+/// `body(i)` for i in 0..<count, on two threads from `threshold` items on (fewer cheap items
+/// are not worth waking a thread), each writing its own half: the result does not depend on
+/// the number of threads.
+func parallelMap<T>(_ count: Int, serialBelow threshold: Int = 4096, _ body: (Int) -> T) -> [T] {
+    guard count >= max(2, threshold) else { return (0..<count).map(body) }
     return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
         withoutActuallyEscaping(body) { body in
             let shared = UncheckedBox(body), output = UncheckedBox(buffer)

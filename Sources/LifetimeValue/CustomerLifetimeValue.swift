@@ -123,16 +123,20 @@ public struct CustomerLifetimeValue: Sendable {
 /// Every customer's expected purchases over a horizon, P(alive) now and at the horizon,
 /// expected spend and CLV, computed together.
 ///
-/// What a live customer can expect depends on (x, T) only, and customers share those pairs
-/// (a cohort has a few hundred ages in days and few frequencies), so the costly part — the
-/// hypergeometric series behind each horizon's expectation — runs once per distinct pair.
-/// CLV factors the same way: CLV = spend · P(alive) · Σᵢ (Aᵢ − Aᵢ₋₁)/(1+d)ⁱ with Aᵢ the live
-/// customer's expected purchases by month i, and so does DERT = P(alive) · DERT/P(alive).
-/// Customers are scored on two threads, each writing its own half, so the result does not
-/// depend on the cores.
+/// Customers share their histories (x, tₓ, T) — every one-time buyer of a cohort day has the
+/// same — so every score but the spend is computed once per distinct history and handed to
+/// its customers. What a live customer can expect depends on (x, T) only, and the histories
+/// share those pairs in turn (a cohort has a few hundred ages in days and few frequencies), so
+/// the costly part — the hypergeometric series behind each horizon's expectation — runs once
+/// per distinct pair. CLV factors the same way: CLV = spend · P(alive) · Σᵢ (Aᵢ − Aᵢ₋₁)/(1+d)ⁱ
+/// with Aᵢ the live customer's expected purchases by month i, and so does
+/// DERT = P(alive) · DERT/P(alive). Customers are scored on two threads, each writing its own
+/// half, and every customer's numbers are the same products in the same order as when taken
+/// one customer at a time, so the result depends neither on the cores nor on the grouping.
 public struct CustomerScores: Sendable {
     public var expectedPurchases: [Double]
     public var pAlive: [Double]
+    /// Empty when not asked for (`survivalToHorizon` false).
     public var pAliveAtHorizon: [Double]
     /// Empty without a spend model.
     public var expectedSpend: [Double]
@@ -140,38 +144,72 @@ public struct CustomerScores: Sendable {
     /// Discounted expected residual transactions at `residualRate`; empty without one.
     public var dert: [Double]
 
+    /// The scores of customers given column by column.
     /// `residualRate`: the continuous discount rate per unit of time for DERT (none: no DERT).
+    /// `survivalToHorizon`: whether to give P(alive) at the horizon, a series of its own per
+    /// (x, T) that costs more than the rest of the scores together.
     public init(purchases: any PurchasePredicting, spend: GammaGamma?, monthLength: Double, horizon: Double, months: Int,
-                discountRate: Double, residualRate: Double? = nil, frequency: [Double], recency: [Double], T: [Double],
+                discountRate: Double, residualRate: Double? = nil, survivalToHorizon: Bool = true, frequency: [Double],
+                recency: [Double], T: [Double], monetaryValue: [Double]?) {
+        self.init(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon, months: months,
+                  discountRate: discountRate, residualRate: residualRate, survivalToHorizon: survivalToHorizon,
+                  rows: HistoryRows(frequency: frequency, recency: recency, T: T), monetaryValue: monetaryValue)
+    }
+
+    /// The scores of the customers of `histories`, in their order (`customerRows`), from
+    /// distinct rows already grouped, as for the model's fit; `monetaryValue`, when given, has
+    /// one value per customer.
+    public init(purchases: any PurchasePredicting, spend: GammaGamma?, monthLength: Double, horizon: Double, months: Int,
+                discountRate: Double, residualRate: Double? = nil, survivalToHorizon: Bool = true, histories: PurchaseHistories,
                 monetaryValue: [Double]?) {
-        let n = frequency.count
-        var keys = DistinctKeys(capacity: min(n, 1 << 16))
+        precondition(monetaryValue.map { $0.count == histories.customerRows.count } ?? true, "one monetary value per customer")
+        self.init(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon, months: months,
+                  discountRate: discountRate, residualRate: residualRate, survivalToHorizon: survivalToHorizon,
+                  rows: HistoryRows(frequency: histories.frequency, recency: histories.recency, T: histories.T,
+                                    customerRows: histories.customerRows),
+                  monetaryValue: monetaryValue)
+    }
+
+    private init(purchases: any PurchasePredicting, spend: GammaGamma?, monthLength: Double, horizon: Double, months: Int,
+                 discountRate: Double, residualRate: Double?, survivalToHorizon: Bool, rows: HistoryRows, monetaryValue: [Double]?) {
+        let n = rows.customerRows.count, distinct = rows.frequency.count
+        var keys = DistinctKeys(capacity: min(distinct, 1 << 16))
         var pairX: [Double] = [], pairT: [Double] = []
-        let pairOf = (0..<n).map { i -> Int32 in
-            let (index, isNew) = keys.insert(SIMD4(frequency[i].bitPattern, T[i].bitPattern, 0, 0))
+        let pairOfRow = (0..<distinct).map { r -> Int32 in
+            let (index, isNew) = keys.insert(SIMD4(rows.frequency[r].bitPattern, rows.T[r].bitPattern, 0, 0))
             if isNew {
-                pairX.append(frequency[i])
-                pairT.append(T[i])
+                pairX.append(rows.frequency[r])
+                pairT.append(rows.T[r])
             }
             return index
         }
         let valued = spend != nil && monetaryValue != nil
         // Per pair: expected purchases over the horizon, survival to it, and the discounted
-        // sum of monthly increments, all for a customer alive now.
-        let perPair = parallelMap(pairX.count) { k -> SIMD4<Double> in
+        // sum of monthly increments, all for a customer alive now. A pair takes microseconds
+        // (a series per month), so even a few thousand are worth both cores.
+        let perPair = parallelMap(pairX.count, serialBelow: 64) { k -> SIMD4<Double> in
             let x = pairX[k], age = pairT[k]
             let discounted = valued
                 ? CustomerLifetimeValue.discountedPurchasesIfAlive(purchases, months: months, monthLength: monthLength,
                                                                    discountRate: discountRate, frequency: x, T: age)
                 : 0
             return SIMD4(purchases.expectedPurchasesIfAlive(in: horizon, frequency: x, T: age),
-                         purchases.survivalIfAlive(over: horizon, frequency: x, T: age), discounted, 0)
+                         survivalToHorizon ? purchases.survivalIfAlive(over: horizon, frequency: x, T: age) : 0, discounted, 0)
         }
         let residual = residualRate.map { purchases.discountedResidualPurchasesIfAlive(continuousRate: $0, frequency: pairX, T: pairT) } ?? []
+        // Per row: its P(alive) p and what its customers read — p · expected purchases,
+        // p · survival, the discounted sum (CLV multiplies it into spend · p), p · DERT/P(alive)
+        // and the frequency the spend needs.
+        let perRow = parallelMap(distinct) { r -> RowScores in
+            let p = purchases.pAlive(frequency: rows.frequency[r], recency: rows.recency[r], T: rows.T[r])
+            let pair = perPair[Int(pairOfRow[r])]
+            return RowScores(pAlive: p, expected: p * pair[0], later: p * pair[1], discounted: pair[2],
+                             residual: residual.isEmpty ? 0 : p * residual[Int(pairOfRow[r])], frequency: rows.frequency[r])
+        }
         // Each customer's six scores are written straight into their columns, on two threads
         // that each fill their own half.
         var expected = [Double](repeating: 0, count: n), alive = [Double](repeating: 0, count: n)
-        var later = [Double](repeating: 0, count: n)
+        var later = [Double](repeating: 0, count: survivalToHorizon ? n : 0)
         var spent = [Double](repeating: 0, count: valued ? n : 0), value = [Double](repeating: 0, count: valued ? n : 0)
         var discounted = [Double](repeating: 0, count: residual.isEmpty ? 0 : n)
         expected.withUnsafeMutableBufferPointer { expected in
@@ -181,22 +219,21 @@ public struct CustomerScores: Sendable {
                         value.withUnsafeMutableBufferPointer { value in
                             discounted.withUnsafeMutableBufferPointer { discounted in
                                 let columns = UncheckedBox((expected, alive, later, spent, value, discounted))
-                                let shared = UncheckedBox((purchases, spend, monetaryValue, perPair, pairOf, residual))
+                                let shared = UncheckedBox((spend, monetaryValue, perRow, rows.customerRows, !residual.isEmpty))
                                 let work: @Sendable (Int) -> Void = { half in
                                     let (expected, alive, later, spent, value, discounted) = columns.value
-                                    let (purchases, spend, monetaryValue, perPair, pairOf, residual) = shared.value
+                                    let (spend, monetaryValue, perRow, customerRows, withResidual) = shared.value
                                     for i in (n * half / 2)..<(n * (half + 1) / 2) {
-                                        let p = purchases.pAlive(frequency: frequency[i], recency: recency[i], T: T[i])
-                                        let pair = perPair[Int(pairOf[i])]
-                                        expected[i] = p * pair[0]
-                                        alive[i] = p
-                                        later[i] = p * pair[1]
+                                        let row = perRow[Int(customerRows[i])]
+                                        expected[i] = row.expected
+                                        alive[i] = row.pAlive
+                                        if survivalToHorizon { later[i] = row.later }
                                         if valued, let spend, let monetaryValue {
-                                            let m = spend.expectedSpend(frequency: frequency[i], monetaryValue: monetaryValue[i])
+                                            let m = spend.expectedSpend(frequency: row.frequency, monetaryValue: monetaryValue[i])
                                             spent[i] = m
-                                            value[i] = m * p * pair[2]
+                                            value[i] = m * row.pAlive * row.discounted
                                         }
-                                        if !residual.isEmpty { discounted[i] = p * residual[Int(pairOf[i])] }
+                                        if withResidual { discounted[i] = row.residual }
                                     }
                                 }
                                 if n >= 4096 { DispatchQueue.concurrentPerform(iterations: 2, execute: work) } else { work(0); work(1) }
@@ -212,5 +249,36 @@ public struct CustomerScores: Sendable {
         expectedSpend = spent
         clv = value
         dert = discounted
+    }
+
+    private struct RowScores {
+        var pAlive, expected, later, discounted, residual, frequency: Double
+    }
+}
+
+/// Distinct purchase histories (x, tₓ, T) and the row of each customer, grouped by bit
+/// pattern without checking them (scores of any values are the caller's to judge).
+struct HistoryRows {
+    var frequency: [Double] = [], recency: [Double] = [], T: [Double] = []
+    var customerRows: [Int32]
+
+    init(frequency: [Double], recency: [Double], T: [Double], customerRows: [Int32]) {
+        (self.frequency, self.recency, self.T, self.customerRows) = (frequency, recency, T, customerRows)
+    }
+
+    init(frequency x: [Double], recency tx: [Double], T age: [Double]) {
+        precondition(x.count == tx.count && tx.count == age.count, "one frequency, recency and T per customer")
+        var keys = DistinctKeys(capacity: min(x.count, 1 << 16))
+        customerRows = []
+        customerRows.reserveCapacity(x.count)
+        for i in x.indices {
+            let (row, isNew) = keys.insert(SIMD4(x[i].bitPattern, tx[i].bitPattern, age[i].bitPattern, 0))
+            if isNew {
+                frequency.append(x[i])
+                recency.append(tx[i])
+                T.append(age[i])
+            }
+            customerRows.append(row)
+        }
     }
 }

@@ -16,12 +16,19 @@ public struct PurchaseHistories: Sendable, Equatable {
     private(set) var ageIndex: [Int32] = []
     private(set) var recencies: [Double] = []
     private(set) var recencyIndex: [Int32] = []
+    /// The distinct row of each customer, in the customers' order, so that what is computed
+    /// once per row can be handed back to every customer (`CustomerScores(histories:…)`).
+    public private(set) var customerRows: [Int32] = []
 
     public init(frequency: [Double], recency: [Double], T: [Double], weights: [Double]? = nil) throws {
         guard frequency.count == recency.count, recency.count == T.count, weights.map({ $0.count == T.count }) ?? true else {
             throw LifetimeValueError.invalidData("frequency, recency, T and weights must have one value per customer")
         }
-        var rows = DistinctKeys(capacity: frequency.count)
+        // The table starts small and grows with the distinct rows, which are far fewer than
+        // the customers: a table sized for ten million customers would be 128 MB of slots
+        // probed at random.
+        var rows = DistinctKeys(capacity: min(frequency.count, 1 << 16))
+        customerRows.reserveCapacity(frequency.count)
         var ageKeys = DistinctKeys(capacity: 1024), recencyKeys = DistinctKeys(capacity: 1024)
         for i in frequency.indices {
             let (x, tx, t) = (frequency[i], recency[i], T[i])
@@ -34,6 +41,7 @@ public struct PurchaseHistories: Sendable, Equatable {
                 throw LifetimeValueError.invalidData("customer \(i + 1): recency \(tx) with no repeat purchase (it must be 0)")
             }
             let (row, isNew) = rows.insert(SIMD4(x.bitPattern, tx.bitPattern, t.bitPattern, 0))
+            customerRows.append(row)
             if isNew {
                 self.frequency.append(x)
                 self.recency.append(tx)
@@ -69,6 +77,7 @@ public struct PurchaseHistories: Sendable, Equatable {
 
     /// Every k-th distinct row, weighted up so that the subsample stands for as many customers
     /// as the whole: a cheap stand-in whose fit starts the fit of the whole near its optimum.
+    /// It stands for no customer in particular, so its `customerRows` is empty.
     func subsample(rows wanted: Int) -> PurchaseHistories {
         let stride = max(1, distinctCount / max(1, wanted))
         var sample = self
@@ -80,6 +89,7 @@ public struct PurchaseHistories: Sendable, Equatable {
         sample.weight = picked.map { weight[$0] * customerCount / total }
         sample.ageIndex = picked.map { ageIndex[$0] }
         sample.recencyIndex = picked.map { recencyIndex[$0] }
+        sample.customerRows = []
         return sample
     }
 }

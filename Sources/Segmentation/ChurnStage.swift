@@ -21,20 +21,22 @@ struct ChurnOutcome {
     let deciledOutOfFold: Bool
     let logLine: String
 
-    init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary, purchase: PurchaseModelFit,
+    /// `scoringHistories` gives the scoring summary's distinct histories (when they are ready);
+    /// the calibration window's come with the purchase model.
+    init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary,
+         scoringHistories: () throws -> PurchaseHistories, purchase: PurchaseModelFit,
          createdAt: Date, clienteleVersion: String) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
-        let bgnbd = try purchase.bgnbd ?? BGNBD.fit(try PurchaseHistories(
-            frequency: fitting.frequency.map(Double.init), recency: fitting.recency, T: fitting.T)).model
+        let bgnbd = try purchase.bgnbd ?? BGNBD.fit(purchase.histories).model
         let purchaseScore = PurchaseScore(bgnbd, horizon: fitting.holdout?.duration ?? 0)
-        let scores = try purchaseScore.scores(fitting)
+        let scores = try purchaseScore.scores(purchase.histories)
         let specification = try FeatureSpecification.choose(requested: nil, summary: fitting, purchaseModel: purchaseScore, attributes: nil)
         let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
         var crossValidation: ChurnModel.CrossValidation?
         if settings.churnFolds > 0 {
             var labelProbability: [Double]?
             if case .purchasesBelow(let n) = settings.churnDefinition {
-                labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, fitting)
+                labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, purchase.histories)
             }
             crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed, purchaseScores: scores,
                                     purchaseModelProbability: labelProbability)
@@ -45,7 +47,8 @@ struct ChurnOutcome {
                                        clienteleVersion: clienteleVersion, createdAt: createdAt,
                                        crossValidation: crossValidation)
         self.model = model
-        probabilities = try model.probabilities(try specification.features(scoring, attributes: nil))
+        probabilities = try model.probabilities(try specification.features(
+            scoring, attributes: nil, purchaseScores: try purchaseScore.scores(try scoringHistories())))
         if let evaluation = model.evaluation {
             deciles = evaluation.logistic.deciles
             deciledOutOfFold = true

@@ -105,6 +105,12 @@ public enum Pipeline {
         }()
         // What `clientele fit` would record for the same summary written as CSV.
         let pendingFingerprint = Background { fitting.csvFingerprint() }
+        // The scoring summary's distinct histories, grouped while the purchase model groups
+        // and fits the calibration window's: the scoring and the churn model's scoring read them.
+        let pendingHistories = job.period.calibrationEnd == nil ? nil : Background {
+            Result { try PurchaseHistories(frequency: scoring.frequency.map(Double.init), recency: scoring.recency, T: scoring.T) }
+        }
+        defer { _ = pendingHistories?.value }
         // Whatever happens, the run returns only once its threads are done: a worker's next
         // job must not share the cores and memory with a failed job's leftovers.
         defer { _ = pendingFingerprint.value }
@@ -124,6 +130,7 @@ public enum Pipeline {
         }
 
         let purchase = try clock.time("purchase model") { try PurchaseModelFit(job.models.purchase, fitting) }
+        let scoringHistories = { () throws -> PurchaseHistories in try pendingHistories?.value.get() ?? purchase.histories }
         modelFile(job.models.purchase.rawValue, ModelFile(
             model: job.models.purchase.rawValue, fit: purchase.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
             dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
@@ -137,8 +144,8 @@ public enum Pipeline {
                 let models = job.models
                 pendingChurn = Background {
                     StageClock.timed("churn model") {
-                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, purchase: purchase,
-                                         createdAt: createdAt, clienteleVersion: clienteleVersion)
+                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, scoringHistories: scoringHistories,
+                                         purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion)
                     }
                 }
             }
@@ -157,12 +164,12 @@ public enum Pipeline {
             clock.note("gamma-gamma: \(parameters(fitted.fit))\(fitted.leftOut > 0 ? "; \(fitted.leftOut) repeat buyers without positive spend left out" : "")")
         }
 
-        let scores = clock.time("scoring") {
+        let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
             return CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
                                   months: max(1, Int((job.models.horizon / monthLength).rounded())),
-                                  discountRate: job.models.discountRate, frequency: scoring.frequency.map(Double.init),
-                                  recency: scoring.recency, T: scoring.T, monetaryValue: scoring.monetaryValue)
+                                  discountRate: job.models.discountRate, survivalToHorizon: false, histories: try scoringHistories(),
+                                  monetaryValue: scoring.monetaryValue)
         }
 
         var churn: ChurnOutcome?
@@ -205,7 +212,7 @@ public enum Pipeline {
             StageClock.timed("report") {
                 let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,
-                                        calibration: CalibrationCheck(fitting, model: purchase.model),
+                                        calibration: CalibrationCheck(fitting, histories: purchase.histories, model: purchase.model),
                                         aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
                 try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
             }
@@ -319,9 +326,12 @@ struct PurchaseModelFit {
     let fit: FitResult
     /// The BG/NBD model, when that is the one fitted (the churn features reuse it).
     let bgnbd: BGNBD?
+    /// The summary's distinct histories, which the model was fitted on and which the churn
+    /// features and the report's calibration chart score.
+    let histories: PurchaseHistories
 
     init(_ kind: PurchaseModelKind, _ summary: CustomerSummary) throws {
-        let histories = try PurchaseHistories(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
+        histories = try PurchaseHistories(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
         switch kind {
         case .bgnbd:
             let fitted = try BGNBD.fit(histories)

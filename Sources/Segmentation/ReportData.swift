@@ -48,11 +48,11 @@ struct CalibrationCheck {
     /// The holdout's length, in the job's unit.
     var duration: Double
 
-    init?(_ summary: CustomerSummary, model: any PurchasePredicting) {
+    /// `histories`: the summary's, grouped (the purchase model's fit had them).
+    init?(_ summary: CustomerSummary, histories: PurchaseHistories, model: any PurchasePredicting) {
         guard let holdout = summary.holdout else { return nil }
-        let frequency = summary.frequency.map(Double.init)
         let expected = CustomerScores(purchases: model, spend: nil, monthLength: 1, horizon: holdout.duration, months: 1,
-                                      discountRate: 0, frequency: frequency, recency: summary.recency, T: summary.T,
+                                      discountRate: 0, survivalToHorizon: false, histories: histories,
                                       monetaryValue: nil).expectedPurchases
         var customers = [Int](repeating: 0, count: Self.groups)
         var actual = [Double](repeating: 0, count: Self.groups)

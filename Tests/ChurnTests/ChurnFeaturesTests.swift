@@ -100,4 +100,30 @@ import Transactions
         // A customer who bought often and lately is unlikely to stop buying altogether.
         #expect(fewerThanTwo[2] < fewerThanTwo[0])
     }
+
+    /// Scored from the grouped histories of a fit, every customer gets the scores and label
+    /// probabilities that scoring the summary gives, customers who share a history included.
+    @Test func groupedHistoriesGiveEveryCustomerTheSummarysScores() throws {
+        let path = try temporaryFile("shared.csv", contents: """
+            customer_id,frequency,recency,T,monetary_value
+            a,2,10.0,20.0,15.0
+            b,0,0.0,12.0,0.0
+            c,5,18.0,19.0,30.0
+            d,2,10.0,20.0,40.0
+            e,0,0.0,12.0,0.0
+            f,2,10.0,19.0,15.0
+
+            """)
+        let summary = try CustomerSummary.read(path: path, unit: .weeks)
+        let histories = try PurchaseHistories(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
+        #expect(histories.distinctCount == 4)
+        let score = PurchaseScore(try BGNBD(r: 0.2426, alpha: 4.4135, a: 0.7929, b: 2.4258), horizon: 10)
+        let grouped = try score.scores(histories), direct = try score.scores(summary)
+        #expect(grouped.pAlive == direct.pAlive)
+        #expect(grouped.expectedPurchases == direct.expectedPurchases)
+        #expect(Set(grouped.expectedPurchases).count == 4)
+        let fewerThanTwo = try score.probabilityOfFewerPurchases(than: 2, histories)
+        #expect(fewerThanTwo == (try score.probabilityOfFewerPurchases(than: 2, summary)))
+        #expect(Set(fewerThanTwo).count == 4)
+    }
 }

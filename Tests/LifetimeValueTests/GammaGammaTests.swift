@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LifetimeValue
 
@@ -39,16 +40,21 @@ import Testing
         #expect(worstValue < 1e-6)
     }
 
+    /// lifetimes' Gamma-Gamma, BG/NBD and Pareto/NBD fits of CDNOW and its predictions per customer.
+    private func lifetimesScoringModels() throws -> (GammaGamma, [(String, any PurchasePredicting)], NumericTable) {
+        let g = try lifetimesParameters("gamma_gamma")
+        let b = try lifetimesParameters("bgnbd")
+        return (try GammaGamma(p: g["p"]!, q: g["q"]!, gamma: g["v"]!),
+                [("bgnbd", try BGNBD(r: b["r"]!, alpha: b["alpha"]!, a: b["a"]!, b: b["b"]!)), ("pnbd", try lifetimesParetoNBD())],
+                try fixture("cdnow_predictions.csv"))
+    }
+
     /// Batch scoring (one series per distinct (x, T)) gives lifetimes' CLV for BG/NBD and
     /// Pareto/NBD, and the same expectations and P(alive) as scoring one customer at a time.
     @Test func batchScoresEqualLifetimesCLVAndPerCustomerPredictions() throws {
-        let g = try lifetimesParameters("gamma_gamma")
-        let spend = try GammaGamma(p: g["p"]!, q: g["q"]!, gamma: g["v"]!)
-        let b = try lifetimesParameters("bgnbd")
-        let bgnbd = try BGNBD(r: b["r"]!, alpha: b["alpha"]!, a: b["a"]!, b: b["b"]!)
-        let table = try fixture("cdnow_predictions.csv")
+        let (spend, models, table) = try lifetimesScoringModels()
         let (x, tx, T, z) = (table["x"], table["t_x"], table["T"], table["zbar"])
-        for (name, model) in [("bgnbd", bgnbd as any PurchasePredicting), ("pnbd", try lifetimesParetoNBD())] {
+        for (name, model) in models {
             let scores = CustomerScores(purchases: model, spend: spend, monthLength: 4.345, horizon: 39, months: 12, discountRate: 0.01,
                                         frequency: x, recency: tx, T: T, monetaryValue: z)
             var worst = (clv: 0.0, expected: 0.0, alive: 0.0, later: 0.0)
@@ -60,6 +66,55 @@ import Testing
                 worst.later = max(worst.later, relativeDifference(scores.pAliveAtHorizon[i], later))
             }
             #expect(worst.clv < 1e-6 && worst.expected < 1e-6 && worst.alive < 1e-6 && worst.later < 1e-12, "\(name): \(worst)")
+        }
+    }
+
+    /// Scoring the distinct histories of a fit gives every customer, to the bit, what scoring
+    /// that customer alone gives; scoring the columns gives the same; and leaving out the
+    /// survival to the horizon changes no other column.
+    @Test func groupedHistoriesScoreEveryCustomerAsScoringItAlone() throws {
+        let (spend, models, table) = try lifetimesScoringModels()
+        let (x, tx, T, z) = (table["x"], table["t_x"], table["T"], table["zbar"])
+        let histories = try PurchaseHistories(frequency: x, recency: tx, T: T)
+        #expect(histories.distinctCount < x.count * 3 / 4)
+        let (monthLength, rate) = (4.345, log1p(0.01) / 4.345)
+        for (name, model) in models {
+            let grouped = CustomerScores(purchases: model, spend: spend, monthLength: monthLength, horizon: 39, months: 12,
+                                         discountRate: 0.01, residualRate: rate, histories: histories, monetaryValue: z)
+            let value = CustomerLifetimeValue(purchases: model, spend: spend, monthLength: monthLength)
+            var mismatches: [Int] = []
+            for i in x.indices {
+                let row = Int(histories.customerRows[i])
+                let alone = try [model.pAlive(frequency: x[i], recency: tx[i], T: T[i]),
+                                 model.expectedPurchases(in: 39, frequency: x[i], recency: tx[i], T: T[i]),
+                                 model.pAlive(after: 39, frequency: x[i], recency: tx[i], T: T[i]),
+                                 spend.expectedSpend(frequency: x[i], monetaryValue: z[i]),
+                                 value.value(months: 12, discountRate: 0.01, frequency: x[i], recency: tx[i], T: T[i], monetaryValue: z[i]),
+                                 model.discountedExpectedResidualTransactions(continuousRate: rate, frequency: x[i], recency: tx[i], T: T[i])]
+                let batch = [grouped.pAlive[i], grouped.expectedPurchases[i], grouped.pAliveAtHorizon[i], grouped.expectedSpend[i],
+                             grouped.clv[i], grouped.dert[i]]
+                if batch != alone || [histories.frequency[row], histories.recency[row], histories.T[row]] != [x[i], tx[i], T[i]] {
+                    mismatches.append(i)
+                }
+            }
+            let mismatched = mismatches.count
+            #expect(mismatched == 0, "\(name): customers \(mismatches.prefix(5)) and more")
+            let columns = CustomerScores(purchases: model, spend: spend, monthLength: monthLength, horizon: 39, months: 12,
+                                         discountRate: 0.01, residualRate: rate, frequency: x, recency: tx, T: T, monetaryValue: z)
+            #expect(columns.pAlive == grouped.pAlive)
+            #expect(columns.expectedPurchases == grouped.expectedPurchases)
+            #expect(columns.pAliveAtHorizon == grouped.pAliveAtHorizon)
+            #expect(columns.clv == grouped.clv)
+            #expect(columns.dert == grouped.dert)
+            let lean = CustomerScores(purchases: model, spend: spend, monthLength: monthLength, horizon: 39, months: 12,
+                                      discountRate: 0.01, residualRate: rate, survivalToHorizon: false, histories: histories,
+                                      monetaryValue: z)
+            #expect(lean.pAliveAtHorizon.isEmpty)
+            #expect(lean.pAlive == grouped.pAlive)
+            #expect(lean.expectedPurchases == grouped.expectedPurchases)
+            #expect(lean.expectedSpend == grouped.expectedSpend)
+            #expect(lean.clv == grouped.clv)
+            #expect(lean.dert == grouped.dert)
         }
     }
 
