@@ -22,6 +22,7 @@ struct Clientele: ParsableCommand {
     )
 
     static func main() {
+        MemoryReuse.restartWithHugePages()
         MemoryReuse.keepFreedMemory()
         main(nil)
     }
