@@ -97,6 +97,140 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
         }
     }
 
+    /// The metrics of a score that depends on the customer only through a group (a distinct
+    /// purchase history, for the purchase model's scores): customer i scores
+    /// `groupScores[groupOf[i]]`. The numbers are the same, to the bit, as those of
+    /// `init(scores:…)` on every customer's score, but the sort is of the groups, not the
+    /// customers: a tie of equal scores is counted per fold in one pass over the customers, and
+    /// a decile that ends inside a tie takes the tie's customers in customer order, as the
+    /// customers' ranking has them. Scores that are NaN (each its own tie there) go the
+    /// customers' way.
+    init(groupOf: [Int32], groupScores: [Double], labels: [Double], isProbability: Bool, folds: [Int]? = nil, foldCount: Int = 0) {
+        precondition(groupOf.count == labels.count, "one group per label")
+        guard !groupScores.contains(where: \.isNaN) else {
+            self = ScoreMetrics(scores: groupOf.map { groupScores[Int($0)] }, labels: labels, isProbability: isProbability,
+                                folds: folds, foldCount: foldCount)
+            return
+        }
+        let customers = groupOf.count, churned = Int(labels.reduce(0, +))
+        self.customers = customers
+        self.churned = churned
+        if isProbability {
+            // The terms of `init(scores:…)`, each logarithm taken once per group, summed in
+            // customer order.
+            let epsilon = Double.ulpOfOne
+            let ifChurned = groupScores.map { log(min(max($0, epsilon), 1 - epsilon)) }
+            let ifRetained = groupScores.map { log(1 - min(max($0, epsilon), 1 - epsilon)) }
+            var loss = 0.0, brier = 0.0
+            for (g, y) in zip(groupOf, labels) {
+                let p = groupScores[Int(g)]
+                loss -= y == 1 ? ifChurned[Int(g)] : ifRetained[Int(g)]
+                brier += (p - y) * (p - y)
+            }
+            logLoss = loss / Double(customers)
+            brierScore = brier / Double(customers)
+        }
+        // The ties: groups in ascending score order, runs of equal scores merged.
+        let ascending = Ranking.ascendingOrder(groupScores)
+        var tieOf = [Int32](repeating: 0, count: groupScores.count)
+        var tieScores: [Double] = []
+        for g in ascending {
+            let score = groupScores[Int(g)]
+            if tieScores.last != score { tieScores.append(score) }
+            tieOf[Int(g)] = Int32(tieScores.count - 1)
+        }
+        let ties = tieScores.count, foldsCounted = folds == nil ? 0 : foldCount
+        var inTie = [Int](repeating: 0, count: ties), churnersInTie = [Int](repeating: 0, count: ties)
+        var inTieFold = [Int32](repeating: 0, count: ties * foldsCounted)
+        var churnersInTieFold = [Int32](repeating: 0, count: ties * foldsCounted)
+        for i in 0..<customers {
+            let t = Int(tieOf[Int(groupOf[i])]), churner = labels[i] == 1 ? 1 : 0
+            inTie[t] += 1
+            churnersInTie[t] += churner
+            if let folds {
+                inTieFold[t * foldsCounted + folds[i]] += 1
+                churnersInTieFold[t * foldsCounted + folds[i]] += Int32(churner)
+            }
+        }
+        // Deciles from the top tie down. A decile boundary inside a tie needs the churners
+        // among the tie's first k customers in customer order: found in one more pass.
+        var tieStart = [Int](repeating: 0, count: ties)
+        var position = 0
+        for t in stride(from: ties - 1, through: 0, by: -1) {
+            tieStart[t] = position
+            position += inTie[t]
+        }
+        let bounds = (0...10).map { customers * $0 / 10 }
+        // The ties a boundary falls inside, and for each the offsets into it (ascending) at
+        // which the churners so far are wanted.
+        var cutOf = [Int32](repeating: -1, count: ties)
+        var offsets: [[Int]] = []
+        var tieAt = ties - 1
+        for bound in bounds.dropFirst().dropLast() {
+            while tieAt > 0, tieStart[tieAt] + inTie[tieAt] <= bound { tieAt -= 1 }
+            guard bound > tieStart[tieAt], bound < tieStart[tieAt] + inTie[tieAt] else { continue }
+            if cutOf[tieAt] < 0 {
+                cutOf[tieAt] = Int32(offsets.count)
+                offsets.append([])
+            }
+            // Fewer customers than deciles repeat a boundary; it is wanted once.
+            if offsets[Int(cutOf[tieAt])].last != bound - tieStart[tieAt] { offsets[Int(cutOf[tieAt])].append(bound - tieStart[tieAt]) }
+        }
+        var churnersAtOffset = offsets.map { [Int](repeating: 0, count: $0.count) }
+        if !offsets.isEmpty {
+            var seen = [Int](repeating: 0, count: offsets.count), churnersSeen = seen, next = seen
+            for i in 0..<customers {
+                let c = Int(cutOf[Int(tieOf[Int(groupOf[i])])])
+                guard c >= 0, next[c] < offsets[c].count else { continue }
+                seen[c] += 1
+                churnersSeen[c] += labels[i] == 1 ? 1 : 0
+                if seen[c] == offsets[c][next[c]] {
+                    churnersAtOffset[c][next[c]] = churnersSeen[c]
+                    next[c] += 1
+                }
+            }
+        }
+        /// The churners among the first k customers of tie t, in customer order.
+        func churnersAmongFirst(_ k: Int, of t: Int) -> Int {
+            if k == 0 { return 0 }
+            if k == inTie[t] { return churnersInTie[t] }
+            let c = Int(cutOf[t])
+            return churnersAtOffset[c][offsets[c].firstIndex(of: k)!]
+        }
+        let overallRate = Double(churned) / Double(customers)
+        var found = 0
+        var top = ties - 1
+        deciles = (0..<10).map { d in
+            let (low, high) = (bounds[d], bounds[d + 1])
+            var churners = 0, sum = 0.0
+            var t = top
+            while t >= 0, tieStart[t] < high {
+                let from = max(low, tieStart[t]) - tieStart[t], to = min(high, tieStart[t] + inTie[t]) - tieStart[t]
+                if to > from {
+                    churners += churnersAmongFirst(to, of: t) - churnersAmongFirst(from, of: t)
+                    if isProbability { for _ in from..<to { sum += tieScores[t] } }
+                }
+                if tieStart[t] + inTie[t] > high { break }
+                t -= 1
+            }
+            top = max(t, 0)
+            found += churners
+            let count = high - low
+            let rate = count == 0 ? 0 : Double(churners) / Double(count)
+            return Decile(decile: d + 1, customers: count, churned: churners, churnRate: rate,
+                          lift: overallRate > 0 ? rate / overallRate : 0,
+                          cumulativeGain: churned > 0 ? Double(found) / Double(churned) : 0,
+                          meanPrediction: isProbability && count > 0 ? sum / Double(count) : nil)
+        }
+        auc = Ranking.auc(ties: ties, groupCount: 1, inTie: { t, _ in Double(inTie[t]) }, churnersInTie: { t, _ in Double(churnersInTie[t]) })[0]
+        foldAUC = []
+        if foldsCounted > 0 {
+            foldAUC = Ranking.auc(ties: ties, groupCount: foldsCounted,
+                                  inTie: { t, f in Double(inTieFold[t * foldsCounted + f]) },
+                                  churnersInTie: { t, f in Double(churnersInTieFold[t * foldsCounted + f]) })
+        }
+    }
+
     /// The Mann–Whitney AUC from mid-ranks (NaN when one class is empty).
     static func auc(_ scores: [Double], _ labels: [Double]) -> Double {
         Ranking(scores: scores, labels: labels, folds: nil).auc(groups: nil, groupCount: 1)[0]
@@ -208,7 +342,29 @@ struct Ranking {
             }
             start = end
         }
-        return (0..<groupCount).map { g in
+        return Self.auc(rankSum: rankSum, seen: seen, positives: positives)
+    }
+
+    /// The same AUCs from ties already counted, in ascending score order: `inTie(t, g)`
+    /// customers of group g in tie t, `churnersInTie(t, g)` of them churned.
+    static func auc(ties: Int, groupCount: Int, inTie: (Int, Int) -> Double, churnersInTie: (Int, Int) -> Double) -> [Double] {
+        var rankSum = [Double](repeating: 0, count: groupCount)
+        var seen = [Double](repeating: 0, count: groupCount)
+        var positives = [Double](repeating: 0, count: groupCount)
+        for t in 0..<ties {
+            for g in 0..<groupCount {
+                let (count, churners) = (inTie(t, g), churnersInTie(t, g))
+                guard count > 0 else { continue }
+                rankSum[g] += churners * (seen[g] + (count + 1) / 2)
+                seen[g] += count
+                positives[g] += churners
+            }
+        }
+        return auc(rankSum: rankSum, seen: seen, positives: positives)
+    }
+
+    private static func auc(rankSum: [Double], seen: [Double], positives: [Double]) -> [Double] {
+        rankSum.indices.map { g in
             let negatives = seen[g] - positives[g]
             return (rankSum[g] - positives[g] * (positives[g] + 1) / 2) / (positives[g] * negatives)
         }

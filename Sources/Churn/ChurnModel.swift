@@ -49,9 +49,15 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         public var seed: UInt64
         public var purchaseScores: PurchaseScores?
         public var purchaseModelProbability: [Double]?
+        /// Each customer's distinct purchase history (`PurchaseHistories.customerRows`), when
+        /// known: the purchase model's scores depend on nothing else, so their metrics rank
+        /// the histories instead of the customers, with the same numbers.
+        public var historyOf: [Int32]?
 
-        public init(folds: Int, seed: UInt64, purchaseScores: PurchaseScores?, purchaseModelProbability: [Double]? = nil) {
+        public init(folds: Int, seed: UInt64, purchaseScores: PurchaseScores?, purchaseModelProbability: [Double]? = nil,
+                    historyOf: [Int32]? = nil) {
             (self.folds, self.seed, self.purchaseScores, self.purchaseModelProbability) = (folds, seed, purchaseScores, purchaseModelProbability)
+            self.historyOf = historyOf
         }
     }
 
@@ -91,7 +97,8 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
         model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,
                                            purchaseScores: crossValidation.purchaseScores,
-                                           purchaseModelProbability: crossValidation.purchaseModelProbability)
+                                           purchaseModelProbability: crossValidation.purchaseModelProbability,
+                                           historyOf: crossValidation.historyOf)
         return model
     }
 

@@ -54,25 +54,34 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     }
 
     /// The metrics of the out-of-fold probabilities and of the purchase model's scores on
-    /// `layout`'s folds.
+    /// `layout`'s folds; with `historyOf`, the purchase model's scores are measured per
+    /// distinct history.
     init(outOfFold: [Double], labels: [Double], layout: FoldLayout, purchaseScores: PurchaseScores?,
-         purchaseModelProbability: [Double]?) {
+         purchaseModelProbability: [Double]?, historyOf: [Int32]? = nil) {
         self.folds = layout.folds
         self.seed = layout.seed
         // The four scores are measured side by side, one per thread; a score that is a
         // function of another is made by the thread that measures it, and dropped after.
-        var measured: [(scores: () -> [Double], isProbability: Bool)] = [({ outOfFold }, true)]
-        if let purchaseScores {
-            measured.append(({ purchaseScores.pAlive.map { 1 - $0 } }, true))
-            measured.append(({ purchaseScores.expectedPurchases.map { -$0 } }, false))
+        let measure = { (scores: [Double], isProbability: Bool) in
+            ScoreMetrics(scores: scores, labels: labels, isProbability: isProbability, folds: layout.fold, foldCount: layout.folds)
         }
-        if let purchaseModelProbability { measured.append(({ purchaseModelProbability }, true)) }
+        /// A purchase-model score, `transform` of `scores`, measured per history when known.
+        let measurePurchaseScore = { (scores: [Double], isProbability: Bool, transform: (Double) -> Double) -> ScoreMetrics in
+            guard let historyOf else { return measure(scores.map(transform), isProbability) }
+            var perHistory = [Double](repeating: 0, count: Int(historyOf.max() ?? -1) + 1)
+            for (customer, history) in historyOf.enumerated() { perHistory[Int(history)] = transform(scores[customer]) }
+            return ScoreMetrics(groupOf: historyOf, groupScores: perHistory, labels: labels, isProbability: isProbability,
+                                folds: layout.fold, foldCount: layout.folds)
+        }
+        var measured: [() -> ScoreMetrics] = [{ measure(outOfFold, true) }]
+        if let purchaseScores {
+            measured.append { measurePurchaseScore(purchaseScores.pAlive, true) { 1 - $0 } }
+            measured.append { measurePurchaseScore(purchaseScores.expectedPurchases, false) { -$0 } }
+        }
+        if let purchaseModelProbability { measured.append { measurePurchaseScore(purchaseModelProbability, true) { $0 } } }
         var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
         metrics.withUnsafeMutableBufferPointer { slots in
-            parallelFor(measured.count) { m in
-                slots[m] = ScoreMetrics(scores: measured[m].scores(), labels: labels, isProbability: measured[m].isProbability,
-                                        folds: layout.fold, foldCount: layout.folds)
-            }
+            parallelFor(measured.count) { m in slots[m] = measured[m]() }
         }
         logistic = metrics[0]!
         oneMinusPAlive = purchaseScores == nil ? nil : metrics[1]

@@ -39,7 +39,7 @@ struct ChurnOutcome {
                 labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, purchase.histories)
             }
             crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed, purchaseScores: scores,
-                                    purchaseModelProbability: labelProbability)
+                                    purchaseModelProbability: labelProbability, historyOf: purchase.histories.customerRows)
         }
         let model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
                                        label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,

@@ -108,20 +108,23 @@ struct ChurnCommand: ParsableCommand {
     private func fit(_ data: CustomerSummary, fingerprint: String, attributes table: CSVTable?) throws {
         let label = holdoutSpendBelow.map(ChurnLabel.spendBelow) ?? .purchasesBelow(holdoutPurchasesBelow ?? 1)
         let labels = try label.labels(data, source: summary)
-        let purchases = PurchaseScore(try purchaseModel(data), horizon: data.holdout?.duration ?? 0)
-        let scores = try purchases.scores(data)
+        // The distinct histories serve the BG/NBD fit, its scores and their metrics.
+        let histories = try PurchaseHistories(frequency: data.frequency.map(Double.init), recency: data.recency, T: data.T)
+        let purchases = PurchaseScore(try purchaseModel(histories), horizon: data.holdout?.duration ?? 0)
+        let scores = try purchases.scores(histories)
         let requested = features.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let specification = try FeatureSpecification.choose(requested: requested, summary: data, purchaseModel: purchases,
                                                             attributes: table, categorical: Set(categorical))
         let matrix = try specification.features(data, attributes: table, purchaseScores: scores)
         let weights = ClassWeights(argument: classWeights) ?? .none
         var labelProbability: [Double]?
-        if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, data) }
+        if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, histories) }
         let churnModel = try ChurnModel.fit(
             features: matrix, labels: labels, specification: specification, label: label, penalty: penalty,
             classWeights: weights, timeUnit: unit.value.rawValue, dataFingerprint: fingerprint, clienteleVersion: Clientele.version,
             crossValidation: folds == 0 ? nil : .init(folds: folds, seed: seed, purchaseScores: scores,
-                                                      purchaseModelProbability: labelProbability))
+                                                      purchaseModelProbability: labelProbability,
+                                                      historyOf: histories.customerRows))
         let evaluation = churnModel.evaluation
         let probabilities = try churnModel.probabilities(matrix)
 
@@ -139,12 +142,9 @@ struct ChurnCommand: ParsableCommand {
         report(churnModel, label: label)
     }
 
-    /// The BG/NBD model of --bgnbd, or one fitted on the summary's calibration columns.
-    private func purchaseModel(_ data: CustomerSummary) throws -> BGNBD {
-        guard let bgnbd else {
-            let histories = try PurchaseHistories(frequency: data.frequency.map(Double.init), recency: data.recency, T: data.T)
-            return try BGNBD.fit(histories).model
-        }
+    /// The BG/NBD model of --bgnbd, or one fitted on the summary's calibration histories.
+    private func purchaseModel(_ histories: PurchaseHistories) throws -> BGNBD {
+        guard let bgnbd else { return try BGNBD.fit(histories).model }
         let file = try ModelFile.decode(try readWholeFile(bgnbd), source: bgnbd)
         guard file.model == "bgnbd" else { throw CommandError("\(bgnbd) holds a \(file.model) model; --bgnbd needs a bgnbd one") }
         guard file.timeUnit == unit.value.rawValue else {

@@ -57,4 +57,30 @@ import Transactions
             }
         }
     }
+
+    /// Metrics taken per group of customers that share a score are the customer-wise metrics
+    /// to the bit: many groups per tie, ties cut by decile boundaries, both zeros, folds, a
+    /// single tie, fewer customers than deciles, and groups without customers.
+    @Test func groupedScoresGiveTheCustomerWiseMetrics() {
+        var random = SeededRandom(seed: 5)
+        for (n, groups, levels) in [(10_007, 300, 40), (2_000, 50, 1), (7, 5, 3), (5_000, 2_000, 1_000_000)] {
+            let values = (0..<levels).map { Double($0) / Double(max(1, levels - 1)) }
+            var groupScores = (0..<groups).map { _ in values[Int.random(in: 0..<levels, using: &random)] }
+            if groups > 10 { groupScores[3] = -0.0 }
+            let groupOf = (0..<n).map { _ in Int32(Int.random(in: 0..<min(groups, max(1, groups - 2)), using: &random)) }
+            let labels = (0..<n).map { i in Double.random(in: 0..<1, using: &random) < 0.3 + 0.5 * groupScores[Int(groupOf[i])] ? 1.0 : 0.0 }
+            let folds = (0..<n).map { _ in Int.random(in: 0..<5, using: &random) }
+            let scores = groupOf.map { groupScores[Int($0)] }
+            for isProbability in [true, false] {
+                let grouped = ScoreMetrics(groupOf: groupOf, groupScores: groupScores, labels: labels, isProbability: isProbability,
+                                           folds: folds, foldCount: 5)
+                let customerWise = ScoreMetrics(scores: scores, labels: labels, isProbability: isProbability, folds: folds, foldCount: 5)
+                // A fold of one class has a NaN AUC, equal to itself only bit for bit.
+                #expect(grouped.foldAUC.map(\.bitPattern) == customerWise.foldAUC.map(\.bitPattern))
+                var (left, right) = (grouped, customerWise)
+                (left.foldAUC, right.foldAUC) = ([], [])
+                #expect(left == right, "\(n) customers, \(groups) groups, \(levels) levels")
+            }
+        }
+    }
 }
