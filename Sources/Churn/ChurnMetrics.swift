@@ -101,36 +101,29 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
     /// purchase history, for the purchase model's scores): customer i scores
     /// `groupScores[groupOf[i]]`. The numbers are the same, to the bit, as those of
     /// `init(scores:…)` on every customer's score, but the sort is of the groups, not the
-    /// customers: a tie of equal scores is counted per fold in one pass over the customers, and
-    /// a decile that ends inside a tie takes the tie's customers in customer order, as the
-    /// customers' ranking has them. Scores that are NaN (each its own tie there) go the
-    /// customers' way.
+    /// customers: the ties of equal scores add up their groups' counts, and a decile that ends
+    /// inside a tie takes the tie's customers in customer order, as the customers' ranking has
+    /// them. Scores that are NaN (each its own tie there) go the customers' way.
     init(groupOf: [Int32], groupScores: [Double], labels: [Double], isProbability: Bool, folds: [Int]? = nil, foldCount: Int = 0) {
-        precondition(groupOf.count == labels.count, "one group per label")
+        self.init(groupOf: groupOf, groupScores: groupScores,
+                  counts: GroupCounts(groupOf: groupOf, groups: groupScores.count, labels: labels, folds: folds, foldCount: foldCount),
+                  labels: labels, isProbability: isProbability, folds: folds)
+    }
+
+    /// The same, with the groups' counts already taken (`counts`, shared by every score of
+    /// the same groups).
+    init(groupOf: [Int32], groupScores: [Double], counts: GroupCounts, labels: [Double], isProbability: Bool, folds: [Int]?) {
+        precondition(groupOf.count == labels.count && counts.groups == groupScores.count, "one group per label, counts per group")
         guard !groupScores.contains(where: \.isNaN) else {
             self = ScoreMetrics(scores: groupOf.map { groupScores[Int($0)] }, labels: labels, isProbability: isProbability,
-                                folds: folds, foldCount: foldCount)
+                                folds: folds, foldCount: counts.folds)
             return
         }
         let customers = groupOf.count, churned = Int(labels.reduce(0, +))
         self.customers = customers
         self.churned = churned
-        if isProbability {
-            // The terms of `init(scores:…)`, each logarithm taken once per group, summed in
-            // customer order.
-            let epsilon = Double.ulpOfOne
-            let ifChurned = groupScores.map { log(min(max($0, epsilon), 1 - epsilon)) }
-            let ifRetained = groupScores.map { log(1 - min(max($0, epsilon), 1 - epsilon)) }
-            var loss = 0.0, brier = 0.0
-            for (g, y) in zip(groupOf, labels) {
-                let p = groupScores[Int(g)]
-                loss -= y == 1 ? ifChurned[Int(g)] : ifRetained[Int(g)]
-                brier += (p - y) * (p - y)
-            }
-            logLoss = loss / Double(customers)
-            brierScore = brier / Double(customers)
-        }
-        // The ties: groups in ascending score order, runs of equal scores merged.
+        // The ties: groups in ascending score order, runs of equal scores merged, each with
+        // its groups' customers and churners, overall and per fold.
         let ascending = Ranking.ascendingOrder(groupScores)
         var tieOf = [Int32](repeating: 0, count: groupScores.count)
         var tieScores: [Double] = []
@@ -139,26 +132,20 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             if tieScores.last != score { tieScores.append(score) }
             tieOf[Int(g)] = Int32(tieScores.count - 1)
         }
-        let ties = tieScores.count, foldsCounted = folds == nil ? 0 : foldCount
-        var inTie = [Int](repeating: 0, count: ties), churnersInTie = [Int](repeating: 0, count: ties)
-        var inTieFold = [Int32](repeating: 0, count: ties * foldsCounted)
-        var churnersInTieFold = [Int32](repeating: 0, count: ties * foldsCounted)
-        for i in 0..<customers {
-            let t = Int(tieOf[Int(groupOf[i])]), churner = labels[i] == 1 ? 1 : 0
-            inTie[t] += 1
-            churnersInTie[t] += churner
-            if let folds {
-                inTieFold[t * foldsCounted + folds[i]] += 1
-                churnersInTieFold[t * foldsCounted + folds[i]] += Int32(churner)
-            }
+        let ties = tieScores.count, stride = counts.stride
+        var tieCounts = [Int](repeating: 0, count: ties * stride)
+        for g in 0..<counts.groups {
+            let (from, to) = (g * stride, Int(tieOf[g]) * stride)
+            for k in 0..<stride { tieCounts[to + k] += Int(counts.counts[from + k]) }
         }
+        let inTie = { (t: Int) in tieCounts[t * stride] }, churnersInTie = { (t: Int) in tieCounts[t * stride + 1] }
         // Deciles from the top tie down. A decile boundary inside a tie needs the churners
-        // among the tie's first k customers in customer order: found in one more pass.
+        // among the tie's first k customers in customer order.
         var tieStart = [Int](repeating: 0, count: ties)
         var position = 0
-        for t in stride(from: ties - 1, through: 0, by: -1) {
+        for t in Swift.stride(from: ties - 1, through: 0, by: -1) {
             tieStart[t] = position
-            position += inTie[t]
+            position += inTie(t)
         }
         let bounds = (0...10).map { customers * $0 / 10 }
         // The ties a boundary falls inside, and for each the offsets into it (ascending) at
@@ -167,8 +154,8 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
         var offsets: [[Int]] = []
         var tieAt = ties - 1
         for bound in bounds.dropFirst().dropLast() {
-            while tieAt > 0, tieStart[tieAt] + inTie[tieAt] <= bound { tieAt -= 1 }
-            guard bound > tieStart[tieAt], bound < tieStart[tieAt] + inTie[tieAt] else { continue }
+            while tieAt > 0, tieStart[tieAt] + inTie(tieAt) <= bound { tieAt -= 1 }
+            guard bound > tieStart[tieAt], bound < tieStart[tieAt] + inTie(tieAt) else { continue }
             if cutOf[tieAt] < 0 {
                 cutOf[tieAt] = Int32(offsets.count)
                 offsets.append([])
@@ -176,24 +163,47 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             // Fewer customers than deciles repeat a boundary; it is wanted once.
             if offsets[Int(cutOf[tieAt])].last != bound - tieStart[tieAt] { offsets[Int(cutOf[tieAt])].append(bound - tieStart[tieAt]) }
         }
+        // One pass over the customers, in their order, for what needs it: the log-loss and
+        // Brier sums of `init(scores:…)` (each logarithm taken once per group) and the churners
+        // before each boundary inside a tie.
+        struct GroupTerms {
+            var ifChurned: Double, ifRetained: Double, score: Double
+            var cut: Int32
+        }
+        let epsilon = Double.ulpOfOne
+        let terms = groupScores.indices.map { g -> GroupTerms in
+            let p = groupScores[g], clipped = min(max(p, epsilon), 1 - epsilon)
+            return GroupTerms(ifChurned: isProbability ? log(clipped) : 0, ifRetained: isProbability ? log(1 - clipped) : 0,
+                              score: p, cut: cutOf[Int(tieOf[g])])
+        }
         var churnersAtOffset = offsets.map { [Int](repeating: 0, count: $0.count) }
-        if !offsets.isEmpty {
+        var loss = 0.0, brier = 0.0
+        if isProbability || !offsets.isEmpty {
             var seen = [Int](repeating: 0, count: offsets.count), churnersSeen = seen, next = seen
             for i in 0..<customers {
-                let c = Int(cutOf[Int(tieOf[Int(groupOf[i])])])
+                let group = terms[Int(groupOf[i])], y = labels[i]
+                if isProbability {
+                    loss -= y == 1 ? group.ifChurned : group.ifRetained
+                    brier += (group.score - y) * (group.score - y)
+                }
+                let c = Int(group.cut)
                 guard c >= 0, next[c] < offsets[c].count else { continue }
                 seen[c] += 1
-                churnersSeen[c] += labels[i] == 1 ? 1 : 0
+                churnersSeen[c] += y == 1 ? 1 : 0
                 if seen[c] == offsets[c][next[c]] {
                     churnersAtOffset[c][next[c]] = churnersSeen[c]
                     next[c] += 1
                 }
             }
         }
+        if isProbability {
+            logLoss = loss / Double(customers)
+            brierScore = brier / Double(customers)
+        }
         /// The churners among the first k customers of tie t, in customer order.
         func churnersAmongFirst(_ k: Int, of t: Int) -> Int {
             if k == 0 { return 0 }
-            if k == inTie[t] { return churnersInTie[t] }
+            if k == inTie(t) { return churnersInTie(t) }
             let c = Int(cutOf[t])
             return churnersAtOffset[c][offsets[c].firstIndex(of: k)!]
         }
@@ -205,12 +215,12 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             var churners = 0, sum = 0.0
             var t = top
             while t >= 0, tieStart[t] < high {
-                let from = max(low, tieStart[t]) - tieStart[t], to = min(high, tieStart[t] + inTie[t]) - tieStart[t]
+                let from = max(low, tieStart[t]) - tieStart[t], to = min(high, tieStart[t] + inTie(t)) - tieStart[t]
                 if to > from {
                     churners += churnersAmongFirst(to, of: t) - churnersAmongFirst(from, of: t)
                     if isProbability { for _ in from..<to { sum += tieScores[t] } }
                 }
-                if tieStart[t] + inTie[t] > high { break }
+                if tieStart[t] + inTie(t) > high { break }
                 t -= 1
             }
             top = max(t, 0)
@@ -222,12 +232,44 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
                           cumulativeGain: churned > 0 ? Double(found) / Double(churned) : 0,
                           meanPrediction: isProbability && count > 0 ? sum / Double(count) : nil)
         }
-        auc = Ranking.auc(ties: ties, groupCount: 1, inTie: { t, _ in Double(inTie[t]) }, churnersInTie: { t, _ in Double(churnersInTie[t]) })[0]
+        auc = Ranking.auc(ties: ties, groupCount: 1, inTie: { t, _ in Double(inTie(t)) },
+                          churnersInTie: { t, _ in Double(churnersInTie(t)) })[0]
         foldAUC = []
-        if foldsCounted > 0 {
-            foldAUC = Ranking.auc(ties: ties, groupCount: foldsCounted,
-                                  inTie: { t, f in Double(inTieFold[t * foldsCounted + f]) },
-                                  churnersInTie: { t, f in Double(churnersInTieFold[t * foldsCounted + f]) })
+        if counts.folds > 0 {
+            foldAUC = Ranking.auc(ties: ties, groupCount: counts.folds,
+                                  inTie: { t, f in Double(tieCounts[t * stride + 2 + 2 * f]) },
+                                  churnersInTie: { t, f in Double(tieCounts[t * stride + 3 + 2 * f]) })
+        }
+    }
+
+    /// Each group's customers and churners, overall and in each fold, counted in one pass over
+    /// the customers: all that the ranking of a score of the groups needs from them, besides
+    /// the few ties that a decile boundary cuts.
+    struct GroupCounts: Sendable {
+        let groups: Int
+        /// The folds counted (0 without folds).
+        let folds: Int
+        /// Per group, `stride` counts side by side (one cache line or so, for a pass that
+        /// lands on the groups at random): customers, churners, then customers and churners
+        /// of each fold.
+        let counts: [Int32]
+        var stride: Int { 2 + 2 * folds }
+
+        init(groupOf: [Int32], groups: Int, labels: [Double], folds: [Int]?, foldCount: Int) {
+            self.groups = groups
+            self.folds = folds == nil ? 0 : foldCount
+            let stride = 2 + 2 * self.folds
+            var counts = [Int32](repeating: 0, count: groups * stride)
+            for i in groupOf.indices {
+                let base = Int(groupOf[i]) * stride, churner: Int32 = labels[i] == 1 ? 1 : 0
+                counts[base] += 1
+                counts[base + 1] += churner
+                if let folds {
+                    counts[base + 2 + 2 * folds[i]] += 1
+                    counts[base + 3 + 2 * folds[i]] += churner
+                }
+            }
+            self.counts = counts
         }
     }
 

@@ -60,28 +60,41 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
          purchaseModelProbability: [Double]?, historyOf: [Int32]? = nil) {
         self.folds = layout.folds
         self.seed = layout.seed
-        // The four scores are measured side by side, one per thread; a score that is a
-        // function of another is made by the thread that measures it, and dropped after.
+        // The scores are measured side by side, one per thread; a score that is a function of
+        // another is made by the thread that measures it, and dropped after.
         let measure = { (scores: [Double], isProbability: Bool) in
             ScoreMetrics(scores: scores, labels: labels, isProbability: isProbability, folds: layout.fold, foldCount: layout.folds)
         }
-        /// A purchase-model score, `transform` of `scores`, measured per history when known.
+        /// A purchase-model score, `transform` of `scores`, measured per history when known,
+        /// from the histories' counts (`counts`, taken once for all of them).
+        var counts: ScoreMetrics.GroupCounts?
+        let histories = historyOf.map { Int($0.max() ?? -1) + 1 } ?? 0
         let measurePurchaseScore = { (scores: [Double], isProbability: Bool, transform: (Double) -> Double) -> ScoreMetrics in
-            guard let historyOf else { return measure(scores.map(transform), isProbability) }
-            var perHistory = [Double](repeating: 0, count: Int(historyOf.max() ?? -1) + 1)
+            guard let historyOf, let counts else { return measure(scores.map(transform), isProbability) }
+            var perHistory = [Double](repeating: 0, count: histories)
             for (customer, history) in historyOf.enumerated() { perHistory[Int(history)] = transform(scores[customer]) }
-            return ScoreMetrics(groupOf: historyOf, groupScores: perHistory, labels: labels, isProbability: isProbability,
-                                folds: layout.fold, foldCount: layout.folds)
+            return ScoreMetrics(groupOf: historyOf, groupScores: perHistory, counts: counts, labels: labels,
+                                isProbability: isProbability, folds: layout.fold)
         }
-        var measured: [() -> ScoreMetrics] = [{ measure(outOfFold, true) }]
+        var purchaseMeasures: [() -> ScoreMetrics] = []
         if let purchaseScores {
-            measured.append { measurePurchaseScore(purchaseScores.pAlive, true) { 1 - $0 } }
-            measured.append { measurePurchaseScore(purchaseScores.expectedPurchases, false) { -$0 } }
+            purchaseMeasures.append { measurePurchaseScore(purchaseScores.pAlive, true) { 1 - $0 } }
+            purchaseMeasures.append { measurePurchaseScore(purchaseScores.expectedPurchases, false) { -$0 } }
         }
-        if let purchaseModelProbability { measured.append { measurePurchaseScore(purchaseModelProbability, true) { $0 } } }
-        var metrics = [ScoreMetrics?](repeating: nil, count: measured.count)
+        if let purchaseModelProbability { purchaseMeasures.append { measurePurchaseScore(purchaseModelProbability, true) { $0 } } }
+        var metrics = [ScoreMetrics?](repeating: nil, count: 1 + purchaseMeasures.count)
         metrics.withUnsafeMutableBufferPointer { slots in
-            parallelFor(measured.count) { m in slots[m] = measured[m]() }
+            // The out-of-fold probabilities are ranked while the histories are counted; then
+            // the purchase model's scores, side by side.
+            parallelFor(historyOf != nil && !purchaseMeasures.isEmpty ? 2 : 1) { t in
+                if t == 0 {
+                    slots[0] = measure(outOfFold, true)
+                } else if let historyOf {
+                    counts = ScoreMetrics.GroupCounts(groupOf: historyOf, groups: histories, labels: labels, folds: layout.fold,
+                                                      foldCount: layout.folds)
+                }
+            }
+            parallelFor(purchaseMeasures.count) { m in slots[1 + m] = purchaseMeasures[m]() }
         }
         logistic = metrics[0]!
         oneMinusPAlive = purchaseScores == nil ? nil : metrics[1]
