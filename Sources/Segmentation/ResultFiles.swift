@@ -24,13 +24,7 @@ enum ResultFiles {
         let segmentFields = labels.indices.map { CSVWriter.TextFields([String($0), labels[$0]]) }
         let header = CSVWriter(columns: assignmentColumns).bytes
         try ResultDirectory.write(header: header, rows: summary.count, render: { rows, bytes in
-            var writer = CSVWriter(columns: assignmentColumns, expectedRows: rows.count, header: false)
-            var row = [Double](repeating: .nan, count: measures.count)
-            for i in rows {
-                for j in measures.indices { row[j] = measures[j]?[i] ?? .nan }
-                writer.appendRow(summary.customerIDs, i, fields: segmentFields[segments[i]], row)
-            }
-            bytes = writer.bytes
+            bytes = CSVWriter.rows(rows, ids: summary.customerIDs, fields: segmentFields, group: segments, columns: measures)
         }, to: path)
     }
 

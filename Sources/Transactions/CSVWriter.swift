@@ -51,4 +51,30 @@ public struct CSVWriter: Sendable {
             row.put(0x0A)
         }
     }
+
+    /// The rows `rows` of a per-customer file rendered straight into one buffer: customer i of
+    /// `ids`, then the text fields `fields[group[i]]`, then column j's value i for each
+    /// column (NaN where a column is nil) — the bytes `appendRow(ids, i, fields:, values)`
+    /// gives, without a row's scratch buffer and copy.
+    public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int], columns: [[Double]?]) -> [UInt8] {
+        let idBytes = ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound]
+        let longestFields = fields.map(\.bytes.count).max() ?? 0
+        let room = 2 * idBytes + rows.count * (2 + longestFields + columns.count * (TextCursor.longestNumber + 1))
+        let present = columns.map { $0 ?? [] }
+        return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
+            var cursor = TextCursor(buffer.baseAddress!)
+            ids.bytes.withUnsafeBufferPointer { idText in
+                for i in rows {
+                    cursor.put(field: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]))
+                    fields[group[i]].bytes.withUnsafeBufferPointer { cursor.put($0) }
+                    for j in present.indices {
+                        cursor.put(0x2C)
+                        cursor.put(number: present[j].isEmpty ? .nan : present[j][i])
+                    }
+                    cursor.put(0x0A)
+                }
+            }
+            written = cursor.position - buffer.baseAddress!
+        }
+    }
 }

@@ -177,6 +177,28 @@ import Testing
         }
     }
 
+    /// Rows rendered straight into a chunk are the file's rows: the id quoted where RFC 4180
+    /// asks, the text fields of the row's group, each value as its description, and "nan" for
+    /// a column that is missing.
+    @Test func chunkRowsAreTheRowsOfTheFile() {
+        let ids = CustomerIDs(["a,1", "b\"q", "c", "line\nbreak", "00042"])
+        let labels = [["0", "Lost, long ago"], ["1", "Active \"lately\""]]
+        let group = [1, 0, 1, 0, 0]
+        let columns: [[Double]?] = [[1, 2.5, 77.85714285714286, -0.0, 1e-300], nil, [0.1, 3, 1.0 / 3, 12, .nan]]
+        func quoted(_ field: String) -> String {
+            guard field.contains(where: { ",\"\n\r".contains($0) }) else { return field }
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        for rows in [0..<5, 1..<4, 2..<2] {
+            let expected = rows.map { i in
+                ([quoted(ids[i])] + labels[group[i]].map(quoted) + columns.map { $0.map { "\($0[i])" } ?? "nan" })
+                    .joined(separator: ",") + "\n"
+            }.joined()
+            let rendered = CSVWriter.rows(rows, ids: ids, fields: labels.map(CSVWriter.TextFields.init), group: group, columns: columns)
+            #expect(String(decoding: rendered, as: UTF8.self) == expected)
+        }
+    }
+
     @Test func errorLinesAreRightInTheSecondHalfOfABlock() throws {
         var text = "customer_id,date,amount\n"
         for i in 0..<20_000 { text += "c\(i % 977),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
