@@ -361,9 +361,7 @@ struct Ranking {
     /// only; `groups` nil: every customer in group 0), from mid-ranks within the group, in
     /// one walk over the customers in score order.
     func auc(groups: [Int32]?, groupCount: Int) -> [Double] {
-        var rankSum = [Double](repeating: 0, count: groupCount)
-        var seen = [Double](repeating: 0, count: groupCount)
-        var positives = [Double](repeating: 0, count: groupCount)
+        var sums = RankSums(groups: groupCount)
         var inTie = [Double](repeating: 0, count: groupCount), positivesInTie = [Double](repeating: 0, count: groupCount)
         var start = 0
         while start < scores.count {
@@ -375,40 +373,49 @@ struct Ranking {
                 positivesInTie[g] += Double(labels[k])
             }
             for g in 0..<groupCount where inTie[g] > 0 {
-                // The tie's members hold ranks seen+1 … seen+inTie within their group.
-                rankSum[g] += positivesInTie[g] * (seen[g] + (inTie[g] + 1) / 2)
-                seen[g] += inTie[g]
-                positives[g] += positivesInTie[g]
+                sums.add(tie: inTie[g], churners: positivesInTie[g], group: g)
                 inTie[g] = 0
                 positivesInTie[g] = 0
             }
             start = end
         }
-        return Self.auc(rankSum: rankSum, seen: seen, positives: positives)
+        return sums.auc
     }
 
     /// The same AUCs from ties already counted, in ascending score order: `inTie(t, g)`
     /// customers of group g in tie t, `churnersInTie(t, g)` of them churned.
     static func auc(ties: Int, groupCount: Int, inTie: (Int, Int) -> Double, churnersInTie: (Int, Int) -> Double) -> [Double] {
-        var rankSum = [Double](repeating: 0, count: groupCount)
-        var seen = [Double](repeating: 0, count: groupCount)
-        var positives = [Double](repeating: 0, count: groupCount)
+        var sums = RankSums(groups: groupCount)
         for t in 0..<ties {
-            for g in 0..<groupCount {
-                let (count, churners) = (inTie(t, g), churnersInTie(t, g))
-                guard count > 0 else { continue }
-                rankSum[g] += churners * (seen[g] + (count + 1) / 2)
-                seen[g] += count
-                positives[g] += churners
+            for g in 0..<groupCount where inTie(t, g) > 0 {
+                sums.add(tie: inTie(t, g), churners: churnersInTie(t, g), group: g)
             }
         }
-        return auc(rankSum: rankSum, seen: seen, positives: positives)
+        return sums.auc
     }
 
-    private static func auc(rankSum: [Double], seen: [Double], positives: [Double]) -> [Double] {
-        rankSum.indices.map { g in
-            let negatives = seen[g] - positives[g]
-            return (rankSum[g] - positives[g] * (positives[g] + 1) / 2) / (positives[g] * negatives)
+    /// Each group's rank sum of its churned customers, from its ties in ascending score order.
+    private struct RankSums {
+        var rankSum: [Double], seen: [Double], positives: [Double]
+
+        init(groups: Int) {
+            (rankSum, seen, positives) = ([Double](repeating: 0, count: groups), [Double](repeating: 0, count: groups),
+                                          [Double](repeating: 0, count: groups))
+        }
+
+        /// A tie of `count` customers of `group`, `churners` of them churned: they hold the
+        /// group's ranks seen+1 … seen+count, each the mid-rank.
+        mutating func add(tie count: Double, churners: Double, group g: Int) {
+            rankSum[g] += churners * (seen[g] + (count + 1) / 2)
+            seen[g] += count
+            positives[g] += churners
+        }
+
+        var auc: [Double] {
+            rankSum.indices.map { g in
+                let negatives = seen[g] - positives[g]
+                return (rankSum[g] - positives[g] * (positives[g] + 1) / 2) / (positives[g] * negatives)
+            }
         }
     }
 }

@@ -108,7 +108,7 @@ public enum Pipeline {
         // The scoring summary's distinct histories, grouped while the purchase model groups
         // and fits the calibration window's: the scoring and the churn model's scoring read them.
         let pendingHistories = job.period.calibrationEnd == nil ? nil : Background {
-            Result { try PurchaseHistories(frequency: scoring.frequency.map(Double.init), recency: scoring.recency, T: scoring.T) }
+            Result { try PurchaseHistories(scoring) }
         }
         defer { _ = pendingHistories?.value }
         // Whatever happens, the run returns only once its threads are done: a worker's next
@@ -331,7 +331,7 @@ struct PurchaseModelFit {
     let histories: PurchaseHistories
 
     init(_ kind: PurchaseModelKind, _ summary: CustomerSummary) throws {
-        histories = try PurchaseHistories(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
+        histories = try PurchaseHistories(summary)
         switch kind {
         case .bgnbd:
             let fitted = try BGNBD.fit(histories)

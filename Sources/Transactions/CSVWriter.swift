@@ -40,15 +40,8 @@ public struct CSVWriter: Sendable {
     public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: TextFields, _ values: [Double]) {
         precondition(fields.count + values.count == width, "a row needs \(width) fields and values")
         let id = ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]]
-        let capacity = 2 * id.count + 3 + fields.bytes.count + values.count * (TextCursor.longestNumber + 1)
-        appendRendered(to: &bytes, capacity: capacity) { row in
-            row.put(field: id)
-            fields.bytes.withUnsafeBufferPointer { row.put($0) }
-            for value in values {
-                row.put(0x2C)
-                row.put(number: value)
-            }
-            row.put(0x0A)
+        appendRendered(to: &bytes, capacity: Self.room(idBytes: id.count, rows: 1, fieldBytes: fields.bytes.count, numbers: values.count)) {
+            $0.put(row: id, fields: fields, numbers: values.count) { values[$0] }
         }
     }
 
@@ -57,24 +50,40 @@ public struct CSVWriter: Sendable {
     /// column (NaN where a column is nil) — the bytes `appendRow(ids, i, fields:, values)`
     /// gives, without a row's scratch buffer and copy.
     public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int], columns: [[Double]?]) -> [UInt8] {
-        let idBytes = ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound]
-        let longestFields = fields.map(\.bytes.count).max() ?? 0
-        let room = 2 * idBytes + rows.count * (2 + longestFields + columns.count * (TextCursor.longestNumber + 1))
+        let room = room(idBytes: ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound], rows: rows.count,
+                        fieldBytes: fields.map(\.bytes.count).max() ?? 0, numbers: columns.count)
         let present = columns.map { $0 ?? [] }
         return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
             var cursor = TextCursor(buffer.baseAddress!)
             ids.bytes.withUnsafeBufferPointer { idText in
                 for i in rows {
-                    cursor.put(field: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]))
-                    fields[group[i]].bytes.withUnsafeBufferPointer { cursor.put($0) }
-                    for j in present.indices {
-                        cursor.put(0x2C)
-                        cursor.put(number: present[j].isEmpty ? .nan : present[j][i])
-                    }
-                    cursor.put(0x0A)
+                    cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
+                               fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
                 }
             }
             written = cursor.position - buffer.baseAddress!
         }
+    }
+
+    /// The most bytes `rows` rows can take: each id quoted with every byte doubled, at most
+    /// `fieldBytes` of text fields, `numbers` numbers after their commas, and the line's end.
+    private static func room(idBytes: Int, rows: Int, fieldBytes: Int, numbers: Int) -> Int {
+        2 * idBytes + rows * (3 + fieldBytes + numbers * (TextCursor.longestNumber + 1))
+    }
+}
+
+extension TextCursor {
+    /// One row of a per-customer file: the id (quoted where RFC 4180 asks), the text fields,
+    /// `numbers` numbers (`number(j)`), each after its comma, and the line's end.
+    @inline(__always)
+    mutating func put<ID: Collection>(row id: ID, fields: CSVWriter.TextFields, numbers: Int, _ number: (Int) -> Double)
+        where ID.Element == UInt8 {
+        put(field: id)
+        fields.bytes.withUnsafeBufferPointer { put($0) }
+        for j in 0..<numbers {
+            put(0x2C)
+            put(number: number(j))
+        }
+        put(0x0A)
     }
 }

@@ -192,8 +192,6 @@ private struct SummaryColumns {
         (self.monetaryValue, self.holdoutMonetaryValue) = (monetaryValue, holdoutMonetaryValue)
     }
 
-    init() {}
-
     /// Customers `part` of `kept`, in order. `releasing`: give the folds' memory back as the
     /// pass leaves them behind (only the thread with the lowest customers may).
     static func gather(_ part: Range<Int>, into target: Targets, _ kept: [Int32], _ folds: CustomerFolds, _ windows: Windows,

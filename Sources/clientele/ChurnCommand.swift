@@ -109,7 +109,7 @@ struct ChurnCommand: ParsableCommand {
         let label = holdoutSpendBelow.map(ChurnLabel.spendBelow) ?? .purchasesBelow(holdoutPurchasesBelow ?? 1)
         let labels = try label.labels(data, source: summary)
         // The distinct histories serve the BG/NBD fit, its scores and their metrics.
-        let histories = try PurchaseHistories(frequency: data.frequency.map(Double.init), recency: data.recency, T: data.T)
+        let histories = try PurchaseHistories(data)
         let purchases = PurchaseScore(try purchaseModel(histories), horizon: data.holdout?.duration ?? 0)
         let scores = try purchases.scores(histories)
         let requested = features.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
