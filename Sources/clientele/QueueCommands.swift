@@ -145,19 +145,40 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        // Signals are caught before the queue is opened: a SIGTERM from then on stops the
+        // worker, even one that comes before the worker exists.
+        let pending = PendingWorker()
+        StopSignals.install([SIGTERM, SIGINT]) { pending.stop() }
         let worker = Worker(queue: try queue.open(), concurrency: concurrency,
                             runner: PipelineJobRunner(simulatedSeconds: simulateJobSeconds),
                             pollInterval: pollInterval, leaseTimeout: leaseTimeout, maxAttempts: maxAttempts,
                             drain: drain, gracePeriod: gracePeriod)
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { worker.stop() }
-            source.resume()
-            return source
-        }
+        pending.set(worker)
         _ = worker.run()
-        signals.forEach { $0.cancel() }
+    }
+}
+
+/// The worker a stop request goes to, once it exists; a request that comes first is kept
+/// and handed on when it does (`Worker.stop()` before `run()` makes `run()` return at once).
+private final class PendingWorker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var worker: Worker?
+    private var stopRequested = false
+
+    func set(_ worker: Worker) {
+        lock.lock()
+        self.worker = worker
+        let stop = stopRequested
+        lock.unlock()
+        if stop { worker.stop() }
+    }
+
+    func stop() {
+        lock.lock()
+        stopRequested = true
+        let worker = self.worker
+        lock.unlock()
+        worker?.stop()
     }
 }
 

@@ -183,6 +183,26 @@ import Testing
         #expect(names(queue + "/running").isEmpty && names(queue + "/tmp").isEmpty && names(queue + "/incoming").isEmpty)
     }
 
+    /// A SIGTERM that comes as soon as the worker has opened its queue, before it serves,
+    /// still stops it: the worker exits 0 instead of running on.
+    @Test func aWorkerStoppedAsItStartsExits() throws {
+        for _ in 0..<20 {
+            let queue = try makeQueue()
+            let (worker, _) = try startWorker(queue, [])
+            // As soon as the directory is there, to hit the moment right after the opening.
+            let deadline = Date().addingTimeInterval(20)
+            while !FileManager.default.fileExists(atPath: queue + "/incoming"), Date() < deadline {}
+            worker.terminate()
+            #expect(waitUntil { !worker.isRunning }, "the worker ran on after SIGTERM")
+            guard !worker.isRunning else {
+                kill(worker.processIdentifier, SIGKILL)
+                worker.waitUntilExit()
+                return
+            }
+            #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
+        }
+    }
+
     /// Where the kernel gives huge pages only to memory that asks for them, a worker starts
     /// itself again at once with glibc's huge-page tunable, under the same process id (its
     /// leases name it); a choice the environment already makes is left as it is.
