@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
         // glibc's allocator controls, for the command line's memory reuse.
         .systemLibrary(name: "CAllocator"),
-        .target(name: "Files", exclude: ["README.md"]),
+        // The open(2) flag for writes past the page cache, which Swift's Glibc module leaves out.
+        .systemLibrary(name: "CFileControl"),
+        .target(name: "Files", dependencies: ["CFileControl"], exclude: ["README.md"]),
         .target(name: "Transactions", dependencies: ["Files"], exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
@@ -96,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TransactionsTests",
-            dependencies: ["Transactions"],
+            dependencies: ["Transactions", "Files"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -60,28 +60,30 @@ public enum ResultDirectory {
 
     /// Writes a file inside a result directory and flushes it.
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        try write(to: path) { try $0(bytes) }
+        try write(to: path, bufferBytes: bytes.count) { try $0(bytes) }
     }
 
     /// Like `write(_:to:)`, for a header and then rows rendered a chunk at a time on two
     /// threads (`renderInOrder`), each chunk written as it comes.
     public static func write(header: [UInt8], rows: Int, render: (Range<Int>, inout [UInt8]) -> Void, to path: String) throws {
-        try write(to: path) { append in
+        try write(to: path, bufferBytes: 8 << 20) { append in
             try append(header)
             try renderInOrder(rows: rows, render: render, consume: append)
         }
     }
 
-    /// Opens `path`, lets `fill` append bytes, then flushes and closes it.
-    private static func write(to path: String, _ fill: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
-        defer { close(fd) }
+    /// Creates `path` as an `OutputFile` (past the page cache where the file system allows:
+    /// nothing reads a result back in this process), lets `fill` append bytes, then flushes it.
+    private static func write(to path: String, bufferBytes: Int, _ fill: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
+        guard let file = OutputFile(creating: path, bufferBytes: bufferBytes) else {
+            throw WriteError(path: path, reason: "cannot write: \(systemReason())")
+        }
         try fill { bytes in
-            let code = writeAll(fd, bytes)
+            let code = file.append(bytes)
             guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
         }
-        guard fsync(fd) == 0 else { throw WriteError(path: path, reason: "cannot flush: \(systemReason())") }
+        let code = file.finish()
+        guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
     }
 
     /// Creates a subdirectory of a result directory.

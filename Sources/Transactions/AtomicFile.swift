@@ -5,8 +5,9 @@ import Darwin
 #endif
 import Files
 
-/// Writes a whole file or nothing: the bytes go to a temporary file beside the target,
-/// are flushed to disk, and the temporary file is renamed over the target. A reader sees
+/// Writes a whole file or nothing: the bytes go to a temporary file beside the target
+/// (an `OutputFile`, past the page cache where the file system allows), are flushed to
+/// disk, and the temporary file is renamed over the target. A reader sees
 /// the old file or the new one, never a part; a failure leaves the old file as it was.
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
     try writeFileAtomically(pieces: [bytes], to: path)
@@ -18,17 +19,18 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).partial"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else {
+    guard let file = OutputFile(creating: temporary, bufferBytes: min(8 << 20, pieces.reduce(0) { $0 + $1.count })) else {
         throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))")
     }
     var failure: String?
     for piece in pieces where failure == nil {
-        let code = writeAll(fd, piece)
+        let code = file.append(piece)
         if code != 0 { failure = String(cString: strerror(code)) }
     }
-    if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-    close(fd)
+    if failure == nil {
+        let code = file.finish()
+        if code != 0 { failure = String(cString: strerror(code)) }
+    }
     if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
     if let failure {
         unlink(temporary)
