@@ -246,11 +246,14 @@ public enum Pipeline {
 
     static func summaries(_ log: TransactionLog, _ period: PeriodSettings) throws -> (fitting: CustomerSummary, scoring: CustomerSummary) {
         let whole = SummaryOptions(period: period.periodLength, unit: period.unit, calibrationEnd: nil, observationEnd: period.observationEnd)
-        let scoring = try CustomerSummary(log: log, options: whole)
-        guard let calibrationEnd = period.calibrationEnd else { return (scoring, scoring) }
+        guard let calibrationEnd = period.calibrationEnd else {
+            let scoring = try CustomerSummary(log: log, options: whole)
+            return (scoring, scoring)
+        }
         var split = whole
         split.calibrationEnd = calibrationEnd
-        return (try CustomerSummary(log: log, options: split), scoring)
+        let both = try CustomerSummary.summaries(log, options: [whole, split])
+        return (both[1], both[0])
     }
 
     static func parameters(_ fit: FitResult) -> String {

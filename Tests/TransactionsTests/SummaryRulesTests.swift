@@ -116,6 +116,35 @@ import Testing
         #expect(alone.monetaryValue == whole.monetaryValue && alone.holdout == whole.holdout)
     }
 
+    /// Summaries made one after the other on shared fold states (as a job makes its whole
+    /// history's and its calibration split's) equal each made alone: for a large log on two
+    /// threads whose calibration end leaves customers out, and for logs out of date order.
+    @Test func summariesOnSharedFoldsEqualEachMadeAlone() throws {
+        func check(_ log: TransactionLog, _ options: [SummaryOptions]) throws {
+            let shared = try CustomerSummary.summaries(log, options: options)
+            #expect(shared.count == options.count)
+            for (summary, option) in zip(shared, options) {
+                let alone = try CustomerSummary(log: log, options: option)
+                #expect(Array(summary.customerIDs) == Array(alone.customerIDs))
+                #expect(summary.frequency == alone.frequency && summary.recency == alone.recency && summary.T == alone.T)
+                #expect(summary.monetaryValue == alone.monetaryValue && summary.holdout == alone.holdout)
+                #expect(summary.unit == alone.unit)
+            }
+        }
+        let master = try TransactionLogReader.read(path: datasetPath("cdnow/CDNOW_master.txt"), format: cdnowMasterFormat)
+        #expect(master.customerIDs.count > 4096)
+        let whole = SummaryOptions(unit: .weeks, observationEnd: day("1998-06-30"))
+        var split = whole
+        split.calibrationEnd = day("1997-02-15")
+        var monthly = split
+        (monthly.period, monthly.unit) = (.month, .months)
+        try check(master, [whole, split, monthly, whole])
+        let rows = log.split(separator: "\n")
+        let shuffled = try readLog(([rows[0]] + rows.dropFirst().reversed()).joined(separator: "\n") + "\n")
+        try check(shuffled, [SummaryOptions(observationEnd: day("2024-02-10")),
+                             SummaryOptions(calibrationEnd: day("2024-01-29"), observationEnd: day("2024-02-10"))])
+    }
+
     @Test func noCustomerBeforeTheCalibrationEndIsAnError() throws {
         let log = try readLog("customer_id,date,amount\n1,2024-01-05,1\n")
         #expect(throws: TransactionsError.invalidOptions("no customer made a first purchase by 2024-01-01; the log runs from 2024-01-05 to 2024-01-05")) {
