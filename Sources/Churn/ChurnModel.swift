@@ -92,7 +92,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
                          label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                          dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
             outOfFold = try ChurnEvaluation.outOfFoldProbabilities(
-                features: features, labels: labels, layout: layout, design: design, penalty: penalty,
+                features: features, labels: labels, orderedLabels: orderedLabels, layout: layout, design: design, penalty: penalty,
                 classWeights: classWeights, start: fit.coefficients, initial: fit.partials)
         }
         model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,

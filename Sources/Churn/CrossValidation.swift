@@ -47,7 +47,8 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let start = fitted.flatMap { $0.transform.names == features.names ? ($0.transform, $0.coefficients.map(\.standardized)) : nil }
         let transform = try start?.0 ?? FeatureTransform(fitting: features)
         let outOfFold = try Self.outOfFoldProbabilities(
-            features: features, labels: labels, layout: layout, design: transform.design(features, positions: layout.position),
+            features: features, labels: labels, orderedLabels: layout.ordered(labels), layout: layout,
+            design: transform.design(features, positions: layout.position),
             penalty: penalty, classWeights: classWeights, start: start?.1, initial: nil)
         self.init(outOfFold: outOfFold, labels: labels, layout: layout, purchaseScores: purchaseScores,
                   purchaseModelProbability: purchaseModelProbability)
@@ -110,7 +111,8 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let seed: UInt64
         /// Each customer's fold.
         let fold: [Int]
-        let order: [Int]
+        /// The customer on each design row.
+        let order: [Int32]
         /// The design row of each customer (`order`'s inverse).
         let position: [Int32]
         let ranges: [Range<Int>]
@@ -128,10 +130,10 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             for k in 0..<folds { bounds[k + 1] += bounds[k] }
             precondition(n <= Int(Int32.max), "customers are numbered in 32 bits")
             var next = bounds
-            var order = [Int](repeating: 0, count: n)
+            var order = [Int32](repeating: 0, count: n)
             var position = [Int32](repeating: 0, count: n)
             for (i, f) in fold.enumerated() {
-                order[next[f]] = i
+                order[next[f]] = Int32(truncatingIfNeeded: i)
                 position[i] = Int32(truncatingIfNeeded: next[f])
                 next[f] += 1
             }
@@ -151,7 +153,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// Each customer's churn probability from the model fitted without its fold.
     ///
     /// `design` is the features standardised by the full model's transform (or over
-    /// everyone), its rows in fold order; `start`: the full model's coefficients; `initial`:
+    /// everyone), its rows in fold order, and `orderedLabels` the labels in that order; `start`: the full model's coefficients; `initial`:
     /// the block sums of its last evaluation on this design, its blocks split at the fold
     /// boundaries.
     ///
@@ -167,27 +169,27 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// converges to the fold's own optimum whatever the start, so no fold learns from its
     /// held-out rows. The first evaluation there, a fold's share of `initial` when its case
     /// weights are the full fit's, costs no pass over the design.
-    static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], layout: FoldLayout, design: Matrix,
-                                               penalty: Double, classWeights: ClassWeights, start: [Double]?,
-                                               initial: BlockPartials?) throws -> [Double] {
+    static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], orderedLabels: [Double], layout: FoldLayout,
+                                       design: Matrix, penalty: Double, classWeights: ClassWeights, start: [Double]?,
+                                       initial: BlockPartials?) throws -> [Double] {
         let n = labels.count, order = layout.order, folds = layout.folds
-        let orderedLabels = layout.ordered(labels)
         let names = ["intercept"] + features.names
         let everyone = classWeights.classWeights(churned: labels.reduce(0, +), customers: Double(n))
-        var weights = [Double](repeating: 1, count: n)
+        // A column of case weights only when the classes weigh other than 1.
+        var weights: [Double]?
         var outOfFold = [Double](repeating: 0, count: n)
         for k in 0..<folds {
             let testing = layout.ranges[k]
             let training = [0..<testing.lowerBound, testing.upperBound..<n].filter { !$0.isEmpty }
             do {
                 let variances = try trainingVariances(design, training) { j, row in
-                    (features.names[j], features.columns[j][order[row]])
+                    (features.names[j], features.columns[j][Int(order[row])])
                 }
                 let churned = training.reduce(0.0) { sum, range in orderedLabels[range].reduce(sum, +) }
                 let trainingCount = Double(n - testing.count)
                 let own = classWeights.classWeights(churned: churned, customers: trainingCount)
                 if let (churnedWeight, retainedWeight) = own {
-                    for i in 0..<n { weights[i] = orderedLabels[i] == 1 ? churnedWeight : retainedWeight }
+                    weights = orderedLabels.map { $0 == 1 ? churnedWeight : retainedWeight }
                 }
                 var regression = LogisticRegression(penalty: penalty)
                 regression.evaluatesLastStep = false
@@ -197,7 +199,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                     initial: own?.churned == everyone?.churned && own?.retained == everyone?.retained ? initial : nil,
                     names: names)
                 for (row, eta) in zip(testing, design.linearPredictor(rows: testing, fit.coefficients)) {
-                    outOfFold[order[row]] = 1 / (1 + exp(-eta))
+                    outOfFold[Int(order[row])] = 1 / (1 + exp(-eta))
                 }
             } catch let error as ChurnError {
                 throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")

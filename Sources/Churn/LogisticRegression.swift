@@ -83,8 +83,7 @@ public struct LogisticRegression: Sendable {
         precondition((penaltyScales?.count ?? c) == c && (start?.count ?? c) == c, "one penalty scale and start per coefficient")
         precondition(rows.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= n }, "rows within the design")
         let penalties = (0..<c).map { j in j == 0 ? 0 : penalty * (penaltyScales?[j] ?? 1) }
-        let problem = try Problem(design: design, rows: rows, labels: labels, weights: weights ?? [Double](repeating: 1, count: n),
-                                  penalties: penalties)
+        let problem = try Problem(design: design, rows: rows, labels: labels, weights: weights, penalties: penalties)
 
         var beta = [Double](repeating: 0, count: c)
         beta[0] = log(problem.weightedChurn / (problem.totalWeight - problem.weightedChurn))
@@ -164,7 +163,7 @@ public struct LogisticRegression: Sendable {
         }
         let sampleFit = try? LogisticRegression(penalty: penalty / Double(stride), maximumIterations: 30, tolerance: 1e-4).fit(
             design: sample, rows: [0..<sampled.count], labels: sampled.map { problem.labels[$0] },
-            weights: sampled.map { problem.weights[$0] }, penaltyScales: penaltyScales, start: nil,
+            weights: problem.weights.map { w in sampled.map { w[$0] } }, penaltyScales: penaltyScales, start: nil,
             names: (0..<c).map { "column \($0)" })
         return sampleFit.flatMap { $0.converged ? $0.coefficients : nil }
     }
@@ -224,7 +223,8 @@ private struct Problem {
     /// The design rows fitted on.
     let rows: [Range<Int>]
     let labels: [Double]
-    let weights: [Double]
+    /// nil: every row weighs 1 (`classWeights` is then (1, 1)), without a column of ones.
+    let weights: [Double]?
     /// Per coefficient; the intercept's is 0.
     let penalties: [Double]
     /// The weight of each class when every customer of a class has the same (nil otherwise).
@@ -237,7 +237,7 @@ private struct Problem {
 
     /// Checks the labels (0 or 1) and weights (finite, not negative) of the rows, and that
     /// both classes weigh something, in the same pass that finds the class weights.
-    init(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double], penalties: [Double]) throws {
+    init(design: Matrix, rows: [Range<Int>], labels: [Double], weights: [Double]?, penalties: [Double]) throws {
         self.design = design
         self.rows = rows
         self.labels = labels
@@ -248,15 +248,16 @@ private struct Problem {
         for range in rows {
             for i in range {
                 guard labels[i] == 0 || labels[i] == 1 else { throw ChurnError.invalidInput("labels must be 0 (retained) or 1 (churned)") }
-                guard weights[i] >= 0, weights[i].isFinite else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
-                weightedChurn += weights[i] * labels[i]
-                totalWeight += weights[i]
+                let weight = weights?[i] ?? 1
+                guard weight >= 0, weight.isFinite else { throw ChurnError.invalidInput("case weights must be finite and not negative") }
+                weightedChurn += weight * labels[i]
+                totalWeight += weight
                 if labels[i] == 1 {
-                    if churned == nil { churned = weights[i] }
-                    uniform = uniform && weights[i] == churned
+                    if churned == nil { churned = weight }
+                    uniform = uniform && weight == churned
                 } else {
-                    if retained == nil { retained = weights[i] }
-                    uniform = uniform && weights[i] == retained
+                    if retained == nil { retained = weight }
+                    uniform = uniform && weight == retained
                 }
             }
         }
@@ -339,9 +340,11 @@ private struct Problem {
         var gradients = [Double](repeating: 0, count: blocks.count * c)
         var hessians = [Double](repeating: 0, count: blocks.count * c * c)
         let threads = rowCount >= 50_000 ? 2 : 1
+        // An empty array's buffer still has an address: the weights' presence is told apart.
+        let weighted = weights != nil
         design.withUnsafeBufferPointer { x, lda in
             labels.withUnsafeBufferPointer { y in
-                weights.withUnsafeBufferPointer { w in
+                (weights ?? []).withUnsafeBufferPointer { w in
                     beta.withUnsafeBufferPointer { b in
                         losses.withUnsafeMutableBufferPointer { lossSlots in
                             gradients.withUnsafeMutableBufferPointer { gradientSlots in
@@ -352,7 +355,7 @@ private struct Problem {
                                             let (start, rows) = blocks[block]
                                             lossSlots[block] = Self.accumulate(
                                                 x.baseAddress! + start, lda: lda, rows: rows, columns: c, beta: b,
-                                                labels: y.baseAddress! + start, weights: w.baseAddress! + start,
+                                                labels: y.baseAddress! + start, weights: weighted ? w.baseAddress! + start : nil,
                                                 scratch: scratch, classWeights: classWeights,
                                                 gradient: gradientSlots.baseAddress! + block * c,
                                                 hessian: hessianSlots.baseAddress! + block * c * c)
@@ -379,7 +382,7 @@ private struct Problem {
     /// lanes; lanes are added in a fixed order, so the sum is the same on every run.
     private static func accumulate(_ x: UnsafePointer<Double>, lda: Int, rows: Int, columns c: Int,
                                    beta: UnsafeBufferPointer<Double>, labels y: UnsafePointer<Double>,
-                                   weights w: UnsafePointer<Double>, scratch: BlockScratch,
+                                   weights w: UnsafePointer<Double>?, scratch: BlockScratch,
                                    classWeights: (retained: Double, churned: Double)?,
                                    gradient: UnsafeMutablePointer<Double>, hessian: UnsafeMutablePointer<Double>) -> Double {
         typealias Lanes = SIMD4<Double>
@@ -393,7 +396,9 @@ private struct Problem {
         var logLoss = 0.0
         let whole = rows & ~3
         for i in stride(from: 0, to: whole, by: 4) {
-            let (linear, denominator, label, weight) = (load(eta, i), load(d, i), load(y, i), load(w, i))
+            let (linear, denominator, label) = (load(eta, i), load(d, i), load(y, i))
+            // Without a weight column every row weighs 1, and so does each class.
+            let weight = w.map { load($0, i) } ?? Lanes(repeating: 1)
             let e = denominator - 1
             let p = Lanes(repeating: 1).replacing(with: e, where: linear .< 0) / denominator
             linearLoss += weight * (pointwiseMax(linear, Lanes()) - label * linear)
@@ -414,14 +419,15 @@ private struct Problem {
         for i in whole..<rows {
             let e = d[i] - 1
             let p = (eta[i] >= 0 ? 1 : e) / d[i]
-            loss += w[i] * (max(eta[i], 0) - y[i] * eta[i])
-            r[i] = w[i] * (p - y[i])
-            if classWeights == nil { logLoss += w[i] * log(d[i]) }
-            eta[i] = w[i] * e / (d[i] * d[i])
+            let weight = w?[i] ?? 1
+            loss += weight * (max(eta[i], 0) - y[i] * eta[i])
+            r[i] = weight * (p - y[i])
+            if classWeights == nil { logLoss += weight * log(d[i]) }
+            eta[i] = weight * e / (d[i] * d[i])
         }
         if let classWeights {
             for i in whole..<rows { logLoss += (y[i] == 1 ? classWeights.churned : classWeights.retained) * log(d[i]) }
-        } else {
+        } else if let w {
             for i in 0..<whole { logLoss += w[i] * log(d[i]) }
         }
         BLAS.gemm(transposeA: true, transposeB: false, m: c, n: 1, k: rows, alpha: 1,

@@ -161,15 +161,23 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
                 let bounds = quantiles(of: column, at: [lower, upper])
                 step = .clip(lower: bounds[0], upper: bounds[1])
             }
-            column = column.map(step.apply)
+            apply(step, to: &column)
             fitted.append(step)
         }
         if specification.weight != 1 {
             let step = FittedFeatureStep.weight(specification.weight)
-            column = column.map(step.apply)
+            apply(step, to: &column)
             fitted.append(step)
         }
         return (fitted, column)
+    }
+
+    /// A step applied in place: the first step's column is the caller's and is copied once;
+    /// the later steps write over the copy instead of making a column each.
+    private static func apply(_ step: FittedFeatureStep, to column: inout [Double]) {
+        column.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = step.apply(values[i]) }
+        }
     }
 
     /// The prepared feature matrix of `columns` (one array per feature, in order); throws on

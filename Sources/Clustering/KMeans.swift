@@ -76,17 +76,20 @@ public enum KMeans {
     /// Throws when k exceeds the number of points or of distinct points (both counted among
     /// rows of positive weight), for a weight that is negative or not finite, and for options
     /// out of range.
-    public static func fit(_ data: FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> KMeansResult {
+    /// `data` is consumed: a caller that hands it over (`consume`) lets the fit free it once
+    /// its centred copy is made.
+    public static func fit(_ data: consuming FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> KMeansResult {
         try validate(data, weights: weights, options: options)
+        let (count, d, featureNames) = (data.count, data.dimension, data.featureNames)
         let algorithm: Algorithm = options.algorithm != .automatic ? options.algorithm
-            : (data.dimension <= lloydDimensionLimit ? .lloyd : .hamerly)
-        let problem = KMeansProblem(data, weights: weights, threads: options.threads)
+            : (d <= lloydDimensionLimit ? .lloyd : .hamerly)
+        let problem = KMeansProblem(consume data, weights: weights, threads: options.threads)
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
         // With several initializations and cores, each core runs whole initializations (no
         // barrier per pass, which matters on a busy machine); otherwise the passes share out
         // their chunks. Chunks and reductions are the same either way, and so is the result.
         let parallelInitializations = min(problem.work.workers, options.initializations)
-        let perState = parallelInitializations > 1 ? ChunkedWork(points: data.count, threads: 1) : problem.work
+        let perState = parallelInitializations > 1 ? ChunkedWork(points: count, threads: 1) : problem.work
         let outcomes = InitializationOutcomes(count: options.initializations)
         let queue = InitializationQueue(count: options.initializations)
         let runInitializations = { @Sendable (_: Int) in
@@ -107,9 +110,8 @@ public enum KMeans {
         let inertias = outcomes.solutions.map { $0!.inertia }
         let iterations = outcomes.solutions.map { $0!.iterations }
         let (solution, labels, initialization) = (best.solution, best.labels, best.initialization)
-        let d = data.dimension
         let centers = (0..<options.k).map { c in (0..<d).map { solution.centers[c * d + $0] + problem.mean[$0] } }
-        return KMeansResult(k: options.k, featureNames: data.featureNames, centers: centers, labels: labels.map(Int.init),
+        return KMeansResult(k: options.k, featureNames: featureNames, centers: centers, labels: labels.map(Int.init),
                             inertia: solution.inertia, iterations: solution.iterations, converged: solution.converged,
                             algorithm: algorithm, bestInitialization: initialization, inertiaByInitialization: inertias,
                             iterationsByInitialization: iterations)

@@ -22,7 +22,10 @@ final class KMeansProblem: @unchecked Sendable {
     /// overflow (`SinglePrecisionCenters.holdDistances`).
     let largestCoordinate: Double
 
-    init(_ data: FeatureMatrix, weights: [Double]?, threads: Int?) {
+    /// `data` is consumed: when the caller hands it over (`consume`), its row-major values are
+    /// freed once centred, before the Floats are made — 400 MB fewer at the peak of a
+    /// 10M-customer, 5-feature segmentation.
+    init(_ data: consuming FeatureMatrix, weights: [Double]?, threads: Int?) {
         count = data.count
         dimension = data.dimension
         let work = ChunkedWork(points: data.count, threads: threads)
@@ -61,6 +64,7 @@ final class KMeansProblem: @unchecked Sendable {
         sums.deallocate()
         moments.deallocate()
         largestCoordinate = largest
+        _ = consume data
         singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
         meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
         if let weights {

@@ -166,10 +166,14 @@ public enum Pipeline {
 
         let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
-            return CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
+            var scores = try CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
                                   months: max(1, Int((job.models.horizon / monthLength).rounded())),
                                   discountRate: job.models.discountRate, survivalToHorizon: false, histories: try scoringHistories(),
                                   monetaryValue: scoring.monetaryValue)
+            // No result file holds the expected spend (CLV has it inside); its column goes
+            // before the churn model's largest working set.
+            scores.expectedSpend = []
+            return scores
         }
 
         var churn: ChurnOutcome?

@@ -38,7 +38,8 @@ struct Segmentation {
                     .map { "k \($0.k): \(Self.rounded($0.silhouette))" }.joined(separator: ", ")
             case .fixed(let k):
                 options.k = k
-                fit = try KMeans.fit(data, options: options)
+                // Handed over, so that k-means frees the prepared matrix once it has centred it.
+                fit = try KMeans.fit(consume data, options: options)
                 candidates = []
                 logLine = "k-means: k = \(k), inertia \(fit.inertia), \(fit.iterations) iterations"
             }

@@ -122,18 +122,19 @@ import Testing
     @Test func theFoldOrderedDesignIsTheDesignOfTheCustomersInFoldOrder() throws {
         let (_, features, labels) = try cdnowFixtureFeatures()
         let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: 5, seed: 11)
-        #expect(Set(layout.order) == Set(labels.indices) && layout.order.indices.allSatisfy { Int(layout.position[layout.order[$0]]) == $0 })
-        #expect(layout.ranges.allSatisfy { range in range.allSatisfy { layout.fold[layout.order[$0]] == layout.fold[layout.order[range.lowerBound]] } })
+        let order = layout.order.map(Int.init)
+        #expect(Set(order) == Set(labels.indices) && order.indices.allSatisfy { Int(layout.position[order[$0]]) == $0 })
+        #expect(layout.ranges.allSatisfy { range in range.allSatisfy { layout.fold[order[$0]] == layout.fold[order[range.lowerBound]] } })
         let transform = try FeatureTransform(fitting: features)
-        #expect(transform.design(features, positions: layout.position) == transform.design(features, rows: layout.order))
-        #expect(layout.ordered(labels) == layout.order.map { labels[$0] })
+        #expect(transform.design(features, positions: layout.position) == transform.design(features, rows: order))
+        #expect(layout.ordered(labels) == order.map { labels[$0] })
         // Large enough to be written on two threads.
         let n = 150_000
         let many = FeatureMatrix(names: ["a", "b"], columns: [(0..<n).map { Double($0 % 1013) }, (0..<n).map { sin(Double($0)) }])
         let manyLabels = (0..<n).map { Double($0 % 7 == 0 ? 1 : 0) }
         let manyLayout = try ChurnEvaluation.FoldLayout(labels: manyLabels, folds: 5, seed: 3)
         let manyTransform = try FeatureTransform(fitting: many)
-        #expect(manyTransform.design(many, positions: manyLayout.position) == manyTransform.design(many, rows: manyLayout.order))
+        #expect(manyTransform.design(many, positions: manyLayout.position) == manyTransform.design(many, rows: manyLayout.order.map(Int.init)))
     }
 
     /// A fit on some blocks of a design, started where another fit on all of them ended,

@@ -126,6 +126,17 @@ import Testing
         let byHand = labels.map { $0 == 1 ? Double(n) / (2 * churners) : Double(n) / (2 * (Double(n) - churners)) }
         let manual = try LogisticRegression(penalty: 2).fit(design: design, labels: labels, weights: byHand, names: names)
         #expect(zip(first.coefficients, manual.coefficients).allSatisfy { abs($0 - $1) < 1e-12 })
+        // No weights at all and a column of ones are the same fit, to the bit, with the same
+        // evaluations (a large design: the warm start from a sample too), penalised or not.
+        for penalty in [0.0, 2] {
+            let unweighted = try LogisticRegression(penalty: penalty).fit(design: design, labels: labels, weights: nil, names: names)
+            let ones = try LogisticRegression(penalty: penalty).fit(design: design, labels: labels,
+                                                                    weights: [Double](repeating: 1, count: n), names: names)
+            #expect(unweighted.coefficients == ones.coefficients && unweighted.objective == ones.objective)
+            #expect(unweighted.logLikelihood == ones.logLikelihood && unweighted.iterations == ones.iterations)
+            #expect(unweighted.covariance == ones.covariance && (penalty > 0 || unweighted.covariance != nil))
+            #expect(unweighted.partials?.gradients == ones.partials?.gradients && unweighted.partials?.hessians == ones.partials?.hessians)
+        }
         // True slopes per SD are close to 1, 0, −0.5 with 120k customers.
         #expect(abs(first.coefficients[1] - 1) < 0.05 && abs(first.coefficients[2]) < 0.05 && abs(first.coefficients[3] + 0.5) < 0.05)
     }

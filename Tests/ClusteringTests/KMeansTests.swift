@@ -17,6 +17,21 @@ import Testing
         }
     }
 
+    /// A matrix handed over (`consume`) may be freed once centred; one the caller keeps is
+    /// left as it was. Both give the same fit.
+    @Test func aHandedOverMatrixFitsAsAKeptOne() throws {
+        let reference = try #require(try sklearnCases()["blobs_k5"])
+        let (data, _) = try fixtureData(reference.data)
+        let kept = data
+        let options = KMeans.Options(k: 5, seed: 3, initializations: 2)
+        let fromKept = try KMeans.fit(kept, options: options)
+        #expect(kept == data)
+        var handed: FeatureMatrix? = data
+        let fromHanded = try KMeans.fit(handed.take()!, options: options)
+        #expect(handed == nil)
+        #expect(fromHanded.labels == fromKept.labels && fromHanded.centers == fromKept.centers && fromHanded.inertia == fromKept.inertia)
+    }
+
     @Test func lloydAndHamerlyReachTheSameClustering() throws {
         let data = mixture(points: 20_000, features: 3, clusters: 6, seed: 3)
         let lloyd = try KMeans.fit(data, options: .init(k: 6, seed: 9, initializations: 3, algorithm: .lloyd))
