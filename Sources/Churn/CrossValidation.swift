@@ -256,19 +256,27 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             for t in 0..<(dealt.count % folds) { counts[(dealt.lowerBound + t) % folds] += 1 }
             return counts
         }
-        var remaining = [places(dealt: 0..<churned), places(dealt: churned..<labels.count)]
-        var left = [churned, labels.count - churned]
-        return labels.map { label in
-            let c = label == 1 ? 0 : 1
-            var draw = Int(random.next(upperBound: UInt64(left[c])))
-            var f = 0
-            while draw >= remaining[c][f] {
-                draw -= remaining[c][f]
-                f += 1
+        // Class c's remaining places in fold f are remaining[c * folds + f]; one flat array and
+        // a plain loop, so that ten million draws touch no nested array or captured variable.
+        var remaining = places(dealt: 0..<churned) + places(dealt: churned..<labels.count)
+        var left = (churned, labels.count - churned)
+        return [Int](unsafeUninitializedCapacity: labels.count) { fold, initialised in
+            remaining.withUnsafeMutableBufferPointer { remaining in
+                for (i, label) in labels.enumerated() {
+                    let churner = label == 1
+                    let base = churner ? 0 : folds
+                    var draw = Int(random.next(upperBound: UInt64(churner ? left.0 : left.1)))
+                    var f = 0
+                    while draw >= remaining[base + f] {
+                        draw -= remaining[base + f]
+                        f += 1
+                    }
+                    remaining[base + f] -= 1
+                    if churner { left.0 -= 1 } else { left.1 -= 1 }
+                    fold[i] = f
+                }
             }
-            remaining[c][f] -= 1
-            left[c] -= 1
-            return f
+            initialised = labels.count
         }
     }
 }
