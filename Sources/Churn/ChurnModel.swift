@@ -65,14 +65,16 @@ public struct ChurnModel: Codable, Sendable, Equatable {
     /// (`evaluation`). The fit and the folds then share one design, its rows in fold order and
     /// its blocks split at the folds' boundaries, and the fit's last pass over it gives each
     /// fold its first evaluation (see `ChurnEvaluation`): one design and five passes fewer
-    /// than fitting and cross-validating apart. The fit is the same optimum whatever the order
+    /// than fitting and cross-validating apart. `designReleased` is called once the design is
+    /// gone (before the metrics), for a caller that waits to start other large work. The fit is the same optimum whatever the order
     /// of the rows; only the rounding of its sums differs.
     public static func fit(features: FeatureMatrix, labels: [Double], specification: FeatureSpecification,
                            label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
                            dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date(),
-                           crossValidation: CrossValidation? = nil) throws -> ChurnModel {
+                           crossValidation: CrossValidation? = nil, designReleased: (() -> Void)? = nil) throws -> ChurnModel {
         guard let crossValidation else {
             let (transform, fit) = try fitLogistic(features, labels, penalty: penalty, classWeights: classWeights)
+            designReleased?()
             return make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
                         label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                         dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
@@ -95,6 +97,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
                 features: features, labels: labels, orderedLabels: orderedLabels, layout: layout, design: design, penalty: penalty,
                 classWeights: classWeights, start: fit.coefficients, initial: fit.partials)
         }
+        designReleased?()
         model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,
                                            purchaseScores: crossValidation.purchaseScores,
                                            purchaseModelProbability: crossValidation.purchaseModelProbability,

@@ -22,10 +22,11 @@ struct ChurnOutcome {
     let logLine: String
 
     /// `scoringHistories` gives the scoring summary's distinct histories (when they are ready);
-    /// the calibration window's come with the purchase model.
+    /// the calibration window's come with the purchase model. `designReleased` is called once
+    /// the fit's design is dropped, before the metrics and the scoring.
     init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary,
          scoringHistories: () throws -> PurchaseHistories, purchase: PurchaseModelFit,
-         createdAt: Date, clienteleVersion: String) throws {
+         createdAt: Date, clienteleVersion: String, designReleased: (() -> Void)? = nil) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
         let bgnbd = try purchase.bgnbd ?? BGNBD.fit(purchase.histories).model
         let purchaseScore = PurchaseScore(bgnbd, horizon: fitting.holdout?.duration ?? 0)
@@ -45,7 +46,7 @@ struct ChurnOutcome {
                                        label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
                                        timeUnit: fitting.unit.rawValue, dataFingerprint: "",
                                        clienteleVersion: clienteleVersion, createdAt: createdAt,
-                                       crossValidation: crossValidation)
+                                       crossValidation: crossValidation, designReleased: designReleased)
         self.model = model
         probabilities = try model.probabilities(try specification.features(
             scoring, attributes: nil, purchaseScores: try purchaseScore.scores(try scoringHistories())))

@@ -66,16 +66,19 @@ public enum Pipeline {
         }
     }
 
-    /// Customers above which churn and segmentation run one after the other: their working
-    /// sets (the cross-validation's designs, k-means' points and bounds) would add up, and the
-    /// 10M-customer job would outgrow 4 GB.
-    static let largestOverlappedJob = 2_000_000
+    /// Customers above which segmentation waits for the churn model to drop its design (the
+    /// largest part of its working set) instead of starting beside it: the design and
+    /// k-means' points and bounds together would take the 10M-customer job over 4 GB. The
+    /// churn model's metrics and scoring then run beside segmentation.
+    public static let largestOverlappedJob = 2_000_000
 
     /// Runs the job and publishes its result as `output` (see `ResultDirectory`).
+    /// `overlapLimit`: `largestOverlappedJob` but for tests, which lower it to take the large
+    /// jobs' path on a small one.
     public static func run(job: Job, output: String, replacing: Bool = false, clienteleVersion: String,
-                           progress: Progress? = nil) throws -> Outcome {
+                           progress: Progress? = nil, overlapLimit: Int = largestOverlappedJob) throws -> Outcome {
         try ResultDirectory.publish(output, replacing: replacing) { staging in
-            try run(job: job, into: staging, clienteleVersion: clienteleVersion, progress: progress)
+            try run(job: job, into: staging, clienteleVersion: clienteleVersion, progress: progress, overlapLimit: overlapLimit)
         }
     }
 
@@ -84,7 +87,7 @@ public enum Pipeline {
     /// `clienteleVersion` is written into the model files; `logHeader` (the queue's job id and
     /// attempt) opens log.txt.
     public static func run(job: Job, into directory: String, clienteleVersion: String, logHeader: String = "",
-                           progress: Progress? = nil) throws -> Outcome {
+                           progress: Progress? = nil, overlapLimit: Int = largestOverlappedJob) throws -> Outcome {
         var clock = StageClock(progress: progress)
         var job = job
         // The log's records are needed only for the summaries: kept in this scope, they are
@@ -137,15 +140,19 @@ public enum Pipeline {
         clock.note("\(job.models.purchase.rawValue): \(parameters(purchase.fit)), log-likelihood \(purchase.fit.logLikelihood)\(purchase.fit.converged ? "" : " (not converged)")")
 
         var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
+        // Signalled when the churn model has dropped its design, or has ended (either way).
+        let churnDesignReleased = DispatchSemaphore(value: 0)
         if job.models.churn == .logistic {
             if job.period.calibrationEnd == nil {
                 clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
             } else {
                 let models = job.models
                 pendingChurn = Background {
-                    StageClock.timed("churn model") {
+                    defer { churnDesignReleased.signal() }
+                    return StageClock.timed("churn model") {
                         try ChurnOutcome(models, fitting: fitting, scoring: scoring, scoringHistories: scoringHistories,
-                                         purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion)
+                                         purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion,
+                                         designReleased: { churnDesignReleased.signal() })
                     }
                 }
             }
@@ -189,7 +196,11 @@ public enum Pipeline {
             clock.note(outcome.logLine)
             churn = outcome
         }
-        if job.segmentation.features.contains("churn_probability") || scoring.count > Self.largestOverlappedJob { try awaitChurn() }
+        if job.segmentation.features.contains("churn_probability") {
+            try awaitChurn()
+        } else if pendingChurn != nil, scoring.count > overlapLimit {
+            churnDesignReleased.wait()
+        }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
         let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }

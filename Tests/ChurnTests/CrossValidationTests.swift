@@ -117,6 +117,23 @@ import Testing
         }
     }
 
+    /// A caller waiting for the fit's design to go is told exactly once, before the metrics
+    /// (cross-validated) or after the fit (not), and the model is the same either way.
+    @Test func theDesignsReleaseIsToldOnce() throws {
+        let (specification, features, labels) = try cdnowFixtureFeatures()
+        for crossValidation in [ChurnModel.CrossValidation(folds: 3, seed: 4, purchaseScores: nil), nil] {
+            var told = 0
+            let model = try ChurnModel.fit(features: features, labels: labels, specification: specification, label: .noHoldoutPurchase,
+                                           penalty: 1, classWeights: .none, timeUnit: "weeks", dataFingerprint: "",
+                                           clienteleVersion: "test", crossValidation: crossValidation, designReleased: { told += 1 })
+            let silent = try ChurnModel.fit(features: features, labels: labels, specification: specification, label: .noHoldoutPurchase,
+                                            penalty: 1, classWeights: .none, timeUnit: "weeks", dataFingerprint: "",
+                                            clienteleVersion: "test", crossValidation: crossValidation)
+            #expect(told == 1)
+            #expect(model.coefficients == silent.coefficients && model.evaluation == silent.evaluation)
+        }
+    }
+
     /// The fold-ordered design, written customer by customer to each one's row, is the
     /// design read row by row from the customers in fold order; so are the labels.
     @Test func theFoldOrderedDesignIsTheDesignOfTheCustomersInFoldOrder() throws {

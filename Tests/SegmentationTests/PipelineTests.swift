@@ -95,6 +95,32 @@ import Transactions
         #expect(try read(directory + "/first/profiles.json").contains(#""kSelection": ["#))
     }
 
+    /// Above `Pipeline.largestOverlappedJob` customers segmentation waits for the churn model
+    /// to drop its design; the result is the same, byte for byte, as when they run side by side.
+    @Test func segmentationWaitingForTheChurnDesignGivesTheSameBytes() throws {
+        let job = try job()
+        _ = try Pipeline.run(job: job, output: directory + "/beside", clienteleVersion: "test")
+        _ = try Pipeline.run(job: job, output: directory + "/after", clienteleVersion: "test", overlapLimit: 0)
+        for file in ["job.json", "profiles.json", "profiles.csv", "assignments.csv", "report.html",
+                     "models/bgnbd.json", "models/gamma-gamma.json", "models/churn-logistic.json"] {
+            #expect(try read("\(directory)/beside/\(file)") == read("\(directory)/after/\(file)"), "\(file)")
+        }
+        // A churn failure while segmentation waits releases it, and fails the run.
+        let failing = try JobValidation.validate(bytes: Array("""
+            {"name": "no-holdout-buyers",
+             "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
+                              "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1998-06-29", "observationEnd": "1998-06-30"},
+             "segmentation": {"k": 3}}
+            """.utf8), source: directory + "/job.json")
+        #expect {
+            try Pipeline.run(job: failing, output: directory + "/failed", clienteleVersion: "test", overlapLimit: 0)
+        } throws: { error in
+            (error as? PipelineError)?.stage == "churn model"
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/failed"))
+    }
+
     @Test func theReportIsSelfContainedWithItsCharts() throws {
         _ = try Pipeline.run(job: try job(), output: directory + "/result", clienteleVersion: "test")
         let report = try read(directory + "/result/report.html")
