@@ -66,8 +66,9 @@ public struct ChurnModel: Codable, Sendable, Equatable {
     /// its blocks split at the folds' boundaries, and the fit's last pass over it gives each
     /// fold its first evaluation (see `ChurnEvaluation`): one design and five passes fewer
     /// than fitting and cross-validating apart. `designReleased` is called once the design is
-    /// gone (before the metrics), for a caller that waits to start other large work. The fit is the same optimum whatever the order
-    /// of the rows; only the rounding of its sums differs.
+    /// gone (before the metrics), for a caller that waits to start other large work. The fit
+    /// is the same optimum whatever the order of the rows; only the rounding of its sums
+    /// differs.
     public static func fit(features: FeatureMatrix, labels: [Double], specification: FeatureSpecification,
                            label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
                            dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date(),

@@ -153,9 +153,9 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// Each customer's churn probability from the model fitted without its fold.
     ///
     /// `design` is the features standardised by the full model's transform (or over
-    /// everyone), its rows in fold order, and `orderedLabels` the labels in that order; `start`: the full model's coefficients; `initial`:
-    /// the block sums of its last evaluation on this design, its blocks split at the fold
-    /// boundaries.
+    /// everyone), its rows in fold order, and `orderedLabels` the labels in that order;
+    /// `start`: the full model's coefficients; `initial`: the block sums of its last
+    /// evaluation on this design, its blocks split at the fold boundaries.
     ///
     /// The folds share that one design, so that a fold's training rows are the
     /// other folds' stretches. A fold's model is the one fitted on its training
