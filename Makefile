@@ -11,9 +11,10 @@ release: dependencies
 demo: release
 	scripts/demo
 
-# Every test of the package.
+# Every test of the package. The tests' temporary files go into one scratch directory
+# (TMPDIR), removed when they end, whatever their outcome.
 test: dependencies
-	swift test
+	@scratch=$$(mktemp -d -t clientele-tests.XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && TMPDIR="$$scratch" swift test
 
 benchmark: dependencies
 	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
