@@ -177,13 +177,6 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     }
 }
 
-extension PurchaseHistories {
-    /// The distinct histories of a summary's customers (its calibration columns).
-    public init(_ summary: CustomerSummary) throws {
-        try self.init(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
-    }
-}
-
 /// P(alive) and expected purchases of each customer.
 public typealias PurchaseScores = (pAlive: [Double], expectedPurchases: [Double])
 

@@ -26,6 +26,9 @@ public final class OutputFile {
     /// of common devices, and the page size.
     static let alignment = 4096
 
+    /// The buffer a file gets unless it asks for another size.
+    public static let defaultBufferBytes = 8 << 20
+
     public let path: String
     private let fd: Int32
     private let buffer: UnsafeMutableRawPointer
@@ -39,7 +42,7 @@ public final class OutputFile {
     /// Creates (or truncates) `path`; nil, with `errno` set, when it cannot be opened.
     /// `direct: false` writes through the cache from the start; `bufferBytes` is rounded up
     /// to the alignment.
-    public init?(creating path: String, mode: mode_t = 0o644, bufferBytes: Int = 8 << 20, direct: Bool = true) {
+    public init?(creating path: String, mode: mode_t = 0o644, bufferBytes: Int = defaultBufferBytes, direct: Bool = true) {
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
         let directFlag = clientele_direct_io_flag()
         var fd: Int32 = -1
@@ -128,6 +131,19 @@ public final class OutputFile {
         filled -= count
         if filled > 0 { buffer.copyMemory(from: buffer + count, byteCount: filled) }
         return 0
+    }
+
+    /// Writes `pieces`, one after another, as the new file `path` and flushes it, with a
+    /// buffer no larger than they need; returns 0, or the `errno` of the failure.
+    public static func save(_ pieces: [[UInt8]], as path: String) -> Int32 {
+        guard let file = OutputFile(creating: path, bufferBytes: min(defaultBufferBytes, pieces.reduce(0) { $0 + $1.count })) else {
+            return errno
+        }
+        for piece in pieces {
+            let code = file.append(piece)
+            if code != 0 { return code }
+        }
+        return file.finish()
     }
 
     private func stopDirectWrites() -> Bool {

@@ -1,3 +1,5 @@
+import Transactions
+
 /// Non-contractual purchase histories — frequency x, recency tₓ and age T of each customer
 /// — compressed to distinct rows with weights, since many customers share one history (every
 /// one-time buyer of a cohort has x = 0, tₓ = 0 and the same T). Likelihoods and their
@@ -58,6 +60,11 @@ public struct PurchaseHistories: Sendable, Equatable {
             }
             customerCount += w
         }
+    }
+
+    /// The distinct histories of a summary's customers (its frequency, recency and T columns).
+    public init(_ summary: CustomerSummary) throws {
+        try self.init(frequency: summary.frequency.map(Double.init), recency: summary.recency, T: summary.T)
     }
 
     public var distinctCount: Int { frequency.count }

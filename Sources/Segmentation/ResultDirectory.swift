@@ -60,30 +60,22 @@ public enum ResultDirectory {
 
     /// Writes a file inside a result directory and flushes it.
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        try write(to: path, bufferBytes: bytes.count) { try $0(bytes) }
+        let code = OutputFile.save([bytes], as: path)
+        guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
     }
 
     /// Like `write(_:to:)`, for a header and then rows rendered a chunk at a time on two
     /// threads (`renderInOrder`), each chunk written as it comes.
     public static func write(header: [UInt8], rows: Int, render: (Range<Int>, inout [UInt8]) -> Void, to path: String) throws {
-        try write(to: path, bufferBytes: 8 << 20) { append in
-            try append(header)
-            try renderInOrder(rows: rows, render: render, consume: append)
-        }
-    }
-
-    /// Creates `path` as an `OutputFile` (past the page cache where the file system allows:
-    /// nothing reads a result back in this process), lets `fill` append bytes, then flushes it.
-    private static func write(to path: String, bufferBytes: Int, _ fill: (_ append: ([UInt8]) throws -> Void) throws -> Void) throws {
-        guard let file = OutputFile(creating: path, bufferBytes: bufferBytes) else {
-            throw WriteError(path: path, reason: "cannot write: \(systemReason())")
-        }
-        try fill { bytes in
-            let code = file.append(bytes)
+        // An `OutputFile`: past the page cache where the file system allows, as nothing reads
+        // a result back in this process.
+        guard let file = OutputFile(creating: path) else { throw WriteError(path: path, reason: "cannot write: \(systemReason())") }
+        func check(_ code: Int32) throws {
             guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
         }
-        let code = file.finish()
-        guard code == 0 else { throw WriteError(path: path, reason: "cannot write: \(String(cString: strerror(code)))") }
+        try check(file.append(header))
+        try renderInOrder(rows: rows, render: render) { try check(file.append($0)) }
+        try check(file.finish())
     }
 
     /// Creates a subdirectory of a result directory.

@@ -19,18 +19,8 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).partial"
-    guard let file = OutputFile(creating: temporary, bufferBytes: min(8 << 20, pieces.reduce(0) { $0 + $1.count })) else {
-        throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))")
-    }
-    var failure: String?
-    for piece in pieces where failure == nil {
-        let code = file.append(piece)
-        if code != 0 { failure = String(cString: strerror(code)) }
-    }
-    if failure == nil {
-        let code = file.finish()
-        if code != 0 { failure = String(cString: strerror(code)) }
-    }
+    let code = OutputFile.save(pieces, as: temporary)
+    var failure = code == 0 ? nil : String(cString: strerror(code))
     if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
     if let failure {
         unlink(temporary)
