@@ -121,6 +121,28 @@ import Transactions
         #expect(!FileManager.default.fileExists(atPath: directory + "/failed"))
     }
 
+    /// A result directory that does not fit (a 256 KiB tmpfs; its files are written past the
+    /// page cache where the file system allows): the run fails naming the file and the reason,
+    /// and nothing is left on the file system. Needs `mount -t tmpfs` (root); without it the
+    /// test says why and checks nothing.
+    @Test func aResultThatDoesNotFitFailsAndLeavesNothing() throws {
+        let point = directory + "/small"
+        try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: false)
+        let mount = try Process.run(URL(fileURLWithPath: "/bin/mount"), arguments: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", point])
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else {
+            print("aResultThatDoesNotFitFailsAndLeavesNothing skipped: mount -t tmpfs failed (it needs root)")
+            return
+        }
+        defer { try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: [point]).waitUntilExit() }
+        #expect {
+            try Pipeline.run(job: try job(), output: point + "/result", clienteleVersion: "test")
+        } throws: { error in
+            "\(error)".contains("No space left on device") && "\(error)".contains(".result.partial-")
+        }
+        #expect(names(point).isEmpty)
+    }
+
     @Test func theReportIsSelfContainedWithItsCharts() throws {
         _ = try Pipeline.run(job: try job(), output: directory + "/result", clienteleVersion: "test")
         let report = try read(directory + "/result/report.html")
