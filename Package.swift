@@ -73,7 +73,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
-        .testTarget(name: "clienteleTests", dependencies: ["clientele"]),
+        .testTarget(name: "clienteleTests", dependencies: ["clientele", "LinearAlgebra"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Transactions"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LinearAlgebra
 
 @main
 struct Clientele: ParsableCommand {
@@ -24,6 +25,7 @@ struct Clientele: ParsableCommand {
     static func main() {
         MemoryReuse.restartWithHugePages()
         MemoryReuse.keepFreedMemory()
+        BLASLibrary.keepCallsOnTheirThread()
         main(nil)
     }
 }

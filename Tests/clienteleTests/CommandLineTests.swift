@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import Testing
 
 /// The command-line tool as a user meets it: exit status, one clear line on standard error,
@@ -28,10 +29,12 @@ import Testing
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs the binary with `arguments`; `environment`, when given, replaces the test's own.
+    func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = Self.repositoryRoot
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -103,6 +106,21 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("BLAS: OpenBLAS") || $0.hasPrefix("BLAS: reference BLAS") })
         #expect(lines.contains { $0.hasPrefix("LAPACK: /") })
         #expect(try run(["--version"]).standardOutput == "0.1.0\n")
+    }
+
+    /// OpenBLAS keeps each call on its caller's thread, unless the environment says otherwise.
+    @Test func openBLASRunsEachCallOnItsCallersThreadUnlessTold() throws {
+        var environment = ProcessInfo.processInfo.environment
+        for name in BLASLibrary.threadVariables { environment[name] = nil }
+        let blasLine = { (outcome: Outcome) in outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("BLAS: ") } ?? "" }
+        let chosen = blasLine(try run(["doctor"], environment: environment))
+        guard chosen.hasPrefix("BLAS: OpenBLAS") else {
+            #expect(chosen.hasPrefix("BLAS: reference BLAS") && !chosen.contains("thread"))
+            return
+        }
+        #expect(chosen.contains("(1 thread per call)"))
+        environment["OPENBLAS_NUM_THREADS"] = "2"
+        #expect(blasLine(try run(["doctor"], environment: environment)).contains("(2 threads per call)"))
     }
 
     /// summarize → fit → predict on the CDNOW sample, the paper's estimates in the model file.
