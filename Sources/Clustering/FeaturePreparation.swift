@@ -102,29 +102,55 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
     }
 
     /// The preparation fitted on `columns` and those columns prepared by it. A feature's chain
-    /// ends with its prepared column, so nothing is transformed twice; the features go side by
-    /// side on the cores (a chain's steps, each fitted on the last one's output, cannot).
+    /// ends with its prepared column, so nothing is transformed twice. Features go two at a
+    /// time, side by side on the cores (a chain's steps, each fitted on the last one's output,
+    /// cannot), and each pair's prepared columns are copied into the matrix and dropped before
+    /// the next pair starts: beside the matrix, at most two prepared columns are ever alive,
+    /// where keeping them all until the matrix was built doubled the memory this takes.
     public static func fitted(_ specifications: [FeatureSpecification], to columns: [[Double]]) throws
         -> (preparation: FeaturePreparation, data: FeatureMatrix) {
         guard specifications.count == columns.count else {
             throw ClusteringError.invalidArgument("\(specifications.count) feature specifications for \(columns.count) columns")
         }
-        var chains = [Result<(steps: [FittedFeatureStep], column: [Double]), any Error>?](repeating: nil, count: columns.count)
-        let large = (columns.first?.count ?? 0) >= 100_000
-        chains.withUnsafeMutableBufferPointer { slots in
-            let shared = UnsafeSendable(slots)
-            let fit = { @Sendable (j: Int) in
-                shared.value[j] = Result { try fitChain(specifications[j], columns[j]) }
-            }
-            if large && columns.count > 1 {
-                DispatchQueue.concurrentPerform(iterations: columns.count, execute: fit)
-            } else {
-                for j in columns.indices { fit(j) }
-            }
+        let n = columns.first?.count ?? 0, d = columns.count
+        guard columns.allSatisfy({ $0.count == n }) else {
+            throw ClusteringError.invalidArgument("feature columns differ in length")
         }
-        let fitted = try chains.map { try $0!.get() }
-        let preparation = FeaturePreparation(featureNames: specifications.map(\.name), steps: fitted.map(\.steps))
-        return (preparation, try FeatureMatrix(columns: zip(preparation.featureNames, fitted).map { ($0, $1.column) }))
+        let large = n >= 100_000
+        var steps: [[FittedFeatureStep]] = []
+        let values = try [Double](unsafeUninitializedCapacity: n * d) { target, initialised in
+            let shared = UnsafeSendable(target)
+            for first in stride(from: 0, to: d, by: 2) {
+                let pair = first..<min(first + 2, d)
+                var chains = [Result<(steps: [FittedFeatureStep], column: [Double]), any Error>?](repeating: nil, count: pair.count)
+                chains.withUnsafeMutableBufferPointer { slots in
+                    let results = UnsafeSendable(slots)
+                    let fit = { @Sendable (k: Int) in
+                        results.value[k] = Result { try fitChain(specifications[first + k], columns[first + k]) }
+                    }
+                    if large && pair.count > 1 {
+                        DispatchQueue.concurrentPerform(iterations: pair.count, execute: fit)
+                    } else {
+                        for k in 0..<pair.count { fit(k) }
+                    }
+                }
+                let fitted = try chains.map { try $0!.get() }
+                steps += fitted.map(\.steps)
+                // The rows split between the cores, so that no two threads write one row.
+                let parts = large ? 2 : 1
+                let copy = { @Sendable (part: Int) in
+                    for (k, chain) in fitted.enumerated() {
+                        chain.column.withUnsafeBufferPointer { source in
+                            for i in (n * part / parts)..<(n * (part + 1) / parts) { shared.value[i * d + first + k] = source[i] }
+                        }
+                    }
+                }
+                if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: copy) } else { copy(0) }
+            }
+            initialised = n * d
+        }
+        let preparation = FeaturePreparation(featureNames: specifications.map(\.name), steps: steps)
+        return (preparation, try FeatureMatrix(featureNames: preparation.featureNames, rowMajor: values))
     }
 
     private init(featureNames: [String], steps: [[FittedFeatureStep]]) {
