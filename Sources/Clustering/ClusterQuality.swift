@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import LinearAlgebra
 import Simulation
 
@@ -14,7 +20,7 @@ import Simulation
 /// - Davies-Bouldin (1979): the mean over clusters of max over others of (Sᵢ + Sⱼ) / ‖cᵢ − cⱼ‖,
 ///   S being the mean distance of a cluster's points to its centroid. Lower is better.
 /// Pairwise distances and the silhouette's per-cluster sums go through gemm in blocks of 256
-/// sample rows (BLAS may use every core).
+/// sample rows, the blocks shared out over the cores.
 public struct ClusterQuality: Sendable, Equatable, Codable {
     public let silhouette: Double
     public let calinskiHarabasz: Double
@@ -66,7 +72,8 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
     /// (zero on the diagonal) and H the labelings' one-hot columns side by side, D H holds, row
     /// by row, every point's distance sums to every cluster of every labeling. So the distances
     /// and their square roots are made once for all labelings, a block of rows at a time, and
-    /// the sums come from one gemm per block, which OpenBLAS spreads over the cores.
+    /// the sums come from one gemm per block. Clientele runs each BLAS call on its caller's
+    /// thread, so the blocks go to the cores here.
     static func silhouettes(_ data: FeatureMatrix, labelings: [(labels: [Int], k: Int)], rows: [Int]) -> [Double] {
         let (m, d) = (rows.count, data.dimension)
         var points = [Double](repeating: 0, count: m * d)
@@ -89,51 +96,66 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
                 oneHot[(offsets[l] + label) * m + r] = 1
             }
         }
+        // Blocks of rows are shared out over the cores (worker w takes blocks w, w + W, …),
+        // each worker with its own distances and sums; a row's score depends on its block only.
         let block = 256
-        var scores = [[Double]](repeating: [Double](repeating: 0, count: m), count: labelings.count)
-        var distances = [Double](repeating: 0, count: block * m)
-        var sums = [Double](repeating: 0, count: clusterCount * block)
-        points.withUnsafeBufferPointer { p in
-            norms.withUnsafeBufferPointer { norms in
-                distances.withUnsafeMutableBufferPointer { distances in
-                    let out = distances.baseAddress!
-                    for start in stride(from: 0, to: m, by: block) {
-                        let rowsInBlock = min(block, m - start)
-                        squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start, count: rowsInBlock,
-                                         centers: p.baseAddress!, centerNorms: norms.baseAddress!, centerCount: m,
-                                         dimension: d, into: out, withinParallelPass: false)
-                        for r in 0..<rowsInBlock {
-                            let row = out + r * m
-                            for other in 0..<m { row[other] = row[other].squareRoot() }
-                            row[start + r] = 0
-                        }
-                        // sums (K × rows) = Hᵀ (K × m) · distancesᵀ (m × rows), column-major.
-                        oneHot.withUnsafeBufferPointer { h in
-                            sums.withUnsafeMutableBufferPointer { s in
-                                BLAS.gemm(transposeA: true, transposeB: false, m: clusterCount, n: rowsInBlock, k: m, alpha: 1,
-                                          a: h.baseAddress!, lda: m, b: out, ldb: m, beta: 0, c: s.baseAddress!, ldc: clusterCount)
-                            }
-                        }
-                        for r in 0..<rowsInBlock {
-                            for l in labelings.indices {
-                                let (offset, k) = (offsets[l], labelings[l].k)
-                                let own = sampleLabels[l][start + r]
-                                guard clusterSizes[offset + own] > 1 else { continue }
-                                let pointSums = r * clusterCount + offset
-                                let a = sums[pointSums + own] / Double(clusterSizes[offset + own] - 1)
-                                var b = Double.infinity
-                                for c in 0..<k where c != own && clusterSizes[offset + c] > 0 {
-                                    b = min(b, sums[pointSums + c] / Double(clusterSizes[offset + c]))
+        let blockCount = (m + block - 1) / block
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let workers = max(1, min(cores, blockCount))
+        var scores = [Double](repeating: 0, count: labelings.count * m)
+        scores.withUnsafeMutableBufferPointer { scoreSlots in
+            let shared = UnsafeSendable((points: points, norms: norms, oneHot: oneHot, sizes: clusterSizes, labels: sampleLabels,
+                                         offsets: offsets, ks: labelings.map(\.k), scores: scoreSlots))
+            let perWorker = { @Sendable (w: Int) in
+                let (points, norms, oneHot, clusterSizes, sampleLabels, offsets, ks, scores) = shared.value
+                var distances = [Double](repeating: 0, count: block * m)
+                var sums = [Double](repeating: 0, count: clusterCount * block)
+                points.withUnsafeBufferPointer { p in
+                    norms.withUnsafeBufferPointer { norms in
+                        distances.withUnsafeMutableBufferPointer { distances in
+                            let out = distances.baseAddress!
+                            for start in stride(from: w * block, to: m, by: workers * block) {
+                                let rowsInBlock = min(block, m - start)
+                                squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start,
+                                                 count: rowsInBlock, centers: p.baseAddress!, centerNorms: norms.baseAddress!,
+                                                 centerCount: m, dimension: d, into: out)
+                                for r in 0..<rowsInBlock {
+                                    let row = out + r * m
+                                    for other in 0..<m { row[other] = row[other].squareRoot() }
+                                    row[start + r] = 0
                                 }
-                                let spread = max(a, b)
-                                scores[l][start + r] = spread > 0 ? (b - a) / spread : 0
+                                // sums (K × rows) = Hᵀ (K × m) · distancesᵀ (m × rows), column-major.
+                                oneHot.withUnsafeBufferPointer { h in
+                                    sums.withUnsafeMutableBufferPointer { s in
+                                        BLAS.gemm(transposeA: true, transposeB: false, m: clusterCount, n: rowsInBlock, k: m,
+                                                  alpha: 1, a: h.baseAddress!, lda: m, b: out, ldb: m, beta: 0,
+                                                  c: s.baseAddress!, ldc: clusterCount)
+                                    }
+                                }
+                                for r in 0..<rowsInBlock {
+                                    for l in ks.indices {
+                                        let (offset, k) = (offsets[l], ks[l])
+                                        let own = sampleLabels[l][start + r]
+                                        guard clusterSizes[offset + own] > 1 else { continue }
+                                        let pointSums = r * clusterCount + offset
+                                        let a = sums[pointSums + own] / Double(clusterSizes[offset + own] - 1)
+                                        var b = Double.infinity
+                                        for c in 0..<k where c != own && clusterSizes[offset + c] > 0 {
+                                            b = min(b, sums[pointSums + c] / Double(clusterSizes[offset + c]))
+                                        }
+                                        let spread = max(a, b)
+                                        scores[l * m + start + r] = spread > 0 ? (b - a) / spread : 0
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
+            if workers == 1 { perWorker(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: perWorker) }
         }
-        return scores.map { $0.reduce(0, +) / Double(m) }
+        // Each labeling's mean adds its rows in order, whatever the number of workers.
+        return labelings.indices.map { l in scores[(l * m)..<((l + 1) * m)].reduce(0, +) / Double(m) }
     }
 
     private static func dispersionScores(_ data: FeatureMatrix, labels: [Int], k: Int) -> (Double, Double) {
