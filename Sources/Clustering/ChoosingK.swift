@@ -48,7 +48,8 @@ public struct KSelection: Sendable, Codable, Equatable {
         }
         // Every k's silhouette on the same sample, from one set of pairwise distances.
         let sample = ClusterQuality.sample(count: data.count, size: ClusterQuality.silhouetteSampleSize, seed: options.seed)
-        let silhouettes = ClusterQuality.silhouettes(data, labelings: fits.map { ($0.labels, $0.k) }, rows: sample)
+        let silhouettes = ClusterQuality.silhouettes(data, labelings: fits.map { ($0.labels, $0.k) }, rows: sample,
+                                                      threads: options.threads)
         for (fit, silhouette) in zip(fits, silhouettes) {
             let quality = ClusterQuality(data: data, labels: fit.labels, k: fit.k, silhouette: silhouette)
             candidates.append(Candidate(k: fit.k, inertia: fit.inertia, silhouette: quality.silhouette,

@@ -69,10 +69,12 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 /// ‖x − c‖; callers centre the data first (as scikit-learn does) and clamp the rare negative
 /// result of cancellation at zero. Final inertias are recomputed from differences.
 ///
-/// Inside a parallel pass each call must stay on its thread: OpenBLAS starts its own threads
-/// for a gemm of more than 65536 multiply-adds (SMP_THRESHOLD_MIN), and threads that wait
-/// for each other's cores cost more than the gemm. `withinParallelPass` splits the block into
-/// gemms below that size; each distance is the same dot product either way.
+/// Inside a parallel pass each call must stay on its thread. `clientele` keeps every OpenBLAS
+/// call on its caller's thread, but where the environment gives OpenBLAS threads
+/// (`OPENBLAS_NUM_THREADS`), it starts them for a gemm of more than 65536 multiply-adds
+/// (SMP_THRESHOLD_MIN), and threads that wait for each other's cores cost more than the
+/// gemm. `withinParallelPass` splits the block into gemms below that size; each distance is
+/// the same dot product either way. A caller whose blocks are already small passes false.
 func squaredDistances(points: UnsafePointer<Double>, pointNorms: UnsafePointer<Double>, count: Int,
                       centers: UnsafePointer<Double>, centerNorms: UnsafePointer<Double>, centerCount: Int,
                       dimension: Int, into distances: UnsafeMutablePointer<Double>, withinParallelPass: Bool = true) {

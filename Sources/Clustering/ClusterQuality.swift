@@ -28,11 +28,14 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
 
     public static let silhouetteSampleSize = 10_000
 
+    /// `threads` caps the worker threads of the silhouette (nil: every core); the scores do
+    /// not depend on it.
     public init(data: FeatureMatrix, labels: [Int], k: Int, seed: UInt64 = 0,
-                silhouetteSampleSize: Int = ClusterQuality.silhouetteSampleSize) throws {
+                silhouetteSampleSize: Int = ClusterQuality.silhouetteSampleSize, threads: Int? = nil) throws {
         try Self.check(labels, k: k, points: data.count)
         let sample = Self.sample(count: data.count, size: silhouetteSampleSize, seed: seed)
-        self.init(data: data, labels: labels, k: k, silhouette: Self.silhouettes(data, labelings: [(labels, k)], rows: sample)[0])
+        self.init(data: data, labels: labels, k: k,
+                  silhouette: Self.silhouettes(data, labelings: [(labels, k)], rows: sample, threads: threads)[0])
     }
 
     /// The scores with a silhouette computed already (with those of other labelings), for
@@ -74,7 +77,7 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
     /// and their square roots are made once for all labelings, a block of rows at a time, and
     /// the sums come from one gemm per block. Clientele runs each BLAS call on its caller's
     /// thread, so the blocks go to the cores here.
-    static func silhouettes(_ data: FeatureMatrix, labelings: [(labels: [Int], k: Int)], rows: [Int]) -> [Double] {
+    static func silhouettes(_ data: FeatureMatrix, labelings: [(labels: [Int], k: Int)], rows: [Int], threads: Int? = nil) -> [Double] {
         let (m, d) = (rows.count, data.dimension)
         var points = [Double](repeating: 0, count: m * d)
         for (r, i) in rows.enumerated() {
@@ -96,12 +99,13 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
                 oneHot[(offsets[l] + label) * m + r] = 1
             }
         }
-        // Blocks of rows are shared out over the cores (worker w takes blocks w, w + W, …),
-        // each worker with its own distances and sums; a row's score depends on its block only.
+        // Blocks of rows are shared out over the workers (worker w takes blocks w, w + W, …),
+        // each with its own distances and sums (256 × m values); a row's score depends on its
+        // block only, so the scores do not depend on the number of workers.
         let block = 256
         let blockCount = (m + block - 1) / block
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let workers = max(1, min(cores, blockCount))
+        let workers = max(1, min(threads ?? cores, blockCount))
         var scores = [Double](repeating: 0, count: labelings.count * m)
         scores.withUnsafeMutableBufferPointer { scoreSlots in
             let shared = UnsafeSendable((points: points, norms: norms, oneHot: oneHot, sizes: clusterSizes, labels: sampleLabels,
@@ -118,7 +122,7 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
                                 let rowsInBlock = min(block, m - start)
                                 squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start,
                                                  count: rowsInBlock, centers: p.baseAddress!, centerNorms: norms.baseAddress!,
-                                                 centerCount: m, dimension: d, into: out)
+                                                 centerCount: m, dimension: d, into: out, withinParallelPass: false)
                                 for r in 0..<rowsInBlock {
                                     let row = out + r * m
                                     for other in 0..<m { row[other] = row[other].squareRoot() }

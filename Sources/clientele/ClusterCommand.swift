@@ -149,7 +149,7 @@ struct ClusterCommand: ParsableCommand {
         try writeProfiles(segmentProfiles)
         print("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
         if fit.k >= 2, Set(fit.labels).count >= 2 {
-            let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed)
+            let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed, threads: threads)
             print("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
         }
         printSegments(segmentProfiles)

@@ -76,6 +76,13 @@ import Simulation
             }
             #expect(abs(candidate.silhouette - total / Double(data.count)) < 1e-9, "k = \(candidate.k)")
         }
+        // The four blocks of 256 rows shared over 1, 2 or 3 workers give the same bits.
+        let labelings = try (2...4).map { k in (labels: try KMeans.fit(data, options: .init(k: k, seed: 1)).labels, k: k) }
+        let rows = Array(0..<data.count)
+        let alone = ClusterQuality.silhouettes(data, labelings: labelings, rows: rows, threads: 1)
+        for threads in [2, 3] {
+            #expect(ClusterQuality.silhouettes(data, labelings: labelings, rows: rows, threads: threads) == alone)
+        }
     }
 
     @Test func automaticKStopsAtTheDistinctPoints() throws {
