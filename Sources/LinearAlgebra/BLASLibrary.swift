@@ -45,8 +45,20 @@ public enum BLASLibrary {
     /// The variables OpenBLAS reads its thread count from, in the order it reads them.
     public static let threadVariables = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"]
 
-    /// Keeps every BLAS call on the thread that makes it, unless the environment sets one of
-    /// `threadVariables` (then OpenBLAS does as it says). Clientele splits its numerics
+    /// The thread count the environment asks OpenBLAS for: the first of `threadVariables`
+    /// that holds a positive number (read as OpenBLAS reads it, its leading digits), or nil.
+    /// OpenBLAS takes an empty variable or 0 as unset.
+    public static func requestedThreads(_ environment: [String: String]) -> Int? {
+        for name in threadVariables {
+            guard let value = environment[name] else { continue }
+            let digits = value.drop { $0 == " " }.prefix { $0.isASCII && $0.isNumber }
+            if let count = Int(digits), count > 0 { return count }
+        }
+        return nil
+    }
+
+    /// Keeps every BLAS call on the thread that makes it, unless the environment asks for a
+    /// thread count through one of `threadVariables` (then OpenBLAS does as it says). Clientele splits its numerics
     /// across the cores itself, a block of rows per worker, so OpenBLAS's own threads could
     /// only compete with those workers; worse, after each call they share they spin in
     /// `sched_yield` waiting for the next. On a 1M-customer job that spinning took 0.14 s of
@@ -54,7 +66,10 @@ public enum BLASLibrary {
     /// (false with the reference BLAS, which has no threads).
     @discardableResult
     public static func keepCallsOnTheirThread() -> Bool {
-        guard threadVariables.allSatisfy({ getenv($0) == nil }),
+        let environment = threadVariables.reduce(into: [String: String]()) { found, name in
+            if let value = getenv(name) { found[name] = String(cString: value) }
+        }
+        guard requestedThreads(environment) == nil,
               let set = symbol("openblas_set_num_threads")
         else { return false }
         unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)(1)

@@ -119,8 +119,18 @@ import Testing
             return
         }
         #expect(chosen.contains("(1 thread per call)"))
+        // OpenBLAS takes an empty variable or 0 as unset, so Clientele does too.
+        for unset in ["", "0"] {
+            environment["OPENBLAS_NUM_THREADS"] = unset
+            #expect(blasLine(try run(["doctor"], environment: environment)).contains("(1 thread per call)"))
+        }
+        // A count is OpenBLAS's to apply, which caps it at the cores it may use.
         environment["OPENBLAS_NUM_THREADS"] = "2"
-        #expect(blasLine(try run(["doctor"], environment: environment)).contains("(2 threads per call)"))
+        let two = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        #expect(blasLine(try run(["doctor"], environment: environment)).contains("(\(two) thread\(two == 1 ? "" : "s") per call)"))
+        #expect(BLASLibrary.requestedThreads(["GOTO_NUM_THREADS": " 3", "OMP_NUM_THREADS": "4"]) == 3)
+        #expect(BLASLibrary.requestedThreads(["OPENBLAS_NUM_THREADS": "0", "OMP_NUM_THREADS": "4x"]) == 4)
+        #expect(BLASLibrary.requestedThreads(["OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": "-1"]) == nil)
     }
 
     /// summarize → fit → predict on the CDNOW sample, the paper's estimates in the model file.
