@@ -173,7 +173,7 @@ public enum Pipeline {
 
         let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
-            var scores = try CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
+            var scores = CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
                                   months: max(1, Int((job.models.horizon / monthLength).rounded())),
                                   discountRate: job.models.discountRate, survivalToHorizon: false, histories: try scoringHistories(),
                                   monetaryValue: scoring.monetaryValue)

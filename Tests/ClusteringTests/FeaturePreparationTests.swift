@@ -56,7 +56,7 @@ import Testing
 
     /// Fitting and preparing at once (the features side by side on the cores) gives the
     /// preparation and the matrix that fitting, then preparing, gives; an error in one feature
-    /// is the first feature's in order.
+    /// is the first feature's in order; columns of different lengths are refused.
     @Test func fittedPreparesAsPrepareDoes() throws {
         let n = 150_000
         let monetary = (0..<n).map { Double(($0 * 7919) % 1000) / 3 }
@@ -72,6 +72,9 @@ import Testing
         let apart = try FeaturePreparation(fitting: specifications, to: columns)
         #expect(preparation == apart)
         #expect(data == (try apart.prepare(columns)))
+        #expect(throws: ClusteringError.self) {
+            try FeaturePreparation.fitted(specifications, to: [monetary, frequency, Array(recency.dropLast())])
+        }
         let bad: [FeatureSpecification] = [.init(name: "a", transforms: [.log1p]), .init(name: "b", transforms: [.log1p])]
         do {
             _ = try FeaturePreparation.fitted(bad, to: [(0..<n).map { $0 == 5 ? -2 : 0 }, (0..<n).map { $0 == 3 ? -1 : 0 }])
