@@ -27,6 +27,7 @@ let package = Package(
             name: "KMeansBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LinearAlgebra", package: "Clientele"),
                 .product(name: "Clustering", package: "Clientele"),
                 .product(name: "Simulation", package: "Clientele"),
             ],
@@ -38,6 +39,7 @@ let package = Package(
             name: "ChurnFit",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LinearAlgebra", package: "Clientele"),
                 .product(name: "Churn", package: "Clientele"),
                 .product(name: "Simulation", package: "Clientele"),
             ],
@@ -60,6 +62,7 @@ let package = Package(
             name: "Fits",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LinearAlgebra", package: "Clientele"),
                 .product(name: "LifetimeValue", package: "Clientele"),
                 .product(name: "Transactions", package: "Clientele"),
                 .product(name: "Simulation", package: "Clientele"),
@@ -72,6 +75,7 @@ let package = Package(
             name: "EndToEnd",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "LinearAlgebra", package: "Clientele"),
                 .product(name: "Segmentation", package: "Clientele"),
                 .product(name: "Clustering", package: "Clientele"),
                 .product(name: "Transactions", package: "Clientele"),

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Benchmark
 import Churn
+import LinearAlgebra
 import Simulation
 
 /// The churn model's fit: 1M customers × 10 standardised features, labels drawn from a known
@@ -13,6 +14,8 @@ import Simulation
 /// iterations (XᵀWX by BLAS syrk, solved by LAPACK Cholesky) and the standard errors.
 /// The data are generated once, outside the measurement.
 let benchmarks: @Sendable () -> Void = {
+    // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
+    BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
         timeUnits: .milliseconds,

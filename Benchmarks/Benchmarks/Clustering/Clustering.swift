@@ -1,6 +1,7 @@
 import Benchmark
 import Clustering
 import Foundation
+import LinearAlgebra
 import Simulation
 
 /// k-means on 1M customers × 6 features, k = 8, 10 initializations: the whole fit with the
@@ -12,6 +13,8 @@ import Simulation
 /// temporary directory, where Benchmarks/python/kmeans.py reads them to run scikit-learn on
 /// the same data.
 let benchmarks: @Sendable () -> Void = {
+    // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
+    BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
         timeUnits: .milliseconds,

@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import LifetimeValue
+import LinearAlgebra
 import Simulation
 import Transactions
 
@@ -8,6 +9,8 @@ import Transactions
 /// BG/NBD purchases with Gamma-Gamma spend, about 2.6 transactions per customer, at 100k and
 /// 1M customers. Each measurement includes grouping the customers into distinct histories.
 let benchmarks: @Sendable () -> Void = {
+    // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
+    BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,

@@ -1,6 +1,7 @@
 import Benchmark
 import Clustering
 import Foundation
+import LinearAlgebra
 import Segmentation
 import Simulation
 import Transactions
@@ -16,6 +17,8 @@ import Transactions
 /// job's features and labels (means, medians and the CLV, P(alive) and churn outcomes).
 /// The logs and the profiles' inputs are made once, outside the measurement.
 let benchmarks: @Sendable () -> Void = {
+    // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
+    BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident],
         timeUnits: .milliseconds,
