@@ -19,18 +19,21 @@ struct ChunkedWork {
     static let chunkSize = 2048
 
     let points: Int
+    /// Points per chunk: `chunkSize` unless the caller's per-chunk scratch asks for another.
+    let pointsPerChunk: Int
     let workers: Int
 
-    init(points: Int, threads: Int?) {
+    init(points: Int, threads: Int?, pointsPerChunk: Int = ChunkedWork.chunkSize) {
         self.points = points
+        self.pointsPerChunk = pointsPerChunk
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        workers = max(1, min(threads ?? cores, (points + Self.chunkSize - 1) / Self.chunkSize))
+        workers = max(1, min(threads ?? cores, (points + pointsPerChunk - 1) / pointsPerChunk))
     }
 
-    var chunkCount: Int { (points + Self.chunkSize - 1) / Self.chunkSize }
+    var chunkCount: Int { (points + pointsPerChunk - 1) / pointsPerChunk }
 
     func range(_ chunk: Int) -> Range<Int> {
-        (chunk * Self.chunkSize)..<min(points, (chunk + 1) * Self.chunkSize)
+        (chunk * pointsPerChunk)..<min(points, (chunk + 1) * pointsPerChunk)
     }
 
     /// Calls `body(worker, chunk, points)` for every chunk, worker `w` taking chunks w, w + W, …

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Dispatch
 import LinearAlgebra
 import Simulation
 
@@ -99,67 +93,55 @@ public struct ClusterQuality: Sendable, Equatable, Codable {
                 oneHot[(offsets[l] + label) * m + r] = 1
             }
         }
-        // Blocks of rows are shared out over the workers (worker w takes blocks w, w + W, …),
-        // each with its own distances and sums (256 × m values); a row's score depends on its
-        // block only, so the scores do not depend on the number of workers.
-        let block = 256
-        let blockCount = (m + block - 1) / block
-        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let workers = max(1, min(threads ?? cores, blockCount))
-        var scores = [Double](repeating: 0, count: labelings.count * m)
-        scores.withUnsafeMutableBufferPointer { scoreSlots in
-            let shared = UnsafeSendable((points: points, norms: norms, oneHot: oneHot, sizes: clusterSizes, labels: sampleLabels,
-                                         offsets: offsets, ks: labelings.map(\.k), scores: scoreSlots))
-            let perWorker = { @Sendable (w: Int) in
-                let (points, norms, oneHot, clusterSizes, sampleLabels, offsets, ks, scores) = shared.value
-                var distances = [Double](repeating: 0, count: block * m)
-                var sums = [Double](repeating: 0, count: clusterCount * block)
-                points.withUnsafeBufferPointer { p in
-                    norms.withUnsafeBufferPointer { norms in
-                        distances.withUnsafeMutableBufferPointer { distances in
-                            let out = distances.baseAddress!
-                            for start in stride(from: w * block, to: m, by: workers * block) {
-                                let rowsInBlock = min(block, m - start)
-                                squaredDistances(points: p.baseAddress! + start * d, pointNorms: norms.baseAddress! + start,
-                                                 count: rowsInBlock, centers: p.baseAddress!, centerNorms: norms.baseAddress!,
-                                                 centerCount: m, dimension: d, into: out, withinParallelPass: false)
-                                for r in 0..<rowsInBlock {
-                                    let row = out + r * m
-                                    for other in 0..<m { row[other] = row[other].squareRoot() }
-                                    row[start + r] = 0
+        // Blocks of 256 rows are shared out over the workers, each with its own distances and
+        // sums (256 × m values); a row's score depends on its block only, so the scores do not
+        // depend on the number of workers.
+        let work = ChunkedWork(points: m, threads: threads, pointsPerChunk: 256)
+        let block = work.pointsPerChunk
+        let distances = UnsafeMutablePointer<Double>.allocate(capacity: work.workers * block * m)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: work.workers * clusterCount * block)
+        let scores = UnsafeMutablePointer<Double>.allocate(capacity: labelings.count * m)
+        scores.initialize(repeating: 0, count: labelings.count * m)
+        defer { distances.deallocate(); sums.deallocate(); scores.deallocate() }
+        let ks = labelings.map(\.k)
+        points.withUnsafeBufferPointer { p in
+            norms.withUnsafeBufferPointer { norms in
+                oneHot.withUnsafeBufferPointer { h in
+                    work.forEachChunk { worker, _, rows in
+                        let out = distances + worker * block * m
+                        let blockSums = sums + worker * clusterCount * block
+                        squaredDistances(points: p.baseAddress! + rows.lowerBound * d, pointNorms: norms.baseAddress! + rows.lowerBound,
+                                         count: rows.count, centers: p.baseAddress!, centerNorms: norms.baseAddress!,
+                                         centerCount: m, dimension: d, into: out, withinParallelPass: false)
+                        for (r, i) in rows.enumerated() {
+                            let row = out + r * m
+                            for other in 0..<m { row[other] = row[other].squareRoot() }
+                            row[i] = 0
+                        }
+                        // sums (K × rows) = Hᵀ (K × m) · distancesᵀ (m × rows), column-major.
+                        BLAS.gemm(transposeA: true, transposeB: false, m: clusterCount, n: rows.count, k: m, alpha: 1,
+                                  a: h.baseAddress!, lda: m, b: out, ldb: m, beta: 0, c: blockSums, ldc: clusterCount)
+                        for (r, i) in rows.enumerated() {
+                            for l in ks.indices {
+                                let (offset, k) = (offsets[l], ks[l])
+                                let own = sampleLabels[l][i]
+                                guard clusterSizes[offset + own] > 1 else { continue }
+                                let pointSums = blockSums + r * clusterCount + offset
+                                let a = pointSums[own] / Double(clusterSizes[offset + own] - 1)
+                                var b = Double.infinity
+                                for c in 0..<k where c != own && clusterSizes[offset + c] > 0 {
+                                    b = min(b, pointSums[c] / Double(clusterSizes[offset + c]))
                                 }
-                                // sums (K × rows) = Hᵀ (K × m) · distancesᵀ (m × rows), column-major.
-                                oneHot.withUnsafeBufferPointer { h in
-                                    sums.withUnsafeMutableBufferPointer { s in
-                                        BLAS.gemm(transposeA: true, transposeB: false, m: clusterCount, n: rowsInBlock, k: m,
-                                                  alpha: 1, a: h.baseAddress!, lda: m, b: out, ldb: m, beta: 0,
-                                                  c: s.baseAddress!, ldc: clusterCount)
-                                    }
-                                }
-                                for r in 0..<rowsInBlock {
-                                    for l in ks.indices {
-                                        let (offset, k) = (offsets[l], ks[l])
-                                        let own = sampleLabels[l][start + r]
-                                        guard clusterSizes[offset + own] > 1 else { continue }
-                                        let pointSums = r * clusterCount + offset
-                                        let a = sums[pointSums + own] / Double(clusterSizes[offset + own] - 1)
-                                        var b = Double.infinity
-                                        for c in 0..<k where c != own && clusterSizes[offset + c] > 0 {
-                                            b = min(b, sums[pointSums + c] / Double(clusterSizes[offset + c]))
-                                        }
-                                        let spread = max(a, b)
-                                        scores[l * m + start + r] = spread > 0 ? (b - a) / spread : 0
-                                    }
-                                }
+                                let spread = max(a, b)
+                                scores[l * m + i] = spread > 0 ? (b - a) / spread : 0
                             }
                         }
                     }
                 }
             }
-            if workers == 1 { perWorker(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: perWorker) }
         }
         // Each labeling's mean adds its rows in order, whatever the number of workers.
-        return labelings.indices.map { l in scores[(l * m)..<((l + 1) * m)].reduce(0, +) / Double(m) }
+        return ks.indices.map { l in UnsafeBufferPointer(start: scores + l * m, count: m).reduce(0, +) / Double(m) }
     }
 
     private static func dispersionScores(_ data: FeatureMatrix, labels: [Int], k: Int) -> (Double, Double) {

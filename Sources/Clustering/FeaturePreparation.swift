@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 
 /// Feature preparation before k-means: per feature a chain of transforms and a weight, fitted
 /// on the data and kept, so that centroids found in the prepared space are reported back in
@@ -116,36 +115,29 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
         guard columns.allSatisfy({ $0.count == n }) else {
             throw ClusteringError.invalidArgument("feature columns differ in length")
         }
-        let large = n >= 100_000
+        // Large columns go side by side on the cores: a pair's two chains, then its copy, the
+        // rows shared out in chunks so that no two threads write one row.
+        let threads = n >= 100_000 ? nil : 1
+        let rows = ChunkedWork(points: n, threads: threads)
         var steps: [[FittedFeatureStep]] = []
         let values = try [Double](unsafeUninitializedCapacity: n * d) { target, initialised in
-            let shared = UnsafeSendable(target)
             for first in stride(from: 0, to: d, by: 2) {
                 let pair = first..<min(first + 2, d)
                 var chains = [Result<(steps: [FittedFeatureStep], column: [Double]), any Error>?](repeating: nil, count: pair.count)
                 chains.withUnsafeMutableBufferPointer { slots in
-                    let results = UnsafeSendable(slots)
-                    let fit = { @Sendable (k: Int) in
-                        results.value[k] = Result { try fitChain(specifications[first + k], columns[first + k]) }
-                    }
-                    if large && pair.count > 1 {
-                        DispatchQueue.concurrentPerform(iterations: pair.count, execute: fit)
-                    } else {
-                        for k in 0..<pair.count { fit(k) }
+                    ChunkedWork(points: pair.count, threads: threads, pointsPerChunk: 1).forEachChunk { _, k, _ in
+                        slots[k] = Result { try fitChain(specifications[first + k], columns[first + k]) }
                     }
                 }
                 let fitted = try chains.map { try $0!.get() }
                 steps += fitted.map(\.steps)
-                // The rows split between the cores, so that no two threads write one row.
-                let parts = large ? 2 : 1
-                let copy = { @Sendable (part: Int) in
+                rows.forEachChunk { _, _, range in
                     for (k, chain) in fitted.enumerated() {
                         chain.column.withUnsafeBufferPointer { source in
-                            for i in (n * part / parts)..<(n * (part + 1) / parts) { shared.value[i * d + first + k] = source[i] }
+                            for i in range { target[i * d + first + k] = source[i] }
                         }
                     }
                 }
-                if parts > 1 { DispatchQueue.concurrentPerform(iterations: parts, execute: copy) } else { copy(0) }
             }
             initialised = n * d
         }
