@@ -8,7 +8,7 @@ import Churn
 import LinearAlgebra
 import Simulation
 
-/// The churn model's fit: 1M customers × 10 standardised features, labels drawn from a known
+/// The churn model's fit: 10k, 100k and 1M customers × 10 standardised features, labels drawn from a known
 /// logistic model (seeded), fitted by Newton/IRLS without and with an L2 penalty. A fit is
 /// everything `ChurnModel.fit` does: the standardisation, the design copy, the Newton
 /// iterations (XᵀWX by BLAS syrk, solved by LAPACK Cholesky) and the standard errors.
@@ -17,14 +17,14 @@ let benchmarks: @Sendable () -> Void = {
     // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
     BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(20),
         maxIterations: 10
     )
 
-    for customers in [100_000, 1_000_000] {
+    for customers in [10_000, 100_000, 1_000_000] {
         for penalty in [0.0, 1.0] {
             Benchmark("logistic fit, \(customers) customers × 10 features, penalty \(penalty)") { benchmark, data in
                 for _ in benchmark.scaledIterations {

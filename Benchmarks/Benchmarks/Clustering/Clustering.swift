@@ -5,7 +5,7 @@ import LinearAlgebra
 import Simulation
 
 /// k-means on 1M customers × 6 features, k = 8, 10 initializations: the whole fit with the
-/// automatic choice and with each algorithm forced, the seeding alone, one initialization
+/// automatic choice (also at 10k and 100k) and with each algorithm forced, the seeding alone, one initialization
 /// stopped after 1 and after 21 Lloyd iterations (tolerance 0; the difference over 20 is the
 /// cost of one iteration), and one plain pass over the data (the column sums), which is the
 /// floor an iteration is compared with. The data are a mixture of eight overlapping Gaussian
@@ -16,7 +16,7 @@ let benchmarks: @Sendable () -> Void = {
     // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
     BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .peakMemoryResident],
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(20),
@@ -35,6 +35,16 @@ let benchmarks: @Sendable () -> Void = {
             forced.algorithm = algorithm
             for _ in benchmark.scaledIterations {
                 blackHole(try KMeans.fit(data, options: forced))
+            }
+        }
+    }
+
+    // The automatic fit at the smaller sizes of the other suites.
+    for points in [10_000, 100_000] {
+        let smaller = mixture(points: points, features: 6, clusters: 8, seed: 42)
+        Benchmark("k-means \(points / 1000)k×6, k=8, n_init=10, automatic") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try KMeans.fit(smaller, options: options))
             }
         }
     }

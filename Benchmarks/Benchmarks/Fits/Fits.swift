@@ -6,20 +6,20 @@ import Simulation
 import Transactions
 
 /// Maximum-likelihood fits and scoring on the calibration summary (weeks) of a synthetic log:
-/// BG/NBD purchases with Gamma-Gamma spend, about 2.6 transactions per customer, at 100k and
-/// 1M customers. Each measurement includes grouping the customers into distinct histories.
+/// BG/NBD purchases with Gamma-Gamma spend, about 2.6 transactions per customer, at 10k, 100k
+/// and 1M customers. Each measurement includes grouping the customers into distinct histories.
 let benchmarks: @Sendable () -> Void = {
     // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
     BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .peakMemoryResident, .mallocCountTotal],
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(20),
         maxIterations: 10
     )
 
-    for customers in [100_000, 1_000_000] {
+    for customers in [10_000, 100_000, 1_000_000] {
         let summary = calibrationSummary(customers: customers)
         let x = summary.frequency.map(Double.init), tx = summary.recency, T = summary.T
         let monetary = summary.monetaryValue ?? []

@@ -20,7 +20,7 @@ let benchmarks: @Sendable () -> Void = {
     // As `clientele` does: each BLAS call on its caller's thread (see BLASLibrary).
     BLASLibrary.keepCallsOnTheirThread()
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident],
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(30),

@@ -12,7 +12,7 @@ import Logging
 /// time the kernel can commit several jobs' fsyncs in one journal commit.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .throughput],
+        metrics: [.wallClock, .cpuTotal, .throughput, .peakMemoryResident, .mallocCountTotal],
         timeUnits: .milliseconds,
         warmupIterations: 1,
         maxDuration: .seconds(120),
