@@ -11,10 +11,14 @@ release: dependencies
 demo: release
 	scripts/demo
 
-# Every test of the package. The tests' temporary files go into one scratch directory
-# (TMPDIR), removed when they end, whatever their outcome.
+# Every test of the package, then the demo job's report opened in headless Chromium
+# (scripts/check-report: no console message, a screenshot). The temporary files go into one
+# scratch directory (TMPDIR), removed when they end, whatever their outcome.
 test: dependencies
-	@scratch=$$(mktemp -d -t clientele-tests.XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && TMPDIR="$$scratch" swift test
+	@scratch=$$(mktemp -d -t clientele-tests.XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && \
+	  TMPDIR="$$scratch" swift test && \
+	  "$$(swift build --show-bin-path)/clientele" run datasets/cdnow/cdnow-demo-job.json --output "$$scratch/demo" >/dev/null && \
+	  scripts/check-report "$$scratch/demo" "$$scratch/report.png"
 
 benchmark: dependencies
 	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
