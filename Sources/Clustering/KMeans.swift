@@ -26,6 +26,13 @@ import Simulation
 ///    With several initializations each core runs whole ones; a single one shares its passes
 ///    out over the cores.
 ///
+/// 4. Repeated rows are clustered once: when at least a quarter of the rows repeat others
+///    (`DistinctRows`; in customer data, the one-time buyers of each first-purchase day), the
+///    fit runs on the distinct rows, each weighted by the total weight of the rows it stands
+///    for, and its labels are handed back to every row. Lloyd's iterations and the inertia are
+///    those of the full data, and the seeding draws from the same distribution, though not the
+///    same draws as on the rows one by one.
+///
 /// Hazards: the data are centred on their mean first (as scikit-learn does; centers are
 /// shifted back), so that Float coordinates keep their digits; coordinates large enough for a
 /// Float square to overflow send every point to double precision; the reported inertia is
@@ -58,6 +65,8 @@ public enum KMeans {
         public var algorithm: Algorithm
         /// Worker threads; nil uses every core. The result does not depend on it.
         public var threads: Int?
+        /// Whether repeated rows are clustered once (goal 4); off only where a test compares.
+        var mergesRepeatedRows = true
 
         public init(k: Int, seed: UInt64 = 0, initializations: Int = 10, maxIterations: Int = 300,
                     tolerance: Double = 1e-4, algorithm: Algorithm = .automatic, threads: Int? = nil) {
@@ -80,16 +89,17 @@ public enum KMeans {
     /// its centred copy is made.
     public static func fit(_ data: consuming FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> KMeansResult {
         try validate(data, weights: weights, options: options)
-        let (count, d, featureNames) = (data.count, data.dimension, data.featureNames)
+        let (d, featureNames) = (data.dimension, data.featureNames)
         let algorithm: Algorithm = options.algorithm != .automatic ? options.algorithm
             : (d <= lloydDimensionLimit ? .lloyd : .hamerly)
-        let problem = KMeansProblem(consume data, weights: weights, threads: options.threads)
+        let (problem, rowGroups) = KMeansProblem.onDistinctRows(consume data, weights: weights, threads: options.threads,
+                                                                merging: options.mergesRepeatedRows)
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
         // With several initializations and cores, each core runs whole initializations (no
         // barrier per pass, which matters on a busy machine); otherwise the passes share out
         // their chunks. Chunks and reductions are the same either way, and so is the result.
         let parallelInitializations = min(problem.work.workers, options.initializations)
-        let perState = parallelInitializations > 1 ? ChunkedWork(points: count, threads: 1) : problem.work
+        let perState = parallelInitializations > 1 ? ChunkedWork(points: problem.count, threads: 1) : problem.work
         let outcomes = InitializationOutcomes(count: options.initializations)
         let queue = InitializationQueue(count: options.initializations)
         let runInitializations = { @Sendable (_: Int) in
@@ -111,7 +121,8 @@ public enum KMeans {
         let iterations = outcomes.solutions.map { $0!.iterations }
         let (solution, labels, initialization) = (best.solution, best.labels, best.initialization)
         let centers = (0..<options.k).map { c in (0..<d).map { solution.centers[c * d + $0] + problem.mean[$0] } }
-        return KMeansResult(k: options.k, featureNames: featureNames, centers: centers, labels: labels.map(Int.init),
+        let rowLabels = rowGroups.map { $0.map { Int(labels[Int($0)]) } } ?? labels.map(Int.init)
+        return KMeansResult(k: options.k, featureNames: featureNames, centers: centers, labels: rowLabels,
                             inertia: solution.inertia, iterations: solution.iterations, converged: solution.converged,
                             algorithm: algorithm, bestInitialization: initialization, inertiaByInitialization: inertias,
                             iterationsByInitialization: iterations)
@@ -191,7 +202,8 @@ extension KMeans {
     /// The greedy k-means++ centers the first initialization of `fit` starts from.
     public static func initialCenters(_ data: FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> [[Double]] {
         try validate(data, weights: weights, options: options)
-        let problem = KMeansProblem(data, weights: weights, threads: options.threads)
+        let problem = KMeansProblem.onDistinctRows(data, weights: weights, threads: options.threads,
+                                                   merging: options.mergesRepeatedRows).problem
         let state = KMeansState(problem: problem, k: options.k, work: problem.work)
         var random = random(seed: options.seed, initialization: 0)
         problem.seedCenters(k: options.k, random: &random, into: state)

@@ -1,5 +1,8 @@
+import LinearAlgebra
+
 /// The data one k-means fit works on, prepared once for all initializations: points centred
-/// on their (unweighted) mean, the same as Floats in chunk matrices for the passes, the sample
+/// on their (unweighted) mean — each point counted `multiplicity` times when it stands for
+/// that many equal rows — the same as Floats in chunk matrices for the passes, the sample
 /// weights, and the chunking shared by every pass.
 ///
 /// Buffers are raw allocations owned by this object, read concurrently by the chunk workers
@@ -25,7 +28,7 @@ final class KMeansProblem: @unchecked Sendable {
     /// `data` is consumed: when the caller hands it over (`consume`), its row-major values are
     /// freed once centred, before the Floats are made — 400 MB fewer at the peak of a
     /// 10M-customer, 5-feature segmentation.
-    init(_ data: consuming FeatureMatrix, weights: [Double]?, threads: Int?) {
+    init(_ data: consuming FeatureMatrix, weights: [Double]?, multiplicity: [Double]? = nil, threads: Int?) {
         count = data.count
         dimension = data.dimension
         let work = ChunkedWork(points: data.count, threads: threads)
@@ -37,10 +40,14 @@ final class KMeansProblem: @unchecked Sendable {
         data.values.withUnsafeBufferPointer { values in
             work.forEachChunk { _, chunk, range in
                 let slot = sums.slot(chunk)
-                for i in range { for j in 0..<d { slot[j] += values[i * d + j] } }
+                for i in range {
+                    let m = multiplicity?[i] ?? 1
+                    for j in 0..<d { slot[j] += m * values[i * d + j] }
+                }
             }
         }
-        let mean = sums.total(chunks: work.chunkCount).map { $0 / Double(n) }
+        let rows = multiplicity?.reduce(0, +) ?? Double(n)
+        let mean = sums.total(chunks: work.chunkCount).map { $0 / rows }
         self.mean = mean
         let points = UnsafeMutableBufferPointer<Double>.allocate(capacity: n * d)
         self.points = points
@@ -49,10 +56,11 @@ final class KMeansProblem: @unchecked Sendable {
             work.forEachChunk { _, chunk, range in
                 let slot = moments.slot(chunk)
                 for i in range {
+                    let m = multiplicity?[i] ?? 1
                     for j in 0..<d {
                         let centred = values[i * d + j] - mean[j]
                         points[i * d + j] = centred
-                        slot[j] += centred * centred
+                        slot[j] += m * centred * centred
                         slot[d] = max(slot[d], abs(centred))
                     }
                 }
@@ -66,7 +74,7 @@ final class KMeansProblem: @unchecked Sendable {
         largestCoordinate = largest
         _ = consume data
         singles = SinglePrecisionPoints(points.baseAddress!, count: n, dimension: d)
-        meanFeatureVariance = variance.reduce(0, +) / Double(n * d)
+        meanFeatureVariance = variance.reduce(0, +) / (rows * Double(d))
         if let weights {
             let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
             _ = buffer.initialize(from: weights)
@@ -78,6 +86,34 @@ final class KMeansProblem: @unchecked Sendable {
             guard let weights else { return Double(work.range(chunk).count) }
             return work.range(chunk).reduce(0) { $0 + weights[$1] }
         }
+    }
+
+    /// The problem on `data`'s distinct rows when enough rows repeat (`DistinctRows`), each
+    /// weighted by its rows' total weight and centred as the rows are, with the distinct row of
+    /// each row; otherwise the problem on the rows themselves and nil.
+    static func onDistinctRows(_ data: consuming FeatureMatrix, weights: [Double]?,
+                               threads: Int?, merging: Bool = true) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
+        let d = data.dimension
+        guard merging else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
+        let distinct = data.values.withUnsafeBufferPointer { DistinctRows(rowMajor: $0, width: d) }
+        guard distinct.worthCompressing else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
+        let rows = data.values.withUnsafeBufferPointer { values in
+            [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
+                for (g, row) in distinct.first.enumerated() {
+                    for j in 0..<d { target[g * d + j] = values[Int(row) * d + j] }
+                }
+                initialised = distinct.count * d
+            }
+        }
+        var groupWeights = distinct.counts
+        if let weights {
+            groupWeights = [Double](repeating: 0, count: distinct.count)
+            for (i, g) in distinct.group.enumerated() { groupWeights[Int(g)] += weights[i] }
+        }
+        // The values were checked finite when `data` was made.
+        let compressed = try! FeatureMatrix(featureNames: data.featureNames, rowMajor: rows)
+        _ = consume data
+        return (KMeansProblem(compressed, weights: groupWeights, multiplicity: distinct.counts, threads: threads), distinct.group)
     }
 
     deinit {

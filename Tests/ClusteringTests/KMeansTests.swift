@@ -201,6 +201,47 @@ import Testing
         }
     }
 
+    /// 2,000 well-separated points, each repeated one to four times and shuffled, with and
+    /// without sample weights: the fit on the distinct rows (goal 4) is a k-means fixed point
+    /// of the rows themselves — equal rows share a label, every row is nearest its center, each
+    /// center is its rows' weighted mean, the inertia is their sum — and it finds the same
+    /// clustering and inertia as the fit on the rows one by one.
+    @Test func repeatedRowsAreClusteredOnce() throws {
+        let base = GaussianMixture(points: 2000, features: 3, clusters: 4, spread: 0.3, seed: 21)
+        var random = SeededRandom(seed: 8)
+        var rows = (0..<2000).flatMap { i in Array(repeating: i, count: 1 + i % 4) }
+        for i in stride(from: rows.count - 1, to: 0, by: -1) { rows.swapAt(i, Int(random.next(upperBound: UInt64(i + 1)))) }
+        let values = rows.flatMap { base.values[($0 * 3)..<($0 * 3 + 3)] }
+        let data = try FeatureMatrix(featureNames: ["x", "y", "z"], rowMajor: values)
+        for weights in [nil, rows.indices.map { Double(1 + $0 % 3) }] {
+            var options = KMeans.Options(k: 4, seed: 5, initializations: 4)
+            let merged = try KMeans.fit(data, weights: weights, options: options)
+            options.mergesRepeatedRows = false
+            let plain = try KMeans.fit(data, weights: weights, options: options)
+            #expect(relativeDifference(merged.inertia, plain.inertia) < 1e-10)
+            // The same partition, whatever the numbering of the clusters.
+            let pairs = Set(zip(merged.labels, plain.labels).map { [$0, $1] })
+            #expect(pairs.count == 4)
+            var labelOf: [Int: Int] = [:]
+            var sums = [[Double]](repeating: [0, 0, 0, 0], count: 4)
+            var inertia = 0.0
+            for (i, point) in rows.enumerated() {
+                #expect(labelOf[point, default: merged.labels[i]] == merged.labels[i])
+                labelOf[point] = merged.labels[i]
+                let x = Array(values[(i * 3)..<(i * 3 + 3)]), w = weights?[i] ?? 1
+                let distances = merged.centers.map { c in zip(x, c).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+                #expect(distances[merged.labels[i]] == distances.min()!)
+                inertia += w * distances[merged.labels[i]]
+                for j in 0..<3 { sums[merged.labels[i]][j] += w * x[j] }
+                sums[merged.labels[i]][3] += w
+            }
+            #expect(relativeDifference(inertia, merged.inertia) < 1e-12)
+            for c in 0..<4 {
+                for j in 0..<3 { #expect(abs(sums[c][j] / sums[c][3] - merged.centers[c][j]) < 1e-9) }
+            }
+        }
+    }
+
     @Test func tooFewIterationsIsReportedAsNotConverged() throws {
         let (data, _) = try fixtureData("blobs.csv")
         let fit = try KMeans.fit(data, options: .init(k: 8, seed: 2, initializations: 1, maxIterations: 1, tolerance: 0))
