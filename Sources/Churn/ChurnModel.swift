@@ -53,6 +53,9 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         /// known: the purchase model's scores depend on nothing else, so their metrics rank
         /// the histories instead of the customers, with the same numbers.
         public var historyOf: [Int32]?
+        /// Whether customers who share features, label and fold are fitted as one row
+        /// (`ChurnEvaluation.FoldDesign`); off only where a test compares the two.
+        var compressing = true
 
         public init(folds: Int, seed: UInt64, purchaseScores: PurchaseScores?, purchaseModelProbability: [Double]? = nil,
                     historyOf: [Int32]? = nil) {
@@ -86,17 +89,18 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         let outOfFold: [Double]
         do {
             // The design is dropped before the metrics, which sort several copies of the scores.
-            let design = transform.design(features, positions: layout.position)
-            let orderedLabels = layout.ordered(labels)
-            let fit = try LogisticRegression(penalty: penalty).fit(
-                design: design, rows: layout.ranges, labels: orderedLabels, weights: classWeights.caseWeights(orderedLabels),
+            let fold = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
+                                  classWeights: classWeights, compressing: crossValidation.compressing)
+            var regression = LogisticRegression(penalty: penalty)
+            regression.weightsCountCustomers = fold.counts != nil
+            let fit = try regression.fit(
+                design: fold.design, rows: fold.layout.ranges, labels: fold.labels, weights: fold.caseWeights,
                 penaltyScales: nil, start: nil, names: ["intercept"] + features.names)
             model = make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
                          label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                          dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
-            outOfFold = try ChurnEvaluation.outOfFoldProbabilities(
-                features: features, labels: labels, orderedLabels: orderedLabels, layout: layout, design: design, penalty: penalty,
-                classWeights: classWeights, start: fit.coefficients, initial: fit.partials)
+            outOfFold = try ChurnEvaluation.outOfFoldProbabilities(fold, penalty: penalty, classWeights: classWeights,
+                                                                   start: fit.coefficients, initial: fit.partials)
         }
         designReleased?()
         model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,

@@ -47,8 +47,7 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let start = fitted.flatMap { $0.transform.names == features.names ? ($0.transform, $0.coefficients.map(\.standardized)) : nil }
         let transform = try start?.0 ?? FeatureTransform(fitting: features)
         let outOfFold = try Self.outOfFoldProbabilities(
-            features: features, labels: labels, orderedLabels: layout.ordered(labels), layout: layout,
-            design: transform.design(features, positions: layout.position),
+            FoldDesign(features: features, labels: labels, layout: layout, transform: transform, classWeights: classWeights),
             penalty: penalty, classWeights: classWeights, start: start?.1, initial: nil)
         self.init(outOfFold: outOfFold, labels: labels, layout: layout, purchaseScores: purchaseScores,
                   purchaseModelProbability: purchaseModelProbability)
@@ -123,7 +122,12 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
             guard folds >= 2, min(churners, n - churners) >= folds else {
                 throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
             }
-            let fold = ChurnEvaluation.stratifiedFolds(labels: labels, folds: folds, seed: seed)
+            self.init(fold: ChurnEvaluation.stratifiedFolds(labels: labels, folds: folds, seed: seed), folds: folds, seed: seed)
+        }
+
+        /// The layout of units (customers, or distinct rows of customers) whose folds are given.
+        init(fold: [Int], folds: Int, seed: UInt64) {
+            let n = fold.count
             // A counting sort by fold.
             var bounds = [Int](repeating: 0, count: folds + 1)
             for f in fold { bounds[f + 1] += 1 }
@@ -150,49 +154,102 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         }
     }
 
+    /// The design of a cross-validation: its rows in fold order, so that a fold's training
+    /// rows are the other folds' stretches. Customers who share features, label and fold (the
+    /// one-time buyers of a first-purchase day) are one row, weighted by their count, when that
+    /// saves at least a quarter of the rows and no class weights are asked for (so that the
+    /// case weights are the counts alone): each row then weighs its customers in the fits, the
+    /// class weights and the folds' standardisations, which equal those on the customers one
+    /// by one.
+    struct FoldDesign {
+        /// The rows' units (customers, or distinct rows of customers) in folds.
+        let layout: FoldLayout
+        let design: Matrix
+        /// The label of each design row.
+        let labels: [Double]
+        /// The customers each design row stands for (nil: one each).
+        let counts: [Double]?
+        /// The case weights of the fit on every row: the counts, or the class weights.
+        let caseWeights: [Double]?
+        /// The features of the units, in unit order (for messages that name a value).
+        let features: FeatureMatrix
+        /// Each customer's unit (nil: the customers are the units).
+        let unitOf: [Int32]?
+
+        init(features: FeatureMatrix, labels: [Double], layout customers: FoldLayout, transform: FeatureTransform,
+             classWeights: ClassWeights, compressing: Bool = true) {
+            let repeats = !compressing || classWeights != .none ? nil : DistinctRows(
+                columns: features.columns, key: labels.indices.map { UInt64(customers.fold[$0]) << 1 | (labels[$0] == 1 ? 1 : 0) })
+            if let repeats, repeats.worthCompressing {
+                layout = FoldLayout(fold: repeats.first.map { customers.fold[Int($0)] }, folds: customers.folds, seed: customers.seed)
+                self.features = FeatureMatrix(names: features.names, columns: features.columns.map { column in
+                    repeats.first.map { column[Int($0)] }
+                })
+                self.labels = layout.ordered(repeats.first.map { labels[Int($0)] })
+                counts = layout.ordered(repeats.counts)
+                caseWeights = counts
+                unitOf = repeats.group
+            } else {
+                layout = customers
+                self.features = features
+                self.labels = layout.ordered(labels)
+                counts = nil
+                caseWeights = classWeights.caseWeights(self.labels)
+                unitOf = nil
+            }
+            design = transform.design(self.features, positions: layout.position)
+        }
+
+        /// The unit values (in unit order) handed to every customer.
+        func perCustomer(_ values: [Double]) -> [Double] {
+            unitOf.map { $0.map { values[Int($0)] } } ?? values
+        }
+    }
+
     /// Each customer's churn probability from the model fitted without its fold.
     ///
-    /// `design` is the features standardised by the full model's transform (or over
-    /// everyone), its rows in fold order, and `orderedLabels` the labels in that order;
-    /// `start`: the full model's coefficients; `initial`: the block sums of its last
-    /// evaluation on this design, its blocks split at the fold boundaries.
+    /// The folds share `fold.design`, the features standardised by the full model's
+    /// transform (or over everyone), in fold order; `start`: the full model's coefficients;
+    /// `initial`: the block sums of its last evaluation on this design, its blocks split at
+    /// the fold boundaries.
     ///
-    /// The folds share that one design, so that a fold's training rows are the
-    /// other folds' stretches. A fold's model is the one fitted on its training
-    /// rows standardised by their own means and deviations: with z a column of the shared
-    /// design and m, v the training rows' mean and population variance of z, the fold's
-    /// standardised feature is (z − m)/√v (z being affine in the feature). A slope β on it is
-    /// the slope γ = β/√v on z, its shift −γm going into the intercept, which is not
-    /// penalised; its penalty λβ²/2 is λ v γ²/2: the fold is fitted on z with slope j's
-    /// penalty scaled by vⱼ, the same optimum without a design of its own. Newton starts from
-    /// `start`, the model on every customer, within sampling error of each fold's optimum; it
-    /// converges to the fold's own optimum whatever the start, so no fold learns from its
-    /// held-out rows. The first evaluation there, a fold's share of `initial` when its case
-    /// weights are the full fit's, costs no pass over the design.
-    static func outOfFoldProbabilities(features: FeatureMatrix, labels: [Double], orderedLabels: [Double], layout: FoldLayout,
-                                       design: Matrix, penalty: Double, classWeights: ClassWeights, start: [Double]?,
+    /// A fold's model is the one fitted on its training rows standardised by their own means
+    /// and deviations: with z a column of the shared design and m, v the training rows' mean
+    /// and population variance of z, the fold's standardised feature is (z − m)/√v (z being
+    /// affine in the feature). A slope β on it is the slope γ = β/√v on z, its shift −γm going
+    /// into the intercept, which is not penalised; its penalty λβ²/2 is λ v γ²/2: the fold is
+    /// fitted on z with slope j's penalty scaled by vⱼ, the same optimum without a design of
+    /// its own. Newton starts from `start`, the model on every customer, within sampling error
+    /// of each fold's optimum; it converges to the fold's own optimum whatever the start, so no
+    /// fold learns from its held-out rows. The first evaluation there, a fold's share of
+    /// `initial` when its case weights are the full fit's, costs no pass over the design.
+    static func outOfFoldProbabilities(_ fold: FoldDesign, penalty: Double, classWeights: ClassWeights, start: [Double]?,
                                        initial: BlockPartials?) throws -> [Double] {
-        let n = labels.count, order = layout.order, folds = layout.folds
-        let names = ["intercept"] + features.names
-        let everyone = classWeights.classWeights(churned: labels.reduce(0, +), customers: Double(n))
-        // A column of case weights only when the classes weigh other than 1.
-        var weights: [Double]?
+        let (layout, design, orderedLabels, counts) = (fold.layout, fold.design, fold.labels, fold.counts)
+        let n = orderedLabels.count, order = layout.order, folds = layout.folds
+        let names = ["intercept"] + fold.features.names
+        func customers(_ ranges: [Range<Int>], _ value: (Int) -> Double) -> Double {
+            ranges.reduce(0.0) { sum, range in range.reduce(sum) { $0 + (counts?[$1] ?? 1) * value($1) } }
+        }
+        let everyone = classWeights.classWeights(churned: customers([0..<n]) { orderedLabels[$0] }, customers: customers([0..<n]) { _ in 1 })
+        // A column of case weights only when the classes or the units weigh other than 1.
+        var weights = counts
         var outOfFold = [Double](repeating: 0, count: n)
         for k in 0..<folds {
             let testing = layout.ranges[k]
             let training = [0..<testing.lowerBound, testing.upperBound..<n].filter { !$0.isEmpty }
             do {
-                let variances = try trainingVariances(design, training) { j, row in
-                    (features.names[j], features.columns[j][Int(order[row])])
+                let variances = try trainingVariances(design, training, counts: counts) { j, row in
+                    (fold.features.names[j], fold.features.columns[j][Int(order[row])])
                 }
-                let churned = training.reduce(0.0) { sum, range in orderedLabels[range].reduce(sum, +) }
-                let trainingCount = Double(n - testing.count)
-                let own = classWeights.classWeights(churned: churned, customers: trainingCount)
+                let own = classWeights.classWeights(churned: customers(training) { orderedLabels[$0] },
+                                                    customers: customers(training) { _ in 1 })
                 if let (churnedWeight, retainedWeight) = own {
-                    weights = orderedLabels.map { $0 == 1 ? churnedWeight : retainedWeight }
+                    weights = orderedLabels.indices.map { (orderedLabels[$0] == 1 ? churnedWeight : retainedWeight) * (counts?[$0] ?? 1) }
                 }
                 var regression = LogisticRegression(penalty: penalty)
                 regression.evaluatesLastStep = false
+                regression.weightsCountCustomers = counts != nil && own == nil
                 let fit = try regression.fit(
                     design: design, rows: layout.ranges.indices.filter { $0 != k }.map { layout.ranges[$0] },
                     labels: orderedLabels, weights: weights, penaltyScales: [1] + variances, start: start,
@@ -202,16 +259,17 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                     outOfFold[Int(order[row])] = 1 / (1 + exp(-eta))
                 }
             } catch let error as ChurnError {
-                throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(testing.count) customers): \(error)")
+                throw ChurnError.invalidInput("cross-validation fold \(k + 1) of \(folds) (fitted without \(Int(customers([testing]) { _ in 1 })) customers): \(error)")
             }
         }
-        return outOfFold
+        return fold.perCustomer(outOfFold)
     }
 
     /// The population variance of each feature column of `design` over the `training` rows
-    /// (`FeatureTransform`'s moments, read in place); a feature constant on them is refused,
-    /// with its name and value (`feature(j, row)`: feature j's name and its value on a row).
-    private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>],
+    /// (`FeatureTransform`'s moments, read in place, each row counted `counts` times); a
+    /// feature constant on them is refused, with its name and value (`feature(j, row)`:
+    /// feature j's name and its value on a row).
+    private static func trainingVariances(_ design: Matrix, _ training: [Range<Int>], counts: [Double]?,
                                           feature: (Int, Int) -> (name: String, value: Double)) throws -> [Double] {
         // The training rows are one or two stretches; i counts through them. The columns go
         // side by side on the cores for a large design.
@@ -225,8 +283,11 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
                 parallelFor(threads) { t in
                     for j in stride(from: t, to: features, by: threads) {
                         let column = x.baseAddress! + (j + 1) * lda
-                        slots[j] = FeatureTransform.moments(count: count) { i in
-                            column[i < first.count ? first.lowerBound + i : second + i]
+                        let row = { (i: Int) in i < first.count ? first.lowerBound + i : second + i }
+                        if let counts {
+                            slots[j] = FeatureTransform.moments(count: count, weight: { counts[row($0)] }) { column[row($0)] }
+                        } else {
+                            slots[j] = FeatureTransform.moments(count: count) { column[row($0)] }
                         }
                     }
                 }

@@ -88,6 +88,24 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         return Moments(mean: mean, variance: variance, constant: constant)
     }
 
+    /// The mean and population variance of `count` values each counted `weight(i)` times (a
+    /// distinct row standing for that many customers), by the same two passes in one lane;
+    /// and whether the values are constant.
+    static func moments(count: Int, weight: (Int) -> Double, _ value: (Int) -> Double) -> Moments {
+        var total = 0.0, sum = 0.0
+        for i in 0..<count {
+            total += weight(i)
+            sum += weight(i) * value(i)
+        }
+        let mean = sum / total
+        var squares = 0.0
+        for i in 0..<count { squares += weight(i) * (value(i) - mean) * (value(i) - mean) }
+        let variance = squares / total
+        let constant = !(variance > 0 && variance.isFinite)
+            || (variance <= 1e-16 * mean * mean && (1..<max(count, 1)).allSatisfy { value($0) == value(0) })
+        return Moments(mean: mean, variance: variance, constant: constant)
+    }
+
     /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
     /// then each feature standardised.
     public func design(_ features: FeatureMatrix, rows: [Int]? = nil) -> Matrix {

@@ -51,6 +51,10 @@ public struct LogisticRegression: Sendable {
     /// the previous point's. Near the optimum such a step always lowers f, so the evaluation
     /// only confirms it; a cross-validation fold, which keeps the coefficients alone, skips it.
     var evaluatesLastStep = true
+    /// The case weights count the customers each design row stands for (rows shared by
+    /// customers with the same features and label), with no class weighting: the fit is that
+    /// of the customers one by one, so the unweighted fit's covariance and counts hold.
+    var weightsCountCustomers = false
 
     public init(penalty: Double = 0, maximumIterations: Int = 100, tolerance: Double = 1e-7) {
         self.penalty = penalty
@@ -137,7 +141,7 @@ public struct LogisticRegression: Sendable {
         }
         if !converged, penalty == 0 { throw separation(beta, problem, names) }
 
-        let unweighted = weights?.allSatisfy { $0 == 1 } ?? true
+        let unweighted = weightsCountCustomers || (weights?.allSatisfy { $0 == 1 } ?? true)
         var covariance: Matrix?
         if penalty == 0, unweighted {
             covariance = try Cholesky(factoring: current.hessian).inverse()
@@ -175,10 +179,13 @@ public struct LogisticRegression: Sendable {
         let worst = (1..<beta.count).max { abs(beta[$0]) < abs(beta[$1]) } ?? 0
         let eta = problem.rows.flatMap { problem.design.linearPredictor(rows: $0, beta) }
         let labels = problem.rows.flatMap { problem.labels[$0] }
-        let certain = zip(eta, labels).filter { abs(1 / (1 + exp(-$0)) - $1) < 1e-8 }.count
-        let kind = certain == eta.count ? "complete separation" : "quasi-complete separation"
+        // Each row counts its customers when it stands for several.
+        let customers = weightsCountCustomers ? problem.rows.flatMap { problem.weights![$0] } : eta.map { _ in 1.0 }
+        let certain = Int(eta.indices.reduce(0.0) { abs(1 / (1 + exp(-eta[$1])) - labels[$1]) < 1e-8 ? $0 + customers[$1] : $0 })
+        let total = Int(customers.reduce(0, +))
+        let kind = certain == total ? "complete separation" : "quasi-complete separation"
         return ChurnError.separation(feature: names[worst], detail:
-            "\(kind): \(certain) of \(eta.count) customers are fitted with probability within 1e-8 of their label and the coefficient of \(names[worst]) grows without bound (\(beta[worst]) per standard deviation), so the unpenalised likelihood has no maximum")
+            "\(kind): \(certain) of \(total) customers are fitted with probability within 1e-8 of their label and the coefficient of \(names[worst]) grows without bound (\(beta[worst]) per standard deviation), so the unpenalised likelihood has no maximum")
     }
 }
 

@@ -117,6 +117,44 @@ import Testing
         }
     }
 
+    /// Customers who share features, label and fold — CDNOW's one-time buyers of each
+    /// first-purchase day — are fitted as one design row weighted by their count: the model,
+    /// its standard errors, the out-of-fold probabilities and their metrics are those of the
+    /// customers one by one, to rounding. With class weights the customers stay one by one.
+    @Test func repeatedCustomersAreFittedOnceWithTheSameAnswer() throws {
+        let specification = try FeatureSpecification.choose(
+            requested: ["frequency", "recency", "T", "monetary_value"], summary: cdnowHoldoutSummary, purchaseModel: nil, attributes: nil)
+        let features = try specification.features(cdnowHoldoutSummary, attributes: nil)
+        let labels = try ChurnLabel.noHoldoutPurchase.labels(cdnowHoldoutSummary, source: "CDNOW")
+        let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: 5, seed: 3)
+        let transform = try FeatureTransform(fitting: features)
+        let fold = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform, classWeights: .none)
+        let counts = try #require(fold.counts)
+        #expect(fold.design.rows * 2 < labels.count && counts.reduce(0, +) == Double(labels.count))
+        #expect(ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
+                                           classWeights: .balanced).counts == nil)
+        for penalty in [0.0, 0.5] {
+            func fit(compressing: Bool) throws -> ChurnModel {
+                var crossValidation = ChurnModel.CrossValidation(folds: 5, seed: 3, purchaseScores: nil)
+                crossValidation.compressing = compressing
+                return try ChurnModel.fit(features: features, labels: labels, specification: specification, label: .noHoldoutPurchase,
+                                          penalty: penalty, classWeights: .none, timeUnit: "weeks", dataFingerprint: "",
+                                          clienteleVersion: "test", crossValidation: crossValidation)
+            }
+            let once = try fit(compressing: true), oneByOne = try fit(compressing: false)
+            for (a, b) in zip(once.coefficients, oneByOne.coefficients) {
+                #expect(scaledDifference(a.original, b.original) < 1e-9, "\(penalty) \(a.name)")
+                #expect((a.standardError == nil) == (penalty > 0) && (b.standardError == nil) == (penalty > 0))
+                if let se = a.standardError, let reference = b.standardError { #expect(abs(se - reference) < 1e-9 * reference) }
+            }
+            #expect(abs(once.logLikelihood - oneByOne.logLikelihood) < 1e-9 * abs(oneByOne.logLikelihood))
+            let (a, b) = (try #require(once.evaluation), try #require(oneByOne.evaluation))
+            #expect(zip(a.outOfFoldProbabilities, b.outOfFoldProbabilities).allSatisfy { abs($0 - $1) < 1e-9 })
+            #expect(abs(a.logistic.auc - b.logistic.auc) < 1e-9)
+            #expect(abs(a.logistic.logLoss! - b.logistic.logLoss!) < 1e-9 && abs(a.logistic.brierScore! - b.logistic.brierScore!) < 1e-9)
+        }
+    }
+
     /// A caller waiting for the fit's design to go is told exactly once, before the metrics
     /// (cross-validated) or after the fit (not), and the model is the same either way.
     @Test func theDesignsReleaseIsToldOnce() throws {
