@@ -17,6 +17,8 @@ public struct DistinctRows: Sendable {
     public let first: [Int32]
     /// How many rows each distinct row stands for.
     public let counts: [Double]
+    /// The sum of the slots read ahead, kept so that those reads are not optimised away.
+    private let readAhead: UInt64
 
     public var count: Int { first.count }
 
@@ -117,9 +119,8 @@ public struct DistinctRows: Sendable {
                 }
             }
         }
-        // Keeps the batches' reads from being optimised away.
-        if touched == 1 { size += 0 }
         (self.group, self.first, self.counts) = (group, first, counts)
+        readAhead = touched
     }
 
     /// Folds a value into a running hash (the finaliser of SplitMix64 after an xor), so that
