@@ -124,20 +124,26 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
         self.churned = churned
         // The ties: groups in ascending score order, runs of equal scores merged, each with
         // its groups' customers and churners, overall and per fold.
+        // The groups are taken in that order, so that the ties' counts are written front to back.
         let ascending = Ranking.ascendingOrder(groupScores)
+        let stride = counts.stride
         var tieOf = [Int32](repeating: 0, count: groupScores.count)
         var tieScores: [Double] = []
-        for g in ascending {
-            let score = groupScores[Int(g)]
-            if tieScores.last != score { tieScores.append(score) }
-            tieOf[Int(g)] = Int32(tieScores.count - 1)
+        var tieCounts: [Int] = []
+        tieCounts.reserveCapacity(groupScores.count * stride)
+        counts.counts.withUnsafeBufferPointer { groupCounts in
+            for g in ascending {
+                let score = groupScores[Int(g)]
+                if tieScores.last != score {
+                    tieScores.append(score)
+                    tieCounts.append(contentsOf: repeatElement(0, count: stride))
+                }
+                let (from, to) = (Int(g) * stride, (tieScores.count - 1) * stride)
+                tieOf[Int(g)] = Int32(tieScores.count - 1)
+                for k in 0..<stride { tieCounts[to + k] += Int(groupCounts[from + k]) }
+            }
         }
-        let ties = tieScores.count, stride = counts.stride
-        var tieCounts = [Int](repeating: 0, count: ties * stride)
-        for g in 0..<counts.groups {
-            let (from, to) = (g * stride, Int(tieOf[g]) * stride)
-            for k in 0..<stride { tieCounts[to + k] += Int(counts.counts[from + k]) }
-        }
+        let ties = tieScores.count
         let inTie = { (t: Int) in tieCounts[t * stride] }, churnersInTie = { (t: Int) in tieCounts[t * stride + 1] }
         // Deciles from the top tie down. A decile boundary inside a tie needs the churners
         // among the tie's first k customers in customer order.
