@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "Segmentation",
-            dependencies: ["Files", "Transactions", "LifetimeValue", "Churn", "Clustering"],
+            dependencies: ["Files", "LinearAlgebra", "Transactions", "LifetimeValue", "Churn", "Clustering"],
             exclude: ["README.md"]
         ),
         .target(

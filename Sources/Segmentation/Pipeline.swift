@@ -3,6 +3,7 @@ import Clustering
 import Dispatch
 import Foundation
 import LifetimeValue
+import LinearAlgebra
 import Transactions
 
 /// One job, from the transaction log to the result directory (design.md, "Data flow"):
@@ -205,6 +206,10 @@ public enum Pipeline {
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
         let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }
         clock.note(segmentation.logLine)
+        // The customers whose assignment rows share their numbers, grouped while the churn model
+        // finishes (segmentation usually ends first).
+        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring) }
+        defer { _ = pendingRepeats.value }
         try awaitChurn()
         columns.churn = churn?.probabilities
 
@@ -239,8 +244,9 @@ public enum Pipeline {
                                                                    features: job.segmentation.features, segmentation: segmentation),
                                           to: directory + "/profiles.json")
                 try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
+                let repeats = pendingRepeats.value
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
-                                                 to: directory + "/assignments.csv")
+                                                 repeats: repeats.worthCompressing ? repeats : nil, to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
                 let fingerprint = pendingFingerprint.value
                 for file in modelFiles {

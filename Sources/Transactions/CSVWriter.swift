@@ -49,19 +49,80 @@ public struct CSVWriter: Sendable {
     /// `ids`, then the text fields `fields[group[i]]`, then column j's value i for each
     /// column (NaN where a column is nil) — the bytes `appendRow(ids, i, fields:, values)`
     /// gives, without a row's scratch buffer and copy.
-    public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int], columns: [[Double]?]) -> [UInt8] {
+    ///
+    /// With `repeated`, the numbers of each row are copied from its distinct row's text.
+    public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int], columns: [[Double]?],
+                            repeated: RepeatedNumbers? = nil) -> [UInt8] {
         let room = room(idBytes: ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound], rows: rows.count,
                         fieldBytes: fields.map(\.bytes.count).max() ?? 0, numbers: columns.count)
         let present = columns.map { $0 ?? [] }
         return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
             var cursor = TextCursor(buffer.baseAddress!)
             ids.bytes.withUnsafeBufferPointer { idText in
+                if let repeated {
+                    repeated.bytes.withUnsafeBufferPointer { numbers in
+                        for i in rows {
+                            let shared = Int(repeated.shared[Int(repeated.group[i])])
+                            guard shared >= 0 else {
+                                cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
+                                           fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
+                                continue
+                            }
+                            cursor.put(field: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]))
+                            fields[group[i]].bytes.withUnsafeBufferPointer { cursor.put($0) }
+                            cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
+                            cursor.put(0x0A)
+                        }
+                    }
+                    return
+                }
                 for i in rows {
                     cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
                                fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
                 }
             }
             written = cursor.position - buffer.baseAddress!
+        }
+    }
+
+    /// The numbers of a per-customer file rendered once per distinct row that several rows
+    /// share, for a file whose rows repeat them: customers with the same history and spend
+    /// have the same scores, and one-time buyers, most customers of most shops, share one
+    /// history per first-purchase day. Each row's numbers (each after its comma, NaN where a
+    /// column is nil) are those of the row `first[group[i]]`, which the caller vouches for;
+    /// a row alone in its group is rendered as it comes.
+    public struct RepeatedNumbers: Sendable {
+        /// The distinct row of each row.
+        let group: [Int32]
+        /// Each distinct row's place among the shared ones (−1: a row of its own).
+        let shared: [Int32]
+        let bytes: [UInt8]
+        /// Shared row s's text is `bytes[offsets[s]..<offsets[s + 1]]`.
+        let offsets: [Int]
+
+        public init(group: [Int32], first: [Int32], counts: [Double], columns: [[Double]?]) {
+            let present = columns.map { $0 ?? [] }
+            var shared = [Int32](repeating: -1, count: first.count)
+            var rows: [Int32] = []
+            for g in first.indices where counts[g] > 1 {
+                shared[g] = Int32(rows.count)
+                rows.append(first[g])
+            }
+            var offsets: [Int] = []
+            offsets.reserveCapacity(rows.count + 1)
+            bytes = [UInt8](unsafeUninitializedCapacity: rows.count * present.count * (TextCursor.longestNumber + 1)) { buffer, written in
+                var cursor = TextCursor(buffer.baseAddress!)
+                for row in rows.lazy.map(Int.init) {
+                    offsets.append(cursor.position - buffer.baseAddress!)
+                    for j in present.indices {
+                        cursor.put(0x2C)
+                        cursor.put(number: present[j].isEmpty ? .nan : present[j][row])
+                    }
+                }
+                written = cursor.position - buffer.baseAddress!
+            }
+            offsets.append(bytes.count)
+            (self.group, self.shared, self.offsets) = (group, shared, offsets)
         }
     }
 

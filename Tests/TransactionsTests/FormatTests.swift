@@ -199,6 +199,30 @@ import Testing
         }
     }
 
+    /// Rows whose numbers repeat, rendered once per distinct row that several rows share and
+    /// copied, are the rows rendered one by one; so are the rows alone in their group.
+    @Test func repeatedNumbersAreCopiedAsRendered() {
+        // Rows 0..<60,000 fall in 20,000 groups of three; rows 60,000..<70,000 are alone.
+        let n = 70_000
+        let ids = CustomerIDs((0..<n).map { "c\($0)" })
+        let labels = [["0", "Lost"], ["1", "Active"]]
+        let group = (0..<n).map { $0 % 2 }
+        let distinct: [Int32] = (0..<n).map { (i: Int) -> Int32 in Int32(i < 60_000 ? (i * 7) % 20_000 : i - 40_000) }
+        var first = [Int32](repeating: -1, count: 30_000), counts = [Double](repeating: 0, count: 30_000)
+        for (i, g) in distinct.enumerated() {
+            if first[Int(g)] < 0 { first[Int(g)] = Int32(i) }
+            counts[Int(g)] += 1
+        }
+        let columns: [[Double]?] = [distinct.map { Double($0) / 7 }, nil, distinct.map { 1 / (Double($0) + 0.5) }]
+        let repeated = CSVWriter.RepeatedNumbers(group: distinct, first: first, counts: counts, columns: columns)
+        #expect(repeated.offsets.count == 20_001)
+        let fields = labels.map(CSVWriter.TextFields.init)
+        for rows in [0..<n, 17..<65_017, 5..<5] {
+            #expect(CSVWriter.rows(rows, ids: ids, fields: fields, group: group, columns: columns, repeated: repeated)
+                    == CSVWriter.rows(rows, ids: ids, fields: fields, group: group, columns: columns))
+        }
+    }
+
     @Test func errorLinesAreRightInTheSecondHalfOfABlock() throws {
         var text = "customer_id,date,amount\n"
         for i in 0..<20_000 { text += "c\(i % 977),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
