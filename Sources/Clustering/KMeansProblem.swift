@@ -95,8 +95,7 @@ final class KMeansProblem: @unchecked Sendable {
                                threads: Int?, merging: Bool = true) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
         let d = data.dimension
         guard merging else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
-        let distinct = data.values.withUnsafeBufferPointer { DistinctRows(rowMajor: $0, width: d) }
-        guard distinct.worthCompressing else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
+        guard let distinct = data.values.withUnsafeBufferPointer({ DistinctRows.repeated(rowMajor: $0, width: d) }) else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
         let rows = data.values.withUnsafeBufferPointer { values in
             [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
                 for (g, row) in distinct.first.enumerated() {

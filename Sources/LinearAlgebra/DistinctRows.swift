@@ -10,7 +10,7 @@
 /// Rows are equal when every value has the same bits (0.0 and −0.0 differ, which only costs a
 /// missed merge); a hash picks where to look, and rows whose hashes agree are still compared
 /// value by value. An open-addressing table does the grouping in one pass.
-public struct DistinctRows: Sendable {
+public struct DistinctRows: Sendable, Equatable {
     /// The distinct row of each row.
     public let group: [Int32]
     /// The first row of each distinct row.
@@ -24,9 +24,20 @@ public struct DistinctRows: Sendable {
 
     /// The distinct rows of a row-major `rows × width` table.
     public init(rowMajor values: UnsafeBufferPointer<Double>, width: Int) {
+        self.init(rowMajor: values, width: width, limit: nil)!
+    }
+
+    /// The distinct rows of a row-major table when they are worth fitting on instead of the
+    /// rows (`worthCompressing`); nil otherwise, given up as soon as too many are found.
+    public static func repeated(rowMajor values: UnsafeBufferPointer<Double>, width: Int) -> DistinctRows? {
+        DistinctRows(rowMajor: values, width: width, limit: Self.limit(rows: width == 0 ? 0 : values.count / width))
+            .flatMap { $0.worthCompressing ? $0 : nil }
+    }
+
+    private init?(rowMajor values: UnsafeBufferPointer<Double>, width: Int, limit: Int?) {
         let rows = width == 0 ? 0 : values.count / width
         let base = values.baseAddress
-        self.init(rows: rows, hash: { i in
+        self.init(rows: rows, limit: limit, hash: { i in
             var h: UInt64 = 0
             for j in 0..<width { h = Self.mix(h, base![i * width + j].bitPattern) }
             return h
@@ -37,8 +48,20 @@ public struct DistinctRows: Sendable {
     }
 
     /// The distinct rows of a table given by its columns (each `rows` long) and, optionally, a
-    /// whole-number key per row that must also agree (such as a label and a fold).
+    /// whole-number key per row that must also agree (such as a fold).
     public init(columns: [[Double]], key: [UInt64]? = nil) {
+        self.init(columns: columns, key: key, limit: nil)!
+    }
+
+    /// The distinct rows of a table given by its columns when they are worth fitting on
+    /// instead of the rows (`worthCompressing`); nil otherwise, given up as soon as too many
+    /// are found.
+    public static func repeated(columns: [[Double]], key: [UInt64]? = nil) -> DistinctRows? {
+        DistinctRows(columns: columns, key: key, limit: Self.limit(rows: columns.first?.count ?? key?.count ?? 0))
+            .flatMap { $0.worthCompressing ? $0 : nil }
+    }
+
+    private init?(columns: [[Double]], key: [UInt64]?, limit: Int?) {
         let rows = columns.first?.count ?? key?.count ?? 0
         precondition(columns.allSatisfy { $0.count == rows } && (key?.count ?? rows) == rows, "columns of one length")
         // Hashed column by column, each column read in order.
@@ -50,14 +73,15 @@ public struct DistinctRows: Sendable {
                 }
             }
         }
-        self.init(rows: rows, hash: { hashes[$0] }, equal: { a, b in
+        self.init(rows: rows, limit: limit, hash: { hashes[$0] }, equal: { a, b in
             if let key, key[a] != key[b] { return false }
             for column in columns where column[a].bitPattern != column[b].bitPattern { return false }
             return true
         })
     }
 
-    private init(rows: Int, hash: (Int) -> UInt64, equal: (Int, Int) -> Bool) {
+    /// nil as soon as more than `limit` distinct rows are found.
+    private init?(rows: Int, limit: Int?, hash: (Int) -> UInt64, equal: (Int, Int) -> Bool) {
         precondition(rows < Int(Int32.max), "rows are numbered in 32 bits")
         // A slot holds a distinct row's number + 1 in its low 32 bits (0: empty) and the high
         // half of its hash above, so that most probes settle on the slot alone. The table grows
@@ -71,7 +95,7 @@ public struct DistinctRows: Sendable {
         let batch = 16
         var batchHashes = [UInt64](repeating: 0, count: batch)
         var touched: UInt64 = 0
-        group.withUnsafeMutableBufferPointer { group in
+        let complete = group.withUnsafeMutableBufferPointer { group -> Bool in
             for start in stride(from: 0, to: rows, by: batch) {
                 let end = min(rows, start + batch)
                 slots.withUnsafeBufferPointer { slots in
@@ -111,6 +135,7 @@ public struct DistinctRows: Sendable {
                         group[i] = found
                         counts[Int(found)] += 1
                     } else {
+                        if let limit, first.count >= limit { return false }
                         group[i] = Int32(first.count)
                         first.append(Int32(i))
                         counts.append(1)
@@ -118,10 +143,16 @@ public struct DistinctRows: Sendable {
                     }
                 }
             }
+            return true
         }
+        guard complete else { return nil }
         (self.group, self.first, self.counts) = (group, first, counts)
         readAhead = touched
     }
+
+    /// The most distinct rows worth fitting on instead of `rows` rows: three quarters of them
+    /// (the grouping and the copy cost about what a quarter of the rows saves), none of none.
+    private static func limit(rows: Int) -> Int { max(0, rows * 3 / 4) }
 
     /// Folds a value into a running hash (the finaliser of SplitMix64 after an xor), so that
     /// the low bits that pick a slot depend on every bit of every value.
@@ -134,6 +165,6 @@ public struct DistinctRows: Sendable {
     }
 
     /// Whether fitting on the distinct rows saves enough to pay for the grouping and the copy:
-    /// at least a quarter fewer rows.
-    public var worthCompressing: Bool { count * 4 <= group.count * 3 }
+    /// at least a quarter fewer rows, and some rows.
+    public var worthCompressing: Bool { count <= Self.limit(rows: group.count) && count < group.count }
 }

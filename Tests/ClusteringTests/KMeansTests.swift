@@ -213,6 +213,8 @@ import Testing
         for i in stride(from: rows.count - 1, to: 0, by: -1) { rows.swapAt(i, Int(random.next(upperBound: UInt64(i + 1)))) }
         let values = rows.flatMap { base.values[($0 * 3)..<($0 * 3 + 3)] }
         let data = try FeatureMatrix(featureNames: ["x", "y", "z"], rowMajor: values)
+        let merged = KMeansProblem.onDistinctRows(data, weights: nil, threads: 1)
+        #expect(merged.problem.count == 2000 && merged.rowGroups?.count == rows.count)
         for weights in [nil, rows.indices.map { Double(1 + $0 % 3) }] {
             var options = KMeans.Options(k: 4, seed: 5, initializations: 4)
             let merged = try KMeans.fit(data, weights: weights, options: options)

@@ -10,10 +10,22 @@ import Testing
         #expect(distinct.first == [0, 1, 3, 4])
         #expect(distinct.counts == [2, 2, 1, 1])
         #expect(distinct.count == 4)
-        // Four distinct rows of six are worth fitting once; five of six are not.
+        // Four distinct rows of six are worth fitting on instead of the rows; four of five are not.
         #expect(distinct.worthCompressing)
+        #expect(values.withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2) }?.group == distinct.group)
         let fewer = values.dropLast(2).withUnsafeBufferPointer { DistinctRows(rowMajor: $0, width: 2) }
         #expect(fewer.count == 4 && !fewer.worthCompressing)
+        #expect(values.dropLast(2).withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2) } == nil)
+    }
+
+    /// `repeated` gives the grouping only when the distinct rows are at most three quarters of
+    /// the rows (3 of 4 is; 4 of 5 is not), and never for no rows.
+    @Test func repeatedRowsAreWorthFittingOnFromAQuarterFewer() {
+        #expect(DistinctRows.repeated(columns: [[1, 2, 3, 1]])?.first == [0, 1, 2])
+        #expect(DistinctRows.repeated(columns: [[1, 2, 3, 4, 1]]) == nil)
+        #expect(DistinctRows.repeated(columns: [[1, 1, 1, 1]], key: [0, 1, 2, 3]) == nil)
+        #expect(DistinctRows.repeated(columns: [[]]) == nil)
+        #expect(!DistinctRows(columns: [[]]).worthCompressing)
     }
 
     /// Columns and a key per row: rows with the same values but another key stay apart.
