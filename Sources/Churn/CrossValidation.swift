@@ -178,9 +178,11 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
 
         init(features: FeatureMatrix, labels: [Double], layout customers: FoldLayout, transform: FeatureTransform,
              classWeights: ClassWeights, compressing: Bool = true) {
-            let repeats = !compressing || classWeights != .none ? nil : DistinctRows(
-                columns: features.columns, key: labels.indices.map { UInt64(customers.fold[$0]) << 1 | (labels[$0] == 1 ? 1 : 0) })
-            if let repeats, repeats.worthCompressing {
+            // The labels are compared as values too, so that one that is neither 0 nor 1 stays
+            // in a row of its own, to be refused by the fit.
+            let repeats = !compressing || classWeights != .none ? nil : DistinctRows.repeated(
+                columns: features.columns + [labels], key: customers.fold.map { UInt64($0) })
+            if let repeats {
                 layout = FoldLayout(fold: repeats.first.map { customers.fold[Int($0)] }, folds: customers.folds, seed: customers.seed)
                 self.features = FeatureMatrix(names: features.names, columns: features.columns.map { column in
                     repeats.first.map { column[Int($0)] }

@@ -155,6 +155,37 @@ import Testing
         }
     }
 
+    /// Customers fitted as one row are refused as they are one by one: a label that is neither
+    /// 0 nor 1 keeps a row of its own and is refused, and a separating feature is named with
+    /// the same count of customers fitted with certainty.
+    @Test func refusalsAreTheSameWhenRepeatedCustomersAreFittedOnce() throws {
+        let x = (0..<400).map { Double($0 % 8) }
+        let features = FeatureMatrix(names: ["x", "y"], columns: [x, (0..<400).map { Double($0 % 3) }])
+        let specification = try FeatureSpecification.choose(
+            requested: ["frequency"], summary: cdnowHoldoutSummary, purchaseModel: nil, attributes: nil)
+        func refusal(_ labels: [Double], compressing: Bool) -> String {
+            var crossValidation = ChurnModel.CrossValidation(folds: 3, seed: 2, purchaseScores: nil)
+            crossValidation.compressing = compressing
+            do {
+                _ = try ChurnModel.fit(features: features, labels: labels, specification: specification, label: .noHoldoutPurchase,
+                                       penalty: 0, classWeights: .none, timeUnit: "weeks", dataFingerprint: "",
+                                       clienteleVersion: "test", crossValidation: crossValidation)
+                return "no refusal"
+            } catch {
+                return "\(error)"
+            }
+        }
+        var badLabel = x.map { $0 >= 4 ? 1.0 : 0.0 }
+        badLabel[397] = 2
+        let separated = x.map { $0 >= 4 ? 1.0 : 0.0 }
+        for labels in [badLabel, separated] {
+            // The same words and counts; the runaway coefficient differs in its last digits.
+            let once = refusal(labels, compressing: true)
+            #expect(once.components(separatedBy: " (")[0] == refusal(labels, compressing: false).components(separatedBy: " (")[0])
+            #expect(once.contains(labels == badLabel ? "labels must be 0 (retained) or 1 (churned)" : "400 of 400 customers"), "\(once)")
+        }
+    }
+
     /// A caller waiting for the fit's design to go is told exactly once, before the metrics
     /// (cross-validated) or after the fit (not), and the model is the same either way.
     @Test func theDesignsReleaseIsToldOnce() throws {
