@@ -244,9 +244,8 @@ public enum Pipeline {
                                                                    features: job.segmentation.features, segmentation: segmentation),
                                           to: directory + "/profiles.json")
                 try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
-                let repeats = pendingRepeats.value
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
-                                                 repeats: repeats.worthCompressing ? repeats : nil, to: directory + "/assignments.csv")
+                                                 repeats: pendingRepeats.value, to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
                 let fingerprint = pendingFingerprint.value
                 for file in modelFiles {

@@ -20,21 +20,13 @@ enum ResultFiles {
 
     /// Writes `assignments.csv`, its rows rendered and written a chunk at a time.
     /// `repeats`: customers with the same frequency, recency, T and monetary value, whose
-    /// numbers (those and the scores made from them) are then rendered once.
+    /// numbers (those and the scores made from them) are then rendered once and copied where
+    /// they are the same bits.
     static func writeAssignments(_ summary: CustomerSummary, columns: FeatureColumns, segments: [Int], labels: [String],
                                  repeats: DistinctRows? = nil, to path: String) throws {
         let measures = assignmentColumns.dropFirst(3).map { columns[$0] }
         let segmentFields = labels.indices.map { CSVWriter.TextFields([String($0), labels[$0]]) }
         let header = CSVWriter(columns: assignmentColumns).bytes
-        // Checked where assertions run (the tests): every customer's numbers are its distinct
-        // row's, bit for bit.
-        assert(repeats.map { repeats in
-            measures.allSatisfy { column in
-                column.map { values in
-                    repeats.group.indices.allSatisfy { values[$0].bitPattern == values[Int(repeats.first[Int(repeats.group[$0])])].bitPattern }
-                } ?? true
-            }
-        } ?? true, "customers of one distinct history and spend have different numbers")
         let repeated = repeats.map { CSVWriter.RepeatedNumbers(group: $0.group, first: $0.first, counts: $0.counts, columns: measures) }
         try ResultDirectory.write(header: header, rows: summary.count, render: { rows, bytes in
             bytes = CSVWriter.rows(rows, ids: summary.customerIDs, fields: segmentFields, group: segments, columns: measures,
@@ -43,11 +35,12 @@ enum ResultFiles {
     }
 
     /// The customers of `summary` grouped by frequency, recency, T and monetary value: every
-    /// number of their assignment rows is a function of those (the scores are computed from
-    /// the history and the spend alone, and the segment is not among the numbers).
-    static func repeatedHistories(_ summary: CustomerSummary) -> DistinctRows {
-        DistinctRows(columns: [summary.recency, summary.T] + (summary.monetaryValue.map { [$0] } ?? []),
-                     key: summary.frequency.map { UInt64(truncatingIfNeeded: $0) })
+    /// number of their assignment rows is computed from those alone (the segment is not among
+    /// the numbers), so a group's rows share their numbers, which the writer still checks.
+    /// nil when too few repeat to be worth it (`DistinctRows.repeated`).
+    static func repeatedHistories(_ summary: CustomerSummary) -> DistinctRows? {
+        DistinctRows.repeated(columns: [summary.recency, summary.T] + (summary.monetaryValue.map { [$0] } ?? []),
+                              key: summary.frequency.map { UInt64(truncatingIfNeeded: $0) })
     }
 
     static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {

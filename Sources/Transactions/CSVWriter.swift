@@ -63,7 +63,9 @@ public struct CSVWriter: Sendable {
                     repeated.bytes.withUnsafeBufferPointer { numbers in
                         for i in rows {
                             let shared = Int(repeated.shared[Int(repeated.group[i])])
-                            guard shared >= 0 else {
+                            // A row whose numbers are not its group's, to the bit, is rendered as it
+                            // comes: the caller's grouping is a promise the copy does not rest on.
+                            guard shared >= 0, repeated.sameNumbers(i, as: Int(repeated.rows[shared]), present) else {
                                 cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
                                            fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
                                 continue
@@ -88,14 +90,16 @@ public struct CSVWriter: Sendable {
     /// The numbers of a per-customer file rendered once per distinct row that several rows
     /// share, for a file whose rows repeat them: customers with the same history and spend
     /// have the same scores, and one-time buyers, most customers of most shops, share one
-    /// history per first-purchase day. Each row's numbers (each after its comma, NaN where a
-    /// column is nil) are those of the row `first[group[i]]`, which the caller vouches for;
-    /// a row alone in its group is rendered as it comes.
+    /// history per first-purchase day. A row copies the numbers (each after its comma, NaN
+    /// where a column is nil) of the row `first[group[i]]` when its own numbers are the same
+    /// bits; a row alone in its group, or whose numbers differ, is rendered as it comes.
     public struct RepeatedNumbers: Sendable {
         /// The distinct row of each row.
         let group: [Int32]
         /// Each distinct row's place among the shared ones (−1: a row of its own).
         let shared: [Int32]
+        /// The row whose numbers each shared one holds.
+        let rows: [Int32]
         let bytes: [UInt8]
         /// Shared row s's text is `bytes[offsets[s]..<offsets[s + 1]]`.
         let offsets: [Int]
@@ -122,7 +126,14 @@ public struct CSVWriter: Sendable {
                 written = cursor.position - buffer.baseAddress!
             }
             offsets.append(bytes.count)
-            (self.group, self.shared, self.offsets) = (group, shared, offsets)
+            (self.group, self.shared, self.rows, self.offsets) = (group, shared, rows, offsets)
+        }
+
+        /// Whether row `i` has row `j`'s numbers, bit for bit.
+        @inline(__always)
+        func sameNumbers(_ i: Int, as j: Int, _ columns: [[Double]]) -> Bool {
+            for column in columns where !column.isEmpty && column[i].bitPattern != column[j].bitPattern { return false }
+            return true
         }
     }
 
