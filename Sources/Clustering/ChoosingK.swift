@@ -33,16 +33,23 @@ public struct KSelection: Sendable, Codable, Equatable {
         }
         var candidates: [Candidate] = []
         var fits: [KMeansResult] = []
+        // One problem (the centred points, their Floats, the distinct rows) for every k.
+        var prepared: (problem: KMeansProblem, rowGroups: [Int32]?)?
         for k in range {
             var options = options
             options.k = k
             let fit: KMeansResult
             do {
-                fit = try KMeans.fit(data, weights: weights, options: options)
+                try KMeans.validate(data, weights: weights, options: options)
             } catch ClusteringError.tooFewDistinctPoints, ClusteringError.tooFewPoints {
                 if fits.isEmpty { throw ClusteringError.tooFewDistinctPoints(distinct: k - 1, k: k) }
                 break
             }
+            if prepared == nil {
+                prepared = KMeansProblem.onDistinctRows(data, weights: weights, threads: options.threads,
+                                                        merging: options.mergesRepeatedRows)
+            }
+            fit = KMeans.fit(prepared!, featureNames: data.featureNames, options: options)
             try ClusterQuality.check(fit.labels, k: k, points: data.count)
             fits.append(fit)
         }

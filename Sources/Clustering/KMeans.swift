@@ -89,11 +89,20 @@ public enum KMeans {
     /// its centred copy is made.
     public static func fit(_ data: consuming FeatureMatrix, weights: [Double]? = nil, options: Options) throws -> KMeansResult {
         try validate(data, weights: weights, options: options)
-        let (d, featureNames) = (data.dimension, data.featureNames)
+        let featureNames = data.featureNames
+        let prepared = KMeansProblem.onDistinctRows(consume data, weights: weights, threads: options.threads,
+                                                    merging: options.mergesRepeatedRows)
+        return fit(prepared, featureNames: featureNames, options: options)
+    }
+
+    /// The fit on a problem already made (and its rows' distinct rows, if merged) from data
+    /// that `validate` accepted with these options: several k's share one problem.
+    static func fit(_ prepared: (problem: KMeansProblem, rowGroups: [Int32]?), featureNames: [String],
+                    options: Options) -> KMeansResult {
+        let (problem, rowGroups) = prepared
+        let d = problem.dimension
         let algorithm: Algorithm = options.algorithm != .automatic ? options.algorithm
             : (d <= lloydDimensionLimit ? .lloyd : .hamerly)
-        let (problem, rowGroups) = KMeansProblem.onDistinctRows(consume data, weights: weights, threads: options.threads,
-                                                                merging: options.mergesRepeatedRows)
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
         // With several initializations and cores, each core runs whole initializations (no
         // barrier per pass, which matters on a busy machine); otherwise the passes share out

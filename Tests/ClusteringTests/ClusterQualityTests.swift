@@ -85,6 +85,25 @@ import Simulation
         }
     }
 
+    /// Every k shares one problem (centred points, Floats, distinct rows): each k's fit is,
+    /// to the bit, the fit of that k alone, on data with repeated rows as on data without.
+    @Test func everyKsFitIsTheFitOfThatKAlone() throws {
+        let mixture = GaussianMixture(points: 600, features: 2, clusters: 3, seed: 4)
+        let repeated = try FeatureMatrix(featureNames: ["a", "b"], rowMajor: (0..<1800).flatMap { i in
+            Array(mixture.values[((i % 600) * 2)..<((i % 600) * 2 + 2)])
+        })
+        for data in [try FeatureMatrix(featureNames: ["a", "b"], rowMajor: mixture.values), repeated] {
+            let weights = (0..<data.count).map { Double(1 + $0 % 2) }
+            let selection = try KSelection(data: data, weights: weights, range: 2...4, options: .init(k: 2, seed: 6, initializations: 2))
+            let alone = try KMeans.fit(data, weights: weights, options: .init(k: selection.chosenK, seed: 6, initializations: 2))
+            #expect(selection.fit == alone)
+            for candidate in selection.candidates {
+                #expect(candidate.inertia == (try KMeans.fit(data, weights: weights,
+                                                             options: .init(k: candidate.k, seed: 6, initializations: 2))).inertia)
+            }
+        }
+    }
+
     @Test func automaticKStopsAtTheDistinctPoints() throws {
         // Four distinct values: k = 5…10 cannot be fitted and are left out.
         let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 1, 2, 5, 5, 9, 9])
