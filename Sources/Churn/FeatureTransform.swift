@@ -82,10 +82,7 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         }
         let n = Double(count)
         let mean = laneSum { $0 } / n
-        let variance = laneSum { ($0 - mean) * ($0 - mean) } / n
-        let constant = !(variance > 0 && variance.isFinite)
-            || (variance <= 1e-16 * mean * mean && (1..<max(count, 1)).allSatisfy { value($0) == value(0) })
-        return Moments(mean: mean, variance: variance, constant: constant)
+        return Moments(mean: mean, variance: laneSum { ($0 - mean) * ($0 - mean) } / n, count: count, value)
     }
 
     /// The mean and population variance of `count` values each counted `weight(i)` times (a
@@ -100,10 +97,7 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
         let mean = sum / total
         var squares = 0.0
         for i in 0..<count { squares += weight(i) * (value(i) - mean) * (value(i) - mean) }
-        let variance = squares / total
-        let constant = !(variance > 0 && variance.isFinite)
-            || (variance <= 1e-16 * mean * mean && (1..<max(count, 1)).allSatisfy { value($0) == value(0) })
-        return Moments(mean: mean, variance: variance, constant: constant)
+        return Moments(mean: mean, variance: squares / total, count: count, value)
     }
 
     /// The design matrix of `rows` (nil: every customer), in that order: a column of ones,
@@ -180,5 +174,14 @@ public struct FeatureTransform: Codable, Sendable, Equatable {
             a[j + 1, j + 1] = 1 / scales[j]
         }
         return a
+    }
+}
+
+extension FeatureTransform.Moments {
+    /// The moments of `count` values (`value(i)`), told constant when the variance is not a
+    /// positive number, or is within rounding of 0 and every value equals the first.
+    init(mean: Double, variance: Double, count: Int, _ value: (Int) -> Double) {
+        self.init(mean: mean, variance: variance, constant: !(variance > 0 && variance.isFinite)
+            || (variance <= 1e-16 * mean * mean && (1..<max(count, 1)).allSatisfy { value($0) == value(0) }))
     }
 }

@@ -38,7 +38,6 @@ public struct KSelection: Sendable, Codable, Equatable {
         for k in range {
             var options = options
             options.k = k
-            let fit: KMeansResult
             do {
                 try KMeans.validate(data, weights: weights, options: options)
             } catch ClusteringError.tooFewDistinctPoints, ClusteringError.tooFewPoints {
@@ -49,7 +48,7 @@ public struct KSelection: Sendable, Codable, Equatable {
                 prepared = KMeansProblem.onDistinctRows(data, weights: weights, threads: options.threads,
                                                         merging: options.mergesRepeatedRows)
             }
-            fit = KMeans.fit(prepared!, featureNames: data.featureNames, options: options)
+            let fit = KMeans.fit(prepared!, featureNames: data.featureNames, options: options)
             try ClusterQuality.check(fit.labels, k: k, points: data.count)
             fits.append(fit)
         }

@@ -94,8 +94,9 @@ final class KMeansProblem: @unchecked Sendable {
     static func onDistinctRows(_ data: consuming FeatureMatrix, weights: [Double]?,
                                threads: Int?, merging: Bool = true) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
         let d = data.dimension
-        guard merging else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
-        guard let distinct = data.values.withUnsafeBufferPointer({ DistinctRows.repeated(rowMajor: $0, width: d) }) else { return (KMeansProblem(consume data, weights: weights, threads: threads), nil) }
+        guard merging, let distinct = data.values.withUnsafeBufferPointer({ DistinctRows.repeated(rowMajor: $0, width: d) }) else {
+            return (KMeansProblem(consume data, weights: weights, threads: threads), nil)
+        }
         let rows = data.values.withUnsafeBufferPointer { values in
             [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
                 for (g, row) in distinct.first.enumerated() {

@@ -208,7 +208,8 @@ public enum Pipeline {
         clock.note(segmentation.logLine)
         // The customers whose assignment rows share their numbers, grouped while the churn model
         // finishes (segmentation usually ends first).
-        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring) }
+        let histories = try scoringHistories()
+        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring, histories) }
         defer { _ = pendingRepeats.value }
         try awaitChurn()
         columns.churn = churn?.probabilities

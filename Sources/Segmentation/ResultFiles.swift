@@ -1,4 +1,5 @@
 import Clustering
+import LifetimeValue
 import LinearAlgebra
 import Transactions
 
@@ -34,13 +35,14 @@ enum ResultFiles {
         }, to: path)
     }
 
-    /// The customers of `summary` grouped by frequency, recency, T and monetary value: every
-    /// number of their assignment rows is computed from those alone (the segment is not among
-    /// the numbers), so a group's rows share their numbers, which the writer still checks.
-    /// nil when too few repeat to be worth it (`DistinctRows.repeated`).
-    static func repeatedHistories(_ summary: CustomerSummary) -> DistinctRows? {
-        DistinctRows.repeated(columns: [summary.recency, summary.T] + (summary.monetaryValue.map { [$0] } ?? []),
-                              key: summary.frequency.map { UInt64(truncatingIfNeeded: $0) })
+    /// The customers of `summary` grouped by purchase history (`histories`, its distinct
+    /// frequency, recency and T) and monetary value: every number of their assignment rows is
+    /// computed from those alone (the segment is not among the numbers), so a group's rows
+    /// share their numbers, which the writer still checks. nil when too few repeat to be worth
+    /// it (`DistinctRows.repeated`).
+    static func repeatedHistories(_ summary: CustomerSummary, _ histories: PurchaseHistories) -> DistinctRows? {
+        DistinctRows.repeated(columns: summary.monetaryValue.map { [$0] } ?? [],
+                              key: histories.customerRows.map { UInt64(truncatingIfNeeded: $0) })
     }
 
     static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {

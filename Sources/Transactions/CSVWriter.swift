@@ -59,28 +59,21 @@ public struct CSVWriter: Sendable {
         return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
             var cursor = TextCursor(buffer.baseAddress!)
             ids.bytes.withUnsafeBufferPointer { idText in
-                if let repeated {
-                    repeated.bytes.withUnsafeBufferPointer { numbers in
-                        for i in rows {
-                            let shared = Int(repeated.shared[Int(repeated.group[i])])
-                            // A row whose numbers are not its group's, to the bit, is rendered as it
-                            // comes: the caller's grouping is a promise the copy does not rest on.
-                            guard shared >= 0, repeated.sameNumbers(i, as: Int(repeated.rows[shared]), present) else {
-                                cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
-                                           fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
-                                continue
-                            }
-                            cursor.put(field: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]))
+                (repeated?.bytes ?? []).withUnsafeBufferPointer { numbers in
+                    for i in rows {
+                        let id = UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]])
+                        // A row whose numbers are not its group's, to the bit, is rendered as it
+                        // comes: the caller's grouping is a promise the copy does not rest on.
+                        if let repeated, case let shared = Int(repeated.shared[Int(repeated.group[i])]), shared >= 0,
+                           repeated.sameNumbers(i, as: Int(repeated.rows[shared]), present) {
+                            cursor.put(field: id)
                             fields[group[i]].bytes.withUnsafeBufferPointer { cursor.put($0) }
                             cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
                             cursor.put(0x0A)
+                        } else {
+                            cursor.put(row: id, fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
                         }
                     }
-                    return
-                }
-                for i in rows {
-                    cursor.put(row: UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]]),
-                               fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
                 }
             }
             written = cursor.position - buffer.baseAddress!
