@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // SHA-256 for the models' data fingerprints (postgres-nio builds it already).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"6.0.0"),
     ],
     targets: [
         // BLAS and LAPACK through their C interfaces (Debian: libblas-dev, liblapack-dev,
@@ -36,7 +38,8 @@ let package = Package(
         // The open(2) flag for writes past the page cache, which Swift's Glibc module leaves out.
         .systemLibrary(name: "CFileControl"),
         .target(name: "Files", dependencies: ["CFileControl"], exclude: ["README.md"]),
-        .target(name: "Transactions", dependencies: ["Files"], exclude: ["README.md"]),
+        .target(name: "Transactions", dependencies: ["Files", .product(name: "Crypto", package: "swift-crypto")],
+                exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "CClusteringKernels", exclude: ["README.md"]),

@@ -107,8 +107,8 @@ public enum Pipeline {
             let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
             return (fitting, scoring, log.transactionCount)
         }()
-        // What `clientele fit` would record for the same summary written as CSV.
-        let pendingFingerprint = Background { fitting.csvFingerprint() }
+        // What `clientele fit` records for the same summary written as CSV.
+        let pendingFingerprint = Background { fitting.fingerprint }
         // The scoring summary's distinct histories, grouped while the purchase model groups
         // and fits the calibration window's: the scoring and the churn model's scoring read them.
         let pendingHistories = job.period.calibrationEnd == nil ? nil : Background {

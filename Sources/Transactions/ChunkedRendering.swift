@@ -58,25 +58,3 @@ public func renderInOrder(rows count: Int, chunkRows: Int? = nil,
 private final class RoundBox: @unchecked Sendable {
     var rendered: [[UInt8]] = []
 }
-
-/// The 64-bit FNV-1a hash, fed in pieces: the same value as over the pieces joined.
-public struct FNV1a: Sendable {
-    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    public init() {}
-
-    public mutating func add(_ bytes: [UInt8]) {
-        var hash = value
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        value = hash
-    }
-
-    /// `fnv1a64:` and the hash in 16 hexadecimal digits.
-    public var fingerprint: String {
-        let hex = String(value, radix: 16)
-        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
-    }
-}

@@ -20,13 +20,6 @@ extension CustomerSummary {
         return bytes
     }
 
-    /// `fingerprint(csvBytes())`, rendered and hashed a chunk at a time.
-    public func csvFingerprint() -> String {
-        var hash = FNV1a()
-        forEachCSVPiece { hash.add($0) }
-        return hash.fingerprint
-    }
-
     /// Writes the CSV atomically: the file appears whole or not at all.
     public func writeCSV(to path: String) throws {
         var pieces: [[UInt8]] = []

@@ -18,8 +18,7 @@ extension CustomerSummary {
         try read(bytes: try readWholeFile(path), path: path, unit: unit)
     }
 
-    /// Like `read(path:unit:)`, for a file the caller has already read (to fingerprint it,
-    /// say); `path` names it in errors.
+    /// Like `read(path:unit:)`, for bytes already in memory; `path` names them in errors.
     public static func read(bytes: [UInt8], path: String, unit: TimeUnit) throws -> CustomerSummary {
         try bytes.withUnsafeBufferPointer { buffer in
             try parse(buffer, path: path, unit: unit)
@@ -116,12 +115,4 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
         bytes.append(contentsOf: chunk[0..<n])
     }
     return bytes
-}
-
-/// A 64-bit FNV-1a hash of bytes, written `fnv1a64:` and 16 hex digits: the fingerprint that
-/// ties a model file to the summary it was fitted on.
-public func fingerprint(_ bytes: [UInt8]) -> String {
-    var hash = FNV1a()
-    hash.add(bytes)
-    return hash.fingerprint
 }

@@ -95,17 +95,16 @@ struct ChurnCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bytes = try readWholeFile(summary)
-        let data = try CustomerSummary.read(bytes: bytes, path: summary, unit: unit.value)
+        let data = try CustomerSummary.read(path: summary, unit: unit.value)
         let table = try attributes.map { try CSVTable.read(path: $0) }
         if let model {
             try score(data, with: try ChurnModel.decode(try readWholeFile(model), source: model), attributes: table)
         } else {
-            try fit(data, fingerprint: fingerprint(bytes), attributes: table)
+            try fit(data, attributes: table)
         }
     }
 
-    private func fit(_ data: CustomerSummary, fingerprint: String, attributes table: CSVTable?) throws {
+    private func fit(_ data: CustomerSummary, attributes table: CSVTable?) throws {
         let label = holdoutSpendBelow.map(ChurnLabel.spendBelow) ?? .purchasesBelow(holdoutPurchasesBelow ?? 1)
         let labels = try label.labels(data, source: summary)
         // The distinct histories serve the BG/NBD fit, its scores and their metrics.
@@ -121,7 +120,7 @@ struct ChurnCommand: ParsableCommand {
         if case .purchasesBelow(let n) = label { labelProbability = try purchases.probabilityOfFewerPurchases(than: n, histories) }
         let churnModel = try ChurnModel.fit(
             features: matrix, labels: labels, specification: specification, label: label, penalty: penalty,
-            classWeights: weights, timeUnit: unit.value.rawValue, dataFingerprint: fingerprint, clienteleVersion: Clientele.version,
+            classWeights: weights, timeUnit: unit.value.rawValue, dataFingerprint: data.fingerprint, clienteleVersion: Clientele.version,
             crossValidation: folds == 0 ? nil : .init(folds: folds, seed: seed, purchaseScores: scores,
                                                       purchaseModelProbability: labelProbability,
                                                       historyOf: histories.customerRows))

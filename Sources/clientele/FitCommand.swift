@@ -74,18 +74,20 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bytes = try readWholeFile(summary)
         let fit: FitResult
         let customers: Int
+        let dataFingerprint: String
         var timeUnit = unit.value.rawValue
         if model == "sbg" {
             var active = try RetentionTable.read(path: summary, column: cohort)
             if let calibrationPeriods { active = Array(active.prefix(calibrationPeriods + 1)) }
             fit = try ShiftedBetaGeometric.fit(active: active, penalty: penalty).fit
             customers = Int(active[0])
+            dataFingerprint = RetentionTable.fingerprint(active)
             timeUnit = "periods"
         } else {
-            let data = try CustomerSummary.read(bytes: bytes, path: summary, unit: unit.value)
+            let data = try CustomerSummary.read(path: summary, unit: unit.value)
+            dataFingerprint = data.fingerprint
             let frequency = data.frequency.map(Double.init)
             func histories() throws -> PurchaseHistories {
                 try PurchaseHistories(frequency: frequency, recency: data.recency, T: data.T, weights: data.weights)
@@ -115,7 +117,7 @@ struct FitCommand: ParsableCommand {
             }
         }
         let file = ModelFile(model: model, fit: fit, customers: customers, timeUnit: timeUnit,
-                             dataFingerprint: fingerprint(bytes), clienteleVersion: Clientele.version)
+                             dataFingerprint: dataFingerprint, clienteleVersion: Clientele.version)
         try writeFileAtomically(try file.encoded(), to: output)
         for (i, name) in fit.parameterNames.enumerated() {
             let padded = name.padding(toLength: 6, withPad: " ", startingAt: 0)
