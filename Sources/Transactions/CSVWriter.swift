@@ -40,8 +40,8 @@ public struct CSVWriter: Sendable {
     public mutating func appendRow(_ ids: CustomerIDs, _ index: Int, fields: TextFields, _ values: [Double]) {
         precondition(fields.count + values.count == width, "a row needs \(width) fields and values")
         let id = ids.bytes[ids.offsets[index]..<ids.offsets[index + 1]]
-        appendRendered(to: &bytes, capacity: Self.room(idBytes: id.count, rows: 1, fieldBytes: fields.bytes.count, numbers: values.count)) {
-            $0.put(row: id, fields: fields, numbers: values.count) { values[$0] }
+        appendRendered(to: &bytes, capacity: Self.room(idBytes: id.count, rows: 1, fieldBytes: fields.bytes.count, numbers: values.count)) { cursor in
+            fields.bytes.withUnsafeBufferPointer { text in cursor.put(row: id, fields: text, numbers: values.count) { values[$0] } }
         }
     }
 
@@ -55,28 +55,35 @@ public struct CSVWriter: Sendable {
                             repeated: RepeatedNumbers? = nil) -> [UInt8] {
         let room = room(idBytes: ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound], rows: rows.count,
                         fieldBytes: fields.map(\.bytes.count).max() ?? 0, numbers: columns.count)
-        let present = columns.map { $0 ?? [] }
-        return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
-            var cursor = TextCursor(buffer.baseAddress!)
-            ids.bytes.withUnsafeBufferPointer { idText in
-                (repeated?.bytes ?? []).withUnsafeBufferPointer { numbers in
-                    for i in rows {
-                        let id = UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]])
-                        // A row whose numbers are not its group's, to the bit, is rendered as it
-                        // comes: the caller's grouping is a promise the copy does not rest on.
-                        if let repeated, case let shared = Int(repeated.shared[Int(repeated.group[i])]), shared >= 0,
-                           repeated.sameNumbers(i, as: Int(repeated.rows[shared]), present) {
-                            cursor.put(field: id)
-                            fields[group[i]].bytes.withUnsafeBufferPointer { cursor.put($0) }
-                            cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
-                            cursor.put(0x0A)
-                        } else {
-                            cursor.put(row: id, fields: fields[group[i]], numbers: present.count) { present[$0].isEmpty ? .nan : present[$0][i] }
+        // The columns and text fields are read through pointers held for the whole chunk: read
+        // through the arrays of arrays, each row's reads retained and released them.
+        return withUnsafeBuffers(columns.map { $0 ?? [] }) { present in
+            withUnsafeBuffers(fields.map(\.bytes)) { fieldText in
+                [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
+                    var cursor = TextCursor(buffer.baseAddress!)
+                    ids.bytes.withUnsafeBufferPointer { idText in
+                        (repeated?.bytes ?? []).withUnsafeBufferPointer { numbers in
+                            for i in rows {
+                                let id = UnsafeBufferPointer(rebasing: idText[ids.offsets[i]..<ids.offsets[i + 1]])
+                                // A row whose numbers are not its group's, to the bit, is rendered as
+                                // it comes: the caller's grouping is a promise the copy does not rest on.
+                                if let repeated, case let shared = Int(repeated.shared[Int(repeated.group[i])]), shared >= 0,
+                                   RepeatedNumbers.sameNumbers(i, as: Int(repeated.rows[shared]), present) {
+                                    cursor.put(field: id)
+                                    cursor.put(fieldText[group[i]])
+                                    cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
+                                    cursor.put(0x0A)
+                                } else {
+                                    cursor.put(row: id, fields: fieldText[group[i]], numbers: present.count) {
+                                        present[$0].isEmpty ? .nan : present[$0][i]
+                                    }
+                                }
+                            }
                         }
                     }
+                    written = cursor.position - buffer.baseAddress!
                 }
             }
-            written = cursor.position - buffer.baseAddress!
         }
     }
 
@@ -124,7 +131,7 @@ public struct CSVWriter: Sendable {
 
         /// Whether row `i` has row `j`'s numbers, bit for bit.
         @inline(__always)
-        func sameNumbers(_ i: Int, as j: Int, _ columns: [[Double]]) -> Bool {
+        static func sameNumbers(_ i: Int, as j: Int, _ columns: UnsafeBufferPointer<UnsafeBufferPointer<Double>>) -> Bool {
             for column in columns where !column.isEmpty && column[i].bitPattern != column[j].bitPattern { return false }
             return true
         }
@@ -138,17 +145,33 @@ public struct CSVWriter: Sendable {
 }
 
 extension TextCursor {
-    /// One row of a per-customer file: the id (quoted where RFC 4180 asks), the text fields,
-    /// `numbers` numbers (`number(j)`), each after its comma, and the line's end.
+    /// One row of a per-customer file: the id (quoted where RFC 4180 asks), the text fields
+    /// (`CSVWriter.TextFields`' bytes), `numbers` numbers (`number(j)`), each after its comma,
+    /// and the line's end.
     @inline(__always)
-    mutating func put<ID: Collection>(row id: ID, fields: CSVWriter.TextFields, numbers: Int, _ number: (Int) -> Double)
+    mutating func put<ID: Collection>(row id: ID, fields: UnsafeBufferPointer<UInt8>, numbers: Int, _ number: (Int) -> Double)
         where ID.Element == UInt8 {
         put(field: id)
-        fields.bytes.withUnsafeBufferPointer { put($0) }
+        put(fields)
         for j in 0..<numbers {
             put(0x2C)
             put(number: number(j))
         }
         put(0x0A)
     }
+}
+
+/// Calls `body` with a pointer to each array's elements, all valid during the call: nested
+/// `withUnsafeBufferPointer` calls for a number of arrays known only when running.
+func withUnsafeBuffers<T, R>(_ arrays: [[T]], _ body: (UnsafeBufferPointer<UnsafeBufferPointer<T>>) -> R) -> R {
+    var buffers: [UnsafeBufferPointer<T>] = []
+    buffers.reserveCapacity(arrays.count)
+    func nest(_ k: Int) -> R {
+        guard k < arrays.count else { return buffers.withUnsafeBufferPointer(body) }
+        return arrays[k].withUnsafeBufferPointer { buffer in
+            buffers.append(buffer)
+            return nest(k + 1)
+        }
+    }
+    return nest(0)
 }
