@@ -71,9 +71,7 @@ struct AliveMap {
     let values: [[Double]]
 
     init(_ summary: CustomerSummary, model: any PurchasePredicting) {
-        let sortedFrequency = summary.frequency.sorted()
-        let percentile = sortedFrequency.isEmpty ? 0 : sortedFrequency[(sortedFrequency.count - 1) * 99 / 100]
-        maximumFrequency = min(40, max(5, percentile))
+        maximumFrequency = min(40, max(5, Self.percentile99(summary.frequency, above: 40)))
         let T = summary.T.max() ?? 0
         self.T = T
         values = (0...maximumFrequency).map { x in
@@ -83,5 +81,21 @@ struct AliveMap {
                 return model.pAlive(frequency: Double(x), recency: recency, T: T)
             }
         }
+    }
+
+    /// The frequency at position (n − 1) · 99 / 100 of the sorted frequencies (0 for none), or
+    /// `cap + 1` when that is above `cap`: counted in one pass of at most `cap + 2` bins rather
+    /// than by sorting a million frequencies.
+    static func percentile99(_ frequency: [Int], above cap: Int) -> Int {
+        guard !frequency.isEmpty else { return 0 }
+        var counts = [Int](repeating: 0, count: cap + 2)
+        for x in frequency { counts[min(max(x, 0), cap + 1)] += 1 }
+        let position = (frequency.count - 1) * 99 / 100
+        var below = 0
+        for x in 0...cap {
+            below += counts[x]
+            if below > position { return x }
+        }
+        return cap + 1
     }
 }
