@@ -53,7 +53,9 @@ import Transactions
                     return Double(Int.random(in: 0..<ties, using: &random)) / Double(ties) * (i % 3 == 0 ? -1 : 1) * 1e3
                 }
                 let expected = scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-                #expect(Ranking.ascendingOrder(scores).map(Int.init) == expected, "n \(n), ties \(ties)")
+                let (order, sorted) = Ranking.ascending(scores)
+                #expect(order.map(Int.init) == expected, "n \(n), ties \(ties)")
+                #expect(sorted == expected.map { scores[$0] }, "n \(n), ties \(ties)")
             }
         }
     }
