@@ -32,46 +32,33 @@ public struct PurchaseHistories: Sendable, Equatable {
         var rows = DistinctKeys(capacity: min(frequency.count, 1 << 16))
         customerRows.reserveCapacity(frequency.count)
         var ageKeys = DistinctKeys(capacity: 1024), recencyKeys = DistinctKeys(capacity: 1024)
-        // Customers go in batches, checked and keyed first, then looked up together
-        // (`DistinctKeys.insert(batch:)`), so that their cache misses overlap.
-        var batch = [SIMD4<UInt64>](repeating: .zero, count: DistinctKeys.batchSize)
-        var found = [(row: Int32, isNew: Bool)](repeating: (0, false), count: DistinctKeys.batchSize)
-        for start in stride(from: 0, to: frequency.count, by: DistinctKeys.batchSize) {
-            let end = min(start + DistinctKeys.batchSize, frequency.count)
-            for i in start..<end {
-                let (x, tx, t) = (frequency[i], recency[i], T[i])
-                let w = weights?[i] ?? 1
-                guard x >= 0, x.rounded() == x, tx >= 0, t >= tx, t.isFinite, w >= 0, w.isFinite else {
-                    throw LifetimeValueError.invalidData(
-                        "customer \(i + 1): frequency \(x), recency \(tx), T \(t) is not a purchase history (need whole frequency ≥ 0 and 0 ≤ recency ≤ T)")
-                }
-                if x == 0, tx != 0 {
-                    throw LifetimeValueError.invalidData("customer \(i + 1): recency \(tx) with no repeat purchase (it must be 0)")
-                }
-                batch[i - start] = SIMD4(x.bitPattern, tx.bitPattern, t.bitPattern, 0)
+        for i in frequency.indices {
+            let (x, tx, t) = (frequency[i], recency[i], T[i])
+            let w = weights?[i] ?? 1
+            guard x >= 0, x.rounded() == x, tx >= 0, t >= tx, t.isFinite, w >= 0, w.isFinite else {
+                throw LifetimeValueError.invalidData(
+                    "customer \(i + 1): frequency \(x), recency \(tx), T \(t) is not a purchase history (need whole frequency ≥ 0 and 0 ≤ recency ≤ T)")
             }
-            rows.insert(batch: batch[0..<(end - start)], into: &found)
-            for i in start..<end {
-                let (x, tx, t) = (frequency[i], recency[i], T[i])
-                let w = weights?[i] ?? 1
-                let (row, isNew) = found[i - start]
-                customerRows.append(row)
-                if isNew {
-                    self.frequency.append(x)
-                    self.recency.append(tx)
-                    self.T.append(t)
-                    self.weight.append(w)
-                    let (age, newAge) = ageKeys.insert(SIMD4(t.bitPattern, 0, 0, 0))
-                    if newAge { ages.append(t) }
-                    ageIndex.append(age)
-                    let (last, newRecency) = recencyKeys.insert(SIMD4(tx.bitPattern, 0, 0, 0))
-                    if newRecency { recencies.append(tx) }
-                    recencyIndex.append(last)
-                } else {
-                    self.weight[Int(row)] += w
-                }
-                customerCount += w
+            if x == 0, tx != 0 {
+                throw LifetimeValueError.invalidData("customer \(i + 1): recency \(tx) with no repeat purchase (it must be 0)")
             }
+            let (row, isNew) = rows.insert(SIMD4(x.bitPattern, tx.bitPattern, t.bitPattern, 0))
+            customerRows.append(row)
+            if isNew {
+                self.frequency.append(x)
+                self.recency.append(tx)
+                self.T.append(t)
+                self.weight.append(w)
+                let (age, newAge) = ageKeys.insert(SIMD4(t.bitPattern, 0, 0, 0))
+                if newAge { ages.append(t) }
+                ageIndex.append(age)
+                let (last, newRecency) = recencyKeys.insert(SIMD4(tx.bitPattern, 0, 0, 0))
+                if newRecency { recencies.append(tx) }
+                recencyIndex.append(last)
+            } else {
+                self.weight[Int(row)] += w
+            }
+            customerCount += w
         }
     }
 
@@ -127,48 +114,6 @@ struct DistinctKeys {
         while size < capacity * 2 { size <<= 1 }
         slots = [Int32](repeating: -1, count: size)
         mask = size - 1
-    }
-
-    /// How many keys `insert(batch:into:)` looks up together.
-    static let batchSize = 16
-
-    /// `insert` of each key of `batch` in turn, with the results in `found`. The keys' first
-    /// slots, and the keys those slots hold, are read for the whole batch before any is
-    /// inserted, so that their cache misses (the table is larger than the cache, and each key
-    /// lands at random) overlap instead of following one another. An occupied slot keeps its
-    /// key, so what was read ahead of an occupied slot is still true when the key's turn comes.
-    mutating func insert(batch: ArraySlice<SIMD4<UInt64>>, into found: inout [(row: Int32, isNew: Bool)]) {
-        precondition(batch.count <= Self.batchSize && found.count >= batch.count, "a batch of at most batchSize keys")
-        while (keys.count + batch.count) * 2 >= slots.count { grow() }
-        let n = batch.count
-        withUnsafeTemporaryAllocation(of: (home: Int, ahead: Int32, key: SIMD4<UInt64>).self, capacity: Self.batchSize) { read in
-            for (b, key) in batch.enumerated() {
-                let home = Self.hash(key) & mask
-                read[b] = (home, slots[home], .zero)
-            }
-            for b in 0..<n where read[b].ahead >= 0 { read[b].key = keys[Int(read[b].ahead)] }
-            for (b, key) in batch.enumerated() {
-                if read[b].ahead >= 0, read[b].key == key {
-                    found[b] = (read[b].ahead, false)
-                    continue
-                }
-                var slot = read[b].home
-                while true {
-                    let occupant = slots[slot]
-                    if occupant < 0 {
-                        slots[slot] = Int32(keys.count)
-                        keys.append(key)
-                        found[b] = (Int32(keys.count - 1), true)
-                        break
-                    }
-                    if keys[Int(occupant)] == key {
-                        found[b] = (occupant, false)
-                        break
-                    }
-                    slot = (slot + 1) & mask
-                }
-            }
-        }
     }
 
     /// The key's index, and whether it was new.
