@@ -16,16 +16,7 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         public let median: Double
         /// The centroid's coordinate, in original units.
         public let centroid: Double
-        /// The feature's percentiles at `percentileLevels` (the median among them), found by the
-        /// same selection as the median, for the report's box plots. Not part of the profile's
-        /// JSON.
-        public var percentiles: [Double] = []
-
-        private enum CodingKeys: String, CodingKey { case name, mean, median, centroid }
     }
-
-    /// The levels of `FeatureSummary.percentiles`: the 5th, 25th, 50th, 75th and 95th.
-    public static let percentileLevels = [0.05, 0.25, 0.5, 0.75, 0.95]
 
     public let id: Int
     public let label: String
@@ -91,8 +82,8 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         let members = labels.enumerated().reduce(into: [[Int]](repeating: [], count: k)) { $0[$1.element].append($1.offset) }
         let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
         let names = given ?? segmentLabels(centroids: centroids, features: features)
-        // Each segment's mean and percentiles of each feature, side by side on the cores: the
-        // percentiles are a gather and one chain of selections over the segment's members.
+        // Each segment's mean and median of each feature, side by side on the cores: a
+        // median is a gather and a selection over the segment's members.
         let d = features.count
         var summaries = [FeatureSummary?](repeating: nil, count: k * d)
         summaries.withUnsafeMutableBufferPointer { slots in
@@ -101,10 +92,9 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                 let (c, j) = task.quotientAndRemainder(dividingBy: d)
                 let (rows, values) = (members[c], features[j].values)
                 var memberValues = rows.map { values[$0] }
-                let percentiles = quantiles(reordering: &memberValues, at: percentileLevels)
                 shared.value[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
-                                                    median: percentiles[percentileLevels.firstIndex(of: 0.5)!],
-                                                    centroid: centroids[c][j], percentiles: percentiles)
+                                                    median: quantiles(reordering: &memberValues, at: [0.5])[0],
+                                                    centroid: centroids[c][j])
             }
         }
         return (0..<k).map { c in

@@ -16,12 +16,23 @@ struct ReportData {
     let aliveMap: AliveMap
     let churn: ChurnOutcome?
 
-    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles, as the
-    /// profiles found them.
+    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles (one
+    /// feature per thread).
     var featureQuantiles: [(feature: String, segments: [[Double]])] {
-        job.segmentation.features.enumerated().map { j, feature in
-            (feature, profiles.map { $0.features[j].percentiles })
+        let k = profiles.count
+        let features = job.segmentation.features
+        var table = [[[Double]]](repeating: [], count: features.count)
+        table.withUnsafeMutableBufferPointer { slots in
+            parallelFor(features.count) { j in
+                let values = columns[features[j]]!
+                // Each segment's values, room made for its size at once.
+                var members = [[Double]](repeating: [], count: k)
+                for profile in profiles { members[profile.id].reserveCapacity(profile.size) }
+                for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
+                slots[j] = (0..<k).map { quantiles(reordering: &members[$0], at: [0.05, 0.25, 0.5, 0.75, 0.95]) }
+            }
         }
+        return Array(zip(features, table))
     }
 }
 
