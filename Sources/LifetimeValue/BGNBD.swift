@@ -118,7 +118,7 @@ public struct BGNBD: Sendable, Equatable {
                  SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0))
             }
             let logA = log(a), logAlpha = log(alpha)
-            let logAges = data.ages.map { log(alpha + $0) }, logRecencies = data.recencies.map { log(alpha + $0) }
+            let (logAges, logRecencies) = data.logarithms(shiftedBy: alpha)
             return sumRows(data) { i in
                 let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
                 let (logGammas, psi) = perX[x]
@@ -147,6 +147,66 @@ public struct BGNBD: Sendable, Equatable {
                     gAlpha -= (r + x) / (alpha + T)
                 }
                 return (ll, SIMD4(gR, gAlpha, gA, gB))
+            }
+        }
+
+        /// The gradient and Hessian in closed form, in one pass over the rows. Per row, the
+        /// terms outside the logarithm give ψ′(r+x) − ψ′(r) for r, 1/α and −r/α² for α, and
+        /// ψ′(a+b) − ψ′(a+b+x) (+ ψ′(b+x) − ψ′(b) for b) for a and b; the logarithm
+        /// L = ln(e^A₃ + e^A₄) (L = A₃ when x = 0), with weights wₖ = e^Aₖ⁻ᴸ, has
+        /// ∇²L = w₃∇²A₃ + w₄∇²A₄ + w₃w₄(∇A₃ − ∇A₄)(∇A₃ − ∇A₄)ᵀ, where A₃ = −(r+x) ln(α+T) and
+        /// A₄ = ln a − ln(b+x−1) − (r+x) ln(α+tₓ).
+        func secondDerivatives(_ p: [Double]) -> (gradient: [Double], hessian: [Double])? {
+            let (r, alpha, a, b) = (p[0], p[1], p[2], p[3])
+            let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), psiR = Special.digamma(r)
+            let psi1AB = Special.trigamma(a + b), psi1B = Special.trigamma(b), psi1R = Special.trigamma(r)
+            // Per x: the digammas of the gradient, then ψ′(r+x) − ψ′(r), ψ′(a+b) − ψ′(a+b+x) and
+            // ψ′(b+x) − ψ′(b), and ln(b+x−1).
+            let perX = FrequencyTable(data) { x in
+                (SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0),
+                 SIMD4(Special.trigamma(r + x) - psi1R, psi1AB - Special.trigamma(a + b + x), Special.trigamma(b + x) - psi1B, 0))
+            }
+            let logA = log(a), logAlpha = log(alpha)
+            let (logAges, logRecencies) = data.logarithms(shiftedBy: alpha)
+            return sumRowsSecondOrder(data) { i in
+                let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
+                let (psi, psi1) = perX[x]
+                let logT = logAges[Int(data.ageIndex[i])]
+                var gradient = SIMD4(psi[0] - psiR + logAlpha, r / alpha, psiAB - psi[1], psiAB + psi[2] - psiB - psi[1])
+                var hessian = SIMD16<Double>.zero
+                hessian[0] = psi1[0]
+                hessian[1] = 1 / alpha
+                hessian[5] = -r / (alpha * alpha)
+                hessian[10] = psi1[1]
+                hessian[11] = psi1[1]
+                hessian[14] = psi1[1]
+                hessian[15] = psi1[1] + psi1[2]
+                let d3 = SIMD4(-logT, -(r + x) / (alpha + T), 0, 0)
+                // ∇²A₃: −1/(α+T) for (r, α), (r+x)/(α+T)² for (α, α).
+                let h3 = (rAlpha: -1 / (alpha + T), alphaAlpha: (r + x) / ((alpha + T) * (alpha + T)))
+                if x > 0 {
+                    let logTx = logRecencies[Int(data.recencyIndex[i])]
+                    let a3 = -(r + x) * logT, a4 = logA - psi[3] - (r + x) * logTx
+                    let e = exp(-abs(a3 - a4))
+                    let wMax = 1 / (1 + e), wMin = e / (1 + e)
+                    let (w3, w4) = a3 >= a4 ? (wMax, wMin) : (wMin, wMax)
+                    let d4 = SIMD4(-logTx, -(r + x) / (alpha + tx), 1 / a, -1 / (b + x - 1))
+                    gradient += w3 * d3 + w4 * d4
+                    let difference = d3 - d4
+                    let outer = SIMD16(lowHalf: SIMD8(lowHalf: difference[0] * difference, highHalf: difference[1] * difference),
+                                       highHalf: SIMD8(lowHalf: difference[2] * difference, highHalf: difference[3] * difference))
+                    hessian += (w3 * w4) * outer
+                    hessian[1] += w3 * h3.rAlpha - w4 / (alpha + tx)
+                    hessian[5] += w3 * h3.alphaAlpha + w4 * (r + x) / ((alpha + tx) * (alpha + tx))
+                    hessian[10] -= w4 / (a * a)
+                    hessian[15] += w4 / ((b + x - 1) * (b + x - 1))
+                } else {
+                    gradient += d3
+                    hessian[1] += h3.rAlpha
+                    hessian[5] += h3.alphaAlpha
+                }
+                hessian[4] = hessian[1]
+                return (gradient, hessian)
             }
         }
     }
@@ -221,35 +281,57 @@ func sumRows(_ data: PurchaseHistories, parameters: Int = 4, _ row: (Int) -> (Do
     }
 }
 
-/// Σᵢ fᵢ for i in 0..<count, with the gradient. Large sums run on two threads in two fixed
-/// halves added in a fixed order, so the result is the same whatever the cores.
+/// Σᵢ fᵢ for i in 0..<count, with the gradient.
 func sumRows(count n: Int, parameters: Int, _ row: (Int) -> (Double, SIMD4<Double>)) -> (value: Double, gradient: [Double]) {
-    let threads = n >= 20_000 ? 2 : 1
-    var partial = [(Double, SIMD4<Double>)](repeating: (0, .zero), count: threads)
-    withoutActuallyEscaping(row) { row in
-        let shared = UncheckedBox(row)
-        partial.withUnsafeMutableBufferPointer { slots in
-            let output = UncheckedBox(slots)
-            let work: @Sendable (Int) -> Void = { t in
-                var value = 0.0
-                var gradient = SIMD4<Double>.zero
-                for i in (n * t / threads)..<(n * (t + 1) / threads) {
-                    let (v, g) = shared.value(i)
-                    value += v
-                    gradient += g
-                }
-                output.value[t] = (value, gradient)
-            }
-            if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
-        }
-    }
-    var value = 0.0
-    var gradient = SIMD4<Double>.zero
-    for (v, g) in partial {
-        value += v
-        gradient += g
+    let (value, gradient) = sumInHalves(count: n, zero: (0.0, SIMD4<Double>.zero), row) { sum, term in
+        sum.0 += term.0
+        sum.1 += term.1
     }
     return (value, (0..<parameters).map { gradient[$0] })
+}
+
+/// Σᵢ wᵢ ∇fᵢ and Σᵢ wᵢ ∇²fᵢ over the distinct rows (four parameters, the Hessian row-major in
+/// a SIMD16).
+func sumRowsSecondOrder(_ data: PurchaseHistories, _ row: (Int) -> (SIMD4<Double>, SIMD16<Double>)) -> (gradient: [Double], hessian: [Double]) {
+    sumRowsSecondOrder(count: data.distinctCount, parameters: 4) { i in
+        let (g, h) = row(i)
+        let w = data.weight[i]
+        return (w * g, w * h)
+    }
+}
+
+/// Σᵢ ∇fᵢ and Σᵢ ∇²fᵢ for i in 0..<count (up to four parameters; the Hessian row-major, four
+/// to a row, in a SIMD16); the Hessian is returned `parameters` × `parameters`.
+func sumRowsSecondOrder(count n: Int, parameters: Int, _ row: (Int) -> (SIMD4<Double>, SIMD16<Double>)) -> (gradient: [Double], hessian: [Double]) {
+    let (gradient, hessian) = sumInHalves(count: n, zero: (SIMD4<Double>.zero, SIMD16<Double>.zero), row) { sum, term in
+        sum.0 += term.0
+        sum.1 += term.1
+    }
+    return ((0..<parameters).map { gradient[$0] }, (0..<(parameters * parameters)).map { hessian[4 * ($0 / parameters) + $0 % parameters] })
+}
+
+/// Σᵢ row(i) for i in 0..<count, summed by `add`. Large sums run on two threads in two fixed
+/// halves added in a fixed order, so the result is the same whatever the cores.
+func sumInHalves<Sum>(count n: Int, zero: Sum, _ row: (Int) -> Sum, _ add: (inout Sum, Sum) -> Void) -> Sum {
+    let threads = n >= 20_000 ? 2 : 1
+    var partial = [Sum](repeating: zero, count: threads)
+    withoutActuallyEscaping(row) { row in
+        withoutActuallyEscaping(add) { add in
+            let (shared, adding, start) = (UncheckedBox(row), UncheckedBox(add), UncheckedBox(zero))
+            partial.withUnsafeMutableBufferPointer { slots in
+                let output = UncheckedBox(slots)
+                let work: @Sendable (Int) -> Void = { t in
+                    var sum = start.value
+                    for i in (n * t / threads)..<(n * (t + 1) / threads) { adding.value(&sum, shared.value(i)) }
+                    output.value[t] = sum
+                }
+                if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
+            }
+        }
+    }
+    var total = zero
+    for sum in partial { add(&total, sum) }
+    return total
 }
 
 /// `body(i)` for i in 0..<count, on two threads from `threshold` items on (fewer cheap items

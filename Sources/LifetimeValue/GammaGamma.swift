@@ -145,5 +145,32 @@ public struct GammaGamma: Sendable, Equatable {
             }
             return (value * data.rowWeight, gradient.map { $0 * data.rowWeight })
         }
+
+        /// The gradient and Hessian in closed form, with D = γ + x z̄: ∂²/∂p² = x²(ψ′(px+q) − ψ′(px)),
+        /// ∂²/∂p∂q = x ψ′(px+q), ∂²/∂p∂γ = −x/D, ∂²/∂q² = ψ′(px+q) − ψ′(q),
+        /// ∂²/∂q∂γ = 1/γ − 1/D and ∂²/∂γ² = −q/γ² + (px+q)/D².
+        func secondDerivatives(_ v: [Double]) -> (gradient: [Double], hessian: [Double])? {
+            let (p, q, g) = (v[0], v[1], v[2])
+            let psiQ = Special.digamma(q), psi1Q = Special.trigamma(q), logG = log(g)
+            let largest = data.largestX <= 1_000_000 ? Int(data.largestX) : -1
+            func perX(_ x: Double) -> SIMD4<Double> {
+                let px = p * x
+                return SIMD4(Special.digamma(px + q), Special.digamma(px), Special.trigamma(px + q), Special.trigamma(px))
+            }
+            let table = (0...max(0, largest)).map { perX(Double($0)) }
+            let (gradient, hessian) = sumRowsSecondOrder(count: data.x.count, parameters: 3) { i in
+                let x = data.x[i], px = p * x
+                let t = Int(x) <= largest ? table[Int(x)] : perX(x)
+                let d = g + x * data.z[i], logD = log(d)
+                let gradient = SIMD4(x * (t[0] - t[1] + data.logXZ[i] - logD), t[0] - psiQ + logG - logD, q / g - (px + q) / d, 0)
+                let pq = x * t[2], pg = -x / d, qg = 1 / g - 1 / d
+                let hessian = SIMD16<Double>(x * x * (t[2] - t[3]), pq, pg, 0,
+                                             pq, t[2] - psi1Q, qg, 0,
+                                             pg, qg, -q / (g * g) + (px + q) / (d * d), 0,
+                                             0, 0, 0, 0)
+                return (gradient, hessian)
+            }
+            return (gradient.map { $0 * data.rowWeight }, hessian.map { $0 * data.rowWeight })
+        }
     }
 }

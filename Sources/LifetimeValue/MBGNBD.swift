@@ -102,7 +102,7 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
                  SIMD4(Special.digamma(r + x), Special.digamma(a + b + x + 1), Special.digamma(b + x + 1), log(b + x)))
             }
             let logA = log(a), logAlpha = log(alpha)
-            let logAges = data.ages.map { log(alpha + $0) }, logRecencies = data.recencies.map { log(alpha + $0) }
+            let (logAges, logRecencies) = data.logarithms(shiftedBy: alpha)
             return sumRows(data) { i in
                 let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
                 let (logGammas, psi) = perX[x]

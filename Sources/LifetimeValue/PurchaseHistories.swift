@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Transactions
 
 /// Non-contractual purchase histories — frequency x, recency tₓ and age T of each customer
@@ -68,6 +73,12 @@ public struct PurchaseHistories: Sendable, Equatable {
     }
 
     public var distinctCount: Int { frequency.count }
+
+    /// ln(α + T) of each distinct age and ln(α + tₓ) of each distinct recency, for likelihoods
+    /// that read them per row through `ageIndex` and `recencyIndex`.
+    func logarithms(shiftedBy alpha: Double) -> (ages: [Double], recencies: [Double]) {
+        (ages.map { log(alpha + $0) }, recencies.map { log(alpha + $0) })
+    }
 
     /// The customers' mean age T, the time scale of sensible starting values for a fit.
     public var meanT: Double {

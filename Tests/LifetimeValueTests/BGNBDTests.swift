@@ -34,6 +34,28 @@ import Testing
         #expect(worstAlive < 1e-6)
     }
 
+    /// The closed-form Hessian that gives the standard errors matches differences of the
+    /// analytic gradient on CDNOW, at the estimate and far from it.
+    @Test func hessianMatchesDifferencesOfTheGradient() throws {
+        let likelihood = BGNBD.Likelihood(data: try cdnowHistories())
+        let worst = try worstHessianError(likelihood, at: [[0.2426, 4.4135, 0.7929, 2.4258], [2.0, 0.5, 3.0, 0.2], [0.01, 50, 0.05, 20]])
+        #expect(worst.error <= 1e-6, "\(worst.place)")
+    }
+
+    /// ψ′ against its closed forms: π²/6 at 1, π²/2 at ½, π² + 8G at ¼ (G Catalan's constant),
+    /// the recurrence ψ′(x) = ψ′(x + 1) + 1/x² across the switch to the series, and
+    /// 1/x + 1/(2x²) + 1/(6x³) far out.
+    @Test func trigammaMatchesItsClosedForms() {
+        let catalan = 0.915_965_594_177_219_015_054_603_514_932_384_110_774
+        #expect(relativeDifference(Special.trigamma(1), Double.pi * Double.pi / 6) < 1e-14)
+        #expect(relativeDifference(Special.trigamma(0.5), Double.pi * Double.pi / 2) < 1e-14)
+        #expect(relativeDifference(Special.trigamma(0.25), Double.pi * Double.pi + 8 * catalan) < 1e-14)
+        for x in [0.001, 0.3, 2.5, 9.5, 9.99, 10, 10.5, 37.25] {
+            #expect(relativeDifference(Special.trigamma(x), Special.trigamma(x + 1) + 1 / (x * x)) < 1e-14, "x = \(x)")
+        }
+        #expect(relativeDifference(Special.trigamma(1e6), 1e-6 + 0.5e-12 + 1e-18 / 6) < 1e-15)
+    }
+
     @Test func gradientMatchesFiniteDifferences() throws {
         let likelihood = BGNBD.Likelihood(data: try cdnowHistories())
         let worst = worstGradientError(likelihood, at: [[0.24, 4.4, 0.79, 2.4], [2.0, 0.5, 3.0, 0.2], [0.01, 50, 0.05, 20]])

@@ -125,6 +125,14 @@ import Testing
         #expect(worst.error < 1e-4, "\(worst.place)")
     }
 
+    /// The closed-form Hessian that gives the standard errors, against differences of the gradient.
+    @Test func hessianMatchesDifferencesOfTheGradient() throws {
+        let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
+        let likelihood = GammaGamma.Likelihood(data: try GammaGamma.SpendHistories(frequency: table["x"], monetaryValue: table["zbar"]))
+        let worst = try worstHessianError(likelihood, at: [[6.25, 3.74, 15.44], [0.5, 20, 1], [50, 1.5, 300]])
+        #expect(worst.error <= 1e-6, "\(worst.place)")
+    }
+
     @Test func repeatBuyersWithoutSpendAreLeftOutAndCounted() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
         let all = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])

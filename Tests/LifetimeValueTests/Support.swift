@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import LifetimeValue
 
 let repositoryRoot = URL(fileURLWithPath: #filePath)
@@ -72,6 +73,43 @@ func worstGradientError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double
             let numeric = (likelihood.logLikelihood(up).value - likelihood.logLikelihood(down).value) / (2 * h)
             let error = relativeDifference(analytic[k], numeric)
             if error > worst.0 { worst = (error, "∂/∂\(M.parameterNames[k]) at \(point): \(analytic[k]) vs \(numeric)") }
+        }
+    }
+    return worst
+}
+
+/// The worst disagreement between a likelihood's closed-form Hessian and five-point
+/// differences of its analytic gradient (exact to fourth order in the step), relative to the
+/// larger of the entry and a millionth of its row's and column's diagonal. The gradient that
+/// comes with the Hessian is expected to be the likelihood's own to rounding (near an
+/// estimate the gradient is a small difference of large terms, so the bound is on the
+/// customers' scale).
+func worstHessianError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double]]) throws -> (error: Double, place: String) {
+    var worst = (0.0, "")
+    for point in points {
+        let n = point.count
+        let (gradient, hessian) = try #require(likelihood.secondDerivatives(point))
+        let own = likelihood.logLikelihood(point).gradient
+        for k in 0..<n {
+            #expect(abs(gradient[k] - own[k]) <= 1e-10 * (abs(own[k]) + likelihood.customerCount),
+                    "∂/∂\(M.parameterNames[k]) at \(point): \(gradient[k]) vs \(own[k])")
+        }
+        for j in 0..<n {
+            let h = 1e-4 * point[j]
+            func gradient(at offset: Double) -> [Double] {
+                var moved = point
+                moved[j] += offset * h
+                return likelihood.logLikelihood(moved).gradient
+            }
+            let (g2, g1, gm1, gm2) = (gradient(at: 2), gradient(at: 1), gradient(at: -1), gradient(at: -2))
+            for i in 0..<n {
+                let numeric = (-g2[i] + 8 * g1[i] - 8 * gm1[i] + gm2[i]) / (12 * h)
+                let scale = max(abs(numeric), 1e-6 * max(abs(hessian[i * n + i]), abs(hessian[j * n + j])))
+                let error = abs(hessian[i * n + j] - numeric) / scale
+                if error > worst.0 {
+                    worst = (error, "∂²/∂\(M.parameterNames[i])∂\(M.parameterNames[j]) at \(point): \(hessian[i * n + j]) vs \(numeric)")
+                }
+            }
         }
     }
     return worst
