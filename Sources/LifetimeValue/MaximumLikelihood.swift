@@ -52,10 +52,10 @@ public struct FitResult: Sendable, Equatable, Codable {
 
 /// Maximises a log-likelihood over positive parameters, working on φ = log θ.
 ///
-/// A quasi-Newton method: the Hessian is taken by central differences of the analytic
-/// gradient at the start (and again whenever the approximation stops giving ascent), and
-/// updated by BFGS from each step, so an iteration costs one likelihood pass instead of
-/// 2n + 1; each step is solved by Cholesky through LAPACK.
+/// A quasi-Newton method: the Hessian is taken at the start (and again whenever the
+/// approximation stops giving ascent) in closed form where the model has it, else by central
+/// differences of the analytic gradient, and updated by BFGS from each step, so an iteration
+/// costs one likelihood pass instead of 2n + 1; each step is solved by Cholesky through LAPACK.
 /// Where the Hessian is not positive definite (far from the optimum), Levenberg damping
 /// H + λI makes it so; a backtracking line search keeps every step an ascent. The fit has
 /// converged when the largest gradient component on the log scale is below `tolerance`
@@ -89,9 +89,8 @@ struct MaximumLikelihood {
         var iterations = 0
         var damping = 0.0
         var atOptimum = false
-        // B ≈ −∂²ℓ/∂φ²: central differences of the gradient to start with, then BFGS updates
-        // from each step's change in gradient; refreshed by differences whenever it stops
-        // giving ascent.
+        // B ≈ −∂²ℓ/∂φ²: the Hessian to start with, then BFGS updates from each step's change in
+        // gradient; refreshed whenever it stops giving ascent.
         var curvature = try initialCurvature ?? negativeHessian(model, phi)
         var fresh = initialCurvature == nil
         while iterations < maximumIterations {
@@ -226,7 +225,7 @@ struct MaximumLikelihood {
     /// has them (one pass over the rows), else by central differences of the analytic
     /// gradient (2n passes), symmetrised. With θ = e^φ and c the penalty times the customers,
     /// ∂²/∂φᵢ∂φⱼ = θᵢθⱼ(Hᵢⱼ − 2c δᵢⱼ) + δᵢⱼ θᵢ(gᵢ − 2cθᵢ), H and g the derivatives in θ.
-    private func negativeHessian<M: LikelihoodModel>(_ model: M, _ phi: [Double]) throws -> Matrix {
+    func negativeHessian<M: LikelihoodModel>(_ model: M, _ phi: [Double]) throws -> Matrix {
         let n = phi.count
         var h = Matrix(rows: n, columns: n)
         let theta = phi.map { exp($0) }

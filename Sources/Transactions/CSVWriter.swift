@@ -56,10 +56,16 @@ public struct CSVWriter: Sendable {
         let room = room(idBytes: ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound], rows: rows.count,
                         fieldBytes: fields.map(\.bytes.count).max() ?? 0, numbers: columns.count)
         // The columns and text fields are read through pointers held for the whole chunk: read
-        // through the arrays of arrays, each row's reads retained and released them.
+        // through the arrays of arrays, each row's reads retained and released them. The text
+        // fields (one set per segment, and segments are many at times) go end to end in one
+        // array.
+        var fieldOffsets = [0]
+        for set in fields { fieldOffsets.append(fieldOffsets.last! + set.bytes.count) }
+        let allFields = fields.flatMap(\.bytes)
         return withUnsafeBuffers(columns.map { $0 ?? [] }) { present in
-            withUnsafeBuffers(fields.map(\.bytes)) { fieldText in
-                [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
+            allFields.withUnsafeBufferPointer { fieldBytes in fieldOffsets.withUnsafeBufferPointer { fieldOffsets in
+                let fieldText = { (set: Int) in UnsafeBufferPointer(rebasing: fieldBytes[fieldOffsets[set]..<fieldOffsets[set + 1]]) }
+                return [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
                     var cursor = TextCursor(buffer.baseAddress!)
                     ids.bytes.withUnsafeBufferPointer { idText in
                         (repeated?.bytes ?? []).withUnsafeBufferPointer { numbers in
@@ -70,11 +76,11 @@ public struct CSVWriter: Sendable {
                                 if let repeated, case let shared = Int(repeated.shared[Int(repeated.group[i])]), shared >= 0,
                                    RepeatedNumbers.sameNumbers(i, as: Int(repeated.rows[shared]), present) {
                                     cursor.put(field: id)
-                                    cursor.put(fieldText[group[i]])
+                                    cursor.put(fieldText(group[i]))
                                     cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
                                     cursor.put(0x0A)
                                 } else {
-                                    cursor.put(row: id, fields: fieldText[group[i]], numbers: present.count) {
+                                    cursor.put(row: id, fields: fieldText(group[i]), numbers: present.count) {
                                         present[$0].isEmpty ? .nan : present[$0][i]
                                     }
                                 }
@@ -83,7 +89,7 @@ public struct CSVWriter: Sendable {
                     }
                     written = cursor.position - buffer.baseAddress!
                 }
-            }
+            } }
         }
     }
 

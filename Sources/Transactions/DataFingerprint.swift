@@ -17,11 +17,7 @@ public struct DataFingerprint {
     private var hash = SHA256()
 
     public init(header: String) {
-        add(text: header)
-    }
-
-    public mutating func add(text: String) {
-        hash.update(data: Array(text.utf8))
+        hash.update(data: Array(header.utf8))
     }
 
     public mutating func add(_ values: [Double]) {
@@ -32,12 +28,15 @@ public struct DataFingerprint {
         #endif
     }
 
+    /// Integers as 64 bits each, whatever the platform's `Int`.
     public mutating func add(_ values: [Int]) {
         #if _endian(little)
-        values.withUnsafeBytes { hash.update(bufferPointer: $0) }
-        #else
-        values.map(\.littleEndian).withUnsafeBytes { hash.update(bufferPointer: $0) }
+        if Int.bitWidth == 64 {
+            values.withUnsafeBytes { hash.update(bufferPointer: $0) }
+            return
+        }
         #endif
+        values.map { Int64($0).littleEndian }.withUnsafeBytes { hash.update(bufferPointer: $0) }
     }
 
     public mutating func add(bytes: ArraySlice<UInt8>) {
@@ -59,11 +58,12 @@ public struct DataFingerprint {
 extension CustomerSummary {
     /// The summary's fingerprint. The layout:
     ///
-    /// 1. the header `clientele summary\n` and the CSV's column names joined by commas
-    ///    (`csvColumns`, then `weights` when rows carry weights), then `\n`;
+    /// 1. the header `clientele summary\n` and Clientele's names of the columns, as
+    ///    `clientele summarize` writes them (`csvColumns`, then `weights` when rows carry
+    ///    weights), joined by commas, then `\n`, whatever a file read in called them;
     /// 2. the number of customers;
     /// 3. the ids: their `count + 1` byte offsets (0, then where each id ends), then their bytes
-    ///    end to end;
+    ///    end to end (a file without an id column has its rows numbered 1, 2, … as ids);
     /// 4. `frequency`, `recency`, `T`, `monetary_value` (when there is one), then the holdout's
     ///    `frequency_holdout`, `monetary_value_holdout` (when there is one) and its duration
     ///    (one number), then the weights (when there are any).
@@ -71,9 +71,9 @@ extension CustomerSummary {
         let columns = csvColumns + (weights == nil ? [] : ["weights"])
         var fingerprint = DataFingerprint(header: "clientele summary\n" + columns.joined(separator: ",") + "\n")
         fingerprint.add([count])
-        let start = customerIDs.offsets[0]
-        fingerprint.add(start == 0 ? customerIDs.offsets : customerIDs.offsets.map { $0 - start })
-        fingerprint.add(bytes: customerIDs.bytes[start..<customerIDs.offsets[count]])
+        // Every CustomerIDs starts its offsets at 0.
+        fingerprint.add(customerIDs.offsets)
+        fingerprint.add(bytes: customerIDs.bytes[0..<customerIDs.offsets[count]])
         fingerprint.add(frequency)
         fingerprint.add(recency)
         fingerprint.add(T)

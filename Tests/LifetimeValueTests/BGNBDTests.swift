@@ -38,13 +38,17 @@ import Testing
     /// analytic gradient on CDNOW, at the estimate and far from it.
     @Test func hessianMatchesDifferencesOfTheGradient() throws {
         let likelihood = BGNBD.Likelihood(data: try cdnowHistories())
-        let worst = try worstHessianError(likelihood, at: [[0.2426, 4.4135, 0.7929, 2.4258], [2.0, 0.5, 3.0, 0.2], [0.01, 50, 0.05, 20]])
+        let points = [[0.2426, 4.4135, 0.7929, 2.4258], [2.0, 0.5, 3.0, 0.2], [0.01, 50, 0.05, 20]]
+        let worst = try worstHessianError(likelihood, at: points)
         #expect(worst.error <= 1e-6, "\(worst.place)")
+        // The fit's curvature on the log scale, with the penalty, as differences give it.
+        #expect(try worstLogScaleHessianError(likelihood, at: points) <= 1e-5)
     }
 
     /// ψ′ against its closed forms: π²/6 at 1, π²/2 at ½, π² + 8G at ¼ (G Catalan's constant),
-    /// the recurrence ψ′(x) = ψ′(x + 1) + 1/x² across the switch to the series, and
-    /// 1/x + 1/(2x²) + 1/(6x³) far out.
+    /// the recurrence ψ′(x) = ψ′(x + 1) + 1/x² across the switch to the series, π²/6 less the
+    /// first n − 1 inverse squares at whole n above the switch, and 1/x + 1/(2x²) + 1/(6x³) far
+    /// out.
     @Test func trigammaMatchesItsClosedForms() {
         let catalan = 0.915_965_594_177_219_015_054_603_514_932_384_110_774
         #expect(relativeDifference(Special.trigamma(1), Double.pi * Double.pi / 6) < 1e-14)
@@ -54,6 +58,11 @@ import Testing
             #expect(relativeDifference(Special.trigamma(x), Special.trigamma(x + 1) + 1 / (x * x)) < 1e-14, "x = \(x)")
         }
         #expect(relativeDifference(Special.trigamma(1e6), 1e-6 + 0.5e-12 + 1e-18 / 6) < 1e-15)
+        // Above the switch, where the series alone answers: ψ′(n) = π²/6 − Σₖ₌₁ⁿ⁻¹ 1/k².
+        for n in [12, 20, 57] {
+            let closedForm = (1..<n).reversed().reduce(Double.pi * Double.pi / 6) { $0 - 1 / Double($1 * $1) }
+            #expect(relativeDifference(Special.trigamma(Double(n)), closedForm) < 1e-13, "n = \(n)")
+        }
     }
 
     @Test func gradientMatchesFiniteDifferences() throws {

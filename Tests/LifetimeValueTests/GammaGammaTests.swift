@@ -129,8 +129,10 @@ import Testing
     @Test func hessianMatchesDifferencesOfTheGradient() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
         let likelihood = GammaGamma.Likelihood(data: try GammaGamma.SpendHistories(frequency: table["x"], monetaryValue: table["zbar"]))
-        let worst = try worstHessianError(likelihood, at: [[6.25, 3.74, 15.44], [0.5, 20, 1], [50, 1.5, 300]])
+        let points = [[6.25, 3.74, 15.44], [0.5, 20, 1], [50, 1.5, 300]]
+        let worst = try worstHessianError(likelihood, at: points)
         #expect(worst.error <= 1e-6, "\(worst.place)")
+        #expect(try worstLogScaleHessianError(likelihood, at: points) <= 1e-5)
     }
 
     @Test func repeatBuyersWithoutSpendAreLeftOutAndCounted() throws {

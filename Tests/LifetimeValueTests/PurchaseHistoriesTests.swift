@@ -4,9 +4,9 @@ import Testing
 /// The grouping of customers into distinct purchase histories.
 @Suite struct PurchaseHistoriesTests {
     /// The distinct histories are those a dictionary finds, numbered in order of first
-    /// appearance, with their customers counted and each customer mapped back: here with
-    /// repeats inside and across lookup batches, and more distinct histories than the table
-    /// starts with room for, so that it grows between batches.
+    /// appearance, with their customers counted and each customer mapped back: here with many
+    /// repeats, and more distinct histories than the table starts with room for, so that it
+    /// grows.
     @Test func customersGroupAsADictionaryGroupsThem() throws {
         let n = 300_000
         // A multiplicative hash spreads 150,001 histories over the customers, many repeated.

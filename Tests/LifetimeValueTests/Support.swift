@@ -135,3 +135,36 @@ func dertReferences() throws -> [(R: Double, c: Double, a: Double, B: Double, va
     let table = try fixture("dert_references.csv")
     return table["R"].indices.map { (table["R"][$0], table["c"][$0], table["a"][$0], table["B"][$0], table["value"][$0]) }
 }
+
+/// A likelihood with its closed-form Hessian hidden, so that the fit takes differences of the
+/// gradient: the reference for the closed form's path through the fit.
+struct DifferencesOnly<M: LikelihoodModel>: LikelihoodModel {
+    let model: M
+    static var parameterNames: [String] { M.parameterNames }
+    func logLikelihood(_ parameters: [Double]) -> (value: Double, gradient: [Double]) { model.logLikelihood(parameters) }
+    var customerCount: Double { model.customerCount }
+}
+
+/// The worst relative disagreement, over `points` and with and without a penalty, between the
+/// fit's −∂²/∂φ² on the log scale from the model's closed form and from differences of its
+/// gradient (relative to the larger of the entry and a millionth of the diagonal).
+func worstLogScaleHessianError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double]]) throws -> Double {
+    var worst = 0.0
+    for penalty in [0, 0.05] {
+        var optimiser = MaximumLikelihood()
+        optimiser.penalty = penalty
+        for point in points {
+            let phi = point.map { log($0) }
+            let closed = try optimiser.negativeHessian(likelihood, phi)
+            let differences = try optimiser.negativeHessian(DifferencesOnly(model: likelihood), phi)
+            let n = point.count
+            for i in 0..<n {
+                for j in 0..<n {
+                    let scale = max(abs(differences[i, j]), 1e-6 * max(abs(differences[i, i]), abs(differences[j, j])))
+                    worst = max(worst, abs(closed[i, j] - differences[i, j]) / scale)
+                }
+            }
+        }
+    }
+    return worst
+}

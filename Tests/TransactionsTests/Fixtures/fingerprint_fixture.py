@@ -1,5 +1,6 @@
 """Expected data fingerprints, computed from the layout the README documents, for
-DataFingerprintTests. Python's standard library only (hashlib, struct, csv).
+DataFingerprintTests. Python's standard library only (hashlib, struct, csv). It reads a
+summary as `clientele summarize` writes it (ids first, Clientele's column names and order).
 
 Run from the repository root, after writing the CDNOW sample's calibration summary:
 
