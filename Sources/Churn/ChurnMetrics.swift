@@ -137,9 +137,7 @@ public struct ScoreMetrics: Codable, Sendable, Equatable {
             let batch = 16
             // Each group's first and last counts, read for the whole batch first (a group's
             // counts can straddle two cache lines).
-            var ends = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            withUnsafeMutableBytes(of: &ends) { raw in
-                let firstAndLast = raw.bindMemory(to: Int.self)
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * batch) { firstAndLast in
                 for start in Swift.stride(from: 0, to: ascending.count, by: batch) {
                     let end = min(start + batch, ascending.count)
                     for p in start..<end {

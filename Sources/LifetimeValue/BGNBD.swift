@@ -133,10 +133,8 @@ public struct BGNBD: Sendable, Equatable {
                     let logTx = logRecencies[Int(data.recencyIndex[i])]
                     let a4 = logA - psi[3] - (r + x) * logTx
                     // ln(e^A₃ + e^A₄) = max + ln(1 + e^−|A₃−A₄|): one exp and one log1p.
-                    let e = exp(-abs(a3 - a4))
+                    let (e, w3, w4) = Special.logSumExpTerms(a3, a4)
                     ll += max(a3, a4) + log1p(e)
-                    let wMax = 1 / (1 + e), wMin = e / (1 + e)
-                    let (w3, w4) = a3 >= a4 ? (wMax, wMin) : (wMin, wMax)
                     gR += -w3 * logT - w4 * logTx
                     gAlpha += -(r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
                     gA += w4 / a
@@ -187,9 +185,7 @@ public struct BGNBD: Sendable, Equatable {
                 if x > 0 {
                     let logTx = logRecencies[Int(data.recencyIndex[i])]
                     let a3 = -(r + x) * logT, a4 = logA - psi[3] - (r + x) * logTx
-                    let e = exp(-abs(a3 - a4))
-                    let wMax = 1 / (1 + e), wMin = e / (1 + e)
-                    let (w3, w4) = a3 >= a4 ? (wMax, wMin) : (wMin, wMax)
+                    let (_, w3, w4) = Special.logSumExpTerms(a3, a4)
                     let d4 = SIMD4(-logTx, -(r + x) / (alpha + tx), 1 / a, -1 / (b + x - 1))
                     gradient += w3 * d3 + w4 * d4
                     let difference = d3 - d4
@@ -359,7 +355,11 @@ struct FrequencyTable<Value> {
     private let compute: (Double) -> Value
 
     init(_ data: PurchaseHistories, _ compute: @escaping (Double) -> Value) {
-        let largest = data.frequency.max() ?? 0
+        self.init(largest: data.frequency.max() ?? 0, compute)
+    }
+
+    /// The values for every whole x up to `largest` (none beyond a million, computed as asked).
+    init(largest: Double, _ compute: @escaping (Double) -> Value) {
         self.compute = compute
         values = largest <= 1_000_000 ? (0...Int(largest)).map { compute(Double($0)) } : []
     }

@@ -128,15 +128,13 @@ public struct GammaGamma: Sendable, Equatable {
         func logLikelihood(_ v: [Double]) -> (value: Double, gradient: [Double]) {
             let (p, q, g) = (v[0], v[1], v[2])
             let psiQ = Special.digamma(q), logG = log(g), logGammaQ = Special.logGamma(q)
-            let largest = data.largestX <= 1_000_000 ? Int(data.largestX) : -1
-            let perX = (0...max(0, largest)).map { k -> SIMD4<Double> in
-                let px = p * Double(k)
+            let perX = FrequencyTable(largest: data.largestX) { x -> SIMD4<Double> in
+                let px = p * x
                 return SIMD4(Special.logGamma(px + q) - Special.logGamma(px), Special.digamma(px + q), Special.digamma(px), 0)
             }
             let (value, gradient) = sumRows(count: data.x.count, parameters: 3) { i in
                 let x = data.x[i], px = p * x
-                let table = Int(x) <= largest ? perX[Int(x)]
-                    : SIMD4(Special.logGamma(px + q) - Special.logGamma(px), Special.digamma(px + q), Special.digamma(px), 0)
+                let table = perX[x]
                 let logDenominator = log(g + x * data.z[i])
                 let ll = table[0] - logGammaQ + q * logG + px * data.logXZ[i] - data.logZ[i] - (px + q) * logDenominator
                 return (ll, SIMD4(x * (table[1] - table[2] + data.logXZ[i] - logDenominator),
@@ -152,15 +150,12 @@ public struct GammaGamma: Sendable, Equatable {
         func secondDerivatives(_ v: [Double]) -> (gradient: [Double], hessian: [Double])? {
             let (p, q, g) = (v[0], v[1], v[2])
             let psiQ = Special.digamma(q), psi1Q = Special.trigamma(q), logG = log(g)
-            let largest = data.largestX <= 1_000_000 ? Int(data.largestX) : -1
-            func perX(_ x: Double) -> SIMD4<Double> {
-                let px = p * x
-                return SIMD4(Special.digamma(px + q), Special.digamma(px), Special.trigamma(px + q), Special.trigamma(px))
+            let perX = FrequencyTable(largest: data.largestX) { x in
+                SIMD4(Special.digamma(p * x + q), Special.digamma(p * x), Special.trigamma(p * x + q), Special.trigamma(p * x))
             }
-            let table = (0...max(0, largest)).map { perX(Double($0)) }
             let (gradient, hessian) = sumRowsSecondOrder(count: data.x.count, parameters: 3) { i in
                 let x = data.x[i], px = p * x
-                let t = Int(x) <= largest ? table[Int(x)] : perX(x)
+                let t = perX[x]
                 let d = g + x * data.z[i], logD = log(d)
                 let gradient = SIMD4(x * (t[0] - t[1] + data.logXZ[i] - logD), t[0] - psiQ + logG - logD, q / g - (px + q) / d, 0)
                 let pq = x * t[2], pg = -x / d, qg = 1 / g - 1 / d

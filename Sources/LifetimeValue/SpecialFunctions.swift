@@ -82,6 +82,16 @@ enum Special {
         return m + log(exp(a - m) + exp(b - m))
     }
 
+    /// ln(eᵃ + eᵇ) = max(a, b) + ln(1 + e), e = e^−|a−b| (one exp; the caller takes the
+    /// log1p where it needs the value), with the weights eᵃ/(eᵃ + eᵇ) and eᵇ/(eᵃ + eᵇ) that its
+    /// derivatives carry.
+    @inline(__always)
+    static func logSumExpTerms(_ a: Double, _ b: Double) -> (e: Double, weightA: Double, weightB: Double) {
+        let e = exp(-abs(a - b))
+        let (larger, smaller) = (1 / (1 + e), e / (1 + e))
+        return a >= b ? (e, larger, smaller) : (e, smaller, larger)
+    }
+
     /// ln |₂F₁(a, b; c; z)| and its sign, for 0 ≤ z < 1, by the power series
     /// Σ (a)ₖ (b)ₖ / ((c)ₖ k!) zᵏ. The running sum is rescaled whenever it passes 2¹⁰⁰⁰ and the
     /// scale kept as a logarithm, so terms that grow huge before they shrink (large a and b
