@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Dispatch
 import LinearAlgebra
+import Synchronization
 
 /// Fixed-size chunks of points shared out over worker threads.
 ///
@@ -36,21 +37,25 @@ struct ChunkedWork {
         (chunk * pointsPerChunk)..<min(points, (chunk + 1) * pointsPerChunk)
     }
 
-    /// Calls `body(worker, chunk, points)` for every chunk, worker `w` taking chunks w, w + W, …
-    /// Bodies must write only their chunk's slots and their worker's scratch.
+    /// Calls `body(worker, chunk, points)` for every chunk. Each worker takes the next chunk
+    /// not yet taken, so that a worker whose core is busy with another stage holds up the pass
+    /// by one chunk at most, not by its share of them. Bodies must write only their chunk's
+    /// slots and their worker's scratch.
     func forEachChunk(_ body: (_ worker: Int, _ chunk: Int, _ points: Range<Int>) -> Void) {
         let work = self
+        guard workers > 1 else {
+            for chunk in 0..<chunkCount { body(0, chunk, range(chunk)) }
+            return
+        }
+        let following = Atomic<Int>(0)
         withoutActuallyEscaping(body) { escapable in
             let shared = UnsafeSendable(escapable)
-            let perWorker = { @Sendable (w: Int) in
-                for chunk in stride(from: w, to: work.chunkCount, by: work.workers) {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let chunk = following.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard chunk < work.chunkCount else { return }
                     shared.value(w, chunk, work.range(chunk))
                 }
-            }
-            if workers == 1 {
-                perWorker(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers, execute: perWorker)
             }
         }
     }

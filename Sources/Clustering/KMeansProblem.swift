@@ -90,11 +90,17 @@ final class KMeansProblem: @unchecked Sendable {
 
     /// The problem on `data`'s distinct rows when enough rows repeat (`DistinctRows`), each
     /// weighted by its rows' total weight and centred as the rows are, with the distinct row of
-    /// each row; otherwise the problem on the rows themselves and nil.
-    static func onDistinctRows(_ data: consuming FeatureMatrix, weights: [Double]?,
-                               threads: Int?, merging: Bool = true) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
+    /// each row; otherwise the problem on the rows themselves and nil. `equalRows`: a grouping
+    /// of rows known to be equal, which spares hashing all but its groups' first rows (see
+    /// `DistinctRows.repeated(rowMajor:width:within:)`; the answer is the same).
+    static func onDistinctRows(_ data: consuming FeatureMatrix, weights: [Double]?, threads: Int?, merging: Bool = true,
+                               equalRows: DistinctRows? = nil) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
         let d = data.dimension
-        guard merging, let distinct = data.values.withUnsafeBufferPointer({ DistinctRows.repeated(rowMajor: $0, width: d) }) else {
+        let found = merging ? data.values.withUnsafeBufferPointer { values in
+            equalRows.map { DistinctRows.repeated(rowMajor: values, width: d, within: $0) }
+                ?? DistinctRows.repeated(rowMajor: values, width: d)
+        } : nil
+        guard let distinct = found else {
             return (KMeansProblem(consume data, weights: weights, threads: threads), nil)
         }
         let rows = data.values.withUnsafeBufferPointer { values in

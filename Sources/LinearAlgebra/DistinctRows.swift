@@ -22,6 +22,11 @@ public struct DistinctRows: Sendable, Equatable {
 
     public var count: Int { first.count }
 
+    /// The same grouping (whatever was read ahead to make it).
+    public static func == (a: DistinctRows, b: DistinctRows) -> Bool {
+        (a.group, a.first, a.counts) == (b.group, b.first, b.counts)
+    }
+
     /// The distinct rows of a row-major `rows × width` table.
     public init(rowMajor values: UnsafeBufferPointer<Double>, width: Int) {
         self.init(rowMajor: values, width: width, limit: nil)!
@@ -32,6 +37,52 @@ public struct DistinctRows: Sendable, Equatable {
     public static func repeated(rowMajor values: UnsafeBufferPointer<Double>, width: Int) -> DistinctRows? {
         DistinctRows(rowMajor: values, width: width, limit: Self.limit(rows: width == 0 ? 0 : values.count / width))
             .flatMap { $0.worthCompressing ? $0 : nil }
+    }
+
+    /// `repeated(rowMajor:width:)` for a table whose rows `known` has already grouped by
+    /// something they are functions of (customers by their history and spend, for columns
+    /// computed from those): the same answer, from hashing only each known group's first row.
+    /// Every row is checked against its known group's first row, bit for bit; when one
+    /// differs, or `known` is not numbered in order of first appearance, the table is grouped
+    /// row by row instead.
+    public static func repeated(rowMajor values: UnsafeBufferPointer<Double>, width: Int,
+                                within known: DistinctRows) -> DistinctRows? {
+        let rows = width == 0 ? 0 : values.count / width
+        guard known.group.count == rows, known.holds(rowMajor: values, width: width) else {
+            return repeated(rowMajor: values, width: width)
+        }
+        let firstRows = [Double](unsafeUninitializedCapacity: known.count * width) { target, initialised in
+            for (g, row) in known.first.enumerated() {
+                for j in 0..<width { target[g * width + j] = values[Int(row) * width + j] }
+            }
+            initialised = known.count * width
+        }
+        // The first appearance of a row's values is the first row of its known group, so the
+        // known groups' first rows, in order, number the distinct rows as the rows would.
+        let inner = firstRows.withUnsafeBufferPointer { DistinctRows(rowMajor: $0, width: width, limit: Self.limit(rows: rows)) }
+        guard let inner else { return nil }
+        var counts = [Double](repeating: 0, count: inner.count)
+        for (g, count) in known.counts.enumerated() { counts[Int(inner.group[g])] += count }
+        let merged = DistinctRows(group: known.group.map { inner.group[Int($0)] }, first: inner.first.map { known.first[Int($0)] },
+                                  counts: counts)
+        return merged.worthCompressing ? merged : nil
+    }
+
+    private init(group: [Int32], first: [Int32], counts: [Double]) {
+        (self.group, self.first, self.counts, readAhead) = (group, first, counts, 0)
+    }
+
+    /// Whether every row of the table has its group's first row's values, bit for bit, and
+    /// the groups are numbered in order of first appearance.
+    private func holds(rowMajor values: UnsafeBufferPointer<Double>, width: Int) -> Bool {
+        guard zip(first, first.dropFirst()).allSatisfy({ $0 < $1 }) else { return false }
+        for (i, g) in group.enumerated() {
+            let row = Int(first[Int(g)])
+            if row == i { continue }
+            guard row < i else { return false }
+            for j in 0..<width where values[i * width + j].bitPattern != values[row * width + j].bitPattern { return false }
+        }
+        return true
     }
 
     private init?(rowMajor values: UnsafeBufferPointer<Double>, width: Int, limit: Int?) {

@@ -27,8 +27,9 @@ import Transactions
 /// the models are fitted and the customers scored and segmented; the churn model (with its
 /// cross-validation), which needs only the purchase model, while the spend model is fitted
 /// and customers are scored and segmented, unless the segments use the churn probability or
-/// the job is too large for both working sets at once; and the report while the other files
-/// are written. `log.txt` gives each stage's own time and the run's total wall time, which
+/// the job is too large for both working sets at once; the customers who share a history and
+/// spend (whose rows of `assignments.csv` share their numbers, and whose k-means features are
+/// equal) from the scoring on; and the report while the other files are written. `log.txt` gives each stage's own time and the run's total wall time, which
 /// is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
@@ -184,6 +185,13 @@ public enum Pipeline {
             return scores
         }
 
+        // The customers whose assignment rows share their numbers (the writer's), grouped
+        // from here on: on a large job the pipeline waits below for the churn model's design,
+        // and this fills the idle core; on a small one it shares the cores with the stages.
+        let histories = try scoringHistories()
+        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring, histories) }
+        defer { _ = pendingRepeats.value }
+
         var churn: ChurnOutcome?
         func awaitChurn() throws {
             guard let pending = pendingChurn, churn == nil else { return }
@@ -204,13 +212,8 @@ public enum Pipeline {
         }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
-        let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns) }
+        let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns, equalRows: { pendingRepeats.value }) }
         clock.note(segmentation.logLine)
-        // The customers whose assignment rows share their numbers, grouped while the churn model
-        // finishes (segmentation usually ends first).
-        let histories = try scoringHistories()
-        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring, histories) }
-        defer { _ = pendingRepeats.value }
         try awaitChurn()
         columns.churn = churn?.probabilities
 

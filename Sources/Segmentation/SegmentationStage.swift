@@ -1,4 +1,5 @@
 import Clustering
+import LinearAlgebra
 
 /// The segmentation stage: customers into segments by the job's method.
 ///
@@ -21,7 +22,9 @@ struct Segmentation {
     let candidates: [KSelection.Candidate]
     let logLine: String
 
-    init(_ settings: SegmentationSettings, columns: FeatureColumns) throws {
+    /// `equalRows`: customers known to have equal features (the same history and spend),
+    /// which k-means with a fixed k uses to find its repeated rows sooner.
+    init(_ settings: SegmentationSettings, columns: FeatureColumns, equalRows: () -> DistinctRows? = { nil }) throws {
         switch settings.method {
         case .kmeans:
             let values = settings.features.map { columns[$0]! }
@@ -39,7 +42,7 @@ struct Segmentation {
             case .fixed(let k):
                 options.k = k
                 // Handed over, so that k-means frees the prepared matrix once it has centred it.
-                fit = try KMeans.fit(consume data, options: options)
+                fit = try KMeans.fit(consume data, options: options, equalRows: equalRows())
                 candidates = []
                 logLine = "k-means: k = \(k), inertia \(fit.inertia), \(fit.iterations) iterations"
             }

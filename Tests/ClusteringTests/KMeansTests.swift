@@ -1,3 +1,4 @@
+import LinearAlgebra
 import Simulation
 import Testing
 @testable import Clustering
@@ -52,6 +53,11 @@ import Testing
         }
         #expect(fits[0] == fits[1])
         #expect(fits[0] == fits[2])
+        // 3 initializations on 2 threads: two run one per thread, the third shares its passes.
+        let three = try [1, 2].map {
+            try KMeans.fit(data, weights: weights, options: .init(k: 5, seed: 42, initializations: 3, algorithm: algorithm, threads: $0))
+        }
+        #expect(three[0] == three[1])
         // One initialization: the passes themselves are shared out over the threads.
         let single = try [1, 3].map {
             try KMeans.fit(data, weights: weights, options: .init(k: 5, seed: 42, initializations: 1, algorithm: algorithm, threads: $0))
@@ -206,6 +212,21 @@ import Testing
     /// of the rows themselves — equal rows share a label, every row is nearest its center, each
     /// center is its rows' weighted mean, the inertia is their sum — and it finds the same
     /// clustering and inertia as the fit on the rows one by one.
+    /// Rows known to be equal beforehand (customers of one history and spend) give the fit
+    /// that finding them costs: the same result, and the same when the known grouping is wrong.
+    @Test func knownEqualRowsGiveTheSameFit() throws {
+        let base = GaussianMixture(points: 3000, features: 3, clusters: 4, spread: 0.3, seed: 4)
+        var random = SeededRandom(seed: 3)
+        let rows = (0..<9000).map { _ in Int(random.next(upperBound: UInt64(3000))) }
+        let data = try FeatureMatrix(featureNames: ["x", "y", "z"], rowMajor: rows.flatMap { base.values[($0 * 3)..<($0 * 3 + 3)] })
+        let options = KMeans.Options(k: 4, seed: 9, initializations: 3)
+        let plain = try KMeans.fit(data, options: options)
+        let known = DistinctRows(columns: [], key: rows.map(UInt64.init))
+        let wrong = DistinctRows(columns: [], key: rows.map { UInt64($0 % 1000) })
+        #expect(try KMeans.fit(data, options: options, equalRows: known) == plain)
+        #expect(try KMeans.fit(data, options: options, equalRows: wrong) == plain)
+    }
+
     @Test func repeatedRowsAreClusteredOnce() throws {
         let base = GaussianMixture(points: 2000, features: 3, clusters: 4, spread: 0.3, seed: 21)
         var random = SeededRandom(seed: 8)
@@ -256,4 +277,26 @@ import Testing
 func mixture(points: Int, features: Int, clusters: Int, seed: UInt64) -> FeatureMatrix {
     let rows = GaussianMixture(points: points, features: features, clusters: clusters, seed: seed)
     return try! FeatureMatrix(featureNames: (1...features).map { "x\($0)" }, rowMajor: rows.values)
+}
+
+@Suite struct ChunkedWorkTests {
+    /// Every chunk is handed out once, with its points, whatever the number of workers, and a
+    /// worker's number stays below the number of workers.
+    @Test(arguments: [1, 2, 3, 8])
+    func everyChunkOnce(_ threads: Int) {
+        let work = ChunkedWork(points: 10 * ChunkedWork.chunkSize + 5, threads: threads)
+        let seen = UnsafeMutableBufferPointer<Int>.allocate(capacity: work.chunkCount)
+        seen.initialize(repeating: 0)
+        defer { seen.deallocate() }
+        let workers = UnsafeMutableBufferPointer<Int>.allocate(capacity: work.chunkCount)
+        workers.initialize(repeating: -1)
+        defer { workers.deallocate() }
+        work.forEachChunk { worker, chunk, points in
+            seen[chunk] += points == work.range(chunk) ? 1 : 100
+            workers[chunk] = worker
+        }
+        #expect(Array(seen) == Array(repeating: 1, count: 11))
+        #expect(workers.allSatisfy { (0..<work.workers).contains($0) })
+        #expect(work.workers == min(threads, 11))
+    }
 }

@@ -28,6 +28,32 @@ import Testing
         #expect(!DistinctRows(columns: [[]]).worthCompressing)
     }
 
+    /// Rows grouped beforehand by what their values are computed from: the same grouping as
+    /// from the rows alone, whether the known groups are the distinct rows themselves or split
+    /// some of them; a known grouping that puts unequal rows together, or that is of another
+    /// table, is checked and set aside.
+    @Test func knownEqualRowsGiveTheSameGrouping() {
+        // Rows 0…9 of three patterns, the third (rows 3, 7, 9) equal to the first but for −0.0.
+        let patterns: [[Double]] = [[1, 0], [2, 5], [1, -0.0]]
+        let pattern = [0, 1, 0, 2, 1, 1, 0, 2, 0, 2]
+        let values = pattern.flatMap { patterns[$0] }
+        let plain = values.withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2) }
+        #expect(plain?.group == [0, 1, 0, 2, 1, 1, 0, 2, 0, 2])
+        let exact = DistinctRows(columns: [], key: pattern.map(UInt64.init))
+        let finer = DistinctRows(columns: [], key: pattern.indices.map { UInt64(pattern[$0] * 2 + ($0 < 5 ? 0 : 1)) })
+        let wrong = DistinctRows(columns: [], key: pattern.map { UInt64($0 % 2) })
+        let shorter = DistinctRows(columns: [], key: pattern.dropLast().map(UInt64.init))
+        #expect(finer.count == 6 && wrong.count == 2)
+        for known in [exact, finer, wrong, shorter] {
+            #expect(values.withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2, within: known) } == plain)
+        }
+        // Rows 1…3, all distinct: not worth it, nil both ways.
+        let few = Array(values[2..<8])
+        #expect(few.withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2) } == nil)
+        let knownFew = DistinctRows(columns: [], key: pattern[1...3].map(UInt64.init))
+        #expect(few.withUnsafeBufferPointer { DistinctRows.repeated(rowMajor: $0, width: 2, within: knownFew) } == nil)
+    }
+
     /// Columns and a key per row: rows with the same values but another key stay apart.
     @Test func aKeySplitsEqualRows() {
         let columns: [[Double]] = [[1, 3, 1, 1, 3], [2, 4, 2, 2, 4]]
