@@ -24,8 +24,8 @@ import Simulation
 ///    `.automatic` picks Lloyd up to `lloydDimensionLimit` features, Hamerly above, and the
 ///    result says which ran. Both compute the same iterations bit for bit: the same labels,
 ///    and cluster sums changed only by the points that move, in the same order.
-///    With several initializations each core runs whole ones while there are enough for
-///    every core; the rest, like a single one, share their passes out over the cores.
+///    With several initializations each core runs whole ones; a single one shares its passes
+///    out over the cores.
 ///
 /// 4. Repeated rows are clustered once: when at least a quarter of the rows repeat others
 ///    (`DistinctRows`; in customer data, the one-time buyers of each first-purchase day), the
@@ -109,29 +109,25 @@ public enum KMeans {
             : (d <= lloydDimensionLimit ? .lloyd : .hamerly)
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
         // With several initializations and cores, each core runs whole initializations (no
-        // barrier per pass, which matters on a busy machine) while there are enough for every
-        // core; the rest (3 initializations on 2 cores: the third), like a single one, share
-        // out their passes' chunks over the cores instead of leaving all but one idle. Chunks
-        // and reductions are the same either way, and so is the result.
-        let workers = problem.work.workers
-        let whole = workers > 1 ? options.initializations / workers * workers : 0
+        // barrier per pass, which matters on a busy machine); otherwise the passes share out
+        // their chunks. Chunks and reductions are the same either way, and so is the result.
+        let parallelInitializations = min(problem.work.workers, options.initializations)
+        let perState = parallelInitializations > 1 ? ChunkedWork(points: problem.count, threads: 1) : problem.work
         let outcomes = InitializationOutcomes(count: options.initializations)
-        let run = { @Sendable (initialization: Int, state: KMeansState) in
-            var random = KMeans.random(seed: options.seed, initialization: initialization)
-            problem.seedCenters(k: options.k, random: &random, into: state)
-            let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
-            outcomes.record(initialization, solution: solution, labels: state.labels)
-        }
-        if whole > 0 {
-            let queue = InitializationQueue(count: whole)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                let state = KMeansState(problem: problem, k: options.k, work: ChunkedWork(points: problem.count, threads: 1))
-                while let initialization = queue.next() { run(initialization, state) }
+        let queue = InitializationQueue(count: options.initializations)
+        let runInitializations = { @Sendable (_: Int) in
+            let state = KMeansState(problem: problem, k: options.k, work: perState)
+            while let initialization = queue.next() {
+                var random = KMeans.random(seed: options.seed, initialization: initialization)
+                problem.seedCenters(k: options.k, random: &random, into: state)
+                let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
+                outcomes.record(initialization, solution: solution, labels: state.labels)
             }
         }
-        if whole < options.initializations {
-            let state = KMeansState(problem: problem, k: options.k, work: problem.work)
-            for initialization in whole..<options.initializations { run(initialization, state) }
+        if parallelInitializations > 1 {
+            DispatchQueue.concurrentPerform(iterations: parallelInitializations, execute: runInitializations)
+        } else {
+            runInitializations(0)
         }
         let best = outcomes.best()
         let inertias = outcomes.solutions.map { $0!.inertia }
