@@ -24,8 +24,8 @@ import Simulation
 ///    `.automatic` picks Lloyd up to `lloydDimensionLimit` features, Hamerly above, and the
 ///    result says which ran. Both compute the same iterations bit for bit: the same labels,
 ///    and cluster sums changed only by the points that move, in the same order.
-///    With several initializations each core runs whole ones; a single one shares its passes
-///    out over the cores.
+///    With several initializations each core runs whole ones while there are enough for
+///    every core; the rest, like a single one, share their passes out over the cores.
 ///
 /// 4. Repeated rows are clustered once: when at least a quarter of the rows repeat others
 ///    (`DistinctRows`; in customer data, the one-time buyers of each first-purchase day), the
@@ -110,25 +110,35 @@ public enum KMeans {
         let toleranceScale = options.tolerance * problem.meanFeatureVariance
         // With several initializations and cores, each core runs whole initializations (no
         // barrier per pass, which matters on a busy machine); otherwise the passes share out
-        // their chunks. Chunks and reductions are the same either way, and so is the result.
+        // their chunks. The initializations left when fewer remain than there are cores (3 on
+        // 2 cores: the third) share their passes too: the core that finishes its own first
+        // starts one, and the other joins its passes once done with its own, instead of idling
+        // to the end. Chunks and reductions are the same either way, and so is the result.
         let parallelInitializations = min(problem.work.workers, options.initializations)
+        let whole = options.initializations - options.initializations % parallelInitializations
         let perState = parallelInitializations > 1 ? ChunkedWork(points: problem.count, threads: 1) : problem.work
         let outcomes = InitializationOutcomes(count: options.initializations)
         let queue = InitializationQueue(count: options.initializations)
         let runInitializations = { @Sendable (_: Int) in
-            let state = KMeansState(problem: problem, k: options.k, work: perState)
+            var own: KMeansState?
             while let initialization = queue.next() {
+                let state: KMeansState
+                if initialization < whole || parallelInitializations == 1 {
+                    own = own ?? KMeansState(problem: problem, k: options.k, work: perState)
+                    state = own!
+                } else {
+                    own = nil
+                    state = KMeansState(problem: problem, k: options.k, work: problem.work)
+                }
                 var random = KMeans.random(seed: options.seed, initialization: initialization)
                 problem.seedCenters(k: options.k, random: &random, into: state)
                 let solution = state.iterate(algorithm: algorithm, maxIterations: options.maxIterations, tolerance: toleranceScale)
                 outcomes.record(initialization, solution: solution, labels: state.labels)
             }
         }
-        if parallelInitializations > 1 {
-            DispatchQueue.concurrentPerform(iterations: parallelInitializations, execute: runInitializations)
-        } else {
-            runInitializations(0)
-        }
+        // Threads of their own, not a concurrentPerform: a shared pass inside one would run on
+        // its caller's thread alone.
+        onThreads(parallelInitializations, runInitializations)
         let best = outcomes.best()
         let inertias = outcomes.solutions.map { $0!.inertia }
         let iterations = outcomes.solutions.map { $0!.iterations }
@@ -240,6 +250,20 @@ extension KMeans {
         state.assignAll(countingChangesFrom: false, boundsToo: false)
         return state.labels.map(Int.init)
     }
+}
+
+/// Runs `body(t)` for t in 0..<count, 0 on the caller's thread and the others on threads of
+/// their own, and returns when all are done.
+private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    for t in 1..<max(1, count) {
+        Thread.detachNewThread {
+            body(t)
+            done.signal()
+        }
+    }
+    body(0)
+    for _ in 1..<max(1, count) { done.wait() }
 }
 
 /// Hands out initialization numbers to the threads that run them.

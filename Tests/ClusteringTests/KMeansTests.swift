@@ -53,7 +53,7 @@ import Testing
         }
         #expect(fits[0] == fits[1])
         #expect(fits[0] == fits[2])
-        // 3 initializations on 2 threads: the thread that finishes first takes the third.
+        // 3 initializations on 2 threads: the third shares its passes over both.
         let three = try [1, 2].map {
             try KMeans.fit(data, weights: weights, options: .init(k: 5, seed: 42, initializations: 3, algorithm: algorithm, threads: $0))
         }
