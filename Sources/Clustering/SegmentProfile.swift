@@ -79,49 +79,98 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         guard centroids.allSatisfy({ $0.count == features.count }) else {
             throw ClusteringError.invalidArgument("centroids need \(features.count) coordinates, one per feature")
         }
-        let members = labels.enumerated().reduce(into: [[Int]](repeating: [], count: k)) { $0[$1.element].append($1.offset) }
-        let totalCLV = outcomes.clv.map { $0.reduce(0, +) }
-        let names = given ?? segmentLabels(centroids: centroids, features: features)
-        // Each segment's mean and median of each feature, side by side on the cores: a
-        // median is a gather and a selection over the segment's members.
+        precondition(n <= Int(Int32.max), "customers are numbered in 32 bits")
+        // Each segment's customers in order, one stretch each of one array (a counting sort).
+        var starts = [Int](repeating: 0, count: k + 1)
+        for label in labels { starts[label + 1] += 1 }
+        for c in 0..<k { starts[c + 1] += starts[c] }
+        let sorted = [Int32](unsafeUninitializedCapacity: n) { target, initialised in
+            var next = starts
+            for (i, label) in labels.enumerated() {
+                target[next[label]] = Int32(truncatingIfNeeded: i)
+                next[label] += 1
+            }
+            initialised = n
+        }
+        let members = (0..<k).map { sorted[starts[$0]..<starts[$0 + 1]] }
+        // Side by side on the cores: each segment's mean and median of each feature (a median
+        // is a gather and a selection over the segment's members), each segment's outcomes,
+        // each feature's mean and deviation over everyone (for the labels), and the total CLV.
         let d = features.count
-        var summaries = [FeatureSummary?](repeating: nil, count: k * d)
-        summaries.withUnsafeMutableBufferPointer { slots in
+        var results = [PartOfProfiles?](repeating: nil, count: k * d + k + d + 1)
+        results.withUnsafeMutableBufferPointer { slots in
             let shared = UnsafeSendable(slots)
-            DispatchQueue.concurrentPerform(iterations: k * d) { task in
-                let (c, j) = task.quotientAndRemainder(dividingBy: d)
-                let (rows, values) = (members[c], features[j].values)
-                var memberValues = rows.map { values[$0] }
-                shared.value[task] = FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
-                                                    median: quantiles(reordering: &memberValues, at: [0.5])[0],
-                                                    centroid: centroids[c][j])
+            DispatchQueue.concurrentPerform(iterations: slots.count) { task in
+                switch task {
+                case ..<(k * d):
+                    let (c, j) = task.quotientAndRemainder(dividingBy: d)
+                    let (rows, values) = (members[c], features[j].values)
+                    var memberValues = rows.map { values[Int($0)] }
+                    shared.value[task] = .feature(FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
+                                                                 median: quantiles(reordering: &memberValues, at: [0.5])[0],
+                                                                 centroid: centroids[c][j]))
+                case ..<(k * d + k):
+                    let rows = members[task - k * d]
+                    shared.value[task] = .outcomes(clv: outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[Int($1)] } },
+                                                   meanCLV: memberMean(outcomes.clv, rows), meanPAlive: memberMean(outcomes.pAlive, rows),
+                                                   churnRate: memberMean(outcomes.churn, rows))
+                case ..<(k * d + k + d):
+                    // Named segments need no scales.
+                    shared.value[task] = .scale(given == nil ? scale(features[task - k * d - k].values) : (0, 0))
+                default:
+                    shared.value[task] = .totalCLV(outcomes.clv.map { $0.reduce(0, +) })
+                }
             }
         }
+        let scales = (0..<d).map { j in
+            guard case .scale(let scale) = results[k * d + k + j] else { preconditionFailure("a feature's scale") }
+            return scale
+        }
+        guard case .totalCLV(let totalCLV) = results.last! else { preconditionFailure("the total CLV") }
+        let names = given ?? segmentLabels(centroids: centroids, features: features, scales: scales)
         return (0..<k).map { c in
             let rows = members[c]
-            func mean(_ column: [Double]?) -> Double? { memberMean(column, rows) }
-            let summaries = (0..<d).map { summaries[c * d + $0]! }
-            let clvTotal = outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[$1] } }
+            let summaries = (0..<d).map { j in
+                guard case .feature(let summary) = results[c * d + j] else { preconditionFailure("a feature summary") }
+                return summary
+            }
+            guard case .outcomes(let clvTotal, let meanCLV, let meanPAlive, let churnRate) = results[k * d + c] else {
+                preconditionFailure("a segment's outcomes")
+            }
             return SegmentProfile(id: c, label: names[c], size: rows.count, share: Double(rows.count) / Double(n),
                                   features: summaries,
                                   shareOfCLV: clvTotal.flatMap { part in totalCLV.flatMap { $0 != 0 ? part / $0 : nil } },
-                                  totalCLV: clvTotal, meanCLV: mean(outcomes.clv), meanPAlive: mean(outcomes.pAlive),
-                                  churnRate: mean(outcomes.churn))
+                                  totalCLV: clvTotal, meanCLV: meanCLV, meanPAlive: meanPAlive, churnRate: churnRate)
         }
+    }
+
+    /// One result of the profiles' tasks.
+    private enum PartOfProfiles {
+        case feature(FeatureSummary)
+        case outcomes(clv: Double?, meanCLV: Double?, meanPAlive: Double?, churnRate: Double?)
+        case scale((mean: Double, sd: Double))
+        case totalCLV(Double?)
     }
 
     /// The mean of `column` over the customers `rows` (nil without a column or members).
-    private static func memberMean(_ column: [Double]?, _ rows: [Int]) -> Double? {
+    private static func memberMean(_ column: [Double]?, _ rows: ArraySlice<Int32>) -> Double? {
         guard let column, !rows.isEmpty else { return nil }
-        return rows.reduce(0) { $0 + column[$1] } / Double(rows.count)
+        return rows.reduce(0) { $0 + column[Int($1)] } / Double(rows.count)
     }
 
     static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])]) -> [String] {
-        let scales: [(mean: Double, sd: Double)] = features.map { feature in
-            let mean = feature.values.reduce(0, +) / Double(feature.values.count)
-            let variance = feature.values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(feature.values.count)
-            return (mean, variance.squareRoot())
-        }
+        segmentLabels(centroids: centroids, features: features, scales: features.map { scale($0.values) })
+    }
+
+    /// A column's mean and population standard deviation, against which centroids are read.
+    private static func scale(_ values: [Double]) -> (mean: Double, sd: Double) {
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+        return (mean, variance.squareRoot())
+    }
+
+    private static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])],
+                                      scales: [(mean: Double, sd: Double)]) -> [String] {
         var taken = Set<String>()
         return centroids.enumerated().map { c, centroid in
             let scores = centroid.enumerated().map { j, x in scales[j].sd > 0 ? (x - scales[j].mean) / scales[j].sd : 0 }
