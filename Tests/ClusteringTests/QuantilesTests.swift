@@ -29,4 +29,32 @@ import Simulation
             }
         }
     }
+
+    /// Enough values for the one pass over brackets from a sample: the same bits as the sorted
+    /// computation with long runs of ties, in sorted and reversed order, and when the values'
+    /// order fools the sample (every value it reads is 0), which falls back to selecting among
+    /// all of them.
+    @Test func manyValuesEqualTheSortedComputation() {
+        var random = SeededRandom(seed: 11)
+        let levels = [0.95, 0.05, 0.5, 0.25, 0.75, 0, 1, 0.999]
+        for n in [40_000, 262_145] {
+            var cases: [(String, [Double])] = [2, 50, 1_000_000].map { distinct in
+                ("\(distinct) distinct", (0..<n).map { _ in Double(Int.random(in: 0..<distinct, using: &random)) * 0.37 - 3 })
+            }
+            let sorted = (0..<n).map { _ in Double.random(in: -1...1, using: &random) }.sorted()
+            cases += [("sorted", sorted), ("reversed", sorted.reversed()),
+                      // The sample reads every 32nd value (n / min(2¹⁴, n / 32)) from the first.
+                      ("fooling the sample", (0..<n).map { $0 % (n / min(1 << 14, n / 32)) == 0 ? 0 : Double($0) })]
+            for (name, values) in cases {
+                let sorted = values.sorted()
+                let expected = levels.map { q -> Double in
+                    let position = q * Double(n - 1)
+                    let below = Int(position.rounded(.down)), above = min(below + 1, n - 1)
+                    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
+                }
+                #expect(quantiles(of: values, at: levels) == expected, "n \(n), \(name)")
+                #expect(quantiles(of: values, at: [0.5]) == [expected[2]], "n \(n), \(name), the median alone")
+            }
+        }
+    }
 }
