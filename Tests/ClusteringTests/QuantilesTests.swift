@@ -19,13 +19,7 @@ import Simulation
         for n in [1, 2, 3, 5, 10, 31, 1000, 20_001] {
             for distinct in [2, 50, 1_000_000] {
                 let values = (0..<n).map { _ in Double(Int.random(in: 0..<distinct, using: &random)) * 0.37 - 3 }
-                let sorted = values.sorted()
-                let expected = levels.map { q -> Double in
-                    let position = q * Double(n - 1)
-                    let below = Int(position.rounded(.down)), above = min(below + 1, n - 1)
-                    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
-                }
-                #expect(quantiles(of: values, at: levels) == expected, "n \(n), \(distinct) distinct")
+                #expect(quantiles(of: values, at: levels) == sortedQuantiles(values, levels), "n \(n), \(distinct) distinct")
             }
         }
     }
@@ -46,15 +40,20 @@ import Simulation
                       // The sample reads every 32nd value (n / min(2¹⁴, n / 32)) from the first.
                       ("fooling the sample", (0..<n).map { $0 % (n / min(1 << 14, n / 32)) == 0 ? 0 : Double($0) })]
             for (name, values) in cases {
-                let sorted = values.sorted()
-                let expected = levels.map { q -> Double in
-                    let position = q * Double(n - 1)
-                    let below = Int(position.rounded(.down)), above = min(below + 1, n - 1)
-                    return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
-                }
+                let expected = sortedQuantiles(values, levels)
                 #expect(quantiles(of: values, at: levels) == expected, "n \(n), \(name)")
                 #expect(quantiles(of: values, at: [0.5]) == [expected[2]], "n \(n), \(name), the median alone")
             }
+        }
+    }
+
+    /// The definition: each level's position q(n − 1) interpolated between the sorted values.
+    private func sortedQuantiles(_ values: [Double], _ levels: [Double]) -> [Double] {
+        let sorted = values.sorted(), n = values.count
+        return levels.map { q in
+            let position = q * Double(n - 1)
+            let below = Int(position.rounded(.down)), above = min(below + 1, n - 1)
+            return sorted[below] + (position - Double(below)) * (sorted[above] - sorted[below])
         }
     }
 }
