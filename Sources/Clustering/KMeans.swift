@@ -117,6 +117,9 @@ public enum KMeans {
         let parallelInitializations = min(problem.work.workers, options.initializations)
         let whole = options.initializations - options.initializations % parallelInitializations
         let perState = parallelInitializations > 1 ? ChunkedWork(points: problem.count, threads: 1) : problem.work
+        // Several left over (10 on 4 cores: 2) share the cores between them.
+        let leftOver = options.initializations - whole
+        let perLeftOver = ChunkedWork(points: problem.count, threads: max(1, problem.work.workers / max(1, leftOver)))
         let outcomes = InitializationOutcomes(count: options.initializations)
         let queue = InitializationQueue(count: options.initializations)
         let runInitializations = { @Sendable (_: Int) in
@@ -128,7 +131,7 @@ public enum KMeans {
                     state = own!
                 } else {
                     own = nil
-                    state = KMeansState(problem: problem, k: options.k, work: problem.work)
+                    state = KMeansState(problem: problem, k: options.k, work: perLeftOver)
                 }
                 var random = KMeans.random(seed: options.seed, initialization: initialization)
                 problem.seedCenters(k: options.k, random: &random, into: state)

@@ -2,19 +2,22 @@
 /// and pandas' default): for q, the position q(n − 1) between the sorted values at its floor
 /// and the next, and NaN for no values.
 ///
-/// The order statistics are found by selection (Hoare's quickselect, median-of-three pivots)
-/// rather than a full sort: a profile's medians and the report's percentiles are a handful of
-/// order statistics of a million values, which selection finds in a few passes where a sort
-/// compares each value about twenty times. The result equals the sorted computation bit for
-/// bit. A value that is NaN has no place in an order, so values holding one are sorted as
+/// The order statistics are found by selection rather than a full sort: a profile's medians
+/// and the report's percentiles are a handful of order statistics of a million values. From
+/// 32,768 values on, one pass over brackets that a sample puts around them copies the few
+/// percent of values that can hold them (`bracketed`); otherwise, or when the sample misled,
+/// quickselect (Hoare's, median-of-three pivots) finds them among all the values, each within
+/// the stretch between those already found. The result equals the sorted computation bit
+/// for bit. A value that is NaN has no place in an order, so values holding one are sorted as
 /// before, whatever the sort makes of them.
 public func quantiles(of values: [Double], at levels: [Double]) -> [Double] {
     var values = values
     return quantiles(reordering: &values, at: levels)
 }
 
-/// `quantiles(of:at:)` that works in `values` itself, leaving them reordered: for a caller
-/// done with them, it saves the copy.
+/// `quantiles(of:at:)` that may work in `values` itself, leaving them reordered (or not, when
+/// the bracketing pass found the order statistics): for a caller done with them, it saves
+/// the copy.
 public func quantiles(reordering values: inout [Double], at levels: [Double]) -> [Double] {
     guard !values.isEmpty else { return levels.map { _ in .nan } }
     if values.contains(where: \.isNaN) {
@@ -42,7 +45,8 @@ public func quantiles(reordering values: inout [Double], at levels: [Double]) ->
 /// counts the values below each bracket and those equal to its ends, and copies those
 /// strictly inside; selection finishes on the copies, a few percent of the values. A
 /// bracket's ends are counted, not copied, so that a run of equal values (customers' data
-/// have long ones: every one-time buyer's frequency is 0) costs no copies. nil, for the caller
+/// have long ones: every one-time buyer's frequency is 0) costs no copies unless it lies
+/// strictly inside a bracket. nil, for the caller
 /// to select among all values, when the values are too few to sample, or a position falls
 /// outside its bracket or the copies outgrow their room (a sample unlike the values).
 private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double>) -> [Double]? {
@@ -66,6 +70,9 @@ private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double
             brackets.append((low, high, [p]))
         }
     }
+    // A bracket from −∞ to ∞ (levels near 0 and 1 merging their brackets across all values)
+    // would copy everything.
+    if brackets.count == 1 && brackets[0].low == -.infinity && brackets[0].high == .infinity { return nil }
     // Per bracket: the values outside every bracket below it (`gaps`), those equal to its
     // low and its high end, and those strictly inside, copied in order.
     let capacity = n / 2
@@ -94,7 +101,7 @@ private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double
     }
     // Bracket j's values, in order: its low end atLow[j] times, its copies, its high end.
     var found = [Double?](repeating: nil, count: positions.count)
-    var wanted: [(position: Int, rank: Int)] = []
+    var wanted: [(index: Int, rank: Int)] = []
     var below = 0, copiedBelow = 0, index = 0
     for (j, bracket) in brackets.enumerated() {
         below += gaps[j]
@@ -116,7 +123,7 @@ private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double
     }
     let copies = UnsafeMutableBufferPointer(rebasing: inside[..<count])
     select(wanted.map(\.rank)[...], in: copies, within: 0..<count)
-    for (position, rank) in wanted { found[position] = copies[rank] }
+    for (index, rank) in wanted { found[index] = copies[rank] }
     return found.map { $0! }
 }
 

@@ -51,15 +51,18 @@ public struct DistinctRows: Sendable, Equatable {
         guard known.group.count == rows, known.holds(rowMajor: values, width: width) else {
             return repeated(rowMajor: values, width: width)
         }
-        let firstRows = [Double](unsafeUninitializedCapacity: known.count * width) { target, initialised in
-            for (g, row) in known.first.enumerated() {
-                for j in 0..<width { target[g * width + j] = values[Int(row) * width + j] }
-            }
-            initialised = known.count * width
-        }
         // The first appearance of a row's values is the first row of its known group, so the
         // known groups' first rows, in order, number the distinct rows as the rows would.
-        let inner = firstRows.withUnsafeBufferPointer { DistinctRows(rowMajor: $0, width: width, limit: Self.limit(rows: rows)) }
+        let base = values.baseAddress, first = known.first
+        let inner = DistinctRows(rows: known.count, limit: Self.limit(rows: rows), hash: { g in
+            var h: UInt64 = 0
+            for j in 0..<width { h = Self.mix(h, base![Int(first[g]) * width + j].bitPattern) }
+            return h
+        }, equal: { a, b in
+            let (x, y) = (Int(first[a]) * width, Int(first[b]) * width)
+            for j in 0..<width where base![x + j].bitPattern != base![y + j].bitPattern { return false }
+            return true
+        })
         guard let inner else { return nil }
         var counts = [Double](repeating: 0, count: inner.count)
         for (g, count) in known.counts.enumerated() { counts[Int(inner.group[g])] += count }

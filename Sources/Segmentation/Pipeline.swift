@@ -29,8 +29,9 @@ import Transactions
 /// and customers are scored and segmented, unless the segments use the churn probability or
 /// the job is too large for both working sets at once; the customers who share a history and
 /// spend (whose rows of `assignments.csv` share their numbers, and whose k-means features are
-/// equal) from the scoring on; and the report while the other files are written. `log.txt` gives each stage's own time and the run's total wall time, which
-/// is then less than their sum.
+/// equal) from the scoring on; and the report while the other files are written. `log.txt`
+/// gives each stage's own time (segmentation's includes any wait for that grouping) and the
+/// run's total wall time, which is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
 /// Model files carry a creation time; it is the observation end (midnight UTC), the moment

@@ -45,7 +45,8 @@ import Testing
 
     @Test(arguments: [KMeans.Algorithm.lloyd, .hamerly])
     func sameResultWhateverTheThreadCount(_ algorithm: KMeans.Algorithm) throws {
-        // 9 chunks of 2048 points; 4 initializations run one per thread on 2 or 3 threads.
+        // 9 chunks of 2048 points; 4 initializations, one per thread on 2 threads, and on 3
+        // threads three so and the fourth sharing its passes.
         let data = mixture(points: 17_000, features: 4, clusters: 5, seed: 5)
         let weights = (0..<data.count).map { Double($0 % 7) + 0.5 }
         let fits = try [1, 2, 3].map {
@@ -207,11 +208,6 @@ import Testing
         }
     }
 
-    /// 2,000 well-separated points, each repeated one to four times and shuffled, with and
-    /// without sample weights: the fit on the distinct rows (goal 4) is a k-means fixed point
-    /// of the rows themselves — equal rows share a label, every row is nearest its center, each
-    /// center is its rows' weighted mean, the inertia is their sum — and it finds the same
-    /// clustering and inertia as the fit on the rows one by one.
     /// Rows known to be equal beforehand (customers of one history and spend) give the fit
     /// that finding them costs: the same result, and the same when the known grouping is wrong.
     @Test func knownEqualRowsGiveTheSameFit() throws {
@@ -227,6 +223,11 @@ import Testing
         #expect(try KMeans.fit(data, options: options, equalRows: wrong) == plain)
     }
 
+    /// 2,000 well-separated points, each repeated one to four times and shuffled, with and
+    /// without sample weights: the fit on the distinct rows (goal 4) is a k-means fixed point
+    /// of the rows themselves — equal rows share a label, every row is nearest its center, each
+    /// center is its rows' weighted mean, the inertia is their sum — and it finds the same
+    /// clustering and inertia as the fit on the rows one by one.
     @Test func repeatedRowsAreClusteredOnce() throws {
         let base = GaussianMixture(points: 2000, features: 3, clusters: 4, spread: 0.3, seed: 21)
         var random = SeededRandom(seed: 8)
