@@ -29,7 +29,8 @@ import Transactions
 /// and customers are scored and segmented, unless the segments use the churn probability or
 /// the job is too large for both working sets at once; the customers who share a history and
 /// spend (whose rows of `assignments.csv` share their numbers, and whose k-means features are
-/// equal) from the scoring on; and the report while the other files are written. `log.txt`
+/// equal) while the churn model finishes, or from the scoring on when segmentation waits for
+/// the churn model's design; and the report while the other files are written. `log.txt`
 /// gives each stage's own time (segmentation's includes any wait for that grouping) and the
 /// run's total wall time, which is then less than their sum.
 ///
@@ -186,12 +187,17 @@ public enum Pipeline {
             return scores
         }
 
-        // The customers whose assignment rows share their numbers (the writer's), grouped
-        // from here on: on a large job the pipeline waits below for the churn model's design,
-        // and this fills the idle core; on a small one it shares the cores with the stages.
+        // The customers whose assignment rows share their numbers (the writer's, and k-means'
+        // rows known to be equal). When the pipeline waits below for the churn model's design,
+        // they are grouped from here on, in the core that wait leaves idle, and k-means takes
+        // the grouping; otherwise they are grouped once segmentation has its answer, while the
+        // churn model finishes, so as not to take a core from the churn model, which every
+        // later stage waits for.
         let histories = try scoringHistories()
-        let pendingRepeats = Background { ResultFiles.repeatedHistories(scoring, histories) }
-        defer { _ = pendingRepeats.value }
+        let waitsForChurnDesign = pendingChurn != nil && scoring.count > overlapLimit
+            && !job.segmentation.features.contains("churn_probability")
+        var pendingRepeats = waitsForChurnDesign ? Background { ResultFiles.repeatedHistories(scoring, histories) } : nil
+        defer { _ = pendingRepeats?.value }
 
         var churn: ChurnOutcome?
         func awaitChurn() throws {
@@ -208,13 +214,18 @@ public enum Pipeline {
         }
         if job.segmentation.features.contains("churn_probability") {
             try awaitChurn()
-        } else if pendingChurn != nil, scoring.count > overlapLimit {
+        } else if waitsForChurnDesign {
             churnDesignReleased.wait()
         }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
-        let segmentation = try clock.time("segmentation") { try Segmentation(job.segmentation, columns: columns, equalRows: { pendingRepeats.value }) }
+        let known = pendingRepeats
+        let segmentation = try clock.time("segmentation") {
+            try Segmentation(job.segmentation, columns: columns, equalRows: { known?.value ?? nil })
+        }
         clock.note(segmentation.logLine)
+        let repeats = pendingRepeats ?? Background { ResultFiles.repeatedHistories(scoring, histories) }
+        pendingRepeats = repeats
         try awaitChurn()
         columns.churn = churn?.probabilities
 
@@ -250,7 +261,7 @@ public enum Pipeline {
                                           to: directory + "/profiles.json")
                 try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
-                                                 repeats: pendingRepeats.value, to: directory + "/assignments.csv")
+                                                 repeats: repeats.value, to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
                 let fingerprint = pendingFingerprint.value
                 for file in modelFiles {
