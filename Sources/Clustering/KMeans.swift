@@ -119,14 +119,14 @@ public enum KMeans {
         let perState = parallelInitializations > 1 ? ChunkedWork(points: problem.count, threads: 1) : problem.work
         // Several left over (10 on 4 cores: 2) share the cores between them.
         let leftOver = options.initializations - whole
-        let perLeftOver = ChunkedWork(points: problem.count, threads: max(1, problem.work.workers / max(1, leftOver)))
+        let perLeftOver = ChunkedWork(points: problem.count, threads: problem.work.workers / max(1, leftOver))
         let outcomes = InitializationOutcomes(count: options.initializations)
         let queue = InitializationQueue(count: options.initializations)
         let runInitializations = { @Sendable (_: Int) in
             var own: KMeansState?
             while let initialization = queue.next() {
                 let state: KMeansState
-                if initialization < whole || parallelInitializations == 1 {
+                if initialization < whole {
                     own = own ?? KMeansState(problem: problem, k: options.k, work: perState)
                     state = own!
                 } else {
@@ -255,18 +255,18 @@ extension KMeans {
     }
 }
 
-/// Runs `body(t)` for t in 0..<count, 0 on the caller's thread and the others on threads of
-/// their own, and returns when all are done.
+/// Runs `body(t)` for t in 0..<count (count ≥ 1), 0 on the caller's thread and the others on
+/// threads of their own, and returns when all are done.
 private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let done = DispatchSemaphore(value: 0)
-    for t in 1..<max(1, count) {
+    for t in 1..<count {
         Thread.detachNewThread {
             body(t)
             done.signal()
         }
     }
     body(0)
-    for _ in 1..<max(1, count) { done.wait() }
+    for _ in 1..<count { done.wait() }
 }
 
 /// Hands out initialization numbers to the threads that run them.

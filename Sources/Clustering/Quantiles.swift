@@ -20,23 +20,22 @@ public func quantiles(of values: [Double], at levels: [Double]) -> [Double] {
 /// the copy.
 public func quantiles(reordering values: inout [Double], at levels: [Double]) -> [Double] {
     guard !values.isEmpty else { return levels.map { _ in .nan } }
+    let orders = levels.map { orderPositions($0, count: values.count) }
+    let positions = Set(orders.flatMap { [$0.below, $0.above] }).sorted()
+    let found: [Double]
     if values.contains(where: \.isNaN) {
         values.sort()
-        return levels.map { level in
-            let (below, above, fraction) = orderPositions(level, count: values.count)
-            return values[below] + fraction * (values[above] - values[below])
+        found = positions.map { values[$0] }
+    } else {
+        found = values.withUnsafeMutableBufferPointer { buffer in
+            bracketed(positions, of: UnsafeBufferPointer(buffer)) ?? {
+                select(positions[...], in: buffer, within: 0..<buffer.count)
+                return positions.map { buffer[$0] }
+            }()
         }
     }
-    return values.withUnsafeMutableBufferPointer { buffer in
-        let orders = levels.map { orderPositions($0, count: buffer.count) }
-        let positions = Set(orders.flatMap { [$0.below, $0.above] }).sorted()
-        let found = bracketed(positions, of: UnsafeBufferPointer(buffer)) ?? {
-            select(positions[...], in: buffer, within: 0..<buffer.count)
-            return positions.map { buffer[$0] }
-        }()
-        let value = Dictionary(uniqueKeysWithValues: zip(positions, found))
-        return orders.map { value[$0.below]! + $0.fraction * (value[$0.above]! - value[$0.below]!) }
-    }
+    let value = Dictionary(uniqueKeysWithValues: zip(positions, found))
+    return orders.map { value[$0.below]! + $0.fraction * (value[$0.above]! - value[$0.below]!) }
 }
 
 /// The order statistics at `positions` (ascending) of many values, from one pass over them
@@ -46,9 +45,9 @@ public func quantiles(reordering values: inout [Double], at levels: [Double]) ->
 /// strictly inside; selection finishes on the copies, a few percent of the values. A
 /// bracket's ends are counted, not copied, so that a run of equal values (customers' data
 /// have long ones: every one-time buyer's frequency is 0) costs no copies unless it lies
-/// strictly inside a bracket. nil, for the caller
-/// to select among all values, when the values are too few to sample, or a position falls
-/// outside its bracket or the copies outgrow their room (a sample unlike the values).
+/// strictly inside a bracket. nil, for the caller to select among all values, when the values
+/// are too few to sample, or a position falls outside its bracket or the copies outgrow their
+/// room (a sample unlike the values).
 private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double>) -> [Double]? {
     let n = values.count
     guard n >= 1 << 15 else { return nil }

@@ -114,8 +114,7 @@ public struct BGNBD: Sendable, Equatable {
             let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), psiR = Special.digamma(r)
             // The log-gammas, digammas and ln(b+x−1) depend on the row only through x.
             let perX = FrequencyTable(data) { x in
-                (Special.logGamma(r + x) + Special.logGamma(b + x) - Special.logGamma(a + b + x),
-                 SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0))
+                (Special.logGamma(r + x) + Special.logGamma(b + x) - Special.logGamma(a + b + x), Self.digammas(r, a, b, x))
             }
             let logA = log(a), logAlpha = log(alpha)
             let (logAges, logRecencies) = data.logarithms(shiftedBy: alpha)
@@ -125,27 +124,36 @@ public struct BGNBD: Sendable, Equatable {
                 let logT = logAges[Int(data.ageIndex[i])]
                 let a3 = -(r + x) * logT
                 var ll = shared + logGammas
-                var gR = psi[0] - psiR + logAlpha
-                var gAlpha = r / alpha
-                var gA = psiAB - psi[1]
-                var gB = psiAB + psi[2] - psiB - psi[1]
+                var gradient = Self.gradientOutsideLogarithm(psi, psiR: psiR, psiAB: psiAB, psiB: psiB, logAlpha: logAlpha, r: r, alpha: alpha)
                 if x > 0 {
                     let logTx = logRecencies[Int(data.recencyIndex[i])]
                     let a4 = logA - psi[3] - (r + x) * logTx
                     // ln(e^A₃ + e^A₄) = max + ln(1 + e^−|A₃−A₄|): one exp and one log1p.
                     let (e, w3, w4) = Special.logSumExpTerms(a3, a4)
                     ll += max(a3, a4) + log1p(e)
-                    gR += -w3 * logT - w4 * logTx
-                    gAlpha += -(r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
-                    gA += w4 / a
-                    gB += -w4 / (b + x - 1)
+                    gradient[0] += -w3 * logT - w4 * logTx
+                    gradient[1] += -(r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
+                    gradient[2] += w4 / a
+                    gradient[3] += -w4 / (b + x - 1)
                 } else {
                     ll += a3
-                    gR -= logT
-                    gAlpha -= (r + x) / (alpha + T)
+                    gradient[0] -= logT
+                    gradient[1] -= (r + x) / (alpha + T)
                 }
-                return (ll, SIMD4(gR, gAlpha, gA, gB))
+                return (ll, gradient)
             }
+        }
+
+        /// ψ(r+x), ψ(a+b+x), ψ(b+x) and ln(b+x−1) (0 for x = 0): what a row's derivatives
+        /// read of its frequency x.
+        private static func digammas(_ r: Double, _ a: Double, _ b: Double, _ x: Double) -> SIMD4<Double> {
+            SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0)
+        }
+
+        /// A row's gradient from the terms outside the logarithm, given its `digammas`.
+        private static func gradientOutsideLogarithm(_ psi: SIMD4<Double>, psiR: Double, psiAB: Double, psiB: Double,
+                                                     logAlpha: Double, r: Double, alpha: Double) -> SIMD4<Double> {
+            SIMD4(psi[0] - psiR + logAlpha, r / alpha, psiAB - psi[1], psiAB + psi[2] - psiB - psi[1])
         }
 
         /// The gradient and Hessian in closed form, in one pass over the rows. Per row, the
@@ -161,7 +169,7 @@ public struct BGNBD: Sendable, Equatable {
             // Per x: the digammas of the gradient, then ψ′(r+x) − ψ′(r), ψ′(a+b) − ψ′(a+b+x) and
             // ψ′(b+x) − ψ′(b), and ln(b+x−1).
             let perX = FrequencyTable(data) { x in
-                (SIMD4(Special.digamma(r + x), Special.digamma(a + b + x), Special.digamma(b + x), x > 0 ? log(b + x - 1) : 0),
+                (Self.digammas(r, a, b, x),
                  SIMD4(Special.trigamma(r + x) - psi1R, psi1AB - Special.trigamma(a + b + x), Special.trigamma(b + x) - psi1B, 0))
             }
             let logA = log(a), logAlpha = log(alpha)
@@ -170,7 +178,7 @@ public struct BGNBD: Sendable, Equatable {
                 let x = data.frequency[i], tx = data.recency[i], T = data.T[i]
                 let (psi, psi1) = perX[x]
                 let logT = logAges[Int(data.ageIndex[i])]
-                var gradient = SIMD4(psi[0] - psiR + logAlpha, r / alpha, psiAB - psi[1], psiAB + psi[2] - psiB - psi[1])
+                var gradient = Self.gradientOutsideLogarithm(psi, psiR: psiR, psiAB: psiAB, psiB: psiB, logAlpha: logAlpha, r: r, alpha: alpha)
                 var hessian = SIMD16<Double>.zero
                 hessian[0] = psi1[0]
                 hessian[1] = 1 / alpha

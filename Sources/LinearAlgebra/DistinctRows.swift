@@ -53,17 +53,9 @@ public struct DistinctRows: Sendable, Equatable {
         }
         // The first appearance of a row's values is the first row of its known group, so the
         // known groups' first rows, in order, number the distinct rows as the rows would.
-        let base = values.baseAddress, first = known.first
-        let inner = DistinctRows(rows: known.count, limit: Self.limit(rows: rows), hash: { g in
-            var h: UInt64 = 0
-            for j in 0..<width { h = Self.mix(h, base![Int(first[g]) * width + j].bitPattern) }
-            return h
-        }, equal: { a, b in
-            let (x, y) = (Int(first[a]) * width, Int(first[b]) * width)
-            for j in 0..<width where base![x + j].bitPattern != base![y + j].bitPattern { return false }
-            return true
-        })
-        guard let inner else { return nil }
+        guard let inner = DistinctRows(rowMajor: values, width: width, limit: Self.limit(rows: rows), rowsAt: known.first) else {
+            return nil
+        }
         var counts = [Double](repeating: 0, count: inner.count)
         for (g, count) in known.counts.enumerated() { counts[Int(inner.group[g])] += count }
         let merged = DistinctRows(group: known.group.map { inner.group[Int($0)] }, first: inner.first.map { known.first[Int($0)] },
@@ -88,15 +80,19 @@ public struct DistinctRows: Sendable, Equatable {
         return true
     }
 
-    private init?(rowMajor values: UnsafeBufferPointer<Double>, width: Int, limit: Int?) {
-        let rows = width == 0 ? 0 : values.count / width
+    /// `rowsAt`: the table's rows to group, in that order (nil: all of them).
+    private init?(rowMajor values: UnsafeBufferPointer<Double>, width: Int, limit: Int?, rowsAt: [Int32]? = nil) {
+        let rows = rowsAt?.count ?? (width == 0 ? 0 : values.count / width)
         let base = values.baseAddress
+        let start: (Int) -> Int = rowsAt.map { at in { Int(at[$0]) * width } } ?? { $0 * width }
         self.init(rows: rows, limit: limit, hash: { i in
+            let row = start(i)
             var h: UInt64 = 0
-            for j in 0..<width { h = Self.mix(h, base![i * width + j].bitPattern) }
+            for j in 0..<width { h = Self.mix(h, base![row + j].bitPattern) }
             return h
         }, equal: { a, b in
-            for j in 0..<width where base![a * width + j].bitPattern != base![b * width + j].bitPattern { return false }
+            let (x, y) = (start(a), start(b))
+            for j in 0..<width where base![x + j].bitPattern != base![y + j].bitPattern { return false }
             return true
         })
     }

@@ -194,10 +194,11 @@ public enum Pipeline {
         // churn model finishes, so as not to take a core from the churn model, which every
         // later stage waits for.
         let histories = try scoringHistories()
+        let groupRepeats = { Background { ResultFiles.repeatedHistories(scoring, histories) } }
         let waitsForChurnDesign = pendingChurn != nil && scoring.count > overlapLimit
             && !job.segmentation.features.contains("churn_probability")
-        var pendingRepeats = waitsForChurnDesign ? Background { ResultFiles.repeatedHistories(scoring, histories) } : nil
-        defer { _ = pendingRepeats?.value }
+        let earlyRepeats = waitsForChurnDesign ? groupRepeats() : nil
+        defer { _ = earlyRepeats?.value }
 
         var churn: ChurnOutcome?
         func awaitChurn() throws {
@@ -219,13 +220,12 @@ public enum Pipeline {
         }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
-        let known = pendingRepeats
         let segmentation = try clock.time("segmentation") {
-            try Segmentation(job.segmentation, columns: columns, equalRows: { known?.value ?? nil })
+            try Segmentation(job.segmentation, columns: columns, equalRows: { earlyRepeats?.value ?? nil })
         }
         clock.note(segmentation.logLine)
-        let repeats = pendingRepeats ?? Background { ResultFiles.repeatedHistories(scoring, histories) }
-        pendingRepeats = repeats
+        let repeats = earlyRepeats ?? groupRepeats()
+        defer { _ = repeats.value }
         try awaitChurn()
         columns.churn = churn?.probabilities
 
