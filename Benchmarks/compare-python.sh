@@ -22,7 +22,7 @@ if [[ ! -x $venv/bin/python ]]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
 fi
-swift build -c release --product clientele >/dev/null
+swift build -c release --product clientele --static-swift-stdlib >/dev/null
 bin=.build/release/clientele
 "$bin" simulate --customers "$customers" --seed 42 --output "$work/tx.csv"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$bin" doctor | grep -i blas || true)"

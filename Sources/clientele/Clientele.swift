@@ -22,8 +22,15 @@ struct Clientele: ParsableCommand {
                       SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self, ExportCommand.self]
     )
 
+    /// What needs no large memory: the queue's commands, `doctor`, help and the version. They
+    /// skip the start again with huge pages (`MemoryReuse.restartWithHugePages`), which
+    /// would double their start-up time for nothing.
+    static let smallCommands: Set<String> = ["submit", "status", "doctor", "help", "-h", "--help", "--version"]
+
     static func main() {
-        MemoryReuse.restartWithHugePages()
+        if let command = CommandLine.arguments.dropFirst().first, !smallCommands.contains(command) {
+            MemoryReuse.restartWithHugePages()
+        }
         MemoryReuse.keepFreedMemory()
         BLASLibrary.keepCallsOnTheirThread()
         main(nil)
