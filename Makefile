@@ -4,8 +4,8 @@
 dependencies:
 	scripts/install-dependencies
 
-# The Swift runtime and Foundation linked in (--static-swift-stdlib): the binary starts in
-# about half the time and runs on a host with the Debian packages alone, no Swift toolchain.
+# The Swift runtime and Foundation linked in (--static-swift-stdlib): the binary starts
+# faster and runs on a host with the Debian packages alone, no Swift toolchain.
 release: dependencies
 	swift build -c release --product clientele --static-swift-stdlib
 

@@ -32,14 +32,14 @@ let package = Package(
             name: "CLinearAlgebra",
             providers: [.apt(["libblas-dev", "liblapack-dev", "liblapacke-dev"])]
         ),
-        // A prefetch hint for the loops that land on memory at random.
-        .systemLibrary(name: "CPrefetch"),
         .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
         // glibc's allocator controls, for the command line's memory reuse.
         .systemLibrary(name: "CAllocator"),
         // The open(2) flag for writes past the page cache, which Swift's Glibc module leaves out.
         .systemLibrary(name: "CFileControl"),
         .target(name: "Files", dependencies: ["CFileControl"], exclude: ["README.md"]),
+        // A prefetch hint for the loops that land on memory at random.
+        .systemLibrary(name: "CPrefetch"),
         .target(name: "Transactions", dependencies: ["Files", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
                 exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),

@@ -2,7 +2,7 @@
 // A loop that lands on memory at random (one customer's state per record) names the line it
 // will need a few iterations ahead, so that several misses are in flight at once.
 static inline void clientele_prefetch_for_write(const void *address) {
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__GNUC__)
     __builtin_prefetch(address, 1, 3);
 #endif
 }

@@ -17,9 +17,9 @@ import Darwin
 ///
 /// A log in date order is folded as it lies, with no grouping copy: each thread takes a
 /// range of customers and walks all records, asking for the state of the customer a few
-/// records ahead to be fetched, so that the states' cache misses overlap. A customer whose records go back in time stops
-/// that walk; the records are then grouped by customer and each customer's are sorted by
-/// day before the fold, which gives the same result as a sorted log.
+/// records ahead, so that the states' cache misses overlap. A customer whose records go back
+/// in time stops that walk; the records are then grouped by customer and each customer's
+/// are sorted by day before the fold, which gives the same result as a sorted log.
 ///
 /// Counts are 32-bit: one customer with 2^31 rows would need 32 GiB of records first.
 
@@ -211,8 +211,9 @@ func foldInFileOrder(_ chunks: [[TransactionRecord]], into folds: CustomerFolds,
             for chunk in chunks {
                 let inOrder = chunk.withUnsafeBufferPointer { records in
                     for (i, record) in records.enumerated() {
-                        // The state of the customer `ahead` records on is fetched now (this
-                        // thread's first state stands in for another thread's customer).
+                        // The state of the customer `ahead` records on is asked for now, so
+                        // that the misses overlap. Another thread's customer is replaced by this
+                        // thread's first state: no branch, and no line another thread writes.
                         if i + ahead < records.count {
                             let next = records[i + ahead].customer
                             folds.prefetch(UInt32(bitPattern: next &- first) < span ? Int(next) : Int(first))
