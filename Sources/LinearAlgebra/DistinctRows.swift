@@ -84,7 +84,9 @@ public struct DistinctRows: Sendable, Equatable {
     private init?(rowMajor values: UnsafeBufferPointer<Double>, width: Int, limit: Int?, rowsAt: [Int32]? = nil) {
         let rows = rowsAt?.count ?? (width == 0 ? 0 : values.count / width)
         let base = values.baseAddress
-        let start: (Int) -> Int = rowsAt.map { at in { Int(at[$0]) * width } } ?? { $0 * width }
+        /// Where the i-th row to group starts: a plain function, not a closure value chosen at
+        /// run time, so that the hash and the comparison (the grouping's hot loop) inline it.
+        func start(_ i: Int) -> Int { (rowsAt.map { Int($0[i]) } ?? i) * width }
         self.init(rows: rows, limit: limit, hash: { i in
             let row = start(i)
             var h: UInt64 = 0

@@ -195,8 +195,8 @@ public enum Pipeline {
         // later stage waits for.
         let histories = try scoringHistories()
         let groupRepeats = { Background { ResultFiles.repeatedHistories(scoring, histories) } }
-        let waitsForChurnDesign = pendingChurn != nil && scoring.count > overlapLimit
-            && !job.segmentation.features.contains("churn_probability")
+        let segmentsOnChurn = job.segmentation.features.contains("churn_probability")
+        let waitsForChurnDesign = pendingChurn != nil && scoring.count > overlapLimit && !segmentsOnChurn
         let earlyRepeats = waitsForChurnDesign ? groupRepeats() : nil
         defer { _ = earlyRepeats?.value }
 
@@ -213,7 +213,7 @@ public enum Pipeline {
             clock.note(outcome.logLine)
             churn = outcome
         }
-        if job.segmentation.features.contains("churn_probability") {
+        if segmentsOnChurn {
             try awaitChurn()
         } else if waitsForChurnDesign {
             churnDesignReleased.wait()
