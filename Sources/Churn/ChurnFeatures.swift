@@ -143,7 +143,7 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     public func probabilityOfFewerPurchases(than n: Int, _ summary: CustomerSummary) throws -> [Double] {
         let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
         return Self.perCustomer(summary) { x, tx, T in
-            (0..<n).reduce(0) { $0 + model.probabilityOfPurchases($1, in: horizon, frequency: x, recency: tx, T: T) }
+            model.probabilityOfFewerPurchases(than: n, in: horizon, frequency: x, recency: tx, T: T)
         }
     }
 
@@ -151,10 +151,8 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
     public func probabilityOfFewerPurchases(than n: Int, _ histories: PurchaseHistories) throws -> [Double] {
         let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
         let perRow = Self.perCustomer(count: histories.distinctCount) { r in
-            (0..<n).reduce(0) {
-                $0 + model.probabilityOfPurchases($1, in: horizon, frequency: histories.frequency[r],
-                                                  recency: histories.recency[r], T: histories.T[r])
-            }
+            model.probabilityOfFewerPurchases(than: n, in: horizon, frequency: histories.frequency[r],
+                                              recency: histories.recency[r], T: histories.T[r])
         }
         return histories.customerRows.map { perRow[Int($0)] }
     }

@@ -95,6 +95,15 @@ public struct BGNBD: Sendable, Equatable {
         return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
     }
 
+    /// P(fewer than n purchases in the next t | x, tₓ, T), Σₖ₌₀..ₙ₋₁ of `probabilityOfPurchases`
+    /// (the same bits) in O(n) rather than O(n²).
+    public func probabilityOfFewerPurchases(than n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
+        let alive = pAlive(frequency: x, recency: tx, T: T)
+        return future(frequency: x, T: T).probabilitiesOfPurchases(below: n, in: t).enumerated().reduce(0) { sum, term in
+            sum + (alive * term.element + (term.offset == 0 ? 1 - alive : 0))
+        }
+    }
+
     /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
     /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x), by the Mellin–Barnes integral of
     /// `BetaGeometricResidualPurchases`; times P(alive), the DERT.
@@ -244,13 +253,30 @@ struct BetaGeometricFuture {
     var b: Double
 
     func probabilityOfPurchases(_ n: Int, in t: Double) -> Double {
-        guard n > 0 else { return negativeBinomialProbability(0, shape: shape, rate: rate, exposure: t) }
         var below = 0.0
         for k in 0..<n { below += negativeBinomialProbability(k, shape: shape, rate: rate, exposure: t) }
+        return probabilityOfPurchases(n, in: t, below: below).probability
+    }
+
+    /// P(X = 0), …, P(X = n − 1) in one pass, each the bits `probabilityOfPurchases` gives:
+    /// the negative binomial's running sum is shared, so that a sum over them (the probability
+    /// of fewer than n purchases) costs O(n) rather than O(n²).
+    func probabilitiesOfPurchases(below n: Int, in t: Double) -> [Double] {
+        var below = 0.0
+        return (0..<max(0, n)).map { k in
+            let (probability, exactly) = probabilityOfPurchases(k, in: t, below: below)
+            below += exactly
+            return probability
+        }
+    }
+
+    /// P(X = n) and P(N = n), given P(N < n).
+    private func probabilityOfPurchases(_ n: Int, in t: Double, below: Double) -> (probability: Double, exactly: Double) {
         let exactly = negativeBinomialProbability(n, shape: shape, rate: rate, exposure: t)
+        guard n > 0 else { return (exactly, exactly) }
         let more = max(0, 1 - below - exactly)
         let k = Double(n - 1), logB = Special.logBeta(a, b)
-        return exactly * exp(Special.logBeta(a, b + k) - logB) + more * exp(Special.logBeta(a + 1, b + k) - logB)
+        return (exactly * exp(Special.logBeta(a, b + k) - logB) + more * exp(Special.logBeta(a + 1, b + k) - logB), exactly)
     }
 
     /// P(still active after another t | active now) = Σₖ P(N = k) E(1−p)ᵏ, summed until the

@@ -34,6 +34,24 @@ import Testing
         }
     }
 
+    /// BG/NBD's probability of fewer than n purchases, taken in one pass, is the running sum of
+    /// the probabilities of each count, bit for bit, and reaches 1 for a count far above the
+    /// expectation (one pass, where a sum of counts each summing its own tail would take
+    /// 2,000²/2 terms per customer).
+    @Test func fewerThanNPurchasesIsTheSumOfEachCount() throws {
+        let bg = try lifetimesParameters("bgnbd")
+        let model = try BGNBD(r: bg["r"]!, alpha: bg["alpha"]!, a: bg["a"]!, b: bg["b"]!)
+        for h in Self.histories {
+            var sum = 0.0
+            for n in 0...40 {
+                #expect(model.probabilityOfFewerPurchases(than: n, in: 39, frequency: h.x, recency: h.tx, T: h.T) == sum, "\(h) n = \(n)")
+                sum += model.probabilityOfPurchases(n, in: 39, frequency: h.x, recency: h.tx, T: h.T)
+            }
+            let all = model.probabilityOfFewerPurchases(than: 2_000, in: 39, frequency: h.x, recency: h.tx, T: h.T)
+            #expect(abs(all - 1) < 1e-9, "\(h): \(all)")
+        }
+    }
+
     /// lifetimes' `probability_of_n_purchases_up_to_time(39, n)` for a new customer (the
     /// BG/NBD paper's eq. 8, and its MBG/NBD counterpart).
     @Test func newCustomerProbabilitiesEqualLifetimes() throws {
