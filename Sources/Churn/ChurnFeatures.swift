@@ -16,6 +16,9 @@ import Transactions
 public struct FeatureSpecification: Codable, Sendable, Equatable {
     public static let summaryColumns = ["frequency", "recency", "T", "monetary_value"]
     public static let purchaseColumns = ["p_alive", "expected_purchases"]
+    /// The features that are functions of a customer's purchase history (frequency, recency
+    /// and T) alone. (An attribute column cannot take one of these names.)
+    public static let historyFeatures = Set(summaryColumns.filter { $0 != "monetary_value" } + purchaseColumns)
 
     public var summaryFeatures: [String]
     public var purchaseFeatures: [String]

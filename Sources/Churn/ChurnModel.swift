@@ -51,7 +51,9 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         public var purchaseModelProbability: [Double]?
         /// Each customer's distinct purchase history (`PurchaseHistories.customerRows`), when
         /// known: the purchase model's scores depend on nothing else, so their metrics rank
-        /// the histories instead of the customers, with the same numbers.
+        /// the histories instead of the customers, with the same numbers; and the customers
+        /// who share a history share the features that are functions of it, so the design's
+        /// grouping of equal customers compares the history instead of those features.
         public var historyOf: [Int32]?
         /// Whether customers who share features, label and fold are fitted as one row
         /// (`ChurnEvaluation.FoldDesign`); off only where a test compares the two.
@@ -90,7 +92,8 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         do {
             // The design is dropped before the metrics, which sort several copies of the scores.
             let fold = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
-                                  classWeights: classWeights, compressing: crossValidation.compressing)
+                                  classWeights: classWeights, compressing: crossValidation.compressing,
+                                                    historyOf: crossValidation.historyOf)
             var regression = LogisticRegression(penalty: penalty)
             regression.weightsCountCustomers = fold.counts != nil
             let fit = try regression.fit(

@@ -176,12 +176,19 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         /// Each customer's unit (nil: the customers are the units).
         let unitOf: [Int32]?
 
+        /// `historyOf`: each customer's distinct purchase history (`CrossValidation.historyOf`),
+        /// which then stands for the features that are functions of it
+        /// (`FeatureSpecification.historyFeatures`): they are neither hashed nor compared, and
+        /// the rows are the same.
         init(features: FeatureMatrix, labels: [Double], layout customers: FoldLayout, transform: FeatureTransform,
-             classWeights: ClassWeights, compressing: Bool = true) {
+             classWeights: ClassWeights, compressing: Bool = true, historyOf: [Int32]? = nil) {
             // The labels are compared as values too, so that one that is neither 0 nor 1 stays
             // in a row of its own, to be refused by the fit.
-            let repeats = !compressing || classWeights != .none ? nil : DistinctRows.repeated(
-                columns: features.columns + [labels], key: customers.fold.map { UInt64($0) })
+            let compared = historyOf == nil ? features.columns
+                : zip(features.names, features.columns).filter { !FeatureSpecification.historyFeatures.contains($0.0) }.map(\.1)
+            let key = historyOf.map { zip($0, customers.fold).map { UInt64(UInt32(bitPattern: $0)) | UInt64($1) << 32 } }
+                ?? customers.fold.map { UInt64($0) }
+            let repeats = !compressing || classWeights != .none ? nil : DistinctRows.repeated(columns: compared + [labels], key: key)
             if let repeats {
                 layout = FoldLayout(fold: repeats.first.map { customers.fold[Int($0)] }, folds: customers.folds, seed: customers.seed)
                 self.features = FeatureMatrix(names: features.names, columns: features.columns.map { column in

@@ -155,6 +155,30 @@ import Testing
         }
     }
 
+    /// Given each customer's purchase history, the design's grouping of equal customers
+    /// compares the history instead of the features that are functions of it (frequency,
+    /// recency, T, P(alive), expected purchases): the same rows, counts and design, bit for bit.
+    @Test func theHistoryStandsForTheFeaturesItDetermines() throws {
+        let summary = cdnowHoldoutSummary
+        let histories = try PurchaseHistories(summary)
+        let purchases = PurchaseScore(try BGNBD(r: 0.243, alpha: 4.414, a: 0.793, b: 2.426), horizon: try #require(summary.holdout).duration)
+        let specification = try FeatureSpecification.choose(requested: nil, summary: summary, purchaseModel: purchases, attributes: nil)
+        let features = try specification.features(summary, attributes: nil, purchaseScores: try purchases.scores(histories))
+        #expect(Set(features.names) == FeatureSpecification.historyFeatures.union(["monetary_value"]))
+        let labels = try ChurnLabel.noHoldoutPurchase.labels(summary, source: "CDNOW")
+        let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: 5, seed: 3)
+        let transform = try FeatureTransform(fitting: features)
+        let byFeatures = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
+                                                    classWeights: .none)
+        let byHistory = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
+                                                   classWeights: .none, historyOf: histories.customerRows)
+        let counts = try #require(byFeatures.counts)
+        #expect(counts.count * 2 < labels.count)
+        #expect(byHistory.counts == counts && byHistory.unitOf == byFeatures.unitOf)
+        #expect(byHistory.labels == byFeatures.labels && byHistory.layout.order == byFeatures.layout.order)
+        #expect(byHistory.design == byFeatures.design)
+    }
+
     /// Customers fitted as one row are refused as they are one by one: a label that is neither
     /// 0 nor 1 keeps a row of its own and is refused, and a separating feature is named with
     /// the same count of customers fitted with certainty.
