@@ -29,9 +29,11 @@ import Transactions
 /// and customers are scored and segmented, unless the segments use the churn probability or
 /// the job is too large for both working sets at once; the customers who share a history and
 /// spend (whose rows of `assignments.csv` share their numbers, and whose k-means features are
-/// equal) while the churn model finishes, or from the scoring on when segmentation waits for
-/// the churn model's design; and the report while the other files are written. `log.txt`
-/// gives each stage's own time (segmentation's includes any wait for that grouping) and the
+/// equal) by k-means before it looks for its own repeated rows, or from the scoring on when
+/// segmentation waits for the churn model's design, or, for segments that do not use the
+/// grouping, while the churn model finishes; and the report while the other files are
+/// written. `log.txt` gives each stage's own time (segmentation's includes that grouping, or
+/// any wait for it) and the
 /// run's total wall time, which is then less than their sum.
 ///
 /// Determinism: the same job gives byte-identical files, except the timings in `log.txt`.
@@ -190,9 +192,10 @@ public enum Pipeline {
         // The customers whose assignment rows share their numbers (the writer's, and k-means'
         // rows known to be equal). When the pipeline waits below for the churn model's design,
         // they are grouped from here on, in the core that wait leaves idle, and k-means takes
-        // the grouping; otherwise they are grouped once segmentation has its answer, while the
-        // churn model finishes, so as not to take a core from the churn model, which every
-        // later stage waits for.
+        // the grouping; otherwise they are grouped on segmentation's thread (below), or, when
+        // segmentation does not ask, once it has its answer, while the churn model finishes:
+        // never on a thread of their own beside the churn model, which every later stage waits
+        // for.
         let histories = try scoringHistories()
         let groupRepeats = { Background { ResultFiles.repeatedHistories(scoring, histories) } }
         let segmentsOnChurn = job.segmentation.features.contains("churn_probability")
@@ -220,12 +223,25 @@ public enum Pipeline {
         }
 
         var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
+        // Otherwise k-means with a fixed k, when it asks, has them grouped on its own thread
+        // first: it then looks for its repeated rows among the groups' first rows alone, and the
+        // writer takes the same grouping. Not when its features include the churn probability,
+        // which customers of one history and spend need not share.
+        var groupedForSegmentation: DistinctRows??
         let segmentation = try clock.time("segmentation") {
-            try Segmentation(job.segmentation, columns: columns, equalRows: { earlyRepeats?.value ?? nil })
+            try Segmentation(job.segmentation, columns: columns, equalRows: {
+                if let earlyRepeats { return earlyRepeats.value }
+                guard !segmentsOnChurn else { return nil }
+                let grouped = ResultFiles.repeatedHistories(scoring, histories)
+                groupedForSegmentation = grouped
+                return grouped
+            })
         }
         clock.note(segmentation.logLine)
-        let repeats = earlyRepeats ?? groupRepeats()
-        defer { _ = repeats.value }
+        let grouped = groupedForSegmentation
+        let pendingRepeats = earlyRepeats ?? (grouped == nil ? groupRepeats() : nil)
+        defer { _ = pendingRepeats?.value }
+        let repeats = { grouped ?? pendingRepeats!.value }
         try awaitChurn()
         columns.churn = churn?.probabilities
 
@@ -261,7 +277,7 @@ public enum Pipeline {
                                           to: directory + "/profiles.json")
                 try ResultDirectory.write(ResultFiles.profilesCSV(profiles, labels: labels), to: directory + "/profiles.csv")
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
-                                                 repeats: repeats.value, to: directory + "/assignments.csv")
+                                                 repeats: repeats(), to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
                 let fingerprint = pendingFingerprint.value
                 for file in modelFiles {
