@@ -13,7 +13,8 @@ import Transactions
 /// directory itself flushed, and then renamed to its name, after which the parent is flushed
 /// so that the rename survives a crash. A failure removes the staging directory. Replacing an
 /// existing result (the demo does) moves the old one aside first and removes it once the new
-/// one is in place, so a reader sees the old result or the new, never a mix.
+/// one is in place, so a reader sees the old result or the new, never a mix; a directory that
+/// is not a result (`markers`) is never replaced.
 public enum ResultDirectory {
     /// A directory or file could not be created, written or renamed: a fault of the
     /// machine (disk, permissions), not of the job.
@@ -28,8 +29,17 @@ public enum ResultDirectory {
     public static func publish<T>(_ output: String, replacing: Bool, fill: (String) throws -> T) throws -> T {
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let (parent, name) = split(target)
-        if !replacing, FileTree.exists(target) {
-            throw WriteError(path: target, reason: "already exists; choose a new result directory or remove this one")
+        if FileTree.exists(target) {
+            guard replacing else {
+                throw WriteError(path: target, reason: "already exists; choose a new result directory or remove this one")
+            }
+            guard isResult(target) else {
+                throw WriteError(path: target, reason: "exists and is not a Clientele result directory (one holds \(markers.joined(separator: ", "))), so it is not replaced; choose another output or remove it")
+            }
+        }
+        var status = stat()
+        guard stat(parent, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw WriteError(path: parent, reason: "no such directory, so the result directory cannot be made in it; create it first")
         }
         let staging = "\(parent)/.\(name).partial-\(getpid())"
         FileTree.removeTree(staging)
@@ -56,6 +66,14 @@ public enum ResultDirectory {
             FileTree.removeTree(staging)
             throw error
         }
+    }
+
+    /// The files every result directory holds: what the demo's replacing asks of a directory
+    /// before it removes it, so that a mistyped `--output` never costs a directory of other files.
+    static let markers = ["job.json", "profiles.json", "assignments.csv"]
+
+    static func isResult(_ path: String) -> Bool {
+        FileTree.isDirectory(path) && markers.allSatisfy { FileTree.exists("\(path)/\($0)") }
     }
 
     /// Writes a file inside a result directory and flushes it.

@@ -11,7 +11,8 @@ struct DemoCommand: ParsableCommand {
             Runs datasets/cdnow/cdnow-demo-job.json (the CDNOW master log in weeks, calibration \
             to 1997-09-30, holdout to 1998-06-30; BG/NBD, Gamma-Gamma and a logistic churn \
             model; k-means with k chosen by silhouette on recency, frequency, monetary value, \
-            CLV and P(alive)) into ./demo-output (replacing an earlier demo's result whole), \
+            CLV and P(alive)) into ./demo-output (replacing an earlier result there whole, and \
+            refusing a directory that is not a Clientele result), \
             exports it to the SQLite file ./demo-output.db, and prints the profiles. Open \
             demo-output/report.html in a browser for the charts.
 
@@ -22,7 +23,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The demo's job file.")
     var job = "datasets/cdnow/cdnow-demo-job.json"
 
-    @Option(help: "The result directory (replaced if it exists).")
+    @Option(help: "The result directory (an earlier result there is replaced; any other directory is refused).")
     var output = "demo-output"
 
     @Option(help: "The SQLite CRM file the result is loaded into.")

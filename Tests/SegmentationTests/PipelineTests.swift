@@ -180,6 +180,38 @@ import Transactions
         }
     }
 
+    /// Replacing (the demo's) replaces an earlier result whole and leaves nothing beside it,
+    /// but refuses a directory that is not a result, before any work and without touching it;
+    /// a missing parent directory is named as the user gave it.
+    @Test func replacingReplacesOnlyAnEarlierResult() throws {
+        let output = directory + "/result"
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false)
+        try "my notes\n".write(toFile: output + "/notes.txt", atomically: true, encoding: .utf8)
+        #expect {
+            try Pipeline.run(job: try job(), output: output, replacing: true, clienteleVersion: "test")
+        } throws: { error in
+            "\(error)" == "\(output): exists and is not a Clientele result directory (one holds job.json, profiles.json, assignments.csv), so it is not replaced; choose another output or remove it"
+        }
+        #expect(try names(output) == ["notes.txt"] && read(output + "/notes.txt") == "my notes\n")
+        #expect(names(directory) == ["result"])
+
+        try FileManager.default.removeItem(atPath: output)
+        _ = try Pipeline.run(job: try job(), output: output, clienteleVersion: "test")
+        let first = try read(output + "/assignments.csv")
+        try "a note added later\n".write(toFile: output + "/notes.txt", atomically: true, encoding: .utf8)
+        _ = try Pipeline.run(job: try job(segmentation: #"{"k": 2, "nInit": 4}"#), output: output, replacing: true, clienteleVersion: "test")
+        #expect(!names(output).contains("notes.txt") && names(output).contains("report.html"))
+        #expect(try read(output + "/assignments.csv") != first)
+        #expect(names(directory) == ["result"])
+
+        #expect {
+            try Pipeline.run(job: try job(), output: directory + "/missing/result", clienteleVersion: "test")
+        } throws: { error in
+            "\(error)" == "\(directory)/missing: no such directory, so the result directory cannot be made in it; create it first"
+        }
+        #expect(names(directory) == ["result"])
+    }
+
     /// The churn model runs beside segmentation; its failure still fails the run, names its
     /// stage and leaves nothing behind. In a one-day holdout two customers of the sample buy,
     /// too few for 5-fold cross-validation.
