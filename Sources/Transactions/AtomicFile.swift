@@ -9,21 +9,115 @@ import Files
 /// (an `OutputFile`, past the page cache where the file system allows), are flushed to
 /// disk, and the temporary file is renamed over the target. A reader sees
 /// the old file or the new one, never a part; a failure leaves the old file as it was.
+/// What an existing target becomes is `writeFilesAtomically`'s.
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    try writeFileAtomically(pieces: [bytes], to: path)
+    try writeFilesAtomically([(pieces: [bytes], path: path)])
 }
 
 /// Like `writeFileAtomically(_:to:)`, for a file given as pieces written one after another,
 /// so that a large file need not be joined into one more copy first.
 func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
-    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
-    let temporary = "\(directory.isEmpty ? "/" : directory)/.\(name).\(getpid()).partial"
-    let code = OutputFile.save(pieces, as: temporary)
-    var failure = code == 0 ? nil : String(cString: strerror(code))
-    if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-    if let failure {
-        unlink(temporary)
-        throw TransactionsError.invalidFile(path, "cannot write: \(failure)")
+    try writeFilesAtomically([(pieces: pieces, path: path)])
+}
+
+/// The output files of one command, published together: each is written and flushed under a
+/// temporary name beside its target, and only once all are written are they renamed into
+/// place, so that a failure to write any of them (a missing directory, a full disk) leaves
+/// every target as it was.
+///
+/// A target that exists already:
+/// - a regular file is replaced, and the new file takes its permissions (and its owner and
+///   group, where the process may give them), so a summary kept private stays private;
+/// - a symbolic link is followed: the file it leads to is replaced and the link stays;
+/// - a character device or a named pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written to in
+///   place, after the files are published, as nothing may be renamed over it;
+/// - a directory or anything else is refused before anything is written.
+public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) throws {
+    let targets = try files.map { try OutputTarget($0.path) }
+    var temporaries: [String] = []
+    func fail(_ path: String, _ code: Int32) -> Error {
+        for temporary in temporaries { unlink(temporary) }
+        return TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))")
     }
+    for (file, target) in zip(files, targets) {
+        guard case .file(let path, let existing) = target else { continue }
+        let (directory, name) = splitPath(path)
+        let temporary = "\(directory)/.\(name).\(getpid()).partial"
+        temporaries.append(temporary)
+        var code = OutputFile.save(file.pieces, as: temporary)
+        if code == 0, let existing {
+            // The owner first: a change of owner clears the set-id bits that the mode restores.
+            _ = chown(temporary, existing.st_uid, existing.st_gid)
+            if chmod(temporary, existing.st_mode & 0o7777) != 0 { code = errno }
+        }
+        if code != 0 { throw fail(path, code) }
+    }
+    var renamed = 0
+    for target in targets {
+        guard case .file(let path, _) = target else { continue }
+        if rename(temporaries[renamed], path) != 0 {
+            let code = errno
+            temporaries.removeFirst(renamed)
+            throw fail(path, code)
+        }
+        renamed += 1
+        FileTree.syncDirectory(splitPath(path).directory)
+    }
+    for (file, target) in zip(files, targets) {
+        guard case .stream(let path) = target else { continue }
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        for piece in file.pieces {
+            let code = writeAll(fd, piece)
+            if code != 0 { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))") }
+        }
+    }
+}
+
+/// Where an output goes, from what is at its path now.
+private enum OutputTarget {
+    /// A regular file to create or replace (`existing`: the one replaced).
+    case file(path: String, existing: stat?)
+    /// A character device or a named pipe, written to in place.
+    case stream(path: String)
+
+    init(_ path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            // Nothing there (or a directory on the way is missing, which creating the
+            // temporary file reports).
+            self = .file(path: path, existing: nil)
+            return
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            self = .file(path: path, existing: status)
+        case S_IFCHR, S_IFIFO:
+            self = .stream(path: path)
+        case S_IFLNK:
+            guard let resolved = realpath(path, nil) else {
+                throw TransactionsError.invalidFile(path, "is a symbolic link that leads to no file (\(String(cString: strerror(errno)))); give the file's own path")
+            }
+            defer { free(resolved) }
+            let target = String(cString: resolved)
+            var followed = stat()
+            // A link to a link is resolved in full by realpath, so this never recurses twice.
+            guard lstat(target, &followed) == 0, (followed.st_mode & S_IFMT) != S_IFLNK else {
+                throw TransactionsError.invalidFile(path, "is a symbolic link that cannot be followed; give the file's own path")
+            }
+            self = try OutputTarget(target)
+        case S_IFDIR:
+            throw TransactionsError.invalidFile(path, "is a directory; give the path of a file to write")
+        default:
+            throw TransactionsError.invalidFile(path, "is neither a regular file nor a device or named pipe to write to; give the path of a file")
+        }
+    }
+}
+
+/// A path's directory ("." for a bare name) and its last component.
+private func splitPath(_ path: String) -> (directory: String, name: String) {
+    guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+    let directory = String(path[..<slash])
+    return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
 }

@@ -136,8 +136,9 @@ struct ChurnCommand: ParsableCommand {
             if let evaluation { row.append(evaluation.outOfFoldProbabilities[i]) }
             writer.appendRow(data.customerIDs, i, row + [scores.pAlive[i], scores.expectedPurchases[i]])
         }
-        try writeFileAtomically(writer.bytes, to: output)
-        if let modelOutput { try writeFileAtomically(try churnModel.encoded(), to: modelOutput) }
+        // The scores and the model file both, or neither.
+        try writeFilesAtomically([(pieces: [writer.bytes], path: output)]
+            + (try modelOutput.map { [(pieces: [try churnModel.encoded()], path: $0)] } ?? []))
         report(churnModel, label: label)
     }
 

@@ -144,9 +144,8 @@ struct ClusterCommand: ParsableCommand {
             labels: fit.labels, centroids: centroids, features: Array(zip(names, columns)),
             outcomes: .init(clv: column("clv", in: table), pAlive: column("p_alive", in: table),
                             churn: column("churn_probability", in: table)))
-        try writeAssignments(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels,
-                             label: { segmentProfiles[$0].label })
-        try writeProfiles(segmentProfiles)
+        try writeOutputs(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels,
+                         label: { segmentProfiles[$0].label }, profiles: segmentProfiles)
         print("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
         if fit.k >= 2, Set(fit.labels).count >= 2 {
             let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed, threads: threads)
@@ -164,12 +163,6 @@ struct ClusterCommand: ParsableCommand {
         }
     }
 
-    private func writeProfiles(_ segmentProfiles: [SegmentProfile]) throws {
-        guard let profiles else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFileAtomically(Array(try encoder.encode(segmentProfiles)), to: profiles)
-    }
 
     /// RFM scores of a customer summary and profiles of its named segments.
     private func runRFM() throws {
@@ -183,9 +176,8 @@ struct ClusterCommand: ParsableCommand {
             outcomes: .init(clv: column("clv", in: table), pAlive: column("p_alive", in: table),
                             churn: column("churn_probability", in: table)))
         let byID = Dictionary(uniqueKeysWithValues: segmentProfiles.map { ($0.id, $0) })
-        try writeAssignments(ids: table.ids, key: table.keyColumn ?? "row", labels: scores.segmentIndices,
-                             label: { byID[$0]!.label })
-        try writeProfiles(segmentProfiles)
+        try writeOutputs(ids: table.ids, key: table.keyColumn ?? "row", labels: scores.segmentIndices,
+                         label: { byID[$0]!.label }, profiles: segmentProfiles)
         printSegments(segmentProfiles)
         print("\(table.rowCount) customers → \(output)")
     }
@@ -220,12 +212,20 @@ struct ClusterCommand: ParsableCommand {
         table.columnNames.firstIndex(of: name).map { table.columns[$0] }
     }
 
-    private func writeAssignments(ids: CustomerIDs, key: String, labels: [Int], label: (Int) -> String) throws {
+    /// The assignments and, with --profiles, the profiles, published together: both or neither.
+    private func writeOutputs(ids: CustomerIDs, key: String, labels: [Int], label: (Int) -> String,
+                              profiles segmentProfiles: [SegmentProfile]) throws {
         var text = "\(csvField(key)),segment,segment_label\n"
         text.reserveCapacity(labels.count * 32)
         for (i, segment) in labels.enumerated() {
             text += "\(csvField(ids[i])),\(segment),\(csvField(label(segment)))\n"
         }
-        try writeFileAtomically(Array(text.utf8), to: output)
+        var files = [(pieces: [Array(text.utf8)], path: output)]
+        if let profiles {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            files.append((pieces: [Array(try encoder.encode(segmentProfiles))], path: profiles))
+        }
+        try writeFilesAtomically(files)
     }
 }

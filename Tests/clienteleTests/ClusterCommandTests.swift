@@ -20,6 +20,20 @@ extension CommandLineTests {
         #expect(json.map { $0["size"] as! Int }.reduce(0, +) == 2357)
     }
 
+    /// The assignments and the profiles are published together: when the profiles cannot be
+    /// written, the earlier assignments stay.
+    @Test func clusterWritesBothOutputsOrNeither() throws {
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("assignments.csv").path
+        try "earlier result\n".write(toFile: output, atomically: true, encoding: .utf8)
+        let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "3", "--output", output,
+                               "--profiles", directory.appendingPathComponent("missing/profiles.json").path])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.contains("missing/profiles.json: cannot write: No such file or directory"), "\(outcome.standardError)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier result\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["assignments.csv"])
+    }
+
     @Test func clusterAutoPrintsEveryK() throws {
         let directory = try temporaryDirectory()
         let output = directory.appendingPathComponent("assignments.csv").path
