@@ -104,6 +104,10 @@ struct ClusterCommand: ParsableCommand {
         if method == "rfm" { return try runRFM() }
         let k = self.k ?? "auto"
         var selected = features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        // A feature listed twice would count twice in every distance, as a job file refuses too.
+        if let selected, let twice = selected.enumerated().first(where: { selected[..<$0.offset].contains($0.element) })?.element {
+            throw CommandError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
+        }
         if var names = selected, let sampleWeightColumn { names.append(sampleWeightColumn); selected = names }
         let outcomeNames = ["clv", "p_alive", "churn_probability"]
         let table = try NumericTable.read(path: featureFile, selecting: selected, ifPresent: selected == nil ? [] : outcomeNames)

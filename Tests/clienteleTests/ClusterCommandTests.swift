@@ -34,6 +34,15 @@ extension CommandLineTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["assignments.csv"])
     }
 
+    @Test func clusterRefusesAFeatureListedTwice() throws {
+        let output = try temporaryDirectory().appendingPathComponent("assignments.csv").path
+        let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "3", "--features", "x1,x3, x1",
+                               "--output", output])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError == "Error: --features lists \"x1\" twice; list each feature once (--feature-weight weighs one more)\n")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func clusterAutoPrintsEveryK() throws {
         let directory = try temporaryDirectory()
         let output = directory.appendingPathComponent("assignments.csv").path
