@@ -66,6 +66,17 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
     }
 
+    /// Refuses labels that no model can be fitted on (one class only), or that cannot be
+    /// cross-validated in `folds` folds (0: no cross-validation), as the fit would; for a
+    /// caller to ask before the costly work that comes before the fit (the BG/NBD features).
+    public static func checkLabels(_ labels: [Double], folds: Int) throws {
+        let churned = labels.reduce(0, +)
+        guard churned > 0, churned < Double(labels.count) else {
+            throw ChurnError.oneClass(churned > 0 ? "every customer is churned" : "no customer is churned")
+        }
+        if folds > 0 { try ChurnEvaluation.FoldLayout.check(labels: labels, folds: folds) }
+    }
+
     /// Fits the model on every customer given, and cross-validates it when asked
     /// (`evaluation`). The fit and the folds then share one design, its rows in fold order and
     /// its blocks split at the folds' boundaries, and the fit's last pass over it gives each

@@ -117,12 +117,17 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let ranges: [Range<Int>]
 
         init(labels: [Double], folds: Int, seed: UInt64) throws {
+            try Self.check(labels: labels, folds: folds)
+            self.init(fold: ChurnEvaluation.stratifiedFolds(labels: labels, folds: folds, seed: seed), folds: folds, seed: seed)
+        }
+
+        /// Refuses labels that cannot be spread over `folds` folds of both classes.
+        static func check(labels: [Double], folds: Int) throws {
             let n = labels.count
             let churners = Int(labels.reduce(0, +))
             guard folds >= 2, min(churners, n - churners) >= folds else {
                 throw ChurnError.invalidInput("\(folds)-fold cross-validation needs at least 2 folds and \(folds) customers of each class (\(churners) churned, \(n - churners) retained)")
             }
-            self.init(fold: ChurnEvaluation.stratifiedFolds(labels: labels, folds: folds, seed: seed), folds: folds, seed: seed)
         }
 
         /// The layout of units (customers, or distinct rows of customers) whose folds are given.

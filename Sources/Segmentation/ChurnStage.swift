@@ -28,6 +28,7 @@ struct ChurnOutcome {
          scoringHistories: () throws -> PurchaseHistories, purchase: PurchaseModelFit,
          createdAt: Date, clienteleVersion: String, designReleased: (() -> Void)? = nil) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
+        try ChurnModel.checkLabels(labels, folds: settings.churnFolds)
         let bgnbd = try purchase.bgnbd ?? BGNBD.fit(purchase.histories).model
         let purchaseScore = PurchaseScore(bgnbd, horizon: fitting.holdout?.duration ?? 0)
         let scores = try purchaseScore.scores(purchase.histories)

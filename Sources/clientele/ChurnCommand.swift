@@ -107,6 +107,8 @@ struct ChurnCommand: ParsableCommand {
     private func fit(_ data: CustomerSummary, attributes table: CSVTable?) throws {
         let label = holdoutSpendBelow.map(ChurnLabel.spendBelow) ?? .purchasesBelow(holdoutPurchasesBelow ?? 1)
         let labels = try label.labels(data, source: summary)
+        // Labels of one class are refused now, not after the BG/NBD model is fitted.
+        try ChurnModel.checkLabels(labels, folds: folds)
         // The distinct histories serve the BG/NBD fit, its scores and their metrics.
         let histories = try PurchaseHistories(data)
         let purchases = PurchaseScore(try purchaseModel(histories), horizon: data.holdout?.duration ?? 0)

@@ -48,5 +48,18 @@ extension CommandLineTests {
         let mixed = try run(["churn", summary, "--model", "m.json", "--penalty", "1", "--features", "frequency", "--output", output])
         #expect(mixed.status != 0 && mixed.standardError.contains("--features is for fitting; with --model the saved model's choices apply"))
         #expect(!FileManager.default.fileExists(atPath: output))
+
+        // Labels of one class are refused before the BG/NBD model is needed: the missing
+        // --bgnbd file is never opened.
+        let holdout = directory.appendingPathComponent("h.csv").path
+        try "customer_id,frequency,recency,T,frequency_holdout,duration_holdout\n1,2,5,9,1,4\n2,0,0,9,0,4\n3,1,3,9,2,4\n"
+            .write(toFile: holdout, atomically: true, encoding: .utf8)
+        for (options, message) in [(["--holdout-purchases-below", "100"], "the churn labels have one class only (every customer is churned): there is nothing to model"),
+                                   ([], "5-fold cross-validation needs at least 2 folds and 5 customers of each class (1 churned, 2 retained)")] {
+            let refused = try run(["churn", holdout, "--bgnbd", directory.appendingPathComponent("missing.json").path, "--output", output] + options)
+            #expect(refused.status != 0)
+            #expect(refused.standardError == "Error: \(message)\n")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
