@@ -95,13 +95,14 @@ public struct BGNBD: Sendable, Equatable {
         return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
     }
 
+    public func probabilitiesOfPurchases(below n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> [Double] {
+        future(frequency: x, T: T).probabilitiesOfPurchases(below: n, in: t, alive: pAlive(frequency: x, recency: tx, T: T))
+    }
+
     /// P(fewer than n purchases in the next t | x, tₓ, T), Σₖ₌₀..ₙ₋₁ of `probabilityOfPurchases`
     /// (the same bits) in O(n) rather than O(n²).
     public func probabilityOfFewerPurchases(than n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        let alive = pAlive(frequency: x, recency: tx, T: T)
-        return future(frequency: x, T: T).probabilitiesOfPurchases(below: n, in: t).enumerated().reduce(0) { sum, term in
-            sum + (alive * term.element + (term.offset == 0 ? 1 - alive : 0))
-        }
+        probabilitiesOfPurchases(below: n, in: t, frequency: x, recency: tx, T: T).reduce(0, +)
     }
 
     /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
@@ -268,6 +269,12 @@ struct BetaGeometricFuture {
             below += exactly
             return probability
         }
+    }
+
+    /// The same for a customer alive now with probability `alive` (who, if not, makes none):
+    /// each count as the models' `probabilityOfPurchases` gives it.
+    func probabilitiesOfPurchases(below n: Int, in t: Double, alive: Double) -> [Double] {
+        probabilitiesOfPurchases(below: n, in: t).enumerated().map { alive * $0.element + ($0.offset == 0 ? 1 - alive : 0) }
     }
 
     /// P(X = n) and P(N = n), given P(N < n).

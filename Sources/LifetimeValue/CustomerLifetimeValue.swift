@@ -22,6 +22,9 @@ public protocol PurchasePredicting: Sendable {
     func survivalIfAlive(over t: Double, frequency: Double, T: Double) -> Double
     /// P(exactly n purchases in the next t).
     func probabilityOfPurchases(_ n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> Double
+    /// P(exactly 0, …, n − 1 purchases in the next t), each the bits `probabilityOfPurchases`
+    /// gives; in one pass where the counts share their work (BG/NBD, MBG/NBD: O(n), not O(n²)).
+    func probabilitiesOfPurchases(below n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> [Double]
     /// For each (frequency[k], T[k]): the purchases still to come over the whole remaining
     /// lifetime of a customer active at T, each discounted continuously at `delta` per unit of
     /// time (DERT / P(alive)); NaN where δ is not positive or the series does not converge.
@@ -29,6 +32,10 @@ public protocol PurchasePredicting: Sendable {
 }
 
 extension PurchasePredicting {
+    public func probabilitiesOfPurchases(below n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> [Double] {
+        (0..<max(0, n)).map { probabilityOfPurchases($0, in: t, frequency: x, recency: tx, T: T) }
+    }
+
     /// Expected purchases in the next t.
     public func expectedPurchases(in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
         t > 0 ? expectedPurchasesIfAlive(in: t, frequency: x, T: T) * pAlive(frequency: x, recency: tx, T: T) : 0

@@ -77,6 +77,10 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
         return alive * future(frequency: x, T: T).probabilityOfPurchases(n, in: t) + (n == 0 ? 1 - alive : 0)
     }
 
+    public func probabilitiesOfPurchases(below n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> [Double] {
+        future(frequency: x, T: T).probabilitiesOfPurchases(below: n, in: t, alive: pAlive(frequency: x, recency: tx, T: T))
+    }
+
     /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
     /// λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x+1) (see `BetaGeometricResidualPurchases`).
     public func discountedResidualPurchasesIfAlive(continuousRate delta: Double, frequency: [Double], T: [Double]) -> [Double] {

@@ -107,7 +107,7 @@ struct PredictCommand: ParsableCommand {
         }
         for i in 0..<data.count {
             var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
-            for n in counts { row.append(purchases.probabilityOfPurchases(n, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])) }
+            row += purchases.probabilitiesOfPurchases(below: counts.count, in: horizon, frequency: frequency[i], recency: data.recency[i], T: data.T[i])
             if spend != nil {
                 row.append(scores.expectedSpend[i])
                 row.append(scores.clv[i])

@@ -52,6 +52,18 @@ import Testing
         }
     }
 
+    /// Every model's probabilities of 0 … n − 1 purchases, taken together (in one pass for
+    /// BG/NBD and MBG/NBD), are each count's own, bit for bit.
+    @Test func probabilitiesOfEachCountTogetherAreEachCountsOwn() throws {
+        for (name, model) in try Self.models() {
+            for h in Self.histories {
+                let together = model.probabilitiesOfPurchases(below: 41, in: 39, frequency: h.x, recency: h.tx, T: h.T)
+                let one = (0..<41).map { model.probabilityOfPurchases($0, in: 39, frequency: h.x, recency: h.tx, T: h.T) }
+                #expect(together == one, "\(name) \(h)")
+            }
+        }
+    }
+
     /// lifetimes' `probability_of_n_purchases_up_to_time(39, n)` for a new customer (the
     /// BG/NBD paper's eq. 8, and its MBG/NBD counterpart).
     @Test func newCustomerProbabilitiesEqualLifetimes() throws {
