@@ -35,6 +35,21 @@ extension CommandLineTests {
         #expect(again.standardError == "Error: \(output): already exists; choose a new result directory or remove this one\n")
     }
 
+    /// `--output results/cdnow` (the help's example) in a directory without `results/`: the
+    /// missing directories are made; one that cannot be is named as the user wrote it.
+    @Test func runCreatesTheMissingDirectoriesAboveTheResult() throws {
+        let (directory, job) = try sampleJob()
+        let output = directory.appendingPathComponent("results/cdnow/").path
+        let made = try run(["run", job, "--output", output])
+        #expect(made.status == 0, "\(made.standardError)")
+        #expect(FileManager.default.fileExists(atPath: "\(output)/profiles.json"))
+
+        let underAFile = directory.appendingPathComponent("tx.txt/more/cdnow").path
+        let refused = try run(["run", job, "--output", underAFile])
+        #expect(refused.status != 0)
+        #expect(refused.standardError == "Error: \(directory.appendingPathComponent("tx.txt").path)/: cannot create the directory for --output \(underAFile): it exists and is not a directory\n")
+    }
+
     @Test func runRefusesABadJobInOneLineNamingTheKeyPath() throws {
         let (directory, job) = try sampleJob(#"{"k": "eight"}"#)
         let output = directory.appendingPathComponent("result").path
