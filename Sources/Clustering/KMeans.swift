@@ -177,6 +177,7 @@ public enum KMeans {
                 throw ClusteringError.invalidWeight(row: bad + 1, value: weights[bad])
             }
             positive = weights.count { $0 > 0 }
+            guard positive > 0 else { throw ClusteringError.noPositiveWeight(rows: weights.count) }
         }
         guard positive >= options.k else { throw ClusteringError.tooFewPoints(points: positive, k: options.k) }
         // Stops as soon as k distinct rows are seen, so typical data cost k rows, not n.

@@ -13,7 +13,8 @@ extension CustomerSummary {
     /// `unit`, which the file itself does not record.
     ///
     /// Errors name the file, line and column: a missing column, a number that is not one,
-    /// a fractional or negative frequency, recency beyond T.
+    /// a fractional or negative frequency; and the file, line and customer of a history that
+    /// is not one: recency beyond T, or a recency without a repeat purchase.
     public static func read(path: String, unit: TimeUnit) throws -> CustomerSummary {
         try read(bytes: try readWholeFile(path), path: path, unit: unit)
     }
@@ -71,9 +72,15 @@ extension CustomerSummary {
             }
             if let id { ids.append(records.scanner.bytes(fields[id])) } else { ids.append(Array(String(frequency.count + 1).utf8)) }
             let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
-            guard tx >= 0, age >= tx else {
-                throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
-                                                     "recency \(tx) and T \(age): need 0 ≤ recency ≤ T")
+            // Every purchase model takes these for granted, so a row that breaks them is
+            // refused here, where its line and its customer are known.
+            func inconsistent(_ what: String) -> TransactionsError {
+                let customer = id.map { "customer \"\(records.scanner.text(fields[$0]))\": " } ?? ""
+                return TransactionsError.invalidInput(SourceLocation(file: path, line: line), customer + what)
+            }
+            guard tx >= 0, age >= tx else { throw inconsistent("recency \(tx) and T \(age): need 0 ≤ recency ≤ T") }
+            guard x > 0 || tx == 0 else {
+                throw inconsistent("recency \(tx) with no repeat purchase: a customer of frequency 0 has recency 0")
             }
             frequency.append(x)
             recency.append(tx)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Segmentation
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,8 @@ struct RunCommand: ParsableCommand {
             — summaries, purchase and spend models, CLV, churn on holdout labels, segments and \
             their profiles — and publishes DIR whole or not at all: job.json (as run, defaults \
             filled in), profiles.json, profiles.csv, assignments.csv, models/, report.html and \
-            log.txt. DIR must not exist yet. With crm.database in the job, the result is then \
-            loaded into that database.
+            log.txt. DIR must not exist yet; the directories above it are created when \
+            missing. With crm.database in the job, the result is then loaded into that database.
 
             Example:
               clientele run datasets/cdnow/cdnow-demo-job.json --output results/cdnow
@@ -37,6 +38,7 @@ struct RunCommand: ParsableCommand {
 
 /// Runs a job with a progress line on a terminal and turns its failure into one line.
 func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline.Outcome {
+    try createParentDirectories(of: output)
     let display = StageDisplay()
     let outcome: Pipeline.Outcome
     do {
@@ -52,6 +54,28 @@ func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline
         print("exported to \(crm.database)")
     }
     return outcome
+}
+
+/// Creates the missing directories above `output`, as `mkdir -p` would: the result is
+/// staged beside `output` before it is published, so its parent has to exist, and
+/// `--output results/cdnow` in a fresh checkout should just work. A failure names the
+/// directory the user asked for, not the staging directory.
+func createParentDirectories(of output: String) throws {
+    var path = output
+    while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+    var directory = path.hasPrefix("/") ? "/" : ""
+    for component in path[..<slash].split(separator: "/") {
+        directory += component
+        var isDirectory: ObjCBool = false
+        if mkdir(directory, 0o755) != 0 {
+            let reason = errno == EEXIST ? "it exists and is not a directory" : String(cString: strerror(errno))
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommandError("\(directory)/: cannot create the directory for --output \(output): \(reason)")
+            }
+        }
+        directory += "/"
+    }
 }
 
 /// The pipeline's stages on one line of standard error, only when it is a terminal.

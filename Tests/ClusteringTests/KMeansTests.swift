@@ -117,6 +117,19 @@ import Testing
         #expect(error.description == "2 points cannot form 3 clusters: ask for k ≤ 2")
     }
 
+    /// Rows all of weight 0 leave no k to ask for, so the error says what is wrong instead.
+    @Test func allZeroSampleWeightsAreRefusedAsSuch() throws {
+        let data = try FeatureMatrix(featureNames: ["x"], rowMajor: [1, 2, 3])
+        let error = try #require(throws: ClusteringError.self) {
+            try KMeans.fit(data, weights: [0, 0, 0], options: .init(k: 2))
+        }
+        #expect(error == .noPositiveWeight(rows: 3))
+        #expect(error.description == "no row has a positive sample weight (all 3 are 0): give some rows a weight above 0")
+        #expect(throws: ClusteringError.noPositiveWeight(rows: 3)) {
+            try KSelection(data: data, weights: [0, 0, 0], range: 2...3, options: .init(k: 2))
+        }
+    }
+
     @Test func nonFiniteValuesAreRefusedWithRowAndFeature() throws {
         #expect(throws: ClusteringError.nonFiniteValue(row: 2, feature: "recency", value: .infinity)) {
             try FeatureMatrix(featureNames: ["frequency", "recency"], rowMajor: [1, 2, 3, .infinity, 5, 6])

@@ -81,6 +81,32 @@ import Testing
         }
     }
 
+    /// Dates in two layouts tie like ambiguous ones, but no layout reads them all: the error
+    /// names the first date that breaks the layout of the dates before it, at its line.
+    @Test func mixedDateLayoutsAreReportedAtTheFirstDateThatBreaksThem() {
+        func detected(_ dates: [String]) -> String {
+            var detection = DateFormat.Detection()
+            for (i, date) in dates.enumerated() {
+                var bytes = Array(date.utf8)
+                bytes.withUnsafeMutableBufferPointer { detection.add($0.baseAddress!, $0.count, line: i + 2) { date } }
+            }
+            do {
+                return try detection.decide(path: "tx.csv", column: "date", hasHeader: true).rawValue
+            } catch {
+                return "\(error)"
+            }
+        }
+        let tail = "like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly"
+        #expect(detected(["2024-03-01", "03/25/2024"]) == "tx.csv:3: column \"date\": \"03/25/2024\" is not yyyy-MM-dd \(tail)")
+        #expect(detected(["2024-03-01", "20240302"]) == "tx.csv:3: column \"date\": \"20240302\" is not yyyy-MM-dd \(tail)")
+        #expect(detected(["2024-03-01", "2024-03-02T10:00:00Z"]) == "tx.csv:3: column \"date\": \"2024-03-02T10:00:00Z\" is not yyyy-MM-dd \(tail)")
+        #expect(detected(["n/a", "2024-03-01 10:00:00", "2024-03-02"]) == "tx.csv:4: column \"date\": \"2024-03-02\" is not yyyy-MM-dd HH:mm:ss \(tail)")
+        #expect(detected(["05/03/2024", "2024-03-01"]) == "tx.csv:3: column \"date\": \"2024-03-01\" is not MM/dd/yyyy or dd/MM/yyyy \(tail)")
+        // The layout that reads the most still wins; the parser reports the rest row by row.
+        #expect(detected(["2024-03-01", "2024-03-02", "03/25/2024"]) == "yyyy-MM-dd")
+        #expect(detected(["05/03/2024", "06/04/2024", "n/a"]).hasSuffix("tx.csv: the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
+    }
+
     @Test func amountsParseExactly() {
         for text in ["0", "12", "-3.50", "+7.25", "1e3", "0.1", "123456789.123456789", "9007199254740993", ".5", "5."] {
             var bytes = Array(text.utf8)

@@ -24,20 +24,34 @@ import Testing
         #expect(summary.monetaryValue == [22.35, 0])
     }
 
-    @Test func badSummariesNameLineAndColumn() throws {
-        func failure(_ text: String) throws -> String {
-            let path = try temporaryFile(text, name: "s.csv")
-            do {
-                _ = try CustomerSummary.read(path: path, unit: .days)
-                return "no error"
-            } catch {
-                return "\(error)"
-            }
+    /// The error of reading `text` as the summary `s.csv`, or "no error".
+    private func failure(_ text: String) throws -> String {
+        let path = try temporaryFile(text, name: "s.csv")
+        do {
+            _ = try CustomerSummary.read(path: path, unit: .days)
+            return "no error"
+        } catch {
+            return "\(error)"
         }
+    }
+
+    @Test func badSummariesNameLineAndColumn() throws {
         #expect(try failure("customer_id,frequency,recency\n1,2,3\n").hasSuffix("s.csv:1: no \"T\" column: the header has \"customer_id\", \"frequency\", \"recency\""))
         #expect(try failure("customer_id,frequency,recency,T\n1,2.5,3,4\n").hasSuffix("s.csv:2: column \"frequency\": 2.5 is not a count (a whole number ≥ 0)"))
         #expect(try failure("customer_id,frequency,recency,T\n1,2,NaN,4\n").hasSuffix("s.csv:2: column \"recency\": \"NaN\" is not a finite number"))
         #expect(try failure("customer_id,frequency,recency,T\n").hasSuffix("s.csv: no customers after the header"))
         #expect(try failure("").hasSuffix("s.csv: the file is empty: expected a customer summary"))
+    }
+
+    /// A history that no purchase model can hold is refused where the reader still knows its
+    /// line and customer, not later by the model with neither.
+    @Test func inconsistentHistoriesNameLineAndCustomer() throws {
+        let header = "customer_id,frequency,recency,T\n"
+        #expect(try failure(header + "A,0,5,10\n").hasSuffix(
+            "s.csv:2: customer \"A\": recency 5.0 with no repeat purchase: a customer of frequency 0 has recency 0"))
+        #expect(try failure(header + "A,0,0,10\nB,2,11,10\n").hasSuffix(
+            "s.csv:3: customer \"B\": recency 11.0 and T 10.0: need 0 ≤ recency ≤ T"))
+        #expect(try failure("frequency,recency,periods,weights\n0,0,6,100\n0,2,6,3\n").hasSuffix(
+            "s.csv:3: recency 2.0 with no repeat purchase: a customer of frequency 0 has recency 0"))
     }
 }

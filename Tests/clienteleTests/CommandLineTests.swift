@@ -184,7 +184,7 @@ import Testing
         let summary = directory.appendingPathComponent("s.csv")
         try "customer_id,frequency,recency,T\n1,2,5,4\n".write(to: summary, atomically: true, encoding: .utf8)
         let bad = try run(["fit", "bgnbd", summary.path, "--output", directory.appendingPathComponent("m.json").path])
-        #expect(bad.standardError == "Error: \(summary.path):2: recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
+        #expect(bad.standardError == "Error: \(summary.path):2: customer \"1\": recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path))
     }
 

@@ -35,6 +35,21 @@ extension CommandLineTests {
         #expect(again.standardError == "Error: \(output): already exists; choose a new result directory or remove this one\n")
     }
 
+    /// `--output results/cdnow` (the help's example) in a directory without `results/`: the
+    /// missing directories are made; one that cannot be is named as the user wrote it.
+    @Test func runCreatesTheMissingDirectoriesAboveTheResult() throws {
+        let (directory, job) = try sampleJob()
+        let output = directory.appendingPathComponent("results/cdnow/").path
+        let made = try run(["run", job, "--output", output])
+        #expect(made.status == 0, "\(made.standardError)")
+        #expect(FileManager.default.fileExists(atPath: "\(output)/profiles.json"))
+
+        let underAFile = directory.appendingPathComponent("tx.txt/more/cdnow").path
+        let refused = try run(["run", job, "--output", underAFile])
+        #expect(refused.status != 0)
+        #expect(refused.standardError == "Error: \(directory.appendingPathComponent("tx.txt").path)/: cannot create the directory for --output \(underAFile): it exists and is not a directory\n")
+    }
+
     @Test func runRefusesABadJobInOneLineNamingTheKeyPath() throws {
         let (directory, job) = try sampleJob(#"{"k": "eight"}"#)
         let output = directory.appendingPathComponent("result").path
@@ -44,17 +59,22 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
-    /// A queued job that names a CRM database is loaded into it by the worker, under its job
-    /// id: exporting the published result by hand afterwards replaces that same run.
-    @Test func theWorkerLoadsAJobThatNamesADatabaseIntoIt() throws {
+    /// The sample job with `crm.database` set to `database`, submitted to a new queue beside it.
+    func submittedSampleJob(database: String) throws -> (directory: URL, queue: String, id: String) {
         let (directory, job) = try sampleJob()
         var text = try String(contentsOfFile: job, encoding: .utf8)
-        text = String(text.dropLast()) + #", "crm": {"database": "sqlite:crm.db"}}"#
+        text = String(text.dropLast()) + #", "crm": {"database": "\#(database)"}}"#
         try text.write(toFile: job, atomically: true, encoding: .utf8)
         let queue = directory.appendingPathComponent("queue").path
         let submitted = try run(["submit", job, "--queue", queue])
         #expect(submitted.status == 0, "\(submitted.standardError)")
-        let id = submitted.standardOutput.trimmingCharacters(in: .newlines)
+        return (directory, queue, submitted.standardOutput.trimmingCharacters(in: .newlines))
+    }
+
+    /// A queued job that names a CRM database is loaded into it by the worker, under its job
+    /// id: exporting the published result by hand afterwards replaces that same run.
+    @Test func theWorkerLoadsAJobThatNamesADatabaseIntoIt() throws {
+        let (directory, queue, id) = try submittedSampleJob(database: "sqlite:crm.db")
         let worker = try run(["worker", "--queue", queue, "--drain"])
         #expect(worker.status == 0, "\(worker.standardError)")
         #expect(worker.standardError.contains("exported to the CRM database"))
@@ -64,6 +84,26 @@ extension CommandLineTests {
         #expect(again.status == 0, "\(again.standardError)")
         #expect(again.standardOutput.hasPrefix("job \(id): 2 segments, 2357 customers"))
         #expect(again.standardOutput.hasSuffix("(replaced the earlier export)\n"))
+    }
+
+    /// A job whose CRM database cannot be loaded is retried, then failed as poison; no
+    /// message sends the user to the staging directory the worker discarded.
+    @Test func aJobWhoseDatabaseCannotBeLoadedIsPoisonedWithoutAPointerToItsStaging() throws {
+        let (directory, queue, id) = try submittedSampleJob(database: "sqlite:notdb.txt")
+        try "not a database\n".write(toFile: directory.appendingPathComponent("notdb.txt").path, atomically: true, encoding: .utf8)
+        let worker = try run(["worker", "--queue", queue, "--drain", "--max-attempts", "2"])
+        #expect(worker.status == 0, "\(worker.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(queue)/tmp").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(queue)/done/\(id)"))
+        let report = try String(contentsOfFile: "\(queue)/failed/\(id)/error.json", encoding: .utf8)
+        #expect(report.contains("\"kind\" : \"poison\""))
+        #expect(report.contains("failed in each of its 2 attempts (the last: loading the result into sqlite:"))
+        #expect(report.contains("this run's result was discarded"))
+        let status = try run(["status", "--queue", queue, id])
+        #expect(status.standardOutput.contains("loading the result into sqlite:"))
+        for said in [report, status.standardOutput, worker.standardError] {
+            #expect(!said.contains("\(queue)/tmp/"), "\(said)")
+        }
     }
 
     @Test func aJobWhoseDataAreBadFailsOnTheWorkerWithoutRetries() throws {
