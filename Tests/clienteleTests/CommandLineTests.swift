@@ -186,6 +186,18 @@ import Testing
         let bad = try run(["fit", "bgnbd", summary.path, "--output", directory.appendingPathComponent("m.json").path])
         #expect(bad.standardError == "Error: \(summary.path):2: recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path))
+
+        // One customer cannot identify a model: refused with the reason, nothing written.
+        let one = directory.appendingPathComponent("one.csv")
+        try "customer_id,frequency,recency,T,monetary_value\nA,2,5,10,3\n".write(to: one, atomically: true, encoding: .utf8)
+        for model in ["bgnbd", "mbgnbd", "pareto-nbd", "bgbb", "gamma-gamma"] {
+            let outcome = try run(["fit", model, one.path, "--output", directory.appendingPathComponent("m.json").path])
+            #expect(outcome.status != 0 && outcome.standardError.hasPrefix("Error: "), "\(model)")
+            #expect(!outcome.standardError.contains("EncodingError"), "\(model): \(outcome.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path), "\(model)")
+        }
+        let bgnbd = try run(["fit", "bgnbd", one.path, "--output", directory.appendingPathComponent("m.json").path])
+        #expect(bgnbd.standardError == "Error: the fit did not converge: the 95% intervals at the estimate are unbounded: the parameters are not identified by the data\n")
     }
 
     /// BG/BB on the grouped donations file and Pareto/NBD on the CDNOW sample, then scoring
