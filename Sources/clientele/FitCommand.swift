@@ -75,7 +75,7 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         let fit: FitResult
-        let customers: Int
+        var customers: Int
         let dataFingerprint: String
         var timeUnit = unit.value.rawValue
         if model == "sbg" {
@@ -106,6 +106,7 @@ struct FitCommand: ParsableCommand {
                 }
                 let spend = try GammaGamma.fit(frequency: frequency, monetaryValue: monetary, penalty: penalty)
                 fit = spend.fit
+                customers = spend.customers
                 if spend.leftOut > 0 {
                     writeStandardError("left out \(spend.leftOut) repeat buyers whose mean spend is not positive\n")
                 }

@@ -155,6 +155,12 @@ import Testing
             fileURLWithPath: Self.repositoryRoot.path + "/Tests/TransactionsTests/Fixtures/fingerprints.json"))) as! [String: Any]
         let expected = (fingerprints["cdnow_sample_calibration_weeks"] as! [String: Any])["fingerprint"] as! String
         #expect(model["dataFingerprint"] as? String == expected)
+        // The spend model is fitted on the repeat buyers with positive spend, and counts them.
+        let rows = try String(contentsOfFile: summary, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",") }
+        let repeatBuyers = rows.filter { Double($0[1])! > 0 && Double($0[4])! > 0 }.count
+        let spendModel = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: gg))) as! [String: Any]
+        #expect(repeatBuyers < 2357 && spendModel["customers"] as? Int == repeatBuyers)
 
         let predictions = directory.appendingPathComponent("predictions.csv").path
         let predict = try run(["predict", bgnbd, summary, "--unit", "weeks", "--horizon", "39", "--spend-model", gg, "--output", predictions])
