@@ -80,7 +80,14 @@ struct FitCommand: ParsableCommand {
         var timeUnit = unit.value.rawValue
         if model == "sbg" {
             var active = try RetentionTable.read(path: summary, column: cohort)
-            if let calibrationPeriods { active = Array(active.prefix(calibrationPeriods + 1)) }
+            if let calibrationPeriods {
+                // Periods 0…N are kept; an N past the table's last period would quietly fit
+                // them all and leave nothing for checking projections.
+                guard calibrationPeriods < active.count else {
+                    throw CommandError("--calibration-periods \(calibrationPeriods) is beyond the table: \(summary) has periods 0…\(active.count - 1), so give at most \(active.count - 1)")
+                }
+                active = Array(active.prefix(calibrationPeriods + 1))
+            }
             fit = try ShiftedBetaGeometric.fit(active: active, penalty: penalty).fit
             customers = Int(active[0])
             dataFingerprint = RetentionTable.fingerprint(active)

@@ -304,6 +304,14 @@ import Testing
         try "year,active\n0,1000\n1,800\n2,900\n".write(toFile: bad, atomically: true, encoding: .utf8)
         let refused = try run(["fit", "sbg", bad, "--output", directory.appendingPathComponent("never.json").path])
         #expect(refused.standardError == "Error: \(bad):4: column \"active\": 900 active after 800 the period before: survivors cannot increase\n")
+        // The table's periods are 0…12: a calibration past them is refused, not fitted on all 12.
+        let never = directory.appendingPathComponent("never.json").path
+        let beyond = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--calibration-periods", "50", "--output", never])
+        #expect(beyond.status != 0)
+        #expect(beyond.standardError == "Error: --calibration-periods 50 is beyond the table: datasets/retention/fader_hardie_2007.csv has periods 0…12, so give at most 12\n")
+        #expect(!FileManager.default.fileExists(atPath: never))
+        let whole = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--calibration-periods", "12", "--output", sbg])
+        #expect(whole.status == 0, "\(whole.standardError)")
         let noSummary = try run(["predict", sbg, "datasets/donations/donations.csv", "--horizon", "3", "--output", projection])
         #expect(noSummary.status != 0 && noSummary.standardError.contains("is an sbg retention model"))
     }
