@@ -80,6 +80,8 @@ struct RecordScanner {
     private(set) var position: Int
     /// Physical lines fully consumed so far.
     private(set) var linesConsumed: Int = 0
+    /// Where the last record `next` read starts (after any blank lines it skipped).
+    private(set) var recordStart = 0
 
     init(_ buffer: UnsafeBufferPointer<UInt8>, delimiter: Delimiter, from start: Int = 0) {
         base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
@@ -115,8 +117,20 @@ struct RecordScanner {
             if fields.count == 1, !fields[0].quoted, fields[0].start == fields[0].end {
                 continue
             }
+            self.recordStart = recordStart
             return .record(line: startLines + 1)
         }
+    }
+
+    /// The length in bytes of the last record `next` read, its line end (LF or CRLF) not
+    /// counted: what the reader's record limit measures.
+    var recordLength: Int {
+        var end = position
+        if end > recordStart, base[end - 1] == 0x0A {
+            end -= 1
+            if end > recordStart, base[end - 1] == 0x0D { end -= 1 }
+        }
+        return end - recordStart
     }
 
     /// Reads the next record when it is the common kind: `fieldCount` unquoted, non-empty

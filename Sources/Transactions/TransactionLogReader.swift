@@ -16,12 +16,14 @@ import Dispatch
 /// is the same on any machine. A block that holds a `"` is parsed whole on one thread,
 /// since a quoted field may span a line end.
 public enum TransactionLogReader {
-    /// Bytes read from the file per block.
+    /// Bytes read from the file per block. Smaller than `maximumRecordBytes`, so only a
+    /// record carried over from earlier blocks can pass the limit.
     static let blockSize = 8 << 20
     /// Parts shorter than this are parsed on one thread: a thread costs more than it saves.
     static let minimumSplitLength = 1 << 16
-    /// The longest record accepted: longer ones are far more likely a wrong delimiter or a
-    /// file that is not a transaction log, and would otherwise make the reader hold it all.
+    /// The longest record accepted, its line end not counted: longer ones are far more
+    /// likely a wrong delimiter or a file that is not a transaction log, and would otherwise
+    /// make the reader hold it all.
     public static let maximumRecordBytes = 16 << 20
 
     public static func read(
@@ -74,10 +76,10 @@ public enum TransactionLogReader {
             reader.keep(from: consumed)
             progress?(bytesRead, totalBytes)
             if reader.atEnd { break }
-            if reader.carried >= maximumRecordBytes {
-                throw TransactionsError.invalidInput(
-                    SourceLocation(file: path, line: session.linesConsumed + 1),
-                    "a line longer than \(maximumRecordBytes >> 20) MiB: is the delimiter right, and is this a transaction log?")
+            // The unfinished record is refused as soon as it is surely too long, whatever
+            // follows: all but a last byte, which may be the CR of a CRLF, is its text.
+            if reader.carried - session.unfinishedStart - 1 > maximumRecordBytes {
+                throw session.recordTooLong(line: session.linesConsumed + 1)
             }
         }
         return try session.finish()
@@ -224,6 +226,9 @@ private struct ReadSession {
     var recordChunks: [[TransactionRecord]] = []
     var transactionCount = 0
     var linesConsumed = 0
+    /// Where the record that the unconsumed bytes end in starts: after the header while
+    /// `begin` waits for a whole first row, else 0.
+    var unfinishedStart = 0
     var skippedCount = 0
     var skipped: [SkippedRow] = []
     var minDay = Int32.max
@@ -259,10 +264,14 @@ private struct ReadSession {
         } catch {
             throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
         }
-        guard case .record = first else {
-            if case .incomplete = first { return nil }
+        guard case .record(let firstLine) = first else {
+            if case .incomplete = first {
+                unfinishedStart = scanner.position
+                return nil
+            }
             throw TransactionsError.invalidFile(path, "the file is empty: expected \(format.hasHeader ? "a header and " : "")transaction rows")
         }
+        try checkLength(scanner, line: firstLine)
         let header: [String]? = format.hasHeader ? fields.map { scanner.text($0) } : nil
         columns = try resolveColumns(header: header, fieldCount: fields.count)
         var headerLines = 0
@@ -276,12 +285,25 @@ private struct ReadSession {
             guard let detected = try detectDateFormat(buffer, from: start, lineOffset: headerLines, atEndOfInput: atEndOfInput) else {
                 // Read again with more bytes; meanwhile errors point past the header.
                 linesConsumed = headerLines
+                unfinishedStart = start
                 return nil
             }
             dateFormat = detected
         }
         linesConsumed = headerLines
+        unfinishedStart = 0
         return start
+    }
+
+    /// Refuses the record `scanner` has just read when it is longer than the limit.
+    func checkLength(_ scanner: RecordScanner, line: Int) throws {
+        if scanner.recordLength > TransactionLogReader.maximumRecordBytes { throw recordTooLong(line: line) }
+    }
+
+    func recordTooLong(line: Int) -> TransactionsError {
+        TransactionsError.invalidInput(
+            SourceLocation(file: path, line: line),
+            "a line longer than \(TransactionLogReader.maximumRecordBytes >> 20) MiB: is the delimiter right, and is this a transaction log?")
     }
 
     private func resolveColumns(header: [String]?, fieldCount: Int) throws -> ResolvedColumns {
@@ -367,6 +389,14 @@ private struct ReadSession {
     mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> Int {
         guard let columns, let dateFormat else { return start }
         if !shapeSettled { settleShape(buffer, from: start, columns) }
+        // Only the first record can be longer than a block (see `blockSize`), so only it is
+        // measured, and only when the bytes could hold one too long.
+        if buffer.count - start > TransactionLogReader.maximumRecordBytes {
+            var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+            if case .record(let line)? = try? scanner.next(FieldBuffer(), atEndOfInput: atEndOfInput) {
+                try checkLength(scanner, line: linesConsumed + line)
+            }
+        }
         let end = buffer.count
         var cuts = [start, end]
         let length = end - start

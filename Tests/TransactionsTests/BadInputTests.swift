@@ -130,6 +130,39 @@ import Testing
         #expect(message.hasSuffix("long.csv:2: a line longer than 16 MiB: is the delimiter right, and is this a transaction log?"))
     }
 
+    /// A line of exactly 16 MiB (its line end not counted) is read; one byte more is refused,
+    /// wherever the line falls among the blocks the file is read in, with LF or CRLF.
+    @Test func theLineLimitIsSixteenMiBExactly() throws {
+        let limit = TransactionLogReader.maximumRecordBytes
+        #expect(limit == 16 << 20)
+        let format = TransactionLogFormat(amountColumn: ColumnReference("amount"))
+        for (lineEnd, longRow) in [("\n", 2), ("\r\n", 2), ("\n", 1)] {
+            for length in [limit - 1, limit, limit + 1, limit + (4 << 20)] {
+                // Row `longRow` padded with blanks, which the reader trims, to `length` bytes.
+                var bytes = Array("customer_id,date,amount\(lineEnd)".utf8)
+                for row in 1...3 {
+                    let text = Array("\(row),2024-01-0\(row),\(row)".utf8)
+                    bytes += text + [UInt8](repeating: 0x20, count: row == longRow ? length - text.count : 0) + Array(lineEnd.utf8)
+                }
+                let path = try temporaryFile(bytes)
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                for blockSize in [TransactionLogReader.blockSize, 3 << 20] {
+                    let outcome = Result {
+                        try TransactionLogReader.read(path: path, format: format, onBadRow: .fail, blockSize: blockSize, progress: nil)
+                    }
+                    switch outcome {
+                    case .success(let log):
+                        #expect(length <= limit, "a \(length)-byte line was read")
+                        #expect(log.transactionCount == 3)
+                    case .failure(let error):
+                        #expect(length > limit, "\(error)")
+                        #expect("\(error)".hasSuffix("tx.csv:\(longRow + 1): a line longer than 16 MiB: is the delimiter right, and is this a transaction log?"))
+                    }
+                }
+            }
+        }
+    }
+
     @Test func skippingBadRowsCountsThemAndKeepsTheFirstTen() throws {
         var text = "customer_id,date,amount\n"
         for i in 0..<25 { text += "c\(i),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
