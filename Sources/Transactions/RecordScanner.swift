@@ -287,6 +287,29 @@ struct RecordScanner {
         return nil
     }
 
+    /// A field's value as an error message quotes it: whole when it has at most
+    /// `wholeQuoteBytes` bytes, else its first `shortQuoteCharacters` characters, "…" and its
+    /// size, so that a runaway field (a wrong delimiter, a file that is not a log) cannot make
+    /// a message as long as itself. Only the shown part is decoded.
+    func quoted(_ field: FieldSpan) -> String {
+        var size = field.end - field.start
+        if field.quoted {
+            // Each `""` in a quoted field is one byte of its value.
+            var quotes = 0
+            for i in field.start..<field.end where base[i] == 0x22 { quotes += 1 }
+            size -= quotes / 2
+        }
+        guard size > Self.wholeQuoteBytes else { return "\"\(text(field))\"" }
+        // Enough bytes for the characters shown, cut where a UTF-8 sequence starts.
+        var cut = min(field.end, field.start + 4 * Self.shortQuoteCharacters)
+        while cut > field.start, cut < field.end, base[cut] & 0xC0 == 0x80 { cut -= 1 }
+        let shown = text(FieldSpan(start: field.start, end: cut, quoted: field.quoted)).prefix(Self.shortQuoteCharacters)
+        return "\"\(shown)…\" (\(size) bytes)"
+    }
+
+    static let wholeQuoteBytes = 64
+    static let shortQuoteCharacters = 48
+
     /// The text of a field, with `""` turned into `"` in a quoted one.
     func text(_ field: FieldSpan) -> String {
         String(decoding: bytes(field), as: UTF8.self)

@@ -356,7 +356,7 @@ private struct ReadSession {
             let field = fields[columns.date]
             let p = buffer.baseAddress! + field.start
             let n = field.end - field.start
-            if firstExample == nil { firstExample = scanner.text(field) }
+            if firstExample == nil { firstExample = scanner.quoted(field) }
             for (i, candidate) in DateFormat.detectionOrder.enumerated() where candidate.parse(p, n) != nil {
                 fits[i] += 1
             }
@@ -374,12 +374,12 @@ private struct ReadSession {
                 throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
             }
             throw TransactionsError.invalidFile(
-                path, "cannot tell the date format: \"\(firstExample ?? "")\" fits none of \(DateFormat.choices); give the format explicitly")
+                path, "cannot tell the date format: \(firstExample ?? "\"\"") fits none of \(DateFormat.choices); give the format explicitly")
         }
         let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
         if winners.count > 1 {
             throw TransactionsError.invalidFile(
-                path, "the dates are ambiguous: values such as \"\(firstExample ?? "")\" read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
+                path, "the dates are ambiguous: values such as \(firstExample ?? "\"\"") read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
         }
         return winners[0]
     }
@@ -616,8 +616,7 @@ struct PartParser: Sendable {
                 dayNumber = previousDay
             } else {
                 guard let day = dateFormat.parse(base + dateField.start, dateLength) else {
-                    let text = scanner.text(dateField)
-                    if bad(line, columns.date, "\"\(text)\" is not a \(dateFormat.rawValue) date") { continue }
+                    if bad(line, columns.date, "\(scanner.quoted(dateField)) is not a \(dateFormat.rawValue) date") { continue }
                     break rows
                 }
                 dayNumber = Int32(day.daysSinceEpoch)
@@ -626,8 +625,7 @@ struct PartParser: Sendable {
                 previousDay = dayNumber
             }
             if dayNumber < PartParser.lowestDay || dayNumber > PartParser.highestDay {
-                let text = scanner.text(dateField)
-                if bad(line, columns.date, "\"\(text)\" is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
+                if bad(line, columns.date, "\(scanner.quoted(dateField)) is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
                 break rows
             }
             var amount = 0.0
@@ -637,10 +635,10 @@ struct PartParser: Sendable {
                 case .value(let v):
                     amount = v
                 case .notANumber:
-                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a number") { continue }
+                    if bad(line, amountColumn, "\(scanner.quoted(field)) is not a number") { continue }
                     break rows
                 case .notFinite:
-                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a finite amount") { continue }
+                    if bad(line, amountColumn, "\(scanner.quoted(field)) is not a finite amount") { continue }
                     break rows
                 }
             }
