@@ -1,4 +1,5 @@
 import Foundation
+import LifetimeValue
 import LinearAlgebra
 import Transactions
 
@@ -190,7 +191,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .modelFile
         return Array(try encoder.encode(self)) + [0x0A]
     }
 
@@ -202,7 +203,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
         let data = Data(bytes)
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .modelFile
         let header = try? decoder.decode(Header.self, from: data)
         guard let version = header?.formatVersion, header?.model == "logistic" else {
             throw ChurnError.invalidModelFile("\(source) is not a churn model file (it needs \"model\": \"logistic\" and a formatVersion)")

@@ -54,12 +54,35 @@ public struct JobQueue: Sendable {
 
     /// Opens the queue at `root`, creating it and its five directories if missing.
     public init(at root: String) throws {
+        self.init(root: root)
+        try QueueFileSystem.makeDirectory(self.root)
+        for name in Self.directoryNames { try QueueFileSystem.makeDirectory("\(self.root)/\(name)") }
+    }
+
+    /// Opens the queue at `root` only if it is one: a directory holding the five
+    /// directories. Nothing is created, so that a mistyped path is refused rather than shown
+    /// as an empty queue that looking at it made.
+    public init(existingAt root: String) throws {
+        self.init(root: root)
+        guard let facts = QueueFileSystem.facts(self.root, followingLinks: true) else {
+            throw QueueError.notAQueue(self.root, "no such directory")
+        }
+        guard facts.isDirectory else { throw QueueError.notAQueue(self.root, "not a directory") }
+        let missing = Self.directoryNames.filter {
+            QueueFileSystem.facts("\(self.root)/\($0)", followingLinks: true)?.isDirectory != true
+        }
+        guard missing.isEmpty else {
+            throw QueueError.notAQueue(self.root, "it has no \(missing.map { "\($0)/" }.joined(separator: ", "))")
+        }
+    }
+
+    private init(root: String) {
         var root = root
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         self.root = root
-        try QueueFileSystem.makeDirectory(root)
-        for directory in [incoming, running, done, failed, tmp] { try QueueFileSystem.makeDirectory(directory) }
     }
+
+    private static let directoryNames = ["incoming", "running", "done", "failed", "tmp"]
 
     func runningJob(_ id: String) -> String { "\(running)/\(id).json" }
     func leasePath(_ id: String) -> String { "\(running)/\(id).lease" }

@@ -9,6 +9,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable {
     case unknownJob(String)
     /// A job refused by `submit`, before it entered the queue: file and reason.
     case refused(String, String)
+    /// A path opened as an existing queue that is not one: the path and what is missing.
+    case notAQueue(String, String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum QueueError: Error, CustomStringConvertible, Equatable {
         case .invalidJobID(let id): "\"\(id)\" is not a job id (letters, digits, '.', '_' and '-', at most 200, not starting with '.')"
         case .unknownJob(let id): "no job \(id) in the queue"
         case .refused(let path, let reason): "\(path): \(reason)"
+        case .notAQueue(let path, let reason): "\(path) is not a queue: \(reason)"
         }
     }
 }

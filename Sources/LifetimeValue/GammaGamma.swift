@@ -35,16 +35,17 @@ public struct GammaGamma: Sendable, Equatable {
     /// Fits on the repeat buyers among `frequency` (x) and `monetaryValue` (z̄). Customers
     /// without repeats carry no spend information; repeat buyers whose mean spend is not
     /// positive (free orders, refunds) have no place in a gamma density and are left out too,
-    /// counted in `leftOut` so that the caller can say so.
+    /// counted in `leftOut` so that the caller can say so. `customers` is how many the fit
+    /// used: the repeat buyers with positive spend, the count a model file records.
     public static func fit(frequency: [Double], monetaryValue: [Double], penalty: Double = 0) throws
-        -> (model: GammaGamma, fit: FitResult, leftOut: Int)
+        -> (model: GammaGamma, fit: FitResult, customers: Int, leftOut: Int)
     {
         let data = try SpendHistories(frequency: frequency, monetaryValue: monetaryValue)
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
         let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1], subsample: data.warmStart.map(Likelihood.init))
         let v = result.parameters
-        return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result, data.leftOut)
+        return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result, data.x.count, data.leftOut)
     }
 
     /// The expected mean spend per transaction of a customer with x repeat purchases of mean

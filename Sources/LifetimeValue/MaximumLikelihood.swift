@@ -187,13 +187,15 @@ struct MaximumLikelihood {
             throw LifetimeValueError.didNotConverge(
                 "after \(iterations) iterations the gradient is \(gradientNorm) at \(zip(M.parameterNames, parameters).map { "\($0) = \($1)" }.joined(separator: ", "))")
         }
+        func notIdentified(_ why: String) -> LifetimeValueError {
+            .didNotConverge("\(why): the parameters are not identified by the data")
+        }
         let information = try negativeHessian(model, phi)
         let covariance: Matrix
         do {
             covariance = try Cholesky(factoring: information).inverse()
         } catch {
-            throw LifetimeValueError.didNotConverge(
-                "the Hessian at the estimate is not positive definite (\(error)): the parameters are not identified by the data")
+            throw notIdentified("the Hessian at the estimate is not positive definite (\(error))")
         }
         var standardErrors: [Double] = [], lower: [Double] = [], upper: [Double] = []
         for i in 0..<n {
@@ -201,6 +203,12 @@ struct MaximumLikelihood {
             standardErrors.append(parameters[i] * logError)
             lower.append(exp(phi[i] - 1.959963984540054 * logError))
             upper.append(exp(phi[i] + 1.959963984540054 * logError))
+        }
+        // A Hessian that is positive definite only by rounding (a customer or two for four
+        // parameters) gives variances so large that an interval reaches 0 or overflows: the
+        // data say as little as when the factorisation fails.
+        guard zip(lower, upper).allSatisfy({ $0 > 0 && $1.isFinite }), standardErrors.allSatisfy(\.isFinite) else {
+            throw notIdentified("the 95% intervals at the estimate are unbounded")
         }
         return FitResult(
             parameterNames: M.parameterNames, parameters: parameters, standardErrors: standardErrors,

@@ -52,14 +52,17 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .modelFile
         return Array(try encoder.encode(self)) + [0x0A]
     }
 
     /// Reads a model file, refusing another format version with a clear message.
     public static func decode(_ bytes: [UInt8], source: String) throws -> ModelFile {
         let data = Data(bytes)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .modelFile
         struct VersionOnly: Decodable { var formatVersion: Int? }
-        let version = (try? JSONDecoder().decode(VersionOnly.self, from: data))?.formatVersion
+        let version = (try? decoder.decode(VersionOnly.self, from: data))?.formatVersion
         guard let version else {
             throw LifetimeValueError.invalidModelFile("\(source) is not a Clientele model file (no formatVersion)")
         }
@@ -68,7 +71,7 @@ public struct ModelFile: Codable, Sendable, Equatable {
                 "\(source) has format version \(version); this Clientele reads version \(currentFormatVersion)")
         }
         do {
-            return try JSONDecoder().decode(ModelFile.self, from: data)
+            return try decoder.decode(ModelFile.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
             throw LifetimeValueError.invalidModelFile("\(source): missing key \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -116,4 +119,15 @@ public struct ModelFile: Codable, Sendable, Equatable {
         }
         return try GammaGamma(p: parameter("p"), q: parameter("q"), gamma: parameter("gamma"))
     }
+}
+
+/// How Clientele's model files (this one and the churn model's) write a number that is not
+/// finite, for which JSON has no literal: as the strings `inf`, `-inf` and `nan`, so that
+/// writing a model file never fails on one.
+extension JSONEncoder.NonConformingFloatEncodingStrategy {
+    public static var modelFile: Self { .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan") }
+}
+
+extension JSONDecoder.NonConformingFloatDecodingStrategy {
+    public static var modelFile: Self { .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan") }
 }

@@ -172,7 +172,7 @@ public enum Pipeline {
             }
             spend = fitted.model
             modelFile("gamma-gamma", ModelFile(
-                model: "gamma-gamma", fit: fitted.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
+                model: "gamma-gamma", fit: fitted.fit, customers: fitted.customers, timeUnit: job.period.unit.rawValue,
                 dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
             clock.note("gamma-gamma: \(parameters(fitted.fit))\(fitted.leftOut > 0 ? "; \(fitted.leftOut) repeat buyers without positive spend left out" : "")")
         }

@@ -58,7 +58,7 @@ extension CustomerSummary {
                 let field = fields[index]
                 guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
                     throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                         "\"\(records.scanner.text(field))\" is not a finite number")
+                                                         "\(records.scanner.quoted(field)) is not a finite number")
                 }
                 return value
             }

@@ -46,7 +46,7 @@ public struct NumericTable: Sendable {
                     let field = fields[index]
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                             "\"\(records.scanner.text(field))\" is not a finite number")
+                                                             "\(records.scanner.quoted(field)) is not a finite number")
                     }
                     columns[c].append(value)
                 }

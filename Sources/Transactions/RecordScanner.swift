@@ -80,6 +80,8 @@ struct RecordScanner {
     private(set) var position: Int
     /// Physical lines fully consumed so far.
     private(set) var linesConsumed: Int = 0
+    /// Where the last record `next` read starts (after any blank lines it skipped).
+    private(set) var recordStart = 0
 
     init(_ buffer: UnsafeBufferPointer<UInt8>, delimiter: Delimiter, from start: Int = 0) {
         base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
@@ -115,8 +117,20 @@ struct RecordScanner {
             if fields.count == 1, !fields[0].quoted, fields[0].start == fields[0].end {
                 continue
             }
+            self.recordStart = recordStart
             return .record(line: startLines + 1)
         }
+    }
+
+    /// The length in bytes of the last record `next` read, its line end (LF or CRLF) not
+    /// counted: what the reader's record limit measures.
+    var recordLength: Int {
+        var end = position
+        if end > recordStart, base[end - 1] == 0x0A {
+            end -= 1
+            if end > recordStart, base[end - 1] == 0x0D { end -= 1 }
+        }
+        return end - recordStart
     }
 
     /// Reads the next record when it is the common kind: `fieldCount` unquoted, non-empty
@@ -272,6 +286,29 @@ struct RecordScanner {
         }
         return nil
     }
+
+    /// A field's value as an error message quotes it: whole when it has at most
+    /// `wholeQuoteBytes` bytes, else its first `shortQuoteCharacters` characters, "…" and its
+    /// size, so that a runaway field (a wrong delimiter, a file that is not a log) cannot make
+    /// a message as long as itself. Only the shown part is decoded.
+    func quoted(_ field: FieldSpan) -> String {
+        var size = field.end - field.start
+        if field.quoted {
+            // Each `""` in a quoted field is one byte of its value.
+            var quotes = 0
+            for i in field.start..<field.end where base[i] == 0x22 { quotes += 1 }
+            size -= quotes / 2
+        }
+        guard size > Self.wholeQuoteBytes else { return "\"\(text(field))\"" }
+        // Enough bytes for the characters shown, cut where a UTF-8 sequence starts.
+        var cut = min(field.end, field.start + 4 * Self.shortQuoteCharacters)
+        while cut > field.start, cut < field.end, base[cut] & 0xC0 == 0x80 { cut -= 1 }
+        let shown = text(FieldSpan(start: field.start, end: cut, quoted: field.quoted)).prefix(Self.shortQuoteCharacters)
+        return "\"\(shown)…\" (\(size) bytes)"
+    }
+
+    static let wholeQuoteBytes = 64
+    static let shortQuoteCharacters = 48
 
     /// The text of a field, with `""` turned into `"` in a quoted one.
     func text(_ field: FieldSpan) -> String {

@@ -29,7 +29,7 @@ public enum RetentionTable {
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start),
                           value >= 0, value.rounded() == value else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[i]),
-                                                             "\"\(records.scanner.text(field))\" is not a count (a whole number ≥ 0)")
+                                                             "\(records.scanner.quoted(field)) is not a count (a whole number ≥ 0)")
                     }
                     return value
                 }

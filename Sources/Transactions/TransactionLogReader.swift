@@ -16,12 +16,14 @@ import Dispatch
 /// is the same on any machine. A block that holds a `"` is parsed whole on one thread,
 /// since a quoted field may span a line end.
 public enum TransactionLogReader {
-    /// Bytes read from the file per block.
+    /// Bytes read from the file per block. Smaller than `maximumRecordBytes`, so only a
+    /// record carried over from earlier blocks can pass the limit.
     static let blockSize = 8 << 20
     /// Parts shorter than this are parsed on one thread: a thread costs more than it saves.
     static let minimumSplitLength = 1 << 16
-    /// The longest record accepted: longer ones are far more likely a wrong delimiter or a
-    /// file that is not a transaction log, and would otherwise make the reader hold it all.
+    /// The longest record accepted, its line end not counted: longer ones are far more
+    /// likely a wrong delimiter or a file that is not a transaction log, and would otherwise
+    /// make the reader hold it all.
     public static let maximumRecordBytes = 16 << 20
 
     public static func read(
@@ -74,10 +76,10 @@ public enum TransactionLogReader {
             reader.keep(from: consumed)
             progress?(bytesRead, totalBytes)
             if reader.atEnd { break }
-            if reader.carried >= maximumRecordBytes {
-                throw TransactionsError.invalidInput(
-                    SourceLocation(file: path, line: session.linesConsumed + 1),
-                    "a line longer than \(maximumRecordBytes >> 20) MiB: is the delimiter right, and is this a transaction log?")
+            // The unfinished record is refused as soon as it is surely too long, whatever
+            // follows: all but a last byte, which may be the CR of a CRLF, is its text.
+            if reader.carried - session.unfinishedStart - 1 > maximumRecordBytes {
+                throw session.recordTooLong(line: session.linesConsumed + 1)
             }
         }
         return try session.finish()
@@ -224,6 +226,9 @@ private struct ReadSession {
     var recordChunks: [[TransactionRecord]] = []
     var transactionCount = 0
     var linesConsumed = 0
+    /// Where the record that the unconsumed bytes end in starts: after the header while
+    /// `begin` waits for a whole first row, else 0.
+    var unfinishedStart = 0
     var skippedCount = 0
     var skipped: [SkippedRow] = []
     var minDay = Int32.max
@@ -259,10 +264,14 @@ private struct ReadSession {
         } catch {
             throw TransactionsError.invalidInput(SourceLocation(file: path, line: error.line), error.message)
         }
-        guard case .record = first else {
-            if case .incomplete = first { return nil }
+        guard case .record(let firstLine) = first else {
+            if case .incomplete = first {
+                unfinishedStart = scanner.position
+                return nil
+            }
             throw TransactionsError.invalidFile(path, "the file is empty: expected \(format.hasHeader ? "a header and " : "")transaction rows")
         }
+        try checkLength(scanner, line: firstLine)
         let header: [String]? = format.hasHeader ? fields.map { scanner.text($0) } : nil
         columns = try resolveColumns(header: header, fieldCount: fields.count)
         var headerLines = 0
@@ -276,12 +285,25 @@ private struct ReadSession {
             guard let detected = try detectDateFormat(buffer, from: start, lineOffset: headerLines, atEndOfInput: atEndOfInput) else {
                 // Read again with more bytes; meanwhile errors point past the header.
                 linesConsumed = headerLines
+                unfinishedStart = start
                 return nil
             }
             dateFormat = detected
         }
         linesConsumed = headerLines
+        unfinishedStart = 0
         return start
+    }
+
+    /// Refuses the record `scanner` has just read when it is longer than the limit.
+    func checkLength(_ scanner: RecordScanner, line: Int) throws {
+        if scanner.recordLength > TransactionLogReader.maximumRecordBytes { throw recordTooLong(line: line) }
+    }
+
+    func recordTooLong(line: Int) -> TransactionsError {
+        TransactionsError.invalidInput(
+            SourceLocation(file: path, line: line),
+            "a line longer than \(TransactionLogReader.maximumRecordBytes >> 20) MiB: is the delimiter right, and is this a transaction log?")
     }
 
     private func resolveColumns(header: [String]?, fieldCount: Int) throws -> ResolvedColumns {
@@ -334,7 +356,7 @@ private struct ReadSession {
             let field = fields[columns.date]
             let p = buffer.baseAddress! + field.start
             let n = field.end - field.start
-            if firstExample == nil { firstExample = scanner.text(field) }
+            if firstExample == nil { firstExample = scanner.quoted(field) }
             for (i, candidate) in DateFormat.detectionOrder.enumerated() where candidate.parse(p, n) != nil {
                 fits[i] += 1
             }
@@ -352,12 +374,12 @@ private struct ReadSession {
                 throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
             }
             throw TransactionsError.invalidFile(
-                path, "cannot tell the date format: \"\(firstExample ?? "")\" fits none of \(DateFormat.choices); give the format explicitly")
+                path, "cannot tell the date format: \(firstExample ?? "\"\"") fits none of \(DateFormat.choices); give the format explicitly")
         }
         let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
         if winners.count > 1 {
             throw TransactionsError.invalidFile(
-                path, "the dates are ambiguous: values such as \"\(firstExample ?? "")\" read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
+                path, "the dates are ambiguous: values such as \(firstExample ?? "\"\"") read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
         }
         return winners[0]
     }
@@ -367,6 +389,14 @@ private struct ReadSession {
     mutating func parse(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, atEndOfInput: Bool) throws -> Int {
         guard let columns, let dateFormat else { return start }
         if !shapeSettled { settleShape(buffer, from: start, columns) }
+        // Only the first record can be longer than a block (see `blockSize`), so only it is
+        // measured, and only when the bytes could hold one too long.
+        if buffer.count - start > TransactionLogReader.maximumRecordBytes {
+            var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
+            if case .record(let line)? = try? scanner.next(FieldBuffer(), atEndOfInput: atEndOfInput) {
+                try checkLength(scanner, line: linesConsumed + line)
+            }
+        }
         let end = buffer.count
         var cuts = [start, end]
         let length = end - start
@@ -586,8 +616,7 @@ struct PartParser: Sendable {
                 dayNumber = previousDay
             } else {
                 guard let day = dateFormat.parse(base + dateField.start, dateLength) else {
-                    let text = scanner.text(dateField)
-                    if bad(line, columns.date, "\"\(text)\" is not a \(dateFormat.rawValue) date") { continue }
+                    if bad(line, columns.date, "\(scanner.quoted(dateField)) is not a \(dateFormat.rawValue) date") { continue }
                     break rows
                 }
                 dayNumber = Int32(day.daysSinceEpoch)
@@ -596,8 +625,7 @@ struct PartParser: Sendable {
                 previousDay = dayNumber
             }
             if dayNumber < PartParser.lowestDay || dayNumber > PartParser.highestDay {
-                let text = scanner.text(dateField)
-                if bad(line, columns.date, "\"\(text)\" is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
+                if bad(line, columns.date, "\(scanner.quoted(dateField)) is outside the supported dates \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound)") { continue }
                 break rows
             }
             var amount = 0.0
@@ -607,10 +635,10 @@ struct PartParser: Sendable {
                 case .value(let v):
                     amount = v
                 case .notANumber:
-                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a number") { continue }
+                    if bad(line, amountColumn, "\(scanner.quoted(field)) is not a number") { continue }
                     break rows
                 case .notFinite:
-                    if bad(line, amountColumn, "\"\(scanner.text(field))\" is not a finite amount") { continue }
+                    if bad(line, amountColumn, "\(scanner.quoted(field)) is not a finite amount") { continue }
                     break rows
                 }
             }

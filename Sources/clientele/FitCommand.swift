@@ -75,12 +75,19 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         let fit: FitResult
-        let customers: Int
+        var customers: Int
         let dataFingerprint: String
         var timeUnit = unit.value.rawValue
         if model == "sbg" {
             var active = try RetentionTable.read(path: summary, column: cohort)
-            if let calibrationPeriods { active = Array(active.prefix(calibrationPeriods + 1)) }
+            if let calibrationPeriods {
+                // Periods 0…N are kept; an N past the table's last period would quietly fit
+                // them all and leave nothing for checking projections.
+                guard calibrationPeriods < active.count else {
+                    throw CommandError("--calibration-periods \(calibrationPeriods) is beyond the table: \(summary) has periods 0…\(active.count - 1), so give at most \(active.count - 1)")
+                }
+                active = Array(active.prefix(calibrationPeriods + 1))
+            }
             fit = try ShiftedBetaGeometric.fit(active: active, penalty: penalty).fit
             customers = Int(active[0])
             dataFingerprint = RetentionTable.fingerprint(active)
@@ -106,6 +113,7 @@ struct FitCommand: ParsableCommand {
                 }
                 let spend = try GammaGamma.fit(frequency: frequency, monetaryValue: monetary, penalty: penalty)
                 fit = spend.fit
+                customers = spend.customers
                 if spend.leftOut > 0 {
                     writeStandardError("left out \(spend.leftOut) repeat buyers whose mean spend is not positive\n")
                 }

@@ -15,11 +15,18 @@ import Glibc
 #endif
 
 struct QueueOption: ParsableArguments {
-    @Option(help: "The queue directory (created if missing).")
+    @Option(help: "The queue directory (submit and worker create it if missing; status refuses a path that is not a queue).")
     var queue: String
 
+    /// The queue, created if missing: for the commands that put jobs in or take them out.
     func open() throws -> JobQueue {
         try JobQueue(at: queue)
+    }
+
+    /// The queue as it is, for a command that only looks: a path that is not a queue is
+    /// refused, so a typo cannot pass for an empty queue.
+    func openExisting() throws -> JobQueue {
+        try JobQueue(existingAt: queue)
     }
 }
 
@@ -202,7 +209,7 @@ struct StatusCommand: ParsableCommand {
     var jobID: String?
 
     func run() throws {
-        let queue = try queue.open()
+        let queue = try queue.openExisting()
         guard let jobID else {
             let jobs = try queue.jobs()
             print("state     age        attempts  id  (owner or reason)")

@@ -5,7 +5,7 @@ import Testing
 @Suite struct GammaGammaTests {
     @Test func gammaGammaReproducesPublishedCDNOWEstimates() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
-        let (model, fit, leftOut) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
+        let (model, fit, _, leftOut) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
         #expect(leftOut == 0)
         // Fader, Hardie & Lee (2005), the Gamma-Gamma note: p = 6.25, q = 3.74, γ = 15.44, given
         // to two decimals (γ truncated: the optimum is 15.4477), so within one unit of the last
@@ -141,6 +141,9 @@ import Testing
         let withFreeOrders = try GammaGamma.fit(frequency: table["x"] + [3, 1], monetaryValue: table["zbar"] + [0, -2])
         #expect(withFreeOrders.leftOut == 2)
         #expect(withFreeOrders.model == all.model)
+        let repeatBuyers = table["x"].filter { $0 > 0 }.count
+        #expect(repeatBuyers < table["x"].count)
+        #expect(all.customers == repeatBuyers && withFreeOrders.customers == repeatBuyers)
     }
 
     @Test func spendWithoutRepeatBuyersIsRefused() {

@@ -32,6 +32,15 @@ import Transactions
 
     func names(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 
+    /// The job's calibration summary, as `clientele summarize` makes it with the same window.
+    func calibrationSummary(_ job: Job) throws -> CustomerSummary {
+        let log = try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
+                                                onBadRow: job.transactions.onBadRow)
+        return try CustomerSummary(log: log, options: SummaryOptions(
+            period: job.period.periodLength, unit: job.period.unit, calibrationEnd: job.period.calibrationEnd,
+            observationEnd: job.period.observationEnd))
+    }
+
     @Test func runWritesEveryFileOfTheResultDirectory() throws {
         let output = directory + "/result"
         let outcome = try Pipeline.run(job: try job(), output: output, clienteleVersion: "test")
@@ -70,11 +79,7 @@ import Transactions
         let job = try job()
         let output = directory + "/result"
         _ = try Pipeline.run(job: job, output: output, clienteleVersion: "test")
-        let log = try TransactionLogReader.read(path: job.transactions.path, format: job.transactions.format,
-                                                onBadRow: job.transactions.onBadRow)
-        let summary = try CustomerSummary(log: log, options: SummaryOptions(
-            period: job.period.periodLength, unit: job.period.unit, calibrationEnd: job.period.calibrationEnd,
-            observationEnd: job.period.observationEnd))
+        let summary = try calibrationSummary(job)
         let expected = try CustomerSummary.read(bytes: summary.csvBytes(), path: "summary.csv", unit: job.period.unit).fingerprint
         #expect(expected == summary.fingerprint && expected.hasPrefix("sha256:"))
         for name in ["bgnbd", "gamma-gamma", "churn-logistic"] {
@@ -82,6 +87,20 @@ import Transactions
             let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
             #expect(object?["dataFingerprint"] as? String == expected, "\(name)")
         }
+    }
+
+    /// The spend model's file counts the customers its fit used: the calibration summary's
+    /// repeat buyers with positive spend, not every customer.
+    @Test func theSpendModelCountsTheRepeatBuyersItWasFittedOn() throws {
+        let job = try job()
+        let output = directory + "/result"
+        let outcome = try Pipeline.run(job: job, output: output, clienteleVersion: "test")
+        let summary = try calibrationSummary(job)
+        let monetary = try #require(summary.monetaryValue)
+        let repeatBuyers = summary.frequency.indices.filter { summary.frequency[$0] > 0 && monetary[$0] > 0 }.count
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(output)/models/gamma-gamma.json"))
+        let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+        #expect(repeatBuyers < outcome.customers && object?["customers"] as? Int == repeatBuyers)
     }
 
     @Test func theSameJobGivesTheSameBytes() throws {

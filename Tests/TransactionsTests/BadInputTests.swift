@@ -51,6 +51,30 @@ import Testing
         #expect(failure(header + "1,2024-01-01,1,234.50\n").contains("4 fields, expected 3"))
     }
 
+    /// A runaway value is quoted by its first 48 characters and its size, so a 1 MiB amount
+    /// makes a one-line message; values of up to 64 bytes are quoted whole.
+    @Test func longValuesAreCutWhereMessagesQuoteThem() throws {
+        let header = "customer_id,date,amount\n"
+        let huge = String(repeating: "9", count: 1 << 20) + "x"
+        let message = failure(header + "1,2024-01-01,\(huge)\n")
+        #expect(message.hasSuffix("tx.csv:2: column \"amount\": \"\(String(repeating: "9", count: 48))…\" (1048577 bytes) is not a number"))
+        #expect(message.utf8.count < 200)
+        let whole = String(repeating: "7", count: 63) + "x"
+        #expect(failure(header + "1,2024-01-01,\(whole)\n").hasSuffix("column \"amount\": \"\(whole)\" is not a number"))
+        #expect(failure(header + "1,2024-01-01,\(whole)7\n").hasSuffix("column \"amount\": \"\(whole.prefix(48))…\" (65 bytes) is not a number"))
+        // In a quoted field each `""` is one byte of the value, and a cut never splits a character.
+        let format = TransactionLogFormat(amountColumn: ColumnReference("amount"), dateFormat: .isoDate)
+        let date = "\"" + String(repeating: "é\"\"", count: 40) + "\""
+        #expect(failure(header + "1,\(date),5\n", format)
+            .hasSuffix("tx.csv:2: column \"date\": \"\(String(repeating: "é\"", count: 24))…\" (120 bytes) is not a yyyy-MM-dd date"))
+        // The summary reader quotes the same way.
+        let summary = "customer_id,frequency,recency,T\nA,\(String(repeating: "1", count: 100))x,0,1\n"
+        #expect(throws: TransactionsError.invalidInput(SourceLocation(file: "s.csv", line: 2, column: "frequency"),
+                                                       "\"\(String(repeating: "1", count: 48))…\" (101 bytes) is not a finite number")) {
+            try CustomerSummary.read(bytes: Array(summary.utf8), path: "s.csv", unit: .days)
+        }
+    }
+
     @Test func impossibleDatesAreRefusedWithTheFormat() {
         let format = TransactionLogFormat(amountColumn: ColumnReference("amount"), dateFormat: .isoDate)
         let header = "customer_id,date,amount\n"
@@ -128,6 +152,39 @@ import Testing
             message = "\(error)"
         }
         #expect(message.hasSuffix("long.csv:2: a line longer than 16 MiB: is the delimiter right, and is this a transaction log?"))
+    }
+
+    /// A line of exactly 16 MiB (its line end not counted) is read; one byte more is refused,
+    /// wherever the line falls among the blocks the file is read in, with LF or CRLF.
+    @Test func theLineLimitIsSixteenMiBExactly() throws {
+        let limit = TransactionLogReader.maximumRecordBytes
+        #expect(limit == 16 << 20)
+        let format = TransactionLogFormat(amountColumn: ColumnReference("amount"))
+        for (lineEnd, longRow) in [("\n", 2), ("\r\n", 2), ("\n", 1)] {
+            for length in [limit - 1, limit, limit + 1, limit + (4 << 20)] {
+                // Row `longRow` padded with blanks, which the reader trims, to `length` bytes.
+                var bytes = Array("customer_id,date,amount\(lineEnd)".utf8)
+                for row in 1...3 {
+                    let text = Array("\(row),2024-01-0\(row),\(row)".utf8)
+                    bytes += text + [UInt8](repeating: 0x20, count: row == longRow ? length - text.count : 0) + Array(lineEnd.utf8)
+                }
+                let path = try temporaryFile(bytes)
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                for blockSize in [TransactionLogReader.blockSize, 3 << 20] {
+                    let outcome = Result {
+                        try TransactionLogReader.read(path: path, format: format, onBadRow: .fail, blockSize: blockSize, progress: nil)
+                    }
+                    switch outcome {
+                    case .success(let log):
+                        #expect(length <= limit, "a \(length)-byte line was read")
+                        #expect(log.transactionCount == 3)
+                    case .failure(let error):
+                        #expect(length > limit, "\(error)")
+                        #expect("\(error)".hasSuffix("tx.csv:\(longRow + 1): a line longer than 16 MiB: is the delimiter right, and is this a transaction log?"))
+                    }
+                }
+            }
+        }
     }
 
     @Test func skippingBadRowsCountsThemAndKeepsTheFirstTen() throws {

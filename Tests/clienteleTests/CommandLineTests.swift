@@ -155,6 +155,12 @@ import Testing
             fileURLWithPath: Self.repositoryRoot.path + "/Tests/TransactionsTests/Fixtures/fingerprints.json"))) as! [String: Any]
         let expected = (fingerprints["cdnow_sample_calibration_weeks"] as! [String: Any])["fingerprint"] as! String
         #expect(model["dataFingerprint"] as? String == expected)
+        // The spend model is fitted on the repeat buyers with positive spend, and counts them.
+        let rows = try String(contentsOfFile: summary, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",") }
+        let repeatBuyers = rows.filter { Double($0[1])! > 0 && Double($0[4])! > 0 }.count
+        let spendModel = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: gg))) as! [String: Any]
+        #expect(repeatBuyers < 2357 && spendModel["customers"] as? Int == repeatBuyers)
 
         let predictions = directory.appendingPathComponent("predictions.csv").path
         let predict = try run(["predict", bgnbd, summary, "--unit", "weeks", "--horizon", "39", "--spend-model", gg, "--output", predictions])
@@ -186,6 +192,18 @@ import Testing
         let bad = try run(["fit", "bgnbd", summary.path, "--output", directory.appendingPathComponent("m.json").path])
         #expect(bad.standardError == "Error: \(summary.path):2: customer \"1\": recency 5.0 and T 4.0: need 0 ≤ recency ≤ T\n")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path))
+
+        // One customer cannot identify a model: refused with the reason, nothing written.
+        let one = directory.appendingPathComponent("one.csv")
+        try "customer_id,frequency,recency,T,monetary_value\nA,2,5,10,3\n".write(to: one, atomically: true, encoding: .utf8)
+        for model in ["bgnbd", "mbgnbd", "pareto-nbd", "bgbb", "gamma-gamma"] {
+            let outcome = try run(["fit", model, one.path, "--output", directory.appendingPathComponent("m.json").path])
+            #expect(outcome.status != 0 && outcome.standardError.hasPrefix("Error: "), "\(model)")
+            #expect(!outcome.standardError.contains("EncodingError"), "\(model): \(outcome.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path), "\(model)")
+        }
+        let bgnbd = try run(["fit", "bgnbd", one.path, "--output", directory.appendingPathComponent("m.json").path])
+        #expect(bgnbd.standardError == "Error: the fit did not converge: the 95% intervals at the estimate are unbounded: the parameters are not identified by the data\n")
     }
 
     /// BG/BB on the grouped donations file and Pareto/NBD on the CDNOW sample, then scoring
@@ -286,6 +304,14 @@ import Testing
         try "year,active\n0,1000\n1,800\n2,900\n".write(toFile: bad, atomically: true, encoding: .utf8)
         let refused = try run(["fit", "sbg", bad, "--output", directory.appendingPathComponent("never.json").path])
         #expect(refused.standardError == "Error: \(bad):4: column \"active\": 900 active after 800 the period before: survivors cannot increase\n")
+        // The table's periods are 0…12: a calibration past them is refused, not fitted on all 12.
+        let never = directory.appendingPathComponent("never.json").path
+        let beyond = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--calibration-periods", "50", "--output", never])
+        #expect(beyond.status != 0)
+        #expect(beyond.standardError == "Error: --calibration-periods 50 is beyond the table: datasets/retention/fader_hardie_2007.csv has periods 0…12, so give at most 12\n")
+        #expect(!FileManager.default.fileExists(atPath: never))
+        let whole = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--calibration-periods", "12", "--output", sbg])
+        #expect(whole.status == 0, "\(whole.standardError)")
         let noSummary = try run(["predict", sbg, "datasets/donations/donations.csv", "--horizon", "3", "--output", projection])
         #expect(noSummary.status != 0 && noSummary.standardError.contains("is an sbg retention model"))
     }

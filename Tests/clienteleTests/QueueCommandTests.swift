@@ -110,6 +110,36 @@ import Testing
         #expect(refused.standardError.hasPrefix("Error: \"../../etc/passwd\" is not a job id"))
     }
 
+    /// A mistyped queue path is refused by `status`, not shown as an empty queue, and
+    /// nothing is created there; a directory without the queue's directories is no queue.
+    @Test func statusRefusesAPathThatIsNotAQueueAndCreatesNothing() throws {
+        let queue = try makeQueue()
+        let parent = (queue as NSString).deletingLastPathComponent
+        for arguments in [["status", "--queue", queue], ["status", "--queue", queue, "20261130T084950.123456Z-1a2b3c4d-4242-1"]] {
+            let outcome = try cli.run(arguments)
+            #expect(outcome.status != 0)
+            #expect(outcome.standardError == "Error: \(queue) is not a queue: no such directory\n")
+            #expect(outcome.standardOutput.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: queue))
+        }
+        try FileManager.default.createDirectory(atPath: queue + "/done", withIntermediateDirectories: true)
+        let partial = try cli.run(["status", "--queue", queue])
+        #expect(partial.status != 0)
+        #expect(partial.standardError == "Error: \(queue) is not a queue: it has no incoming/, running/, failed/, tmp/\n")
+        #expect(names(queue) == ["done"])
+        try write("not a queue\n", to: parent + "/notes.txt")
+        let file = try cli.run(["status", "--queue", parent + "/notes.txt"])
+        #expect(file.status != 0 && file.standardError == "Error: \(parent)/notes.txt is not a queue: not a directory\n")
+
+        // submit still creates a queue, and status then reads it.
+        let job = parent + "/job.json"
+        try write(quickJob("new-queue"), to: job)
+        let fresh = parent + "/fresh"
+        let id = try submit(fresh, job)
+        let listed = try cli.run(["status", "--queue", fresh])
+        #expect(listed.status == 0 && listed.standardOutput.contains(id))
+    }
+
     /// Three worker processes of two job threads each drain 40 jobs: every job is claimed
     /// by exactly one of them, and every one is done.
     @Test func severalWorkerProcessesClaimEachJobOnce() throws {
