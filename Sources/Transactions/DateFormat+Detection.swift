@@ -28,7 +28,8 @@ extension DateFormat {
 
         init() {}
 
-        /// Counts the date `p[0..<count]` at 1-based `line`; `text` gives it for messages.
+        /// Counts the date `p[0..<count]` at 1-based `line`; `text` gives it for messages,
+        /// quoted (and cut when long).
         mutating func add(_ p: UnsafePointer<UInt8>, _ count: Int, line: Int, text: () -> String) {
             if firstExample == nil { firstExample = text() }
             var readers: [DateFormat] = []
@@ -65,7 +66,7 @@ extension DateFormat {
                     throw TransactionsError.invalidFile(path, "no transactions\(hasHeader ? " after the header" : "")")
                 }
                 throw TransactionsError.invalidFile(
-                    path, "cannot tell the date format: \"\(firstExample ?? "")\" fits none of \(DateFormat.choices); give the format explicitly")
+                    path, "cannot tell the date format: \(firstExample ?? "\"\"") fits none of \(DateFormat.choices); give the format explicitly")
             }
             let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
             guard winners.count > 1 else { return winners[0] }
@@ -74,10 +75,10 @@ extension DateFormat {
             if best < readable, let firstBreak {
                 throw TransactionsError.invalidInput(
                     SourceLocation(file: path, line: firstBreak.line, column: column),
-                    "\"\(firstBreak.text)\" is not \(firstBreak.settled.map(\.rawValue).joined(separator: " or ")) like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly")
+                    "\(firstBreak.text) is not \(firstBreak.settled.map(\.rawValue).joined(separator: " or ")) like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly")
             }
             throw TransactionsError.invalidFile(
-                path, "the dates are ambiguous: values such as \"\(firstExample ?? "")\" read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
+                path, "the dates are ambiguous: values such as \(firstExample ?? "\"\"") read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
         }
     }
 }

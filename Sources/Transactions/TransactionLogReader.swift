@@ -332,56 +332,27 @@ private struct ReadSession {
         return ResolvedColumns(customer: customer, date: date, amount: amount, fieldCount: fieldCount, names: names)
     }
 
-    /// Chooses the date layout that fits the most of the first rows' dates. The two slash
-    /// layouts can only be told apart by a value above 12; when none shows up in the first
-    /// block, the file is refused rather than guessed.
+    /// Chooses the date layout from the first rows' dates (`DateFormat.Detection` says how,
+    /// and what it refuses).
     private func detectDateFormat(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, lineOffset: Int, atEndOfInput: Bool) throws -> DateFormat? {
         guard let columns else { preconditionFailure("columns are resolved before dates are detected") }
         var scanner = RecordScanner(buffer, delimiter: format.delimiter, from: start)
         let fields = FieldBuffer()
-        var fits = [Int](repeating: 0, count: DateFormat.detectionOrder.count)
-        var sampled = 0
-        var firstExample: String?
-        var sawSlashAmbiguity = false
-        scanning: while true {
+        var detection = DateFormat.Detection()
+        while !detection.isSettled {
             let outcome: ScanOutcome
             do {
                 outcome = try scanner.next(fields, atEndOfInput: atEndOfInput)
             } catch {
                 throw TransactionsError.invalidInput(SourceLocation(file: path, line: lineOffset + error.line), error.message)
             }
-            if case .incomplete = outcome, sampled == 0 { return nil }
-            guard case .record = outcome else { break }
+            if case .incomplete = outcome, detection.sampled == 0 { return nil }
+            guard case .record(let line) = outcome else { break }
             guard columns.date < fields.count else { continue }
             let field = fields[columns.date]
-            let p = buffer.baseAddress! + field.start
-            let n = field.end - field.start
-            if firstExample == nil { firstExample = scanner.quoted(field) }
-            for (i, candidate) in DateFormat.detectionOrder.enumerated() where candidate.parse(p, n) != nil {
-                fits[i] += 1
-            }
-            sampled += 1
-            if sampled >= 1000 {
-                let monthFirst = fits[DateFormat.detectionOrder.firstIndex(of: .monthFirst)!]
-                let dayFirst = fits[DateFormat.detectionOrder.firstIndex(of: .dayFirst)!]
-                sawSlashAmbiguity = monthFirst == dayFirst && monthFirst > 0
-                if !sawSlashAmbiguity { break scanning }
-            }
+            detection.add(buffer.baseAddress! + field.start, field.end - field.start, line: lineOffset + line) { scanner.quoted(field) }
         }
-        let best = fits.max() ?? 0
-        guard best > 0 else {
-            if sampled == 0 {
-                throw TransactionsError.invalidFile(path, "no transactions\(format.hasHeader ? " after the header" : "")")
-            }
-            throw TransactionsError.invalidFile(
-                path, "cannot tell the date format: \(firstExample ?? "\"\"") fits none of \(DateFormat.choices); give the format explicitly")
-        }
-        let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
-        if winners.count > 1 {
-            throw TransactionsError.invalidFile(
-                path, "the dates are ambiguous: values such as \(firstExample ?? "\"\"") read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
-        }
-        return winners[0]
+        return try detection.decide(path: path, column: columns.names[columns.date], hasHeader: format.hasHeader)
     }
 
     /// Parses the complete records of `buffer` from `start`; returns where the unfinished

@@ -18,6 +18,14 @@ import Testing
         #expect(failure("\r\n\n  \n").contains("the file is empty"))
     }
 
+    /// Dates in two layouts, neither of which reads them all, are refused where the layout
+    /// breaks, not called ambiguous.
+    @Test func mixedDateLayoutsNameTheFirstDateThatBreaksThem() {
+        #expect(failure("customer_id,date,amount\nA,2024-03-01,1\nA,03/25/2024,2\n").hasSuffix(
+            "tx.csv:3: column \"date\": \"03/25/2024\" is not yyyy-MM-dd like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly"))
+        #expect(failure("customer_id,date,amount\nA,05/03/2024,1\nB,06/04/2024,2\n").contains("the dates are ambiguous"))
+    }
+
     @Test func headerOnlyHasNoTransactions() {
         #expect(failure("customer_id,date,amount\n").hasSuffix("tx.csv: no transactions after the header"))
     }

@@ -88,7 +88,7 @@ import Testing
             var detection = DateFormat.Detection()
             for (i, date) in dates.enumerated() {
                 var bytes = Array(date.utf8)
-                bytes.withUnsafeMutableBufferPointer { detection.add($0.baseAddress!, $0.count, line: i + 2) { date } }
+                bytes.withUnsafeMutableBufferPointer { detection.add($0.baseAddress!, $0.count, line: i + 2) { "\"\(date)\"" } }
             }
             do {
                 return try detection.decide(path: "tx.csv", column: "date", hasHeader: true).rawValue
