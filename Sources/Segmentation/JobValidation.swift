@@ -269,13 +269,19 @@ private struct JobWalker {
             }
         }
         let defaultHorizon: Double = switch period.unit { case .days: 365; case .weeks: 52; case .months: 12 }
+        // Ten years: CLV sums the horizon's months one by one for every distinct history, so a
+        // horizon of centuries would hold a worker for hours.
+        let longestHorizon: Double = switch period.unit { case .days: 3653; case .weeks: 522; case .months: 120 }
         return ModelSettings(
             purchase: try choice(keys["purchase"], "models.purchase", PurchaseModelKind.self) ?? .bgnbd,
             spend: spend, churn: churn, churnDefinition: definition,
             churnPenalty: try number(keys["churnPenalty"], "models.churnPenalty", "a number ≥ 0") { $0 >= 0 && $0.isFinite } ?? 0,
             churnFolds: try churnFolds(keys["churnFolds"]) ?? 5,
             churnSeed: UInt64(try integer(keys["churnSeed"], "models.churnSeed", 0...Int.max) ?? 42),
-            horizon: try number(keys["horizon"], "models.horizon", "a number > 0 (in period.unit)") { $0 > 0 && $0.isFinite && $0 <= 100_000 } ?? defaultHorizon,
+            horizon: try number(keys["horizon"], "models.horizon",
+                                "a number > 0 and at most ten years (\(Int(longestHorizon)) \(period.unit.rawValue))") {
+                $0 > 0 && $0 <= longestHorizon
+            } ?? defaultHorizon,
             discountRate: try number(keys["discountRate"], "models.discountRate", "a number 0…1 (per month)") { $0 >= 0 && $0 <= 1 } ?? 0.01)
     }
 

@@ -302,6 +302,9 @@ public enum Pipeline {
             let scoring = try CustomerSummary(log: log, options: whole)
             return (scoring, scoring)
         }
+        if let observationEnd = period.observationEnd, calibrationEnd >= observationEnd {
+            throw EmptyHoldout(calibrationEnd: calibrationEnd, observationEnd: observationEnd)
+        }
         var split = whole
         split.calibrationEnd = calibrationEnd
         let both = try CustomerSummary.summaries(log, options: [whole, split])
@@ -310,6 +313,17 @@ public enum Pipeline {
 
     static func parameters(_ fit: FitResult) -> String {
         zip(fit.parameterNames, fit.parameters).map { "\($0) \($1)" }.joined(separator: ", ")
+    }
+}
+
+/// A calibration end on or after the observation end, which a job can only show once its
+/// log is read: the observation end is the log's last day when the job gives none.
+struct EmptyHoldout: Error, CustomStringConvertible {
+    var calibrationEnd: CalendarDay
+    var observationEnd: CalendarDay
+
+    var description: String {
+        "period.calibrationEnd (\(calibrationEnd)) must come before the observation end (\(observationEnd): period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
     }
 }
 

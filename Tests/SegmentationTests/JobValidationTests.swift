@@ -36,7 +36,10 @@ import Testing
     @Test func wrongTypesAndValuesNameTheKeyPathAndWhatWasExpected() {
         #expect(refusal(minimal + #", "segmentation": {"k": "eight"}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got "eight""#)
         #expect(refusal(minimal + #", "segmentation": {"k": 8.5}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got 8.5"#)
-        #expect(refusal(minimal + #", "models": {"horizon": "52"}}"#) == #"models.horizon: expected a number > 0 (in period.unit), got "52""#)
+        #expect(refusal(minimal + #", "models": {"horizon": "52"}}"#) == #"models.horizon: expected a number > 0 and at most ten years (3653 days), got "52""#)
+        // Ten years in the job's unit, the most a CLV horizon may span.
+        #expect(refusal(minimal + #", "period": {"unit": "weeks"}, "models": {"horizon": 523}}"#) == "models.horizon: expected a number > 0 and at most ten years (522 weeks), got 523")
+        #expect(refusal(minimal + #", "period": {"unit": "weeks"}, "models": {"horizon": 522}}"#) == "accepted")
         #expect(refusal(minimal + #", "transactions2": 1}"#).hasPrefix("transactions2: unknown key; expected one of name, transactions, period"))
         #expect(refusal(minimal + #", "models": {"horizn": 52}}"#).hasPrefix("models.horizn: unknown key; expected one of purchase, spend, churn"))
         #expect(refusal(minimal + #", "segmentation": {"nInit": 0}}"#) == "segmentation.nInit: expected an integer 1…1000, got 0")

@@ -231,6 +231,24 @@ import Transactions
         #expect(names(directory) == ["result"])
     }
 
+    /// A calibration end on the log's last day, the observation end the job leaves to it,
+    /// leaves no holdout: refused as such once the log is read, not by the churn model.
+    @Test func aCalibrationEndOnTheDefaultObservationEndIsRefused() throws {
+        let text = """
+            {"name": "no-holdout",
+             "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
+                              "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1998-06-30"}}
+            """
+        let job = try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/job.json")
+        #expect {
+            try Pipeline.run(job: job, output: directory + "/result", clienteleVersion: "test")
+        } throws: { error in
+            "\(error)" == "summarize: period.calibrationEnd (1998-06-30) must come before the observation end (1998-06-30: period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
+        }
+        #expect(names(directory).isEmpty)
+    }
+
     /// The churn model runs beside segmentation; its failure still fails the run, names its
     /// stage and leaves nothing behind. In a one-day holdout two customers of the sample buy,
     /// too few for 5-fold cross-validation.
