@@ -41,7 +41,7 @@ public enum ResultDirectory {
         guard stat(parent, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
             throw WriteError(path: parent, reason: "no such directory, so the result directory cannot be made in it; create it first")
         }
-        let staging = "\(parent)/.\(name).partial-\(getpid())"
+        let staging = stagingPath(target)
         FileTree.removeTree(staging)
         guard mkdir(staging, 0o755) == 0 else { throw WriteError(path: staging, reason: "cannot create: \(systemReason())") }
         do {
@@ -49,7 +49,7 @@ public enum ResultDirectory {
             try syncTree(staging)
             var previous: String?
             if replacing, FileTree.exists(target) {
-                let aside = "\(parent)/.\(name).previous-\(getpid())"
+                let aside = asidePath(target)
                 FileTree.removeTree(aside)
                 guard rename(target, aside) == 0 else { throw WriteError(path: target, reason: "cannot move the old result aside: \(systemReason())") }
                 previous = aside
@@ -66,6 +66,36 @@ public enum ResultDirectory {
             FileTree.removeTree(staging)
             throw error
         }
+    }
+
+    /// Where `publish` builds the result for `output`, in this process.
+    static func stagingPath(_ output: String) -> String {
+        let (parent, name) = split(output)
+        return "\(parent)/.\(name).partial-\(getpid())"
+    }
+
+    /// Where `publish` moves an earlier result for `output` while it puts the new one in place.
+    static func asidePath(_ output: String) -> String {
+        let (parent, name) = split(output)
+        return "\(parent)/.\(name).previous-\(getpid())"
+    }
+
+    /// Undoes what an unfinished `publish` of `output` by this process has done, for a command
+    /// stopped by a signal in the middle of it (the process exits right after): the staging
+    /// directory is removed and an earlier result moved aside goes back. Returns whether
+    /// anything was left to undo (false once the result is published).
+    @discardableResult
+    public static func abandon(_ output: String) -> Bool {
+        let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
+        let (staging, aside) = (stagingPath(target), asidePath(target))
+        let unfinished = FileTree.exists(staging)
+        // The stages may still be writing into it: a file made after the listing keeps a
+        // directory from going, so the removal is tried again.
+        for _ in 0..<3 where FileTree.exists(staging) { FileTree.removeTree(staging) }
+        if FileTree.exists(aside) {
+            if !FileTree.exists(target) { _ = rename(aside, target) } else { FileTree.removeTree(aside) }
+        }
+        return unfinished
     }
 
     /// The files every result directory holds: what the demo's replacing asks of a directory

@@ -40,6 +40,15 @@ struct RunCommand: ParsableCommand {
 func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline.Outcome {
     try createParentDirectories(of: output)
     let display = StageDisplay()
+    // Stopped by Ctrl-C or SIGTERM, the run takes its unpublished result with it (and puts
+    // back an earlier one the demo had moved aside) instead of leaving a hidden staging
+    // directory beside the output.
+    StopSignals.install([SIGINT, SIGTERM, SIGHUP]) {
+        display.finish()
+        let unfinished = ResultDirectory.abandon(output)
+        writeStandardError("clientele: stopped by a signal\(unfinished ? "; \(output) was not published" : "")\n")
+        exit(1)
+    }
     let outcome: Pipeline.Outcome
     do {
         outcome = try Pipeline.run(job: job, output: output, replacing: replacing, clienteleVersion: Clientele.version,

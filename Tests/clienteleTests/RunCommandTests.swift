@@ -35,6 +35,35 @@ extension CommandLineTests {
         #expect(again.standardError == "Error: \(output): already exists; choose a new result directory or remove this one\n")
     }
 
+    /// A run stopped by SIGTERM or Ctrl-C takes its unpublished result with it: no hidden
+    /// staging directory stays beside the output, and it says so.
+    @Test func aStoppedRunLeavesNothingBehind() throws {
+        for signal in [SIGTERM, SIGINT] {
+            let (directory, job) = try sampleJob(#"{"k": "auto", "kRange": [2, 8], "nInit": 100}"#)
+            let output = directory.appendingPathComponent("result").path
+            let process = Process()
+            process.executableURL = Self.binary
+            process.arguments = ["run", job, "--output", output]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let staging = ".result.partial-\(process.processIdentifier)"
+            var staged = false
+            for _ in 0..<600 where !staged {
+                staged = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.contains(staging) ?? false
+                if !staged { usleep(50_000) }
+            }
+            #expect(staged, "the run never staged its result")
+            kill(process.processIdentifier, signal)
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+            #expect(message.hasSuffix("clientele: stopped by a signal; \(output) was not published\n"), "\(message)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["job.json", "tx.txt"])
+        }
+    }
+
     /// `--output results/cdnow` (the help's example) in a directory without `results/`: the
     /// missing directories are made; one that cannot be is named as the user wrote it.
     @Test func runCreatesTheMissingDirectoriesAboveTheResult() throws {
