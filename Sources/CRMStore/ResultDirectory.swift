@@ -63,7 +63,11 @@ public struct RunResult: Sendable {
 
     private static func readJSONText(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CRMStoreError.file(path, "cannot read")
+            // The reason, as the system gives it (a missing file, a permission).
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let reason = fd < 0 ? String(cString: strerror(errno)) : "not a readable file"
+            if fd >= 0 { close(fd) }
+            throw CRMStoreError.file(path, "cannot read: \(reason)")
         }
         guard (try? JSONSerialization.jsonObject(with: data)) != nil else {
             throw CRMStoreError.file(path, "not valid JSON")

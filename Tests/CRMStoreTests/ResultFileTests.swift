@@ -46,6 +46,16 @@ import Testing
         #expect(PostgresPassword.lookup(for: server, environment: ["HOME": home]) == nil)
     }
 
+    /// A result without its job.json is refused with the system's reason, as for any file.
+    @Test func aMissingJobFileIsRefusedWithTheReason() throws {
+        let result = try makeResult(customers: 20)
+        try FileManager.default.removeItem(atPath: result + "/job.json")
+        let database = try temporaryDirectory() + "/crm.db"
+        #expect(throws: CRMStoreError.file(result + "/job.json", "cannot read: No such file or directory")) {
+            try CRMExporter.export(resultDirectory: result, database: .sqlite(path: database))
+        }
+    }
+
     @Test func aBadAssignmentsFileIsReportedWhereItIsWrong() throws {
         let result = try makeResult(customers: 20)
         let path = result + "/assignments.csv"
