@@ -204,6 +204,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         let data = Data(bytes)
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .modelFile
+        if let problem = jsonSyntaxProblem(bytes) { throw ChurnError.invalidModelFile("\(source): \(problem)") }
         let header = try? decoder.decode(Header.self, from: data)
         guard let version = header?.formatVersion, header?.model == "logistic" else {
             throw ChurnError.invalidModelFile("\(source) is not a churn model file (it needs \"model\": \"logistic\" and a formatVersion)")

@@ -73,5 +73,16 @@ import Testing
         #expect(throws: ChurnError.invalidModelFile("churn.json: penalty: expected Double")) {
             try ChurnModel.decode(Array(text.utf8), source: "churn.json")
         }
+        // A file that is not JSON is refused where it breaks, or as cut short, not as another
+        // kind of file.
+        #expect(throws: ChurnError.invalidModelFile("churn.json: it ends before its JSON is complete (a file cut short?)")) {
+            try ChurnModel.decode(Array(try model.encoded().prefix(40)), source: "churn.json")
+        }
+        #expect(throws: ChurnError.invalidModelFile("churn.json: line 2, column 12: not valid JSON (invalid value)")) {
+            try ChurnModel.decode(Array("{\n  \"model\": logistic\n}".utf8), source: "churn.json")
+        }
+        #expect(throws: LifetimeValueError.invalidModelFile("bgnbd.json: line 1, column 18: not valid JSON (invalid value)")) {
+            try ModelFile.decode(Array(#"{"formatVersion":}"#.utf8), source: "bgnbd.json")
+        }
     }
 }
