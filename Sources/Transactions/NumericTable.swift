@@ -12,6 +12,8 @@ public struct NumericTable: Sendable {
     public let columnNames: [String]
     /// One array per column of `columnNames`, one value per row.
     public let columns: [[Double]]
+    /// The file's line of each row (1 is the header), for messages about a row's values.
+    public let lines: [Int]
 
     public var rowCount: Int { ids.count }
 
@@ -39,8 +41,10 @@ public struct NumericTable: Sendable {
             var ids = CustomerIDs()
             var columns = [[Double]](repeating: [], count: names.count)
             var row = 0
+            var lines: [Int] = []
             while let line = try records.next() {
                 row += 1
+                lines.append(line)
                 if let key { ids.append(records.scanner.bytes(fields[key])) } else { ids.append(Array(String(row).utf8)) }
                 for (c, index) in positions.enumerated() {
                     let field = fields[index]
@@ -52,7 +56,7 @@ public struct NumericTable: Sendable {
                 }
             }
             guard row > 0 else { throw TransactionsError.invalidFile(path, "no rows after the header") }
-            return NumericTable(ids: ids, keyColumn: key.map { header[$0] }, columnNames: names, columns: columns)
+            return NumericTable(ids: ids, keyColumn: key.map { header[$0] }, columnNames: names, columns: columns, lines: lines)
         }
     }
 }

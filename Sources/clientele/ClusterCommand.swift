@@ -124,6 +124,9 @@ struct ClusterCommand: ParsableCommand {
             }
             sampleWeights = columns.remove(at: index)
             names.remove(at: index)
+            if let weights = sampleWeights, let bad = weights.firstIndex(where: { $0 < 0 }) {
+                throw CommandError("\(SourceLocation(file: featureFile, line: table.lines[bad], column: sampleWeightColumn)): sample weight \(weights[bad]) is below 0; a weight is a number ≥ 0")
+            }
         }
         let specifications = try featureSpecifications(names)
         let (preparation, data) = try FeaturePreparation.fitted(specifications, to: columns)

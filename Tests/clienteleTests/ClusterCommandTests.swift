@@ -43,6 +43,17 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// A negative sample weight is named at its file, line and column.
+    @Test func clusterRefusesANegativeWeightWhereItIs() throws {
+        let directory = try temporaryDirectory()
+        let features = directory.appendingPathComponent("f.csv").path
+        try "customer_id,x,w\nA,1,1\nB,2,-1\nC,3,1\n".write(toFile: features, atomically: true, encoding: .utf8)
+        let outcome = try run(["cluster", features, "--k", "2", "--features", "x", "--sample-weight-column", "w",
+                               "--output", directory.appendingPathComponent("a.csv").path])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError == "Error: \(features):3: column \"w\": sample weight -1.0 is below 0; a weight is a number ≥ 0\n")
+    }
+
     @Test func clusterAutoPrintsEveryK() throws {
         let directory = try temporaryDirectory()
         let output = directory.appendingPathComponent("assignments.csv").path
