@@ -1,5 +1,6 @@
 import Foundation
 @testable import JobQueue
+import Synchronization
 import Testing
 
 @Suite struct WorkerTests {
@@ -99,5 +100,68 @@ import Testing
         #expect(jobs.allSatisfy { $0.age >= 0 && $0.age < 3600 })
         #expect(throws: QueueError.invalidJobID("../etc")) { try queue.job("../etc") }
         #expect(throws: QueueError.unknownJob("nothing-here")) { try queue.job("nothing-here") }
+    }
+
+
+    /// Runs `worker` on a thread of its own until it returns or `seconds` pass; then it is
+    /// stopped, so that a worker that would run on cannot hold the tests. The summary (nil if
+    /// even the stop did not end it within as long again), and whether it returned by itself.
+    func run(_ worker: Worker, stoppingAfter seconds: Double) -> (summary: Worker.Summary?, returned: Bool) {
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Worker.Summary?>(nil)
+        Thread.detachNewThread {
+            let summary = worker.run()
+            outcome.withLock { $0 = summary }
+            finished.signal()
+        }
+        let returned = finished.wait(timeout: .now() + seconds) == .success
+        if !returned {
+            worker.stop()
+            _ = finished.wait(timeout: .now() + seconds)
+        }
+        return (outcome.withLock { $0 }, returned)
+    }
+
+    /// An idle worker lists incoming/ once per look (a poll or an inotify batch), whatever its
+    /// concurrency: its slots used to wake each other and list again and again, thousands of
+    /// times a second from four slots up.
+    @Test(arguments: [1, 4, 64])
+    func anIdleWorkerListsIncomingOncePerLook(concurrency: Int) throws {
+        let queue = try makeQueue()
+        let worker = Worker(queue: queue, concurrency: concurrency, runner: ScriptedRunner(.copy), pollInterval: 0.1,
+                            identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 1)
+        #expect(!returned && summary != nil)
+        let listings = worker.listings.load(ordering: .relaxed)
+        #expect(worker.looksAsked >= 2)
+        #expect(listings <= worker.looksAsked, "\(listings) listings for \(worker.looksAsked) looks")
+    }
+
+    /// A draining worker on an empty queue exits after one look, whatever its concurrency:
+    /// with a thousand slots it used to run on for minutes, its slots never all at rest.
+    @Test func aDrainingWorkerOnAnEmptyQueueExitsAtOnceWhateverItsConcurrency() throws {
+        let queue = try makeQueue()
+        let worker = Worker(queue: queue, concurrency: 1_000, runner: ScriptedRunner(.copy), pollInterval: 1,
+                            drain: true, identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 60)
+        #expect(returned)
+        #expect(summary == Worker.Summary())
+        #expect(worker.listings.load(ordering: .relaxed) <= 2)
+    }
+
+    /// A draining worker that cannot claim because of the file system (here `running/` is no
+    /// directory, so every claim's rename fails) stops with the reason after one try, rather
+    /// than trying again at once, forever, and logging each time.
+    @Test func aDrainingWorkerThatCannotClaimStopsWithTheReason() throws {
+        let queue = try makeQueue()
+        _ = try queue.submit(job(1))
+        try FileManager.default.removeItem(atPath: queue.running)
+        #expect(FileManager.default.createFile(atPath: queue.running, contents: Data()))
+        let worker = drainingWorker(queue, ScriptedRunner(.copy))
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.cannotClaim?.contains("Not a directory") == true, "\(String(describing: summary))")
+        #expect(worker.listings.load(ordering: .relaxed) <= 3)
+        #expect(names(queue.incoming).count == 1)
     }
 }
