@@ -395,11 +395,12 @@ public final class Worker: @unchecked Sendable {
         if let name = claim.invalidName {
             return .invalid("the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')")
         }
-        let facts = QueueFileSystem.facts(claim.jobFile)
-        guard facts?.isRegularFile ?? false else {
-            return .invalid("the job is not a regular file (a directory, a symbolic link or a device)")
+        // lstat, before anything opens it: a FIFO or a device would block the open.
+        guard let facts = QueueFileSystem.facts(claim.jobFile) else {
+            return .fault("\(claim.jobFile): no such file", staging: nil)
         }
-        let size = facts?.size ?? 0
+        guard facts.isRegularFile else { return .invalid("the job is not a regular file: it is \(facts.kind)") }
+        let size = facts.size
         guard size <= JobQueue.maximumJobFileSize else {
             return .invalid("the job file is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
         }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import JobQueue
 import Synchronization
 import Testing
@@ -66,7 +69,7 @@ import Testing
         let runner = ValidatingRunner()
         let summary = drainingWorker(queue, runner).run()
         #expect(summary.done == 1 && summary.failed == 4)
-        #expect(errorReport(queue, "link")?.what == "the job is not a regular file (a directory, a symbolic link or a device)")
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file: it is a symbolic link")
         #expect(names(queue.done) == [good])
         #expect(errorReport(queue, "truncated")?.kind == .jobError)
         #expect(errorReport(queue, "huge")?.what == "the job file is 1073741824 bytes; a job file may be at most 1048576 bytes")
@@ -147,6 +150,37 @@ import Testing
         #expect(returned)
         #expect(summary == Worker.Summary())
         #expect(worker.listings.load(ordering: .relaxed) <= 2)
+    }
+
+    /// A FIFO, a directory and a symbolic link in incoming/: each is refused without being
+    /// opened, ends in failed/ with what it is, and leaves nothing in running/. A FIFO used to
+    /// hang the worker in open(2) while its failure was written.
+    @Test func entriesThatAreNotRegularFilesAreRefusedWithoutBeingOpened() throws {
+        let queue = try makeQueue()
+        let good = try queue.submit(job(1))
+        #expect(mkfifo(queue.incoming + "/fifo.json", 0o644) == 0)
+        try FileManager.default.createDirectory(atPath: queue.incoming + "/adir.json", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: queue.incoming + "/link.json", withDestinationPath: "/etc/hostname")
+        let worker = drainingWorker(queue, ScriptedRunner(.copy))
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.done == 1 && summary?.failed == 3)
+        #expect(names(queue.done) == [good])
+        #expect(errorReport(queue, "fifo")?.what == "the job is not a regular file: it is a FIFO")
+        #expect(errorReport(queue, "adir")?.what == "the job is not a regular file: it is a directory")
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file: it is a symbolic link")
+        #expect(QueueFileSystem.facts("\(queue.failed)/adir/job.json")?.isDirectory == true)
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
+    /// Reading a queue file never blocks: a FIFO is refused at once, not waited on.
+    @Test func readingAFIFOIsRefusedAtOnce() throws {
+        let queue = try makeQueue()
+        let fifo = queue.running + "/x.lease"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(throws: QueueError.fileSystem(fifo, "not a regular file: a FIFO")) {
+            try QueueFileSystem.readFile(fifo, limit: 1 << 20)
+        }
     }
 
     /// A draining worker that cannot claim because of the file system (here `running/` is no
