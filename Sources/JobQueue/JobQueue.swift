@@ -366,11 +366,16 @@ public struct JobQueue: Sendable {
                       owner: identity.owner, host: identity.host, pid: identity.pid, failedAt: now(), history: history)
     }
 
-    /// A failure report for a claim, by this owner.
+    /// A failure report for a claim, by this owner. The runner saw the job at
+    /// `running/<id>.json`, which it leaves as it fails: the report names where the job is
+    /// kept from then on, `failed/<id>/job.json`, in its location and its text.
     public func report(for claim: Claim, _ kind: FailureReport.Kind, _ what: String, where location: JobErrorLocation? = nil,
                        maxAttempts: Int, as identity: WorkerIdentity) -> FailureReport {
-        report(claim.id, kind, what, where: location, attempt: claim.attempt, maxAttempts: maxAttempts,
-               history: claim.history, identity: identity)
+        let kept = "\(failed)/\(claim.id)/job.json"
+        var location = location
+        if location?.file == claim.jobFile { location?.file = kept }
+        return report(claim.id, kind, what.replacingOccurrences(of: claim.jobFile, with: kept), where: location,
+                      attempt: claim.attempt, maxAttempts: maxAttempts, history: claim.history, identity: identity)
     }
 }
 

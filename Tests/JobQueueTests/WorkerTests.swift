@@ -80,11 +80,25 @@ import Testing
         #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
     }
 
+    /// A job error that names the job file as the runner saw it (running/<id>.json) names
+    /// it where it is after the failure, failed/<id>/job.json: in error.json's location and
+    /// in the reason that status shows.
+    @Test func aJobErrorNamesTheJobFileWhereItIsAfterTheFailure() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(Array("[1, 2]\n".utf8))
+        _ = drainingWorker(queue, ValidatingRunner()).run()
+        let kept = "\(queue.failed)/\(id)/job.json"
+        let report = try #require(errorReport(queue, id))
+        #expect(report.where?.file == kept)
+        #expect(report.what == "\(kept): not a JSON object")
+        #expect(try queue.job(id).failure?.what == "\(kept): not a JSON object")
+    }
+
     /// A runner that refuses anything but a JSON object, as the placeholder runner does.
     struct ValidatingRunner: JobRunner {
         func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
             guard (try? JSONSerialization.jsonObject(with: Data(job.bytes))) is [String: Any] else {
-                throw JobFailure("not a JSON object", where: JobErrorLocation(file: job.path))
+                throw JobFailure("\(job.path): not a JSON object", where: JobErrorLocation(file: job.path))
             }
             try Data(job.bytes).write(to: URL(fileURLWithPath: result + "/job.json"))
         }
