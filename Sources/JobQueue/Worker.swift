@@ -356,6 +356,7 @@ public final class Worker: @unchecked Sendable {
             }
             condition.lock()
             summary.recovered += pass.events.count
+            summary.failed += pass.events.count { if case .poisoned = $0.action { true } else { false } }
             condition.unlock()
             return pass.waitingWithoutLease
         } catch {

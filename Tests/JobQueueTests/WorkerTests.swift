@@ -94,6 +94,16 @@ import Testing
         #expect(try queue.job(id).failure?.what == "\(kept): not a JSON object")
     }
 
+    /// A job that recovery sends to failed/ as poison counts as failed in the summary.
+    @Test func aPoisonJobOfRecoveryCountsAsFailed() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        _ = try #require(try queue.claim("\(id).json", as: .make(pid: try deadPid())))
+        let summary = drainingWorker(queue, ScriptedRunner(.copy), maxAttempts: 1).run()
+        #expect(errorReport(queue, id)?.kind == .poison)
+        #expect(summary.failed == 1 && summary.recovered == 1, "\(summary)")
+    }
+
     /// A runner that refuses anything but a JSON object, as the placeholder runner does.
     struct ValidatingRunner: JobRunner {
         func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
