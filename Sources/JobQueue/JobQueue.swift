@@ -129,7 +129,7 @@ public struct JobQueue: Sendable {
         guard facts.size <= Self.maximumJobFileSize else {
             throw QueueError.refused(path, "is \(facts.size) bytes; a job file may be at most \(Self.maximumJobFileSize) bytes")
         }
-        guard let bytes = try QueueFileSystem.readFile(path, limit: Self.maximumJobFileSize) else {
+        guard let bytes = try QueueFileSystem.readFile(path, limit: Self.maximumJobFileSize, followingLinks: true) else {
             throw QueueError.refused(path, "no such file")
         }
         try validate(bytes, path)
@@ -161,7 +161,7 @@ public struct JobQueue: Sendable {
         if isFinished(id) {
             // Put back by a recoverer that judged a slow run lost, after that run published:
             // the result exists, so the job is not run again.
-            unlink(runningJob(id))
+            FileTree.removeTree(runningJob(id))
             unlink(attemptsPath(id))
             return nil
         }
@@ -279,19 +279,33 @@ public struct JobQueue: Sendable {
         clearRunning(claim, as: identity)
     }
 
+    /// Builds `failed/<id>/` in `tmp/` and renames it into place. A regular job file is
+    /// hard-linked (copied on a file system without hard links) and leaves `running/` later;
+    /// anything else found under the job's name (a directory, a FIFO, a device, a symbolic
+    /// link) is never opened: it is moved into the failure directory itself — a directory
+    /// cannot be hard-linked, and a FIFO would block whoever opened it — and moved back if
+    /// the failure cannot be written.
     func moveToFailed(id: String, jobFile: String, report: FailureReport, log: String?, identity: WorkerIdentity) throws {
         let staged = staging(id, "failed", identity)
         FileTree.removeTree(staged)
         try QueueFileSystem.makeDirectory(staged)
+        let kept = staged + "/job.json"
+        var moved = false
         do {
-            // A filesystem without hard links gets a copy.
-            if link(jobFile, staged + "/job.json") != 0 {
-                let reason = QueueFileSystem.reason()
-                do {
-                    try FileManager.default.copyItem(atPath: jobFile, toPath: staged + "/job.json")
-                } catch {
-                    throw QueueError.fileSystem(jobFile, "cannot keep the job file: \(reason)")
+            if QueueFileSystem.facts(jobFile)?.isRegularFile ?? true {
+                if link(jobFile, kept) != 0 {
+                    let reason = QueueFileSystem.reason()
+                    do {
+                        try QueueFileSystem.copyFile(jobFile, to: kept)
+                    } catch {
+                        throw QueueError.fileSystem(jobFile, "cannot keep the job file: \(reason)")
+                    }
                 }
+            } else {
+                guard rename(jobFile, kept) == 0 else {
+                    throw QueueError.fileSystem(jobFile, "cannot keep the job file: \(QueueFileSystem.reason())")
+                }
+                moved = true
             }
             try QueueFileSystem.createDurableFile(try QueueJSON.encode(report), at: staged + "/error.json")
             if let log, QueueFileSystem.exists(log) { rename(log, staged + "/log.txt") }
@@ -304,6 +318,7 @@ public struct JobQueue: Sendable {
             }
             FileTree.syncDirectory(failed)
         } catch {
+            if moved { rename(kept, jobFile) }
             FileTree.removeTree(staged)
             throw error
         }
@@ -351,11 +366,16 @@ public struct JobQueue: Sendable {
                       owner: identity.owner, host: identity.host, pid: identity.pid, failedAt: now(), history: history)
     }
 
-    /// A failure report for a claim, by this owner.
+    /// A failure report for a claim, by this owner. The runner saw the job at
+    /// `running/<id>.json`, which it leaves as it fails: the report names where the job is
+    /// kept from then on, `failed/<id>/job.json`, in its location and its text.
     public func report(for claim: Claim, _ kind: FailureReport.Kind, _ what: String, where location: JobErrorLocation? = nil,
                        maxAttempts: Int, as identity: WorkerIdentity) -> FailureReport {
-        report(claim.id, kind, what, where: location, attempt: claim.attempt, maxAttempts: maxAttempts,
-               history: claim.history, identity: identity)
+        let kept = "\(failed)/\(claim.id)/job.json"
+        var location = location
+        if location?.file == claim.jobFile { location?.file = kept }
+        return report(claim.id, kind, what.replacingOccurrences(of: claim.jobFile, with: kept), where: location,
+                      attempt: claim.attempt, maxAttempts: maxAttempts, history: claim.history, identity: identity)
     }
 }
 

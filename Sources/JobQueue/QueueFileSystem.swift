@@ -46,13 +46,29 @@ enum QueueFileSystem {
         throw QueueError.fileSystem(from, "cannot move to \(to): \(reason())")
     }
 
-    /// Reads a whole small file; nil when it does not exist.
-    static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Opens a file for reading without ever blocking: `O_NONBLOCK`, so that a FIFO or a
+    /// device put where a file was expected cannot hang the worker in `open(2)`, and then
+    /// refused unless it is a regular file. Symbolic links are followed only with
+    /// `followingLinks` (a user's own path, not one inside the queue). Nil when it does not
+    /// exist.
+    static func openRegularFile(_ path: String, followingLinks: Bool = false) throws -> Int32? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
         if fd < 0 {
             if errno == ENOENT { return nil }
+            if errno == ELOOP && !followingLinks { throw QueueError.fileSystem(path, "not a regular file: a symbolic link") }
             throw QueueError.fileSystem(path, "cannot open: \(reason())")
         }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw QueueError.fileSystem(path, "not a regular file: \(kind(info.st_mode))")
+        }
+        return fd
+    }
+
+    /// Reads a whole small regular file; nil when it does not exist.
+    static func readFile(_ path: String, limit: Int, followingLinks: Bool = false) throws -> [UInt8]? {
+        guard let fd = try openRegularFile(path, followingLinks: followingLinks) else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -68,12 +84,46 @@ enum QueueFileSystem {
         throw QueueError.fileSystem(path, "is larger than \(limit) bytes")
     }
 
+    /// Copies a regular file to a new file, for a file system without hard links.
+    static func copyFile(_ from: String, to: String) throws {
+        guard let source = try openRegularFile(from) else { throw QueueError.fileSystem(from, "no such file") }
+        defer { close(source) }
+        let target = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard target >= 0 else { throw QueueError.fileSystem(to, "cannot create: \(reason())") }
+        defer { close(target) }
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw QueueError.fileSystem(from, "cannot read: \(reason())") }
+            if n == 0 { return }
+            let code = writeAll(target, Array(chunk[0..<n]))
+            if code != 0 { throw QueueError.fileSystem(to, "cannot write: \(reason(code))") }
+        }
+    }
+
+    /// What kind of file a mode is, for messages.
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFLNK: "a symbolic link"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "a file of unknown kind"
+        }
+    }
+
     /// `lstat(2)` facts the queue uses (inside the queue a symbolic link is described, not
     /// followed), or `stat(2)` facts with `followingLinks`; nil when the path does not exist.
     struct Facts {
         var size: Int
         var isDirectory: Bool
         var isRegularFile: Bool
+        /// "a FIFO", "a directory"…, for messages.
+        var kind: String
         /// Seconds since the epoch of the last content change and of the last change of the
         /// inode (a rename changes the latter, not the former).
         var modified: Double
@@ -86,6 +136,7 @@ enum QueueFileSystem {
         return Facts(size: Int(info.st_size),
                      isDirectory: (info.st_mode & S_IFMT) == S_IFDIR,
                      isRegularFile: (info.st_mode & S_IFMT) == S_IFREG,
+                     kind: kind(info.st_mode),
                      modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
                      changed: Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
     }
@@ -109,15 +160,15 @@ enum QueueFileSystem {
     }
 
     /// Flushes every file and directory of a tree, so that the rename that publishes it
-    /// cannot outrun its contents.
+    /// cannot outrun its contents. Only regular files are opened (without blocking): a FIFO, a
+    /// device or a link has no data of its own to flush, its name is flushed with its directory.
     static func syncTree(_ path: String) throws {
         guard let facts = facts(path) else { return }
         if facts.isDirectory {
             for name in try names(in: path) { try syncTree(path + "/" + name) }
             FileTree.syncDirectory(path)
-        } else {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw QueueError.fileSystem(path, "cannot open: \(reason())") }
+        } else if facts.isRegularFile {
+            guard let fd = try openRegularFile(path) else { return }
             defer { close(fd) }
             if fsync(fd) != 0 { throw QueueError.fileSystem(path, "cannot flush: \(reason())") }
         }

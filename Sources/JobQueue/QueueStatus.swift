@@ -38,8 +38,10 @@ extension JobQueue {
                 case .done, .failed:
                     id = name
                 }
-                // Names a worker will send to failed/ under a new id, or never claim (hidden).
-                guard JobID.isValid(id) else { continue }
+                // Names a worker will send to failed/ under a new id, or never claim (hidden);
+                // and leftovers of a job already done or failed, which recovery removes: the
+                // job is in its final state only.
+                guard JobID.isValid(id), !(state == .incoming || state == .running) || !isFinished(id) else { continue }
                 if let status = status(of: id, in: state) { jobs.append(status) }
             }
         }

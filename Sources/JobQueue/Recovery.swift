@@ -203,7 +203,8 @@ extension JobQueue {
     private func settle(_ id: String, lease: Lease?, reason: String, policy: RecoveryPolicy,
                         identity: WorkerIdentity) throws -> RecoveryEvent {
         if isFinished(id) {
-            unlink(runningJob(id))
+            // Whatever it is: a directory left by an older worker too.
+            FileTree.removeTree(runningJob(id))
             if !QueueFileSystem.exists("\(incoming)/\(id).json") { unlink(attemptsPath(id)) }
             FileTree.syncDirectory(running)
             return RecoveryEvent(job: id, action: .alreadyFinished, reason: reason)

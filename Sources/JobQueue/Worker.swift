@@ -6,22 +6,39 @@
 /// end of the run (publish, fail, put back) to a short-lived thread and claims the next, so
 /// the next job runs while the last result is flushed — the disk can then commit both in
 /// one go, and no hand-over between threads stands between two jobs. The caller's thread
-/// recovers abandoned jobs at each poll, decides when a draining worker is done, and shuts
-/// down; one thread renews the leases every lease timeout / 4; one thread reads inotify.
+/// keeps the poll: at each poll interval it recovers abandoned jobs and announces a new look
+/// at `incoming/`; it also decides when a draining worker is done, and shuts down. One thread
+/// renews the leases every lease timeout / 4; one thread reads inotify.
 /// They share one lock, which guards the table of active jobs, the candidate names and the
 /// stop flag, and is never held across file operations or the runner.
+///
+/// How often `incoming/` is listed: once per *look* — a look is announced by a poll or an
+/// inotify event (`looks` counts them) — by the first slot that needs names, whatever the
+/// concurrency. A slot with no name to try and no unanswered look waits, without a timeout,
+/// for the next look; any other wake-up (a job ended, a claim was counted out) only makes it
+/// check that again. So an idle worker lists `incoming/` once per poll interval and once per
+/// inotify batch, and a slot never lists again just because another slot moved.
+///
+/// A claim that fails for a reason of the machine (a read-only or full file system, a denied
+/// permission) is logged once, the names still to try are dropped, and the slots wait for the
+/// next look; a draining worker that could claim nothing for such a reason stops and says why
+/// (`Summary.cannotClaim`), since waiting for the machine to change is not draining.
 ///
 /// Shutdown (`stop()`, which the command wires to SIGTERM and SIGINT): no more claims; the
 /// running jobs get `gracePeriod` seconds to finish; those still running then are put back
 /// into `incoming/` without counting the attempt, their staging is removed, and `run()`
 /// returns (the command then exits 0, which also ends the abandoned runner threads). A runner
-/// that returns after its job was given back has its result discarded.
+/// that returns after its job was given back has its result discarded. The grace period
+/// bounds the whole shutdown: an end of a run (publish, fail) still under way when it is over
+/// is left to recovery after one more second, and recovery puts the job back at once when
+/// this process is gone.
 ///
 /// Run one worker per process on a queue: on one host a lease is judged by its pid, so a
 /// second worker in the same process would take the first one's leases for a predecessor's.
 import Foundation
 import Logging
 import Files
+import Synchronization
 
 public final class Worker: @unchecked Sendable {
     public let queue: JobQueue
@@ -41,7 +58,20 @@ public final class Worker: @unchecked Sendable {
         public var retried = 0
         public var released = 0
         public var recovered = 0
+        /// Why a draining worker stopped with jobs left that it could not claim (a read-only
+        /// or full file system); nil otherwise.
+        public var cannotClaim: String?
     }
+
+    /// The largest poll interval and grace period, in seconds (a day): longer waits serve no
+    /// one, and a wait far longer (about 300 years) overflows the nanoseconds of a deadline.
+    public static let maximumWait = 86_400.0
+    /// The largest lease timeout, in seconds (a week), for the same overflow.
+    public static let maximumLeaseTimeout = 7 * 86_400.0
+    /// The most jobs one worker runs at once: each is a thread.
+    public static let maximumConcurrency = 1_024
+    /// The most runs a job may have.
+    public static let maximumAttempts = 1_000
 
     /// A job being run; its flags are guarded by the worker's lock.
     private final class ActiveJob: @unchecked Sendable {
@@ -62,25 +92,42 @@ public final class Worker: @unchecked Sendable {
     /// thread of its previous run is still ending.
     private var active: [ObjectIdentifier: ActiveJob] = [:]
     private var stopping = false
-    /// Counts wake-ups (a job arrived, a job ended, stop), so that a thread that looked for
-    /// work can tell whether to wait or to look again.
-    private var wakeups = 0
+    /// Looks at `incoming/` asked for so far (one per poll, one per inotify batch).
+    private var looks = 0
+    /// The look the last listing of `incoming/` answered.
+    private var lookListed = 0
+    /// Claims won and runs ended so far, so that a draining worker knows whether anything
+    /// happened since it last looked.
+    private var progress = 0
     private var summary = Summary()
-    /// Names in `incoming/` not yet tried, shared by the slots; refilled when empty.
+    /// Names in `incoming/` not yet tried, shared by the slots.
     private var candidates: [String] = []
-    /// Slots between taking a name and registering their claim, for the drain check.
+    /// Slots listing `incoming/`, or between taking a name and registering their claim.
     private var claiming = 0
+    /// The last claim's failure for a reason of the machine, until a claim succeeds.
+    private var claimFailure: String?
+
+    /// How many times this worker has listed `incoming/`.
+    let listings = Atomic<Int>(0)
+
+    /// How many looks at `incoming/` were asked for.
+    var looksAsked: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return looks
+    }
 
     public init(queue: JobQueue, concurrency: Int = 1, runner: any JobRunner, pollInterval: Double = 1,
                 leaseTimeout: Double = 60, maxAttempts: Int = 3, drain: Bool = false, gracePeriod: Double = 30,
                 identity: WorkerIdentity = .current, logger: Logger = Logger(label: "clientele.worker")) {
         self.queue = queue
-        self.concurrency = max(1, concurrency)
+        self.concurrency = min(max(1, concurrency), Self.maximumConcurrency)
         self.runner = runner
-        self.pollInterval = pollInterval
-        policy = RecoveryPolicy(leaseTimeout: leaseTimeout, maxAttempts: max(1, maxAttempts))
+        self.pollInterval = min(pollInterval, Self.maximumWait)
+        policy = RecoveryPolicy(leaseTimeout: min(leaseTimeout, Self.maximumLeaseTimeout),
+                                maxAttempts: min(max(1, maxAttempts), Self.maximumAttempts))
         self.drain = drain
-        self.gracePeriod = gracePeriod
+        self.gracePeriod = min(max(0, gracePeriod), Self.maximumWait)
         self.identity = identity
         var logger = logger
         logger[metadataKey: "worker"] = "\(identity.owner)"
@@ -102,44 +149,42 @@ public final class Worker: @unchecked Sendable {
     /// disk or a lost mount and retries at its next poll.
     public func run() -> Summary {
         logger.info("worker started", metadata: ["queue": "\(queue.root)", "concurrency": "\(concurrency)"])
-        let watcher = DirectoryWatcher.start(queue.incoming) { [self] in wake() }
+        let watcher = DirectoryWatcher.start(queue.incoming) { [self] in askForLook() }
         if watcher == nil { logger.info("inotify unavailable; polling", metadata: ["interval": "\(pollInterval)"]) }
         let heartbeat = Thread { [self] in renewLeases() }
         heartbeat.start()
         defer { watcher?.stop() }
 
         for _ in 0..<concurrency { Thread.detachNewThread { [self] in serveSlot() } }
-        var lastRecovery = -Double.infinity
+        var nextPoll = Date.distantPast
+        // The progress a draining worker's last look at the queue saw; nil after a poll.
+        var progressLooked: Int?
         while true {
+            if Date() >= nextPoll {
+                _ = recover()
+                nextPoll = Date(timeIntervalSinceNow: pollInterval)
+                progressLooked = nil
+                askForLook()
+            }
+            if drain, let end = drainEnd(after: &progressLooked) {
+                if let reason = end {
+                    logger.error("cannot claim the jobs left; stopping the drain", metadata: ["error": "\(reason)"])
+                    condition.lock()
+                    summary.cannotClaim = reason
+                    condition.unlock()
+                } else {
+                    logger.info("queue drained")
+                }
+                stop()
+                break
+            }
             condition.lock()
+            while !stopping && Date() < nextPoll && !(drain && isSettled() && progress != progressLooked) {
+                _ = condition.wait(until: nextPoll)
+            }
             let stopRequested = stopping
-            let generation = wakeups
             condition.unlock()
             if stopRequested { break }
-            if now() - lastRecovery >= pollInterval {
-                _ = recover()
-                lastRecovery = now()
-            }
-            if drain && isIdle() {
-                // Look once more, after a recovery pass, before calling the queue empty.
-                let waitingWithoutLease = recover()
-                lastRecovery = now()
-                let fresh = (try? queue.claimCandidates()) ?? []
-                condition.lock()
-                if fresh.isEmpty && waitingWithoutLease == 0 && active.isEmpty && claiming == 0 {
-                    condition.unlock()
-                    logger.info("queue drained")
-                    stop()
-                    break
-                }
-                if candidates.isEmpty { candidates = fresh }
-                wakeups += 1
-                condition.broadcast()
-                condition.unlock()
-            }
-            condition.lock()
-            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
-            condition.unlock()
         }
         shutDown()
         heartbeat.cancel()
@@ -151,85 +196,114 @@ public final class Worker: @unchecked Sendable {
         return result
     }
 
-    private func wake() {
+    /// For a draining worker whose slots have nothing to do and that saw some progress (or a
+    /// poll) since its last look: looks once more, after a recovery pass, before calling the
+    /// queue empty. Returns nil to go on; `.some(nil)` when the queue is drained;
+    /// `.some(reason)` when jobs are left that a failure of the machine keeps it from claiming.
+    /// Names found are handed to the slots, and the next look waits for progress or a poll, so
+    /// names that stay unclaimable cannot make it spin.
+    private func drainEnd(after progressLooked: inout Int?) -> String?? {
         condition.lock()
-        wakeups += 1
+        let settled = isSettled()
+        let seen = progress
+        let failure = claimFailure
+        condition.unlock()
+        guard settled, seen != progressLooked else { return nil }
+        if let failure { return .some(failure) }
+        let waitingWithoutLease = recover()
+        let fresh = listIncoming()
+        condition.lock()
+        defer { condition.unlock() }
+        if fresh.isEmpty && waitingWithoutLease == 0 && isSettled() && progress == seen { return .some(nil) }
+        progressLooked = progress
+        if candidates.isEmpty && !fresh.isEmpty {
+            candidates = fresh
+            lookListed = looks
+            condition.broadcast()
+        }
+        return nil
+    }
+
+    /// Asks the slots for one more look at `incoming/` (a poll, an inotify event).
+    private func askForLook() {
+        condition.lock()
+        looks += 1
         condition.broadcast()
         condition.unlock()
     }
 
-    private func isIdle() -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return active.isEmpty && claiming == 0 && candidates.isEmpty
+    /// Whether the slots have nothing to do: no job, no claim or listing under way, no name
+    /// left to try. Called with the lock held.
+    private func isSettled() -> Bool {
+        active.isEmpty && claiming == 0 && candidates.isEmpty
     }
 
-    /// A slot: claims a job and runs it, again and again, until the worker stops; waits for a
-    /// wake-up or the poll interval when there is nothing to claim.
-    private func serveSlot() {
-        while true {
-            condition.lock()
-            if stopping {
-                condition.unlock()
-                return
-            }
-            let generation = wakeups
-            claiming += 1
-            condition.unlock()
-            let claim = claimNext()
-            if let claim, let job = register(claim) {
-                let outcome = execute(job)
-                Thread.detachNewThread { [self] in
-                    finish(job, outcome)
-                    condition.lock()
-                    active[ObjectIdentifier(job)] = nil
-                    wakeups += 1
-                    condition.broadcast()
-                    condition.unlock()
-                }
-                continue
-            }
-            condition.lock()
-            if wakeups == generation && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pollInterval)) }
-            condition.unlock()
+    private func listIncoming() -> [String] {
+        listings.add(1, ordering: .relaxed)
+        do {
+            return try queue.claimCandidates()
+        } catch {
+            logger.error("cannot list incoming/", metadata: ["error": "\(error)"])
+            return []
         }
     }
 
-    /// The next job this worker wins, trying the shared candidate names in order and listing
-    /// `incoming/` again once they run out. The caller counted itself in `claiming`; this
-    /// counts it out.
-    private func claimNext() -> Claim? {
-        var listed = false
-        while true {
-            condition.lock()
-            if candidates.isEmpty && !listed && !stopping {
+    /// A slot: claims a job and runs it, again and again, until the worker stops.
+    private func serveSlot() {
+        while let claim = claimNext() {
+            guard let job = register(claim) else { continue }
+            let outcome = execute(job)
+            Thread.detachNewThread { [self] in
+                finish(job, outcome)
+                condition.lock()
+                active[ObjectIdentifier(job)] = nil
+                progress += 1
+                condition.broadcast()
                 condition.unlock()
-                let names = (try? queue.claimCandidates()) ?? []
-                listed = true
+            }
+        }
+    }
+
+    /// The next job this worker wins, counted in `claiming` (`register` counts it out); nil
+    /// once the worker stops. Tries the shared candidate names in order, lists `incoming/`
+    /// when they run out and a look is asked for that no listing answered yet, and otherwise
+    /// waits for the next look.
+    private func claimNext() -> Claim? {
+        condition.lock()
+        while !stopping {
+            if !candidates.isEmpty {
+                let name = candidates.removeFirst()
+                claiming += 1
+                condition.unlock()
+                do {
+                    if let claim = try queue.claim(name, as: identity) { return claim }
+                    condition.lock()
+                } catch {
+                    // A job whose claim failed half-way (no lease) is recovered later like any
+                    // claimant's that died. The other names would fail alike: they wait for
+                    // the next look.
+                    logger.error("cannot claim; trying again at the next poll", metadata: ["error": "\(error)"])
+                    condition.lock()
+                    claimFailure = "\(error)"
+                    candidates.removeAll()
+                }
+                claiming -= 1
+                condition.broadcast()
+            } else if lookListed != looks {
+                lookListed = looks
+                claiming += 1
+                condition.unlock()
+                let names = listIncoming()
                 condition.lock()
                 if candidates.isEmpty { candidates = names }
-            }
-            guard !stopping, !candidates.isEmpty else {
                 claiming -= 1
                 condition.broadcast()
-                condition.unlock()
-                return nil
-            }
-            let name = candidates.removeFirst()
-            condition.unlock()
-            do {
-                if let claim = try queue.claim(name, as: identity) { return claim }
-            } catch {
-                // A job whose claim failed half-way (no lease) is recovered later like any
-                // claimant's that died; the worker itself goes on.
-                logger.error("cannot claim", metadata: ["error": "\(error)"])
-                condition.lock()
-                claiming -= 1
-                condition.broadcast()
-                condition.unlock()
-                return nil
+            } else {
+                condition.wait()
             }
         }
+        condition.unlock()
+        return nil
     }
 
     /// Enters a claim in the table of active jobs (and counts its slot out of `claiming`); a
@@ -244,6 +318,8 @@ public final class Worker: @unchecked Sendable {
         if !stopRequested {
             active[ObjectIdentifier(job)] = job
             claiming -= 1
+            progress += 1
+            claimFailure = nil
         }
         condition.unlock()
         guard !stopRequested else {
@@ -280,6 +356,7 @@ public final class Worker: @unchecked Sendable {
             }
             condition.lock()
             summary.recovered += pass.events.count
+            summary.failed += pass.events.count { if case .poisoned = $0.action { true } else { false } }
             condition.unlock()
             return pass.waitingWithoutLease
         } catch {
@@ -319,11 +396,12 @@ public final class Worker: @unchecked Sendable {
         if let name = claim.invalidName {
             return .invalid("the file name \"\(name)\" is not <job id>.json (a job id is letters, digits, '.', '_' and '-', not starting with '.' and without '..')")
         }
-        let facts = QueueFileSystem.facts(claim.jobFile)
-        guard facts?.isRegularFile ?? false else {
-            return .invalid("the job is not a regular file (a directory, a symbolic link or a device)")
+        // lstat, before anything opens it: a FIFO or a device would block the open.
+        guard let facts = QueueFileSystem.facts(claim.jobFile) else {
+            return .fault("\(claim.jobFile): no such file", staging: nil)
         }
-        let size = facts?.size ?? 0
+        guard facts.isRegularFile else { return .invalid("the job is not a regular file: it is \(facts.kind)") }
+        let size = facts.size
         guard size <= JobQueue.maximumJobFileSize else {
             return .invalid("the job file is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
         }
@@ -479,9 +557,18 @@ public final class Worker: @unchecked Sendable {
             }
         }
         // Jobs already publishing or failing, and claims won as the stop came, end in
-        // moments; let them.
+        // moments; let them, within the grace period (and a second more, so that a claim won
+        // as the stop came is put back even with no grace). One still under way then (a file
+        // system that hangs) stays under this worker's lease, which recovery finds abandoned
+        // once this process has exited.
+        let last = max(deadline, Date(timeIntervalSinceNow: 1))
         condition.lock()
-        while claiming > 0 || active.values.contains(where: { $0.finishing }) { condition.wait() }
+        while claiming > 0 || active.values.contains(where: { $0.finishing }) {
+            guard condition.wait(until: last) else {
+                logger.error("the grace period ended while jobs were still being published or failed; recovery puts them back")
+                break
+            }
+        }
         condition.unlock()
     }
 }

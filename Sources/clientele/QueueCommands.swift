@@ -121,33 +121,46 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var queue: QueueOption
 
-    @Option(help: "Jobs run at once.")
+    @Option(help: "Jobs run at once (at most \(Worker.maximumConcurrency)).")
     var concurrency = 1
 
-    @Flag(help: "Exit once the queue has nothing left for this worker.")
+    @Flag(help: "Exit once the queue has nothing left for this worker (non-zero when jobs are left that it cannot claim).")
     var drain = false
 
-    @Option(help: "Seconds between looks at the queue (inotify wakes the worker sooner on a local disk).")
+    @Option(help: "Seconds between looks at the queue, at most \(Int(Worker.maximumWait)) (inotify wakes the worker sooner on a local disk).")
     var pollInterval = 1.0
 
-    @Option(help: "Seconds without a heartbeat after which another host's job counts as abandoned.")
+    @Option(help: "Seconds without a heartbeat after which another host's job counts as abandoned (at most \(Int(Worker.maximumLeaseTimeout))).")
     var leaseTimeout = 60.0
 
-    @Option(help: "Runs a job may have before it is moved to failed/ as a poison job.")
+    @Option(help: "Runs a job may have before it is moved to failed/ as a poison job (at most \(Worker.maximumAttempts)).")
     var maxAttempts = 3
 
-    @Option(help: "Seconds running jobs get to finish after SIGTERM or SIGINT.")
+    @Option(help: "Seconds running jobs get to finish after SIGTERM or SIGINT (at most \(Int(Worker.maximumWait))).")
     var gracePeriod = 30.0
 
     @Option(help: .hidden)
     var simulateJobSeconds = 0.0
 
     func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be 1 or more") }
-        guard pollInterval > 0, pollInterval.isFinite else { throw ValidationError("--poll-interval must be a positive number of seconds") }
-        guard leaseTimeout > 0, leaseTimeout.isFinite else { throw ValidationError("--lease-timeout must be a positive number of seconds") }
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be 1 or more") }
-        guard gracePeriod >= 0, gracePeriod.isFinite else { throw ValidationError("--grace-period must be 0 or more seconds") }
+        guard (1...Worker.maximumConcurrency).contains(concurrency) else {
+            throw ValidationError("--concurrency must be from 1 to \(Worker.maximumConcurrency)")
+        }
+        try Self.check(pollInterval, "--poll-interval", most: Worker.maximumWait, allowingZero: false)
+        try Self.check(leaseTimeout, "--lease-timeout", most: Worker.maximumLeaseTimeout, allowingZero: false)
+        guard (1...Worker.maximumAttempts).contains(maxAttempts) else {
+            throw ValidationError("--max-attempts must be from 1 to \(Worker.maximumAttempts)")
+        }
+        try Self.check(gracePeriod, "--grace-period", most: Worker.maximumWait, allowingZero: true)
+    }
+
+    /// Refuses seconds that are not finite or out of range. The ranges end far below the
+    /// waits whose deadlines, in nanoseconds, would overflow (and crash the worker).
+    private static func check(_ seconds: Double, _ option: String, most: Double, allowingZero: Bool) throws {
+        guard seconds.isFinite, seconds > 0 || (allowingZero && seconds == 0), seconds <= most else {
+            let least = allowingZero ? "0 or more seconds" : "a positive number of seconds"
+            throw ValidationError("\(option) must be \(least), at most \(Int(most))")
+        }
     }
 
     func run() throws {
@@ -161,7 +174,9 @@ struct WorkerCommand: ParsableCommand {
                             pollInterval: pollInterval, leaseTimeout: leaseTimeout, maxAttempts: maxAttempts,
                             drain: drain, gracePeriod: gracePeriod)
         pending.set(worker)
-        _ = worker.run()
+        if let reason = worker.run().cannotClaim {
+            throw CommandError("the queue was not drained: \(reason)")
+        }
     }
 }
 

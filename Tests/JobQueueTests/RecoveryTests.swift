@@ -168,4 +168,22 @@ import Testing
         _ = try queue.recoverAbandoned(policy: patient, as: .make())
         #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
     }
+
+    /// A directory under a job's name in running/ whose job is already in failed/ (as an
+    /// older worker left one named `X.json`): status shows the job once, as failed, and
+    /// recovery removes the directory instead of failing to unlink it at every pass.
+    @Test func aLeftoverDirectoryOfAFailedJobIsShownOnceAndRemoved() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        _ = try #require(try queue.claim("\(id).json", as: .make(pid: try deadPid())))
+        try FileManager.default.removeItem(atPath: queue.runningJob(id))
+        try FileManager.default.createDirectory(atPath: queue.runningJob(id) + "/inside", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(queue.failed)/\(id)", withIntermediateDirectories: false)
+        #expect(try queue.jobs().map(\.state) == [.failed])
+
+        let pass = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(pass.events.map(\.action) == [.alreadyFinished])
+        #expect(names(queue.running).isEmpty)
+        #expect(try queue.recoverAbandoned(policy: patient, as: .make()).events.isEmpty)
+    }
 }

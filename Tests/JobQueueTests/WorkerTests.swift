@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import JobQueue
+import Synchronization
 import Testing
 
 @Suite struct WorkerTests {
@@ -65,7 +69,7 @@ import Testing
         let runner = ValidatingRunner()
         let summary = drainingWorker(queue, runner).run()
         #expect(summary.done == 1 && summary.failed == 4)
-        #expect(errorReport(queue, "link")?.what == "the job is not a regular file (a directory, a symbolic link or a device)")
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file: it is a symbolic link")
         #expect(names(queue.done) == [good])
         #expect(errorReport(queue, "truncated")?.kind == .jobError)
         #expect(errorReport(queue, "huge")?.what == "the job file is 1073741824 bytes; a job file may be at most 1048576 bytes")
@@ -76,11 +80,35 @@ import Testing
         #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
     }
 
+    /// A job error that names the job file as the runner saw it (running/<id>.json) names
+    /// it where it is after the failure, failed/<id>/job.json: in error.json's location and
+    /// in the reason that status shows.
+    @Test func aJobErrorNamesTheJobFileWhereItIsAfterTheFailure() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(Array("[1, 2]\n".utf8))
+        _ = drainingWorker(queue, ValidatingRunner()).run()
+        let kept = "\(queue.failed)/\(id)/job.json"
+        let report = try #require(errorReport(queue, id))
+        #expect(report.where?.file == kept)
+        #expect(report.what == "\(kept): not a JSON object")
+        #expect(try queue.job(id).failure?.what == "\(kept): not a JSON object")
+    }
+
+    /// A job that recovery sends to failed/ as poison counts as failed in the summary.
+    @Test func aPoisonJobOfRecoveryCountsAsFailed() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        _ = try #require(try queue.claim("\(id).json", as: .make(pid: try deadPid())))
+        let summary = drainingWorker(queue, ScriptedRunner(.copy), maxAttempts: 1).run()
+        #expect(errorReport(queue, id)?.kind == .poison)
+        #expect(summary.failed == 1 && summary.recovered == 1, "\(summary)")
+    }
+
     /// A runner that refuses anything but a JSON object, as the placeholder runner does.
     struct ValidatingRunner: JobRunner {
         func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
             guard (try? JSONSerialization.jsonObject(with: Data(job.bytes))) is [String: Any] else {
-                throw JobFailure("not a JSON object", where: JobErrorLocation(file: job.path))
+                throw JobFailure("\(job.path): not a JSON object", where: JobErrorLocation(file: job.path))
             }
             try Data(job.bytes).write(to: URL(fileURLWithPath: result + "/job.json"))
         }
@@ -99,5 +127,99 @@ import Testing
         #expect(jobs.allSatisfy { $0.age >= 0 && $0.age < 3600 })
         #expect(throws: QueueError.invalidJobID("../etc")) { try queue.job("../etc") }
         #expect(throws: QueueError.unknownJob("nothing-here")) { try queue.job("nothing-here") }
+    }
+
+
+    /// Runs `worker` on a thread of its own until it returns or `seconds` pass; then it is
+    /// stopped, so that a worker that would run on cannot hold the tests. The summary (nil if
+    /// even the stop did not end it within as long again), and whether it returned by itself.
+    func run(_ worker: Worker, stoppingAfter seconds: Double) -> (summary: Worker.Summary?, returned: Bool) {
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Worker.Summary?>(nil)
+        Thread.detachNewThread {
+            let summary = worker.run()
+            outcome.withLock { $0 = summary }
+            finished.signal()
+        }
+        let returned = finished.wait(timeout: .now() + seconds) == .success
+        if !returned {
+            worker.stop()
+            _ = finished.wait(timeout: .now() + seconds)
+        }
+        return (outcome.withLock { $0 }, returned)
+    }
+
+    /// An idle worker lists incoming/ once per look (a poll or an inotify batch), whatever its
+    /// concurrency: its slots used to wake each other and list again and again, thousands of
+    /// times a second from four slots up.
+    @Test(arguments: [1, 4, 64])
+    func anIdleWorkerListsIncomingOncePerLook(concurrency: Int) throws {
+        let queue = try makeQueue()
+        let worker = Worker(queue: queue, concurrency: concurrency, runner: ScriptedRunner(.copy), pollInterval: 0.1,
+                            identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 1)
+        #expect(!returned && summary != nil)
+        let listings = worker.listings.load(ordering: .relaxed)
+        #expect(worker.looksAsked >= 2)
+        #expect(listings <= worker.looksAsked, "\(listings) listings for \(worker.looksAsked) looks")
+    }
+
+    /// A draining worker on an empty queue exits after one look, whatever its concurrency:
+    /// with a thousand slots it used to run on for minutes, its slots never all at rest.
+    @Test func aDrainingWorkerOnAnEmptyQueueExitsAtOnceWhateverItsConcurrency() throws {
+        let queue = try makeQueue()
+        let worker = Worker(queue: queue, concurrency: 1_000, runner: ScriptedRunner(.copy), pollInterval: 1,
+                            drain: true, identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 60)
+        #expect(returned)
+        #expect(summary == Worker.Summary())
+        #expect(worker.listings.load(ordering: .relaxed) <= 2)
+    }
+
+    /// A FIFO, a directory and a symbolic link in incoming/: each is refused without being
+    /// opened, ends in failed/ with what it is, and leaves nothing in running/. A FIFO used to
+    /// hang the worker in open(2) while its failure was written.
+    @Test func entriesThatAreNotRegularFilesAreRefusedWithoutBeingOpened() throws {
+        let queue = try makeQueue()
+        let good = try queue.submit(job(1))
+        #expect(mkfifo(queue.incoming + "/fifo.json", 0o644) == 0)
+        try FileManager.default.createDirectory(atPath: queue.incoming + "/adir.json", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: queue.incoming + "/link.json", withDestinationPath: "/etc/hostname")
+        let worker = drainingWorker(queue, ScriptedRunner(.copy))
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.done == 1 && summary?.failed == 3)
+        #expect(names(queue.done) == [good])
+        #expect(errorReport(queue, "fifo")?.what == "the job is not a regular file: it is a FIFO")
+        #expect(errorReport(queue, "adir")?.what == "the job is not a regular file: it is a directory")
+        #expect(errorReport(queue, "link")?.what == "the job is not a regular file: it is a symbolic link")
+        #expect(QueueFileSystem.facts("\(queue.failed)/adir/job.json")?.isDirectory == true)
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
+    /// Reading a queue file never blocks: a FIFO is refused at once, not waited on.
+    @Test func readingAFIFOIsRefusedAtOnce() throws {
+        let queue = try makeQueue()
+        let fifo = queue.running + "/x.lease"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(throws: QueueError.fileSystem(fifo, "not a regular file: a FIFO")) {
+            try QueueFileSystem.readFile(fifo, limit: 1 << 20)
+        }
+    }
+
+    /// A draining worker that cannot claim because of the file system (here `running/` is no
+    /// directory, so every claim's rename fails) stops with the reason after one try, rather
+    /// than trying again at once, forever, and logging each time.
+    @Test func aDrainingWorkerThatCannotClaimStopsWithTheReason() throws {
+        let queue = try makeQueue()
+        _ = try queue.submit(job(1))
+        try FileManager.default.removeItem(atPath: queue.running)
+        #expect(FileManager.default.createFile(atPath: queue.running, contents: Data()))
+        let worker = drainingWorker(queue, ScriptedRunner(.copy))
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.cannotClaim?.contains("Not a directory") == true, "\(String(describing: summary))")
+        #expect(worker.listings.load(ordering: .relaxed) <= 3)
+        #expect(names(queue.incoming).count == 1)
     }
 }

@@ -257,4 +257,48 @@ import Testing
             #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
         }
     }
+
+    /// Numbers of seconds so large that a deadline's nanoseconds overflow used to crash the
+    /// worker (SIGILL, no message); every numeric option now has a range, checked first.
+    @Test func theWorkersNumericOptionsAreRefusedOutOfRange() throws {
+        let queue = try makeQueue()
+        let refusals = [
+            (["--poll-interval", "1e10"], "Error: --poll-interval must be a positive number of seconds, at most 86400"),
+            (["--grace-period", "1e10"], "Error: --grace-period must be 0 or more seconds, at most 86400"),
+            (["--lease-timeout", "1e12"], "Error: --lease-timeout must be a positive number of seconds, at most 604800"),
+            (["--max-attempts", "1000000000000"], "Error: --max-attempts must be from 1 to 1000"),
+            (["--concurrency", "100000"], "Error: --concurrency must be from 1 to 1024"),
+        ]
+        for (options, message) in refusals {
+            let outcome = try cli.run(["worker", "--queue", queue, "--drain"] + options)
+            #expect(outcome.status == 64, "\(options)")
+            #expect(outcome.standardError.hasPrefix(message), "\(outcome.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: queue))
+        let largest = try cli.run(["worker", "--queue", queue, "--drain", "--poll-interval", "86400", "--grace-period", "86400",
+                                   "--lease-timeout", "604800", "--max-attempts", "1000"])
+        #expect(largest.status == 0, "\(largest.standardError)")
+    }
+
+    /// `worker --drain` on a queue it cannot claim from (its running/ is no directory, as a
+    /// read-only mount would refuse the claim's rename) exits non-zero with the reason, after
+    /// one line in the log; it used to try again at once, forever, logging every time.
+    @Test func aDrainingWorkerThatCannotClaimExitsNonZeroWithTheReason() throws {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write(quickJob("stuck"), to: job)
+        _ = try submit(queue, job)
+        try FileManager.default.removeItem(atPath: queue + "/running")
+        try write("", to: queue + "/running")
+        let (worker, log) = try startWorker(queue, ["--drain"])
+        let exited = waitUntil { !worker.isRunning }
+        if !exited { worker.terminate() }
+        worker.waitUntilExit()
+        #expect(exited)
+        #expect(worker.terminationReason == .exit && worker.terminationStatus != 0)
+        let text = try String(contentsOf: log, encoding: .utf8)
+        #expect(text.contains("Error: the queue was not drained: \(queue)/incoming/"))
+        #expect(text.contains("Not a directory"))
+        #expect(text.components(separatedBy: "cannot claim").count - 1 <= 3)
+    }
 }
