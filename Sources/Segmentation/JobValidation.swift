@@ -35,7 +35,11 @@ public struct JobFileError: Error, CustomStringConvertible, Equatable, Sendable 
 public enum JobValidation {
     /// Validates a job file's bytes; `source` is the job file's path (for messages and for
     /// resolving relative paths).
-    public static func validate(bytes: [UInt8], source: String) throws(JobFileError) -> Job {
+    /// `absolutePathsOnly`: for a job in the queue, whose file has left the directory its
+    /// relative paths meant (`submit` makes every path absolute; a job put into `incoming/`
+    /// by hand must give them so), a relative path is refused instead of being read against
+    /// the queue's own directories.
+    public static func validate(bytes: [UInt8], source: String, absolutePathsOnly: Bool = false) throws(JobFileError) -> Job {
         let root: JSONValue
         do {
             root = try JSONValue.parse(bytes)
@@ -43,7 +47,7 @@ public enum JobValidation {
             throw JobFileError(source: source, keyPath: nil, line: error.line, column: error.column,
                                message: "not valid JSON: \(error.message)")
         }
-        var walker = JobWalker(source: source, directory: directoryOf(source))
+        var walker = JobWalker(source: source, directory: directoryOf(source), absolutePathsOnly: absolutePathsOnly)
         return try walker.job(root)
     }
 
@@ -88,6 +92,16 @@ public enum JobValidation {
 private struct JobWalker {
     let source: String
     let directory: String
+    let absolutePathsOnly: Bool
+
+    /// `path` made absolute against the job file's directory, or refused where only
+    /// absolute paths may be given.
+    func absolute(_ path: String, _ keyPath: String) throws(JobFileError) -> String {
+        if absolutePathsOnly, !path.hasPrefix("/") {
+            throw failure(keyPath, "expected an absolute path in a queued job (clientele submit makes paths absolute; a job put into incoming/ by hand must give them so), got \"\(path)\"")
+        }
+        return JobValidation.absolutePath(path, relativeTo: directory)
+    }
 
     func failure(_ keyPath: String, _ message: String) -> JobFileError {
         JobFileError(source: source, keyPath: keyPath, line: nil, column: nil, message: message)
@@ -184,7 +198,7 @@ private struct JobWalker {
         guard let relative = try string(keys["path"], "transactions.path", "the transaction log's path") else {
             throw failure("transactions.path", "missing; expected the transaction log's path (relative to the job file)")
         }
-        let path = JobValidation.absolutePath(relative, relativeTo: directory)
+        let path = try absolute(relative, "transactions.path")
         try checkReadable(path, "transactions.path")
         var delimiter = Delimiter.comma
         if let text = try string(keys["delimiter"], "transactions.delimiter", "\",\", \"tab\", \";\" or \"whitespace\"") {
@@ -387,7 +401,7 @@ private struct JobWalker {
         if database.hasPrefix("sqlite:") {
             let path = String(database.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw failure("crm.database", "expected \(expected), got \"\(database)\"") }
-            return CRMSettings(database: "sqlite:" + JobValidation.absolutePath(path, relativeTo: directory))
+            return CRMSettings(database: "sqlite:" + (try absolute(path, "crm.database")))
         }
         guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
             throw failure("crm.database", "expected \(expected), got \"\(database)\"")

@@ -31,10 +31,11 @@ struct QueueOption: ParsableArguments {
 }
 
 /// A job file's full validation (`JobValidation`) as the queue's refusal: the job's own
-/// fault, with its file, line and column or key path.
-func validatedJob(_ bytes: [UInt8], file: String) throws(JobFailure) -> Job {
+/// fault, with its file, line and column or key path. `queued`: read from the queue, where
+/// only absolute paths are taken.
+func validatedJob(_ bytes: [UInt8], file: String, queued: Bool = false) throws(JobFailure) -> Job {
     do {
-        return try JobValidation.validate(bytes: bytes, source: file)
+        return try JobValidation.validate(bytes: bytes, source: file, absolutePathsOnly: queued)
     } catch {
         throw JobFailure(error.description, where: JobErrorLocation(file: file, line: error.line, column: error.column,
                                                                      keyPath: error.keyPath))
@@ -49,7 +50,7 @@ struct PipelineJobRunner: JobRunner {
     var simulatedSeconds = 0.0
 
     func run(_ queued: QueuedJob, into result: String, context: JobContext) throws {
-        let job = try validatedJob(queued.bytes, file: queued.path)
+        let job = try validatedJob(queued.bytes, file: queued.path, queued: true)
         if simulatedSeconds > 0 { Thread.sleep(forTimeInterval: simulatedSeconds) }
         let outcome: Pipeline.Outcome
         defer { MemoryReuse.returnFreedMemory() }

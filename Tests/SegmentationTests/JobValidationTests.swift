@@ -33,6 +33,19 @@ import Testing
 
     let minimal = #"{"name": "q1", "transactions": {"path": "data/tx.csv"}"#
 
+    /// A job read from the queue has left the directory its relative paths meant: they are
+    /// refused, and absolute ones taken.
+    @Test func aQueuedJobTakesAbsolutePathsOnly() throws {
+        #expect {
+            try JobValidation.validate(bytes: Array((minimal + "}").utf8), source: directory + "/job.json", absolutePathsOnly: true)
+        } throws: { error in
+            "\(error)" == directory + #"/job.json: transactions.path: expected an absolute path in a queued job (clientele submit makes paths absolute; a job put into incoming/ by hand must give them so), got "data/tx.csv""#
+        }
+        let absolute = #"{"name": "q1", "transactions": {"path": "\#(directory)/data/tx.csv"}}"#
+        #expect(try JobValidation.validate(bytes: Array(absolute.utf8), source: directory + "/job.json", absolutePathsOnly: true)
+            .transactions.path == directory + "/data/tx.csv")
+    }
+
     @Test func wrongTypesAndValuesNameTheKeyPathAndWhatWasExpected() {
         #expect(refusal(minimal + #", "segmentation": {"k": "eight"}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got "eight""#)
         #expect(refusal(minimal + #", "segmentation": {"k": 8.5}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got 8.5"#)
