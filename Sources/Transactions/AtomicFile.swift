@@ -29,11 +29,24 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
 /// - a regular file is replaced, and the new file takes its permissions (and its owner and
 ///   group, where the process may give them), so a summary kept private stays private;
 /// - a symbolic link is followed: the file it leads to is replaced and the link stays;
-/// - a character device or a named pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written to in
+/// - a character device, a named pipe or a socket (`/dev/null`, a FIFO) is written to in
 ///   place, after the files are published, as nothing may be renamed over it;
-/// - a directory or anything else is refused before anything is written.
+/// - the process's own descriptors (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+///   `/proc/self/fd/N`) are written to as they are, whatever they lead to (a pipe, or a file
+///   the shell appends to), never replaced;
+/// - a directory or anything else is refused before anything is written, as is one file
+///   given for two outputs.
 public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) throws {
     let targets = try files.map { try OutputTarget($0.path) }
+    var seen = Set<String>()
+    for target in targets {
+        guard case .file(let path, _) = target else { continue }
+        let (directory, name) = splitPath(path)
+        let key = (realpath(directory, nil).map { resolved in defer { free(resolved) }; return String(cString: resolved) } ?? directory) + "/" + name
+        guard seen.insert(key).inserted else {
+            throw TransactionsError.invalidFile(path, "is given for two outputs; give each output a file of its own")
+        }
+    }
     var temporaries: [String] = []
     func fail(_ path: String, _ code: Int32) -> Error {
         for temporary in temporaries { unlink(temporary) }
@@ -64,14 +77,24 @@ public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) t
         FileTree.syncDirectory(splitPath(path).directory)
     }
     for (file, target) in zip(files, targets) {
-        guard case .stream(let path) = target else { continue }
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        for piece in file.pieces {
-            let code = writeAll(fd, piece)
-            if code != 0 { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))") }
+        switch target {
+        case .file:
+            continue
+        case .stream(let path):
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            try write(file.pieces, to: fd, path)
+        case .descriptor(let fd, let path):
+            try write(file.pieces, to: fd, path)
         }
+    }
+}
+
+private func write(_ pieces: [[UInt8]], to fd: Int32, _ path: String) throws {
+    for piece in pieces {
+        let code = writeAll(fd, piece)
+        if code != 0 { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))") }
     }
 }
 
@@ -79,10 +102,19 @@ public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) t
 private enum OutputTarget {
     /// A regular file to create or replace (`existing`: the one replaced).
     case file(path: String, existing: stat?)
-    /// A character device or a named pipe, written to in place.
+    /// A character device, a named pipe or a socket, written to in place.
     case stream(path: String)
+    /// One of the process's open descriptors, named by its path in /dev or /proc.
+    case descriptor(Int32, path: String)
 
     init(_ path: String) throws {
+        if let fd = Self.ownDescriptor(path) {
+            guard fcntl(fd, F_GETFD) >= 0 else {
+                throw TransactionsError.invalidFile(path, "names descriptor \(fd), which this process does not have open")
+            }
+            self = .descriptor(fd, path: path)
+            return
+        }
         var status = stat()
         guard lstat(path, &status) == 0 else {
             // Nothing there (or a directory on the way is missing, which creating the
@@ -93,7 +125,7 @@ private enum OutputTarget {
         switch status.st_mode & S_IFMT {
         case S_IFREG:
             self = .file(path: path, existing: status)
-        case S_IFCHR, S_IFIFO:
+        case S_IFCHR, S_IFIFO, S_IFSOCK:
             self = .stream(path: path)
         case S_IFLNK:
             guard let resolved = realpath(path, nil) else {
@@ -111,6 +143,23 @@ private enum OutputTarget {
             throw TransactionsError.invalidFile(path, "is a directory; give the path of a file to write")
         default:
             throw TransactionsError.invalidFile(path, "is neither a regular file nor a device or named pipe to write to; give the path of a file")
+        }
+    }
+
+    /// The descriptor a path names when it is one of the process's own: /dev/stdout,
+    /// /dev/stderr, /dev/stdin, /dev/fd/N or /proc/self/fd/N. Opening such a path anew would
+    /// start a file the shell appends to at its beginning, and resolving it would replace the
+    /// file; the descriptor itself is what the user means.
+    static func ownDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdin": return 0
+        case "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+                return Int32(path.dropFirst(prefix.count))
+            }
+            return nil
         }
     }
 }

@@ -80,6 +80,22 @@ import Testing
         }
     }
 
+    /// One file given for two outputs (by two spellings of its path) is refused before
+    /// anything is written.
+    @Test func oneFileForTwoOutputsIsRefused() throws {
+        let directory = try Self.directory()
+        defer { FileTree.removeTree(directory) }
+        let path = directory + "/a.csv"
+        try "earlier\n".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect {
+            try writeFilesAtomically([(pieces: [Array("one".utf8)], path: path), (pieces: [Array("two".utf8)], path: directory + "/./a.csv")])
+        } throws: { error in
+            "\(error)" == "\(directory)/./a.csv: is given for two outputs; give each output a file of its own"
+        }
+        #expect(try contents(path) == "earlier\n")
+        #expect(FileTree.names(in: directory) == ["a.csv"])
+    }
+
     @Test func aDirectoryIsRefused() throws {
         let directory = try Self.directory()
         defer { FileTree.removeTree(directory) }

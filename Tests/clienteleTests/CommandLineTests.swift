@@ -67,6 +67,35 @@ import Testing
         #expect(lines[1].hasPrefix("00001,0,0.0,"))
     }
 
+    /// `--output /dev/stdout` writes to the command's standard output as it is: into a pipe,
+    /// and appended to a file the shell opened for appending, never replacing that file.
+    @Test func outputToStandardOutputGoesWhereItLeads() throws {
+        let directory = try temporaryDirectory()
+        let log = directory.appendingPathComponent("tx.csv").path
+        try "customer_id,date,amount\n1,2024-01-01,5\n1,2024-02-01,7\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let arguments = ["summarize", log, "--output", "/dev/stdout"]
+        let piped = try run(arguments)
+        #expect(piped.status == 0, "\(piped.standardError)")
+        #expect(piped.standardOutput.hasPrefix("customer_id,frequency,recency,T\n1,1,31.0,31.0\n"), "\(piped.standardOutput)")
+
+        let appended = directory.appendingPathComponent("all.log").path
+        try "an earlier line\n".write(toFile: appended, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let handle = try #require(FileHandle(forWritingAtPath: appended))
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        #expect(process.terminationStatus == 0)
+        let text = try String(contentsOfFile: appended, encoding: .utf8)
+        #expect(text.hasPrefix("an earlier line\ncustomer_id,frequency,recency,T\n1,1,31.0,31.0\n"), "\(text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["all.log", "tx.csv"])
+    }
+
     @Test func badInputFailsWithOneLineAndLeavesTheOldOutputIntact() throws {
         let directory = try temporaryDirectory()
         let log = directory.appendingPathComponent("tx.csv")
