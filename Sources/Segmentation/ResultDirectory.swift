@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Files
+import Foundation
 import Transactions
 
 /// A result directory that appears whole or not at all.
@@ -47,6 +48,10 @@ public enum ResultDirectory {
         do {
             let value = try fill(staging)
             try syncTree(staging)
+            // The renames that change `output` happen whole or not at all with respect to
+            // `abandon`, which a stopping signal calls from another thread.
+            publishing.lock()
+            defer { publishing.unlock() }
             var previous: String?
             if replacing, FileTree.exists(target) {
                 let aside = asidePath(target)
@@ -80,22 +85,28 @@ public enum ResultDirectory {
         return "\(parent)/.\(name).previous-\(getpid())"
     }
 
-    /// Undoes what an unfinished `publish` of `output` by this process has done, for a command
-    /// stopped by a signal in the middle of it (the process exits right after): the staging
-    /// directory is removed and an earlier result moved aside goes back. Returns whether
-    /// anything was left to undo (false once the result is published).
+    /// Held while `publish` changes what is at an output (moves an earlier result aside,
+    /// renames the new one into place, removes the old), and by `abandon` for good.
+    private static let publishing = NSLock()
+
+    /// Undoes an unfinished `publish` of `output` by this process, for a command stopped by a
+    /// signal in the middle of it, which must exit right after: the staging directory is
+    /// taken away whole (renamed, then removed) and no `publish` changes `output` from then
+    /// on, so `output` holds the earlier result or the new one, whole. Waits for a `publish`
+    /// that is renaming. Returns whether the result was left unpublished (false once it is
+    /// in place).
     @discardableResult
     public static func abandon(_ output: String) -> Bool {
+        // Never released: the process is about to exit.
+        publishing.lock()
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
-        let (staging, aside) = (stagingPath(target), asidePath(target))
-        let unfinished = FileTree.exists(staging)
+        let staging = stagingPath(target)
+        let abandoned = staging + ".abandoned"
+        guard rename(staging, abandoned) == 0 else { return false }
         // The stages may still be writing into it: a file made after the listing keeps a
         // directory from going, so the removal is tried again.
-        for _ in 0..<3 where FileTree.exists(staging) { FileTree.removeTree(staging) }
-        if FileTree.exists(aside) {
-            if !FileTree.exists(target) { _ = rename(aside, target) } else { FileTree.removeTree(aside) }
-        }
-        return unfinished
+        for _ in 0..<3 where FileTree.exists(abandoned) { FileTree.removeTree(abandoned) }
+        return true
     }
 
     /// The files every result directory holds: what the demo's replacing asks of a directory
