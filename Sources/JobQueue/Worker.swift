@@ -106,6 +106,12 @@ public final class Worker: @unchecked Sendable {
     private var claiming = 0
     /// The last claim's failure for a reason of the machine, until a claim succeeds.
     private var claimFailure: String?
+    /// Claims that failed one after another since the last success or listing: a failure of
+    /// one entry (a file another user owns in a sticky `incoming/`, an immutable one) costs
+    /// only its name, so the jobs behind it are still claimed; `failuresBeforeTheNextLook` in
+    /// a row are taken as the machine's (a read-only queue) and leave the rest to the next look.
+    private var failuresInARow = 0
+    static let failuresBeforeTheNextLook = 3
 
     /// How many times this worker has listed `incoming/`.
     let listings = Atomic<Int>(0)
@@ -280,12 +286,15 @@ public final class Worker: @unchecked Sendable {
                     condition.lock()
                 } catch {
                     // A job whose claim failed half-way (no lease) is recovered later like any
-                    // claimant's that died. The other names would fail alike: they wait for
-                    // the next look.
-                    logger.error("cannot claim; trying again at the next poll", metadata: ["error": "\(error)"])
+                    // claimant's that died. The next names are tried, unless several in a row
+                    // failed: then they would fail alike, and wait for the next look.
                     condition.lock()
                     claimFailure = "\(error)"
-                    candidates.removeAll()
+                    failuresInARow += 1
+                    let giveUp = failuresInARow >= Self.failuresBeforeTheNextLook
+                    if giveUp { candidates.removeAll() }
+                    logger.error(giveUp ? "cannot claim; trying again at the next poll" : "cannot claim; trying the next job",
+                                 metadata: ["error": "\(error)", "job": "\(name)"])
                 }
                 claiming -= 1
                 condition.broadcast()
@@ -295,6 +304,7 @@ public final class Worker: @unchecked Sendable {
                 condition.unlock()
                 let names = listIncoming()
                 condition.lock()
+                failuresInARow = 0
                 if candidates.isEmpty { candidates = names }
                 claiming -= 1
                 condition.broadcast()
@@ -320,6 +330,7 @@ public final class Worker: @unchecked Sendable {
             claiming -= 1
             progress += 1
             claimFailure = nil
+            failuresInARow = 0
         }
         condition.unlock()
         guard !stopRequested else {

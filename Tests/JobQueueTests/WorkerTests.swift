@@ -222,4 +222,36 @@ import Testing
         #expect(worker.listings.load(ordering: .relaxed) <= 3)
         #expect(names(queue.incoming).count == 1)
     }
+
+    /// An entry whose own claim fails (an immutable file: the rename is not permitted) costs
+    /// only its name: the job behind it runs, and the draining worker then stops non-zero
+    /// with the reason, the entry left where it was.
+    @Test func oneUnclaimableEntryDoesNotHoldUpTheJobsBehindIt() throws {
+        let queue = try makeQueue()
+        let stuck = try queue.submit(job(1))
+        Thread.sleep(forTimeInterval: 0.02)
+        let good = try queue.submit(job(2))
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = ["+i", queue.incoming + "/\(stuck).json"]
+        chattr.standardError = FileHandle.nullDevice
+        guard (try? chattr.run()) != nil, ({ chattr.waitUntilExit(); return chattr.terminationStatus == 0 })() else {
+            print("skipped: chattr +i is not available on this file system")
+            return
+        }
+        defer {
+            let undo = Process()
+            undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+            undo.arguments = ["-i", queue.incoming + "/\(stuck).json"]
+            try? undo.run()
+            undo.waitUntilExit()
+        }
+        let worker = drainingWorker(queue, ScriptedRunner(.copy))
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.done == 1, "\(String(describing: summary))")
+        #expect(names(queue.done) == [good])
+        #expect(summary?.cannotClaim?.contains("Operation not permitted") == true, "\(String(describing: summary))")
+        #expect(names(queue.incoming) == ["\(stuck).json"])
+    }
 }
