@@ -164,8 +164,10 @@ import Testing
         #expect(listings <= worker.looksAsked, "\(listings) listings for \(worker.looksAsked) looks")
     }
 
-    /// A draining worker on an empty queue exits after one look, whatever its concurrency:
-    /// with a thousand slots it used to run on for minutes, its slots never all at rest.
+    /// A draining worker on an empty queue exits after a few looks, whatever its concurrency:
+    /// with a thousand slots it used to run on for minutes, listing thousands of times, its
+    /// slots never all at rest. (A look can take a poll or two more when a slot's listing is
+    /// under way as the drain checks, as on a loaded machine; hence a bound of a few.)
     @Test func aDrainingWorkerOnAnEmptyQueueExitsAtOnceWhateverItsConcurrency() throws {
         let queue = try makeQueue()
         let worker = Worker(queue: queue, concurrency: 1_000, runner: ScriptedRunner(.copy), pollInterval: 1,
@@ -173,7 +175,7 @@ import Testing
         let (summary, returned) = run(worker, stoppingAfter: 60)
         #expect(returned)
         #expect(summary == Worker.Summary())
-        #expect(worker.listings.load(ordering: .relaxed) <= 2)
+        #expect(worker.listings.load(ordering: .relaxed) <= 10)
     }
 
     /// A FIFO, a directory and a symbolic link in incoming/: each is refused without being
