@@ -2,6 +2,11 @@
 public enum ChurnError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The labels have one class only: nothing to tell apart.
     case oneClass(String)
+
+    /// One class only: every customer churned (`churned`), or none.
+    static func oneClass(everyCustomerChurned churned: Bool) -> ChurnError {
+        .oneClass(churned ? "every customer is churned" : "no customer is churned")
+    }
     /// A feature separates churned from retained customers, so the unpenalised maximum
     /// likelihood estimate does not exist.
     case separation(feature: String, detail: String)

@@ -73,7 +73,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
     public static func checkLabels(_ labels: [Double], folds: Int) throws {
         let churned = labels.reduce(0, +)
         guard churned > 0, churned < Double(labels.count) else {
-            throw ChurnError.oneClass(churned > 0 ? "every customer is churned" : "no customer is churned")
+            throw ChurnError.oneClass(everyCustomerChurned: churned > 0)
         }
         if folds > 0 { try ChurnEvaluation.FoldLayout.check(labels: labels, folds: folds) }
     }
@@ -204,9 +204,10 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         let data = Data(bytes)
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .modelFile
-        if let problem = jsonSyntaxProblem(bytes) { throw ChurnError.invalidModelFile("\(source): \(problem)") }
         let header = try? decoder.decode(Header.self, from: data)
         guard let version = header?.formatVersion, header?.model == "logistic" else {
+            // Looked for only here: a good file is not parsed once more for it.
+            if let problem = jsonSyntaxProblem(bytes) { throw ChurnError.invalidModelFile("\(source): \(problem)") }
             throw ChurnError.invalidModelFile("\(source) is not a churn model file (it needs \"model\": \"logistic\" and a formatVersion)")
         }
         guard version == currentFormatVersion else {

@@ -269,7 +269,7 @@ private struct Problem {
             }
         }
         guard weightedChurn > 0, weightedChurn < totalWeight else {
-            throw ChurnError.oneClass(weightedChurn > 0 ? "every customer is churned" : "no customer is churned")
+            throw ChurnError.oneClass(everyCustomerChurned: weightedChurn > 0)
         }
         (self.weightedChurn, self.totalWeight) = (weightedChurn, totalWeight)
         classWeights = uniform ? (retained ?? 1, churned ?? 1) : nil

@@ -8,6 +8,13 @@ import Darwin
 /// Paths are described, never followed: a symbolic link is an entry like a file, and removing
 /// a tree removes the link, not what it points to.
 public enum FileTree {
+    /// A path's directory ("." for a bare name, "/" at the root) and its last component.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
     /// Whether anything (a dangling symbolic link too) is at `path`.
     public static func exists(_ path: String) -> Bool {
         var status = stat()

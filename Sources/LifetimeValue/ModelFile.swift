@@ -62,9 +62,10 @@ public struct ModelFile: Codable, Sendable, Equatable {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .modelFile
         struct VersionOnly: Decodable { var formatVersion: Int? }
-        if let problem = jsonSyntaxProblem(bytes) { throw LifetimeValueError.invalidModelFile("\(source): \(problem)") }
         let version = (try? decoder.decode(VersionOnly.self, from: data))?.formatVersion
         guard let version else {
+            // Looked for only here: a good file is not parsed once more for it.
+            if let problem = jsonSyntaxProblem(bytes) { throw LifetimeValueError.invalidModelFile("\(source): \(problem)") }
             throw LifetimeValueError.invalidModelFile("\(source) is not a Clientele model file (no formatVersion)")
         }
         guard version == currentFormatVersion else {

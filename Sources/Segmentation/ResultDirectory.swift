@@ -28,8 +28,8 @@ public enum ResultDirectory {
     /// Creates the staging directory beside `output`, lets `fill` write into it and publishes
     /// it as `output`. Without `replacing`, an existing `output` is refused before any work.
     public static func publish<T>(_ output: String, replacing: Bool, fill: (String) throws -> T) throws -> T {
-        let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
-        let (parent, name) = split(target)
+        let target = withoutTrailingSlash(output)
+        let (parent, name) = FileTree.split(target)
         if FileTree.exists(target) {
             guard replacing else {
                 throw WriteError(path: target, reason: "already exists; choose a new result directory or remove this one")
@@ -54,7 +54,7 @@ public enum ResultDirectory {
             defer { publishing.unlock() }
             var previous: String?
             if replacing, FileTree.exists(target) {
-                let aside = asidePath(target)
+                let aside = "\(parent)/.\(name).previous-\(getpid())"
                 FileTree.removeTree(aside)
                 guard rename(target, aside) == 0 else { throw WriteError(path: target, reason: "cannot move the old result aside: \(systemReason())") }
                 previous = aside
@@ -73,16 +73,14 @@ public enum ResultDirectory {
         }
     }
 
-    /// Where `publish` builds the result for `output`, in this process.
-    static func stagingPath(_ output: String) -> String {
-        let (parent, name) = split(output)
+    /// Where `publish` builds the result for `target`, in this process.
+    static func stagingPath(_ target: String) -> String {
+        let (parent, name) = FileTree.split(target)
         return "\(parent)/.\(name).partial-\(getpid())"
     }
 
-    /// Where `publish` moves an earlier result for `output` while it puts the new one in place.
-    static func asidePath(_ output: String) -> String {
-        let (parent, name) = split(output)
-        return "\(parent)/.\(name).previous-\(getpid())"
+    static func withoutTrailingSlash(_ output: String) -> String {
+        output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
     }
 
     /// Held while `publish` changes what is at an output (moves an earlier result aside,
@@ -99,13 +97,12 @@ public enum ResultDirectory {
     public static func abandon(_ output: String) -> Bool {
         // Never released: the process is about to exit.
         publishing.lock()
-        let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
-        let staging = stagingPath(target)
+        let staging = stagingPath(withoutTrailingSlash(output))
         let abandoned = staging + ".abandoned"
+        // Renamed first, so that the stages still writing by path can add nothing to what is
+        // removed.
         guard rename(staging, abandoned) == 0 else { return false }
-        // The stages may still be writing into it: a file made after the listing keeps a
-        // directory from going, so the removal is tried again.
-        for _ in 0..<3 where FileTree.exists(abandoned) { FileTree.removeTree(abandoned) }
+        FileTree.removeTree(abandoned)
         return true
     }
 
@@ -140,12 +137,6 @@ public enum ResultDirectory {
     /// Creates a subdirectory of a result directory.
     public static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw WriteError(path: path, reason: "cannot create: \(systemReason())") }
-    }
-
-    static func split(_ path: String) -> (parent: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let parent = String(path[..<slash])
-        return (parent.isEmpty ? "/" : parent, String(path[path.index(after: slash)...]))
     }
 
     static func systemReason() -> String { String(cString: strerror(errno)) }

@@ -38,43 +38,34 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
 ///   given for two outputs.
 public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) throws {
     let targets = try files.map { try OutputTarget($0.path) }
+    // The regular files, each with its temporary name beside it.
+    var staged: [(pieces: [[UInt8]], path: String, directory: String, temporary: String, existing: stat?)] = []
     var seen = Set<String>()
-    for target in targets {
-        guard case .file(let path, _) = target else { continue }
-        let (directory, name) = splitPath(path)
-        let key = (realpath(directory, nil).map { resolved in defer { free(resolved) }; return String(cString: resolved) } ?? directory) + "/" + name
-        guard seen.insert(key).inserted else {
+    for (file, target) in zip(files, targets) {
+        guard case .file(let path, let existing) = target else { continue }
+        let (directory, name) = FileTree.split(path)
+        let resolved = realpath(directory, nil).map { real in defer { free(real) }; return String(cString: real) }
+        guard seen.insert((resolved ?? directory) + "/" + name).inserted else {
             throw TransactionsError.invalidFile(path, "is given for two outputs; give each output a file of its own")
         }
+        staged.append((file.pieces, path, directory, "\(directory)/.\(name).\(getpid()).partial", existing))
     }
-    var temporaries: [String] = []
-    func fail(_ path: String, _ code: Int32) -> Error {
+    func fail(_ path: String, _ code: Int32, leaving temporaries: [String]) -> Error {
         for temporary in temporaries { unlink(temporary) }
         return TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))")
     }
-    for (file, target) in zip(files, targets) {
-        guard case .file(let path, let existing) = target else { continue }
-        let (directory, name) = splitPath(path)
-        let temporary = "\(directory)/.\(name).\(getpid()).partial"
-        temporaries.append(temporary)
-        var code = OutputFile.save(file.pieces, as: temporary)
-        if code == 0, let existing {
+    for (k, file) in staged.enumerated() {
+        var code = OutputFile.save(file.pieces, as: file.temporary)
+        if code == 0, let existing = file.existing {
             // The owner first: a change of owner clears the set-id bits that the mode restores.
-            _ = chown(temporary, existing.st_uid, existing.st_gid)
-            if chmod(temporary, existing.st_mode & 0o7777) != 0 { code = errno }
+            _ = chown(file.temporary, existing.st_uid, existing.st_gid)
+            if chmod(file.temporary, existing.st_mode & 0o7777) != 0 { code = errno }
         }
-        if code != 0 { throw fail(path, code) }
+        if code != 0 { throw fail(file.path, code, leaving: staged[...k].map(\.temporary)) }
     }
-    var renamed = 0
-    for target in targets {
-        guard case .file(let path, _) = target else { continue }
-        if rename(temporaries[renamed], path) != 0 {
-            let code = errno
-            temporaries.removeFirst(renamed)
-            throw fail(path, code)
-        }
-        renamed += 1
-        FileTree.syncDirectory(splitPath(path).directory)
+    for (k, file) in staged.enumerated() {
+        guard rename(file.temporary, file.path) == 0 else { throw fail(file.path, errno, leaving: staged[k...].map(\.temporary)) }
+        FileTree.syncDirectory(file.directory)
     }
     for (file, target) in zip(files, targets) {
         switch target {
@@ -132,13 +123,8 @@ private enum OutputTarget {
                 throw TransactionsError.invalidFile(path, "is a symbolic link that leads to no file (\(String(cString: strerror(errno)))); give the file's own path")
             }
             defer { free(resolved) }
-            let target = String(cString: resolved)
-            var followed = stat()
-            // A link to a link is resolved in full by realpath, so this never recurses twice.
-            guard lstat(target, &followed) == 0, (followed.st_mode & S_IFMT) != S_IFLNK else {
-                throw TransactionsError.invalidFile(path, "is a symbolic link that cannot be followed; give the file's own path")
-            }
-            self = try OutputTarget(target)
+            // realpath resolves every link on the way, so this recurses once.
+            self = try OutputTarget(String(cString: resolved))
         case S_IFDIR:
             throw TransactionsError.invalidFile(path, "is a directory; give the path of a file to write")
         default:
@@ -162,11 +148,4 @@ private enum OutputTarget {
             return nil
         }
     }
-}
-
-/// A path's directory ("." for a bare name) and its last component.
-private func splitPath(_ path: String) -> (directory: String, name: String) {
-    guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-    let directory = String(path[..<slash])
-    return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
 }

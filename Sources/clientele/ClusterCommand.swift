@@ -105,7 +105,8 @@ struct ClusterCommand: ParsableCommand {
         let k = self.k ?? "auto"
         var selected = features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         // A feature listed twice would count twice in every distance, as a job file refuses too.
-        if let selected, let twice = selected.enumerated().first(where: { selected[..<$0.offset].contains($0.element) })?.element {
+        var listed = Set<String>()
+        if let twice = selected?.first(where: { !listed.insert($0).inserted }) {
             throw CommandError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
         }
         if var names = selected, let sampleWeightColumn { names.append(sampleWeightColumn); selected = names }

@@ -40,9 +40,8 @@ struct RunCommand: ParsableCommand {
 func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline.Outcome {
     try createParentDirectories(of: output)
     let display = StageDisplay()
-    // Stopped by Ctrl-C or SIGTERM, the run takes its unpublished result with it (and puts
-    // back an earlier one the demo had moved aside) instead of leaving a hidden staging
-    // directory beside the output.
+    // Stopped by Ctrl-C or SIGTERM, the run takes its unpublished result with it instead of
+    // leaving a hidden staging directory beside the output (`ResultDirectory.abandon`).
     StopSignals.install([SIGINT, SIGTERM, SIGHUP]) {
         display.finish()
         let unfinished = ResultDirectory.abandon(output)
