@@ -96,8 +96,9 @@ public final class Worker: @unchecked Sendable {
     private var looks = 0
     /// The look the last listing of `incoming/` answered.
     private var lookListed = 0
-    /// Claims won and runs ended so far, so that a draining worker knows whether anything
-    /// happened since it last looked.
+    /// Claims won, claims tried and lost, listings done and runs ended so far, so that a
+    /// draining worker knows whether anything happened since it last looked, and is woken
+    /// to look again when a slot settles.
     private var progress = 0
     private var summary = Summary()
     /// Names in `incoming/` not yet tried, shared by the slots.
@@ -221,7 +222,9 @@ public final class Worker: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if fresh.isEmpty && waitingWithoutLease == 0 && isSettled() && progress == seen { return .some(nil) }
-        progressLooked = progress
+        // What this look saw is the progress from before its listing: a slot that settled
+        // since (its own listing ended) wakes the worker to look once more.
+        progressLooked = seen
         if candidates.isEmpty && !fresh.isEmpty {
             candidates = fresh
             lookListed = looks
@@ -297,6 +300,7 @@ public final class Worker: @unchecked Sendable {
                                  metadata: ["error": "\(error)", "job": "\(name)"])
                 }
                 claiming -= 1
+                progress += 1
                 condition.broadcast()
             } else if lookListed != looks {
                 lookListed = looks
@@ -307,6 +311,9 @@ public final class Worker: @unchecked Sendable {
                 failuresInARow = 0
                 if candidates.isEmpty { candidates = names }
                 claiming -= 1
+                // A draining worker that looked while this listing was under way waits for
+                // this to look again, not for the next poll (which may be a day away).
+                progress += 1
                 condition.broadcast()
             } else {
                 condition.wait()

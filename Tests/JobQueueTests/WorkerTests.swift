@@ -166,8 +166,8 @@ import Testing
 
     /// A draining worker on an empty queue exits after a few looks, whatever its concurrency:
     /// with a thousand slots it used to run on for minutes, listing thousands of times, its
-    /// slots never all at rest. (A look can take a poll or two more when a slot's listing is
-    /// under way as the drain checks, as on a loaded machine; hence a bound of a few.)
+    /// slots never all at rest. (The drain looks again once a slot's listing that was under
+    /// way as it checked has ended; hence a bound of a few.)
     @Test func aDrainingWorkerOnAnEmptyQueueExitsAtOnceWhateverItsConcurrency() throws {
         let queue = try makeQueue()
         let worker = Worker(queue: queue, concurrency: 1_000, runner: ScriptedRunner(.copy), pollInterval: 1,
@@ -176,6 +176,20 @@ import Testing
         #expect(returned)
         #expect(summary == Worker.Summary())
         #expect(worker.listings.load(ordering: .relaxed) <= 10)
+    }
+
+    /// A draining worker whose check falls while a slot is listing `incoming/` looks again
+    /// when that listing ends, not at the next poll: with a poll a day away it used to wait for
+    /// it, about one start in six (the CLI tests' largest accepted options hung so).
+    @Test func aDrainingWorkerDoesNotWaitForTheNextPoll() throws {
+        for attempt in 0..<24 {
+            let queue = try makeQueue()
+            let worker = Worker(queue: queue, concurrency: [1, 8, 1_000][attempt % 3], runner: ScriptedRunner(.copy),
+                                pollInterval: 86_400, drain: true, identity: .make())
+            let (summary, returned) = run(worker, stoppingAfter: 20)
+            #expect(returned, "start \(attempt) waited for the next poll")
+            #expect(summary == Worker.Summary())
+        }
     }
 
     /// A FIFO, a directory and a symbolic link in incoming/: each is refused without being
