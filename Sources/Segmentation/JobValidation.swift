@@ -253,8 +253,8 @@ private struct JobWalker {
         }
         let calibrationEnd = try date(keys["calibrationEnd"], "period.calibrationEnd")
         let observationEnd = try date(keys["observationEnd"], "period.observationEnd")
-        if let calibrationEnd, let observationEnd, calibrationEnd >= observationEnd {
-            throw failure("period.calibrationEnd", "must come before period.observationEnd (\(observationEnd)), got \"\(calibrationEnd)\"")
+        if let calibrationEnd, let observationEnd, length.periods(after: calibrationEnd, through: observationEnd) < 1 {
+            throw failure("period.calibrationEnd", "must fall in an earlier \(length.rawValue) than period.observationEnd (\(observationEnd)), got \"\(calibrationEnd)\"")
         }
         return PeriodSettings(periodLength: length, unit: unit, calibrationEnd: calibrationEnd, observationEnd: observationEnd)
     }

@@ -302,8 +302,8 @@ public enum Pipeline {
             let scoring = try CustomerSummary(log: log, options: whole)
             return (scoring, scoring)
         }
-        if let observationEnd = period.observationEnd, calibrationEnd >= observationEnd {
-            throw EmptyHoldout(calibrationEnd: calibrationEnd, observationEnd: observationEnd)
+        if let observationEnd = period.observationEnd, period.periodLength.periods(after: calibrationEnd, through: observationEnd) < 1 {
+            throw EmptyHoldout(calibrationEnd: calibrationEnd, observationEnd: observationEnd, period: period.periodLength)
         }
         var split = whole
         split.calibrationEnd = calibrationEnd
@@ -316,14 +316,15 @@ public enum Pipeline {
     }
 }
 
-/// A calibration end on or after the observation end, which a job can only show once its
-/// log is read: the observation end is the log's last day when the job gives none.
+/// A calibration end in the observation end's period or later, which a job can only show
+/// once its log is read: the observation end is the log's last day when the job gives none.
 struct EmptyHoldout: Error, CustomStringConvertible {
     var calibrationEnd: CalendarDay
     var observationEnd: CalendarDay
+    var period: PeriodLength
 
     var description: String {
-        "period.calibrationEnd (\(calibrationEnd)) must come before the observation end (\(observationEnd): period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
+        "period.calibrationEnd (\(calibrationEnd)) must fall in an earlier \(period.rawValue) than the observation end (\(observationEnd): period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
     }
 }
 

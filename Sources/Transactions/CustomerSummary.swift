@@ -111,9 +111,12 @@ extension CustomerSummary {
         let unit = options.unit ?? options.period.naturalUnit
         let scale = try PeriodScale(period: options.period, unit: unit)
         let observationEnd = options.observationEnd ?? log.lastDay
-        if let calibrationEnd = options.calibrationEnd, calibrationEnd > observationEnd {
+        if let calibrationEnd = options.calibrationEnd, options.period.periods(after: calibrationEnd, through: observationEnd) < 1 {
+            // An empty holdout window would give every customer a holdout of length 0 (and
+            // the days after the calibration end in the same period purchases in it).
+            let end = options.observationEnd == nil ? "the log's last day, \(observationEnd)" : "the observation end \(observationEnd)"
             throw TransactionsError.invalidOptions(
-                "the calibration end \(calibrationEnd) is after the observation end \(observationEnd)")
+                "the calibration end \(calibrationEnd) must fall in an earlier \(options.period.rawValue) than \(end); the holdout window would be empty")
         }
         let windows = Windows(
             calibrationEnd: Int32((options.calibrationEnd ?? observationEnd).daysSinceEpoch),

@@ -21,6 +21,13 @@ public enum PeriodLength: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// How many period boundaries lie after `start` up to `end`: the length of a holdout
+    /// window from a calibration end to an observation end, in periods (0 when both days
+    /// fall in one period).
+    public func periods(after start: CalendarDay, through end: CalendarDay) -> Int {
+        Int(ordinal(Int32(end.daysSinceEpoch)) - ordinal(Int32(start.daysSinceEpoch)))
+    }
+
     /// The unit a summary measures time in when none is asked for: the period's own.
     public var naturalUnit: TimeUnit {
         switch self {

@@ -75,6 +75,12 @@ struct SummaryWindowOptions: ParsableArguments {
                 throw ValidationError("\(flag) must be a date such as 1997-09-30 (got \"\(value)\")")
             }
         }
+        if let length = PeriodLength(rawValue: period),
+           let calibration = calibrationEnd.flatMap(DateFormat.parseArgument),
+           let observation = observationEnd.flatMap(DateFormat.parseArgument),
+           length.periods(after: calibration, through: observation) < 1 {
+            throw ValidationError("--calibration-end must fall in an earlier \(period) than --observation-end (\(observation)), or the holdout window is empty (got \"\(calibration)\")")
+        }
     }
 
     var options: SummaryOptions {

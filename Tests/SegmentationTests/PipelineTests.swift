@@ -244,7 +244,7 @@ import Transactions
         #expect {
             try Pipeline.run(job: job, output: directory + "/result", clienteleVersion: "test")
         } throws: { error in
-            "\(error)" == "summarize: period.calibrationEnd (1998-06-30) must come before the observation end (1998-06-30: period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
+            "\(error)" == "summarize: period.calibrationEnd (1998-06-30) must fall in an earlier day than the observation end (1998-06-30: period.observationEnd, or the log's last day when the job gives none), or the holdout window is empty"
         }
         #expect(names(directory).isEmpty)
     }

@@ -218,9 +218,29 @@ import Testing
 
     @Test func calibrationEndAfterObservationEndIsRefused() throws {
         let log = try readLog("customer_id,date,amount\n1,2024-01-01,1\n")
-        #expect(throws: TransactionsError.self) {
+        #expect(throws: TransactionsError.invalidOptions(
+            "the calibration end 2024-02-01 must fall in an earlier day than the observation end 2024-01-15; the holdout window would be empty")) {
             try CustomerSummary(log: log, options: SummaryOptions(calibrationEnd: day("2024-02-01"), observationEnd: day("2024-01-15")))
         }
+    }
+
+    /// A holdout of no period: the calibration end on the log's last day (the default
+    /// observation end), or in the observation end's week. Such a summary had holdout
+    /// columns of length 0, with purchases in them for the days after the calibration end.
+    @Test func anEmptyHoldoutWindowIsRefused() throws {
+        let log = try readLog("customer_id,date,amount\n1,2024-01-01,1\n1,2024-01-10,2\n2,2024-01-12,3\n")
+        #expect(throws: TransactionsError.invalidOptions(
+            "the calibration end 2024-01-12 must fall in an earlier day than the log's last day, 2024-01-12; the holdout window would be empty")) {
+            try CustomerSummary(log: log, options: SummaryOptions(calibrationEnd: day("2024-01-12")))
+        }
+        // 2024-01-08 is a Monday: the 9th and the 14th are in one week, the 7th in the one before.
+        #expect(throws: TransactionsError.invalidOptions(
+            "the calibration end 2024-01-09 must fall in an earlier week than the observation end 2024-01-14; the holdout window would be empty")) {
+            try CustomerSummary(log: log, options: SummaryOptions(period: .week, calibrationEnd: day("2024-01-09"), observationEnd: day("2024-01-14")))
+        }
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(period: .week, calibrationEnd: day("2024-01-07"), observationEnd: day("2024-01-14")))
+        #expect(summary.holdout?.duration == 1)
+        #expect(summary.holdout?.frequency == [1])
     }
 
     @Test func monthlyPeriodsInDaysAreRefused() throws {

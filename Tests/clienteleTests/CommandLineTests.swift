@@ -127,6 +127,26 @@ import Testing
         #expect(outcome.standardError.contains("--delimiter must be one of: , tab ; whitespace (got \"pipe\")"))
     }
 
+    /// A calibration end with no period after it up to the observation end leaves an empty
+    /// holdout: refused before the log is read when both dates are given, once it is read
+    /// when the observation end is the log's last day; the earlier output stays.
+    @Test func anEmptyHoldoutWindowIsRefused() throws {
+        let directory = try temporaryDirectory()
+        let log = directory.appendingPathComponent("tx.csv")
+        try "customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-09,2\n2,2024-01-12,1\n".write(to: log, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("summary.csv")
+        try "previous result\n".write(to: output, atomically: true, encoding: .utf8)
+        let sameWeek = try run(["summarize", log.path, "--period", "week", "--calibration-end", "2024-01-09",
+                                "--observation-end", "2024-01-12", "--output", output.path])
+        #expect(sameWeek.status != 0)
+        #expect(sameWeek.standardError.contains(
+            "--calibration-end must fall in an earlier week than --observation-end (2024-01-12), or the holdout window is empty (got \"2024-01-09\")"))
+        let lastDay = try run(["summarize", log.path, "--amount-column", "amount", "--calibration-end", "2024-01-12", "--output", output.path])
+        #expect(lastDay.status != 0)
+        #expect(lastDay.standardError == "Error: the calibration end 2024-01-12 must fall in an earlier day than the log's last day, 2024-01-12; the holdout window would be empty\n")
+        #expect(try String(contentsOf: output, encoding: .utf8) == "previous result\n")
+    }
+
     @Test func doctorNamesTheLoadedBLAS() throws {
         let outcome = try run(["doctor"])
         #expect(outcome.status == 0)
