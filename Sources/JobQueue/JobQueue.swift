@@ -6,7 +6,7 @@
 /// QUEUE/incoming/<id>.attempts  runs of a requeued job that ended without a result, and why
 /// QUEUE/running/<id>.json       claimed jobs
 /// QUEUE/running/<id>.lease      their leases (owner, host, boot, pid, attempt, heartbeat)
-/// QUEUE/done/<id>/              result directories
+/// QUEUE/done/<id>/              result directories, with lease.json: the lease they were made under
 /// QUEUE/failed/<id>/            job.json, error.json (and log.txt when the run wrote one)
 /// QUEUE/tmp/<id>.<what>.<owner> staging, never read by consumers
 /// ```
@@ -241,6 +241,9 @@ public struct JobQueue: Sendable {
         return path
     }
 
+    /// The file of a result directory that holds the lease of the run that made it.
+    public static let resultLeaseName = "lease.json"
+
     public enum Publication: Sendable, Equatable {
         /// The result is now `done/<id>/`.
         case published
@@ -249,11 +252,17 @@ public struct JobQueue: Sendable {
         case alreadyDone
     }
 
-    /// Publishes a finished run: flushes the staged result, renames it to `done/<id>/`,
-    /// flushes `done/`, and removes the job from `running/`. The rename is the moment the
-    /// job is done; a crash before it leaves the job in `running/` for recovery, a crash
-    /// after it leaves a leftover that recovery removes without running the job again.
+    /// Publishes a finished run: adds `lease.json` (who made the result, in which attempt,
+    /// its heartbeat the time it finished), flushes the staged result, renames it to
+    /// `done/<id>/`, flushes `done/`, and removes the job from `running/`. The rename is the
+    /// moment the job is done; a crash before it leaves the job in `running/` for recovery, a
+    /// crash after it leaves a leftover that recovery removes without running the job again.
     public func publish(_ claim: Claim, result staged: String, as identity: WorkerIdentity) throws -> Publication {
+        var lease = Lease(job: claim.id, identity: identity, attempt: claim.attempt, history: claim.history, now: now())
+        lease.claimedAt = claim.claimedAt
+        let record = staged + "/" + Self.resultLeaseName
+        unlink(record)
+        try QueueFileSystem.createDurableFile(try QueueJSON.encode(lease), at: record, flush: false)
         try QueueFileSystem.syncTree(staged)
         let target = "\(done)/\(claim.id)"
         var outcome = Publication.published

@@ -14,9 +14,12 @@ public struct JobStatus: Sendable {
     /// Seconds since submission (from the id), or since the file or directory last changed
     /// for ids not made by `submit`.
     public var age: Double
-    /// Runs that ended without a result, plus the current one while running.
+    /// Runs that ended without a result, plus the current one while running or the one that
+    /// made the result when done (0 for a result that does not say: published by a version
+    /// before `lease.json`).
     public var attempts: Int
-    /// The lease holder while running (`owner`, host, pid) and its last heartbeat.
+    /// The lease holder while running (`owner`, host, pid) and its last heartbeat; when done,
+    /// the lease the result was made under, its heartbeat the time it finished.
     public var lease: Lease?
     /// The job file (incoming, running) or the result or failure directory.
     public var path: String
@@ -93,7 +96,8 @@ extension JobQueue {
                 .flatMap { QueueJSON.decode(FailureReport.self, from: $0) }
             status.attempts = status.failure?.attempt ?? 0
         case .done:
-            break
+            status.lease = readLease(id, at: path + "/" + JobQueue.resultLeaseName)
+            status.attempts = status.lease?.attempt ?? 0
         }
         return status
     }

@@ -211,7 +211,7 @@ struct StatusCommand: ParsableCommand {
         abstract: "List a queue's jobs by state, or show one job.",
         discussion: """
             Without a job id: one line per job — state, id, age, attempts, and the owner of a \
-            running job or the reason of a failed one. With a job id: its state, attempts, \
+            running or done job or the reason of a failed one. With a job id: its state, attempts, \
             owner, where its result is, and the tail of its log.
 
             Examples:
@@ -242,7 +242,8 @@ struct StatusCommand: ParsableCommand {
         print("age:      \(age(job.age))")
         print("attempts: \(attempts(job))")
         if let lease = job.lease {
-            print("owner:    \(lease.owner) (pid \(lease.pid) on \(lease.host)), heartbeat \(age(Date().timeIntervalSince1970 - lease.heartbeat)) ago")
+            let ago = age(Date().timeIntervalSince1970 - lease.heartbeat)
+            print("owner:    \(lease.owner) (pid \(lease.pid) on \(lease.host)), \(job.state == .done ? "finished" : "heartbeat") \(ago) ago")
         }
         if let failure = job.failure {
             print("failure:  \(failure.kind.rawValue): \(failure.what)")
@@ -255,10 +256,10 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    /// A done job's count is not kept (its result says what ran); `-` rather than a 0 that
-    /// would read as "never ran".
+    /// A done job's attempt is the one its result's `lease.json` names; `-` for a result
+    /// without one, rather than a 0 that would read as "never ran".
     private func attempts(_ job: JobStatus) -> String {
-        job.state == .done ? "-" : String(job.attempts)
+        job.state == .done && job.lease == nil ? "-" : String(job.attempts)
     }
 
     private func detail(_ job: JobStatus) -> String {

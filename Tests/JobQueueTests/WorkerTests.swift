@@ -130,6 +130,23 @@ import Testing
     }
 
 
+    /// A done job says which worker made its result and in which attempt (`lease.json` in
+    /// the result): here the second, after a first run whose worker died.
+    @Test func statusOfADoneJobNamesTheAttemptAndWorkerThatMadeItsResult() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        _ = try #require(try queue.claim("\(id).json", as: dead))
+        let identity = WorkerIdentity.make()
+        let summary = drainingWorker(queue, ScriptedRunner(.copy), identity: identity).run()
+        #expect(summary.done == 1 && summary.recovered == 1, "\(summary)")
+        let done = try queue.job(id)
+        #expect(done.state == .done && done.attempts == 2)
+        #expect(done.lease?.owner == identity.owner && done.lease?.pid == identity.pid && done.lease?.host == identity.host)
+        #expect(done.lease.map { $0.heartbeat >= $0.claimedAt && $0.history.count == 1 } == true)
+        #expect(try queue.jobs().map(\.attempts) == [2])
+    }
+
     /// Runs `worker` on a thread of its own until it returns or `seconds` pass; then it is
     /// stopped, so that a worker that would run on cannot hold the tests. The summary (nil if
     /// even the stop did not end it within as long again), and whether it returned by itself.

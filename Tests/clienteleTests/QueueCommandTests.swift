@@ -103,6 +103,13 @@ import Testing
         #expect(shown.status == 0)
         #expect(shown.standardOutput.contains("state:    done\n"))
         #expect(shown.standardOutput.contains("result:   \(queue)/done/\(id)\n"))
+        #expect(shown.standardOutput.contains("attempts: 1\n"))
+        #expect(shown.standardOutput.contains(try #require(
+            worker.standardError.firstMatch(of: /worker=([0-9a-f]+-[0-9]+-[0-9a-f]+)/)).output.1 + " (pid "))
+        #expect(shown.standardOutput.contains(#/owner:    \S+ \(pid \d+ on .+\), finished \d+s ago\n/#))
+        let listedDone = try cli.run(["status", "--queue", queue])
+        let doneLine = try #require(listedDone.standardOutput.split(separator: "\n").first { $0.contains(id) })
+        #expect(doneLine.hasPrefix("done ") && doneLine.contains(" 1         \(id)  ") && doneLine.contains(" (pid "), "\(doneLine)")
         #expect(shown.standardOutput.contains("  \(try String(contentsOfFile: "\(queue)/done/\(id)/log.txt", encoding: .utf8).split(separator: "\n").last!)\n"))
 
         let refused = try cli.run(["status", "--queue", queue, "../../etc/passwd"])
