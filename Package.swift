@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "Segmentation",
-            dependencies: ["Files", "LinearAlgebra", "Transactions", "LifetimeValue", "Churn", "Clustering"],
+            dependencies: ["Files", "LinearAlgebra", "Transactions", "LifetimeValue", "Churn", "Clustering", "CRMStore"],
             exclude: ["README.md"]
         ),
         .target(

@@ -297,7 +297,7 @@ public final class Worker: @unchecked Sendable {
                     let giveUp = failuresInARow >= Self.failuresBeforeTheNextLook
                     if giveUp { candidates.removeAll() }
                     logger.error(giveUp ? "cannot claim; trying again at the next poll" : "cannot claim; trying the next job",
-                                 metadata: ["error": "\(error)", "job": "\(name)"])
+                                 metadata: ["error": "\(error)", "job": "\(name.hasSuffix(".json") ? String(name.dropLast(5)) : name)"])
                 }
                 claiming -= 1
                 progress += 1
@@ -506,7 +506,7 @@ public final class Worker: @unchecked Sendable {
                       staging: String?) throws {
         let report = queue.report(for: job.claim, kind, what, where: location, maxAttempts: policy.maxAttempts, as: identity)
         try queue.fail(job.claim, report: report, result: staging, as: identity)
-        job.context.logger.error("failed", metadata: ["kind": "\(kind.rawValue)", "what": "\(what)",
+        job.context.logger.error("failed", metadata: ["kind": "\(kind.rawValue)", "what": "\(report.what)",
                                                       "failed": "\(queue.failed)/\(job.claim.id)"])
         count(\.failed)
     }

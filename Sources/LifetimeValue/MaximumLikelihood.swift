@@ -210,6 +210,14 @@ struct MaximumLikelihood {
         guard zip(lower, upper).allSatisfy({ $0 > 0 && $1.isFinite }), standardErrors.allSatisfy(\.isFinite) else {
             throw notIdentified("the 95% intervals at the estimate are unbounded")
         }
+        // Nearly so: a standard error of the logarithm above 10 makes the interval span a
+        // factor of e^39 (10^17) and more; no estimate the data support is that loose (the
+        // published fits' are below 1), while data that break the model's assumptions
+        // (spend that rises with frequency, for Gamma-Gamma) give 150 and an interval of
+        // 10^-127…10^140 that looks like a number.
+        if let loosest = (0..<n).max(by: { covariance[$0, $0] < covariance[$1, $1] }), covariance[loosest, loosest] > 100 {
+            throw notIdentified("the 95% interval of \(M.parameterNames[loosest]) at the estimate, \(String(format: "%.3g", lower[loosest]))…\(String(format: "%.3g", upper[loosest])), spans a factor of more than 10^17")
+        }
         return FitResult(
             parameterNames: M.parameterNames, parameters: parameters, standardErrors: standardErrors,
             lowerBounds: lower, upperBounds: upper, logLikelihood: model.logLikelihood(parameters).value,

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CRMStore
 import Churn
 import Clustering
 import Transactions
@@ -405,6 +406,17 @@ private struct JobWalker {
         }
         guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
             throw failure("crm.database", "expected \(expected), got \"\(database)\"")
+        }
+        // The URL is read as the export will read it, so that a job that cannot be exported
+        // (a password in the URL above all, which would end up in logs and error reports)
+        // fails here, before anything runs.
+        do {
+            _ = try DatabaseLocation(parsing: database)
+        } catch let error as CRMStoreError {
+            guard case .location(let message) = error else { throw failure("crm.database", error.description) }
+            throw failure("crm.database", message)
+        } catch {
+            throw failure("crm.database", "\(error)")
         }
         return CRMSettings(database: database)
     }

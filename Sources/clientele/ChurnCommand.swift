@@ -95,6 +95,7 @@ struct ChurnCommand: ParsableCommand {
     }
 
     func run() throws {
+        Report.route(outputs: [output, modelOutput])
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         let table = try attributes.map { try CSVTable.read(path: $0) }
         if let model {
@@ -170,21 +171,21 @@ struct ChurnCommand: ParsableCommand {
             writer.appendRow(data.customerIDs, i, [probabilities[i]] + (scores.map { [$0.pAlive[i], $0.expectedPurchases[i]] } ?? []))
         }
         try writeFileAtomically(writer.bytes, to: output)
-        print("\(data.count) customers scored with \(source) (churn: \(churnModel.label)) → \(output)")
+        reportLine("\(data.count) customers scored with \(source) (churn: \(churnModel.label)) → \(output)")
     }
 
     private func report(_ churnModel: ChurnModel, label: ChurnLabel) {
-        print("churned: \(label): \(Int((churnModel.churnRate * Double(churnModel.customers)).rounded())) of \(churnModel.customers) customers (\(percent(churnModel.churnRate)))")
-        print("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), \(churnModel.classWeights == .none ? "" : "weighted ")log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
-        print("coefficient                per SD     per unit   std.err       z")
+        reportLine("churned: \(label): \(Int((churnModel.churnRate * Double(churnModel.customers)).rounded())) of \(churnModel.customers) customers (\(percent(churnModel.churnRate)))")
+        reportLine("logistic regression, penalty \(penalty), class weights \(classWeights): \(churnModel.iterations) Newton iterations, \(churnModel.converged ? "converged" : "NOT converged"), \(churnModel.classWeights == .none ? "" : "weighted ")log-likelihood \(String(format: "%.4f", churnModel.logLikelihood))")
+        reportLine("coefficient                per SD     per unit   std.err       z")
         for c in churnModel.coefficients {
             let name = c.name.padding(toLength: 22, withPad: " ", startingAt: 0)
             let inference = c.standardError.map { String(format: "%10.4g %7.2f", $0, c.zValue ?? 0) } ?? ""
-            print("\(name) \(String(format: "%10.4f %12.5g", c.standardized, c.original)) \(inference)")
+            reportLine("\(name) \(String(format: "%10.4f %12.5g", c.standardized, c.original)) \(inference)")
         }
         if let evaluation = churnModel.evaluation {
-            print("\(evaluation.folds)-fold stratified cross-validation (seed \(evaluation.seed)):")
-            print("  \("score".padding(toLength: 48, withPad: " ", startingAt: 0)) AUC     log-loss  Brier   top-decile lift")
+            reportLine("\(evaluation.folds)-fold stratified cross-validation (seed \(evaluation.seed)):")
+            reportLine("  \("score".padding(toLength: 48, withPad: " ", startingAt: 0)) AUC     log-loss  Brier   top-decile lift")
             let rows: [(String, ScoreMetrics?)] = [("logistic model", evaluation.logistic),
                                                    ("BG/NBD P(\(label))", evaluation.purchaseModelProbability),
                                                    ("BG/NBD 1 − P(alive)", evaluation.oneMinusPAlive),
@@ -193,10 +194,10 @@ struct ChurnCommand: ParsableCommand {
                 guard let metrics else { continue }
                 let loss = metrics.logLoss.map { String(format: "%8.4f", $0) } ?? "       –"
                 let brier = metrics.brierScore.map { String(format: "%7.4f", $0) } ?? "      –"
-                print("  \(name.padding(toLength: 48, withPad: " ", startingAt: 0)) \(String(format: "%.4f", metrics.auc)) \(loss)  \(brier)  \(String(format: "%.2f", metrics.deciles[0].lift))")
+                reportLine("  \(name.padding(toLength: 48, withPad: " ", startingAt: 0)) \(String(format: "%.4f", metrics.auc)) \(loss)  \(brier)  \(String(format: "%.2f", metrics.deciles[0].lift))")
             }
         }
-        print("→ \(output)\(modelOutput.map { ", \($0)" } ?? "")")
+        reportLine("→ \(output)\(modelOutput.map { ", \($0)" } ?? "")")
     }
 
     private func percent(_ share: Double) -> String { String(format: "%.1f%%", 100 * share) }

@@ -101,6 +101,7 @@ struct ClusterCommand: ParsableCommand {
     }
 
     func run() throws {
+        Report.route(outputs: [output, profiles])
         if method == "rfm" { return try runRFM() }
         let k = self.k ?? "auto"
         var selected = features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
@@ -137,9 +138,9 @@ struct ClusterCommand: ParsableCommand {
         let fit: KMeansResult
         if k == "auto" {
             let selection = try KSelection(data: data, weights: sampleWeights, range: try parsedRange(), options: options)
-            print("   k     inertia  silhouette  calinski-harabasz  davies-bouldin")
+            reportLine("   k     inertia  silhouette  calinski-harabasz  davies-bouldin")
             for c in selection.candidates {
-                print(String(format: "%4d %11.6g %11.4f %18.6g %15.4f%@", c.k, c.inertia, c.silhouette, c.calinskiHarabasz,
+                reportLine(String(format: "%4d %11.6g %11.4f %18.6g %15.4f%@", c.k, c.inertia, c.silhouette, c.calinskiHarabasz,
                              c.daviesBouldin, c.k == selection.chosenK ? "  ← chosen" : ""))
             }
             fit = selection.fit
@@ -154,20 +155,20 @@ struct ClusterCommand: ParsableCommand {
                             churn: column("churn_probability", in: table)))
         try writeOutputs(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels,
                          label: { segmentProfiles[$0].label }, profiles: segmentProfiles)
-        print("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
+        reportLine("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
         if fit.k >= 2, Set(fit.labels).count >= 2 {
             let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed, threads: threads)
-            print("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
+            reportLine("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
         }
         printSegments(segmentProfiles)
-        print("\(table.rowCount) customers → \(output)")
+        reportLine("\(table.rowCount) customers → \(output)")
     }
 
     private func printSegments(_ segmentProfiles: [SegmentProfile]) {
         let width = segmentProfiles.map(\.label.count).max() ?? 0
         for profile in segmentProfiles {
             let label = profile.label + String(repeating: " ", count: width - profile.label.count)
-            print("segment \(profile.id)  \(label)  " + String(format: "%8d customers (%.1f%%)", profile.size, 100 * profile.share))
+            reportLine("segment \(profile.id)  \(label)  " + String(format: "%8d customers (%.1f%%)", profile.size, 100 * profile.share))
         }
     }
 
@@ -187,7 +188,7 @@ struct ClusterCommand: ParsableCommand {
         try writeOutputs(ids: table.ids, key: table.keyColumn ?? "row", labels: scores.segmentIndices,
                          label: { byID[$0]!.label }, profiles: segmentProfiles)
         printSegments(segmentProfiles)
-        print("\(table.rowCount) customers → \(output)")
+        reportLine("\(table.rowCount) customers → \(output)")
     }
 
     /// Each feature's transforms and weight from --transform and --feature-weight.

@@ -74,6 +74,7 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
+        Report.route(outputs: [output])
         let fit: FitResult
         var customers: Int
         let dataFingerprint: String
@@ -118,7 +119,7 @@ struct FitCommand: ParsableCommand {
                     writeStandardError("left out \(spend.leftOut) repeat buyers whose mean spend is not positive\n")
                 }
                 let correlation = GammaGamma.frequencySpendCorrelation(frequency: frequency, monetaryValue: monetary)
-                print("correlation of frequency and spend among repeat buyers: \(String(format: "%.3f", correlation))")
+                reportLine("correlation of frequency and spend among repeat buyers: \(String(format: "%.3f", correlation))")
                 if abs(correlation) > 0.3 {
                     writeStandardError("warning: frequency and spend correlate (\(String(format: "%.2f", correlation))); the Gamma-Gamma model assumes they do not\n")
                 }
@@ -129,8 +130,8 @@ struct FitCommand: ParsableCommand {
         try writeFileAtomically(try file.encoded(), to: output)
         for (i, name) in fit.parameterNames.enumerated() {
             let padded = name.padding(toLength: 6, withPad: " ", startingAt: 0)
-            print("\(padded) \(String(format: "%10.6g", fit.parameters[i]))  se \(String(format: "%.4g", fit.standardErrors[i]))  95% \(String(format: "%.4g", fit.lowerBounds[i]))…\(String(format: "%.4g", fit.upperBounds[i]))")
+            reportLine("\(padded) \(String(format: "%10.6g", fit.parameters[i]))  se \(String(format: "%.4g", fit.standardErrors[i]))  95% \(String(format: "%.4g", fit.lowerBounds[i]))…\(String(format: "%.4g", fit.upperBounds[i]))")
         }
-        print("log-likelihood \(String(format: "%.4f", fit.logLikelihood)), \(customers) customers, \(fit.iterations) iterations → \(output)")
+        reportLine("log-likelihood \(String(format: "%.4f", fit.logLikelihood)), \(customers) customers, \(fit.iterations) iterations → \(output)")
     }
 }

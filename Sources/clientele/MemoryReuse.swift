@@ -40,6 +40,13 @@ enum MemoryReuse {
               mode.contains("[madvise]")
         else { return }
         setenv(name, (current.map { $0 + ":" } ?? "") + "glibc.malloc.hugetlb=1", 1)
+        // The binary by its own path first, so that the process keeps its name (`ps`, `top`
+        // and the kernel's messages show the executed file's name, "exe" for the link);
+        // the link itself if that path is gone (a binary replaced while it ran).
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if readlink("/proc/self/exe", &target, target.count - 1) > 0 {
+            execv(target, CommandLine.unsafeArgv)
+        }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // Still here: exec failed; run as started.
         if let current { setenv(name, current, 1) } else { unsetenv(name) }

@@ -64,6 +64,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
+        Report.route(outputs: [output])
         let modelFile = try ModelFile.decode(try readWholeFile(model), source: model)
         if modelFile.model == "sbg" {
             guard summary == nil else { throw CommandError("\(model) is an sbg retention model: it projects a cohort and scores no summary (leave out \(summary!))") }
@@ -72,6 +73,14 @@ struct PredictCommand: ParsableCommand {
         guard let summary else { throw CommandError("\(model) is a \(modelFile.model) model: give the customer summary to score") }
         guard modelFile.timeUnit == "periods" || modelFile.timeUnit == unit.value.rawValue else {
             throw CommandError("\(model) was fitted in \(modelFile.timeUnit) but the summary is in \(unit.value.rawValue) (--unit): rescale the summary or refit")
+        }
+        // Ten years, as a job's models.horizon: CLV sums the horizon's months one by one for
+        // every customer, so a horizon of centuries would run for hours.
+        // Models fitted in periods (bgbb's opportunities) take at most 10,000.
+        let longestHorizon: Double? = ["days": 3653, "weeks": 522, "months": 120, "periods": 10_000][modelFile.timeUnit]
+        if let longestHorizon, horizon > longestHorizon {
+            let most = modelFile.timeUnit == "periods" ? "10000 periods" : "ten years (\(Int(longestHorizon)) \(modelFile.timeUnit))"
+            throw ValidationError("--horizon must be at most \(most), got \(horizon)")
         }
         let purchases = try modelFile.purchaseModel()
         // A month in the summary's unit; one opportunity for models fitted in periods.
@@ -116,10 +125,12 @@ struct PredictCommand: ParsableCommand {
             writer.appendRow(data.customerIDs, i, row)
         }
         try writeFileAtomically(writer.bytes, to: output)
-        print("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
+        reportLine("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
     }
 
     private func projectRetention(_ model: ShiftedBetaGeometric, cohort: Double) throws {
+        // One row per period.
+        guard horizon <= 10_000 else { throw ValidationError("--horizon must be at most 10000 periods for an sbg projection, got \(horizon)") }
         let periods = Int(horizon.rounded(.down))
         var text = "period,survival,retention_rate,churn_probability,expected_active" + (discountRate != nil ? ",derl" : "") + "\n"
         for t in 0...periods {
@@ -131,6 +142,6 @@ struct PredictCommand: ParsableCommand {
             text += fields.joined(separator: ",") + "\n"
         }
         try writeFileAtomically(Array(text.utf8), to: output)
-        print("sbg projection of a cohort of \(Int(cohort)) over \(periods) periods → \(output)")
+        reportLine("sbg projection of a cohort of \(Int(cohort)) over \(periods) periods → \(output)")
     }
 }

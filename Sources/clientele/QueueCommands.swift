@@ -99,8 +99,11 @@ struct SubmitCommand: ParsableCommand {
         }
         // The job enters the queue as validated: defaults filled in and paths absolute, since
         // a worker reads it from the queue, far from the directory it was written in.
-        let resolved = try validatedJob(try readWholeFile(job), file: job)
-        print(try queue.submit(Array(resolved.jsonValue.formatted().utf8)))
+        let resolved = Array(try validatedJob(try readWholeFile(job), file: job).jsonValue.formatted().utf8)
+        guard resolved.count <= JobQueue.maximumJobFileSize else {
+            throw CommandError("\(job): is \(resolved.count) bytes as it would enter the queue (defaults filled in, paths absolute); a queued job may be at most \(JobQueue.maximumJobFileSize) bytes")
+        }
+        print(try queue.submit(resolved))
     }
 }
 
@@ -175,9 +178,18 @@ struct WorkerCommand: ParsableCommand {
                             pollInterval: pollInterval, leaseTimeout: leaseTimeout, maxAttempts: maxAttempts,
                             drain: drain, gracePeriod: gracePeriod)
         pending.set(worker)
-        if let reason = worker.run().cannotClaim {
-            throw CommandError("the queue was not drained: \(reason)")
+        let summary = worker.run()
+        // A job released at shutdown goes on computing on its thread, which nothing can stop
+        // from outside. Ending through exit(3) would run the libraries' destructors under it
+        // (OpenBLAS frees its buffers while a product is using them: a segmentation fault
+        // instead of status 0); _exit ends the process and its threads at once.
+        var status: Int32 = 0
+        if let reason = summary.cannotClaim {
+            FileHandle.standardError.write(Data("Error: the queue was not drained: \(reason)\n".utf8))
+            status = 1
         }
+        fflush(nil)
+        _exit(status)
     }
 }
 
@@ -210,7 +222,7 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "List a queue's jobs by state, or show one job.",
         discussion: """
-            Without a job id: one line per job — state, id, age, attempts, and the owner of a \
+            Without a job id: one line per job — state, age, attempts, id, and the owner of a \
             running or done job or the reason of a failed one. With a job id: its state, attempts, \
             owner, where its result is, and the tail of its log.
 

@@ -46,7 +46,9 @@ func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline
         display.finish()
         let unfinished = ResultDirectory.abandon(output)
         writeStandardError("clientele: stopped by a signal\(unfinished ? "; \(output) was not published" : "")\n")
-        exit(1)
+        // Not exit(3): the pipeline's threads are still computing, and the libraries'
+        // destructors (OpenBLAS frees its buffers) must not run under them.
+        _exit(1)
     }
     let outcome: Pipeline.Outcome
     do {

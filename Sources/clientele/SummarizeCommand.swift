@@ -28,6 +28,7 @@ struct SummarizeCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        Report.route(outputs: [output])
         var progress = ProgressLine("reading \(transactions)")
         let transactionLog = try TransactionLogReader.read(
             path: transactions, format: log.format, onBadRow: log.badRowPolicy,
@@ -42,6 +43,6 @@ struct SummarizeCommand: ParsableCommand {
         if unmatchedRefunds > 0 {
             writeStandardError("\(unmatchedRefunds) refunds fell in periods without a purchase and were not counted\n")
         }
-        print("\(summary.count) customers from \(transactionLog.transactionCount) transactions (\(transactionLog.firstDay)…\(transactionLog.lastDay), dates \(transactionLog.dateFormat.rawValue)) → \(output)")
+        reportLine("\(summary.count) customers from \(transactionLog.transactionCount) transactions (\(transactionLog.firstDay)…\(transactionLog.lastDay), dates \(transactionLog.dateFormat.rawValue)) → \(output)")
     }
 }

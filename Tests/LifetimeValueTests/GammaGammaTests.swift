@@ -146,6 +146,24 @@ import Testing
         #expect(all.customers == repeatBuyers && withFreeOrders.customers == repeatBuyers)
     }
 
+    /// Spend that grows with frequency breaks the model's assumption: the likelihood then has
+    /// an optimum whose intervals span dozens of orders of magnitude (here γ's, 10^-7…10^18),
+    /// which is refused as not identified instead of reported as a fit.
+    @Test func anEstimateWithAnIntervalOfNoInformationIsRefused() throws {
+        let frequency = (0..<2000).map { Double(1 + $0 % 30) }
+        let monetary = frequency.indices.map { i in
+            frequency[i] * 10 * (1 + 0.4 * (2 * Double(i * 7919 % 1000) / 1000 - 1))
+        }
+        #expect {
+            try GammaGamma.fit(frequency: frequency, monetaryValue: monetary)
+        } throws: { error in
+            "\(error)".hasSuffix("spans a factor of more than 10^17: the parameters are not identified by the data")
+        }
+        // The same spend, independent of frequency, is fitted.
+        let shuffled = monetary.indices.map { monetary[($0 * 7 + 3) % monetary.count] }
+        #expect(throws: Never.self) { try GammaGamma.fit(frequency: frequency, monetaryValue: shuffled) }
+    }
+
     @Test func spendWithoutRepeatBuyersIsRefused() {
         #expect(throws: LifetimeValueError.invalidData("the Gamma-Gamma model needs repeat buyers; found 0")) {
             try GammaGamma.fit(frequency: [0, 0, 0], monetaryValue: [0, 0, 0])

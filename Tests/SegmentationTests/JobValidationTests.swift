@@ -69,6 +69,13 @@ import Testing
         #expect(refusal(minimal + #", "segmentation": {"method": "rfm", "k": 4}}"#) == #"segmentation.k: applies to "kmeans" only; "rfm" scores quintiles"#)
         #expect(refusal(minimal + #", "models": {"spend": "gamma-gamma"}}"#) == #"models.spend: "gamma-gamma" needs amounts: set transactions.amount, or use "none""#)
         #expect(refusal(minimal + #", "crm": {"database": "mysql://x"}}"#) == #"crm.database: expected "sqlite:PATH" or "postgres://USER@HOST[:PORT]/DATABASE", got "mysql://x""#)
+        // A URL the export could not use is refused before anything runs, and a password in it
+        // is never repeated.
+        #expect(refusal(minimal + #", "crm": {"database": "postgres://u:secret@127.0.0.1:5432/crm"}}"#)
+            == "crm.database: the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead")
+        #expect(refusal(minimal + #", "crm": {"database": "postgres://127.0.0.1/crm"}}"#)
+            == "crm.database: the URL names no user; expected postgres://USER@HOST:PORT/DATABASE")
+        #expect(refusal(minimal + #", "crm": {"database": "postgres://u@db.example:6432/crm?sslmode=require"}}"#) == "accepted")
         #expect(refusal(#"{"transactions": {"path": "data/tx.csv"}}"#) == "name: missing; expected the job's name, a non-empty string")
         #expect(refusal("[1]") == "a job file must be a JSON object ({…}), got an array")
     }

@@ -76,7 +76,13 @@ import Testing
         let arguments = ["summarize", log, "--output", "/dev/stdout"]
         let piped = try run(arguments)
         #expect(piped.status == 0, "\(piped.standardError)")
-        #expect(piped.standardOutput.hasPrefix("customer_id,frequency,recency,T\n1,1,31.0,31.0\n"), "\(piped.standardOutput)")
+        // The file alone: the command's report goes to standard error when its output is
+        // standard output.
+        #expect(piped.standardOutput == "customer_id,frequency,recency,T\n1,1,31.0,31.0\n", "\(piped.standardOutput)")
+        #expect(piped.standardError.hasPrefix("1 customers from 2 transactions ") && piped.standardError.hasSuffix(" → /dev/stdout\n"))
+        let scores = try run(["simulate", "--customers", "3", "--seed", "1", "--output", "/dev/fd/1"])
+        #expect(scores.status == 0 && scores.standardOutput.hasPrefix("customer_id,date,amount\n") && !scores.standardOutput.contains("→"))
+        #expect(scores.standardError.contains("3 customers, ") && scores.standardError.hasSuffix(" → /dev/fd/1\n"))
 
         let appended = directory.appendingPathComponent("all.log").path
         try "an earlier line\n".write(toFile: appended, atomically: true, encoding: .utf8)
@@ -92,7 +98,7 @@ import Testing
         try handle.close()
         #expect(process.terminationStatus == 0)
         let text = try String(contentsOfFile: appended, encoding: .utf8)
-        #expect(text.hasPrefix("an earlier line\ncustomer_id,frequency,recency,T\n1,1,31.0,31.0\n"), "\(text)")
+        #expect(text == "an earlier line\ncustomer_id,frequency,recency,T\n1,1,31.0,31.0\n", "\(text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["all.log", "tx.csv"])
     }
 
@@ -332,6 +338,15 @@ import Testing
         let zero = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "5", "--discount-rate", "0",
                             "--output", directory.appendingPathComponent("never.csv").path])
         #expect(zero.status != 0 && zero.standardError.contains("--discount-rate 0.0: dert"))
+        // Horizons are bounded as a job's are: ten years in the model's unit, 10,000 periods.
+        let never = directory.appendingPathComponent("never.csv").path
+        let decades = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "600", "--output", never])
+        #expect(decades.status != 0 && decades.standardError.contains("--horizon must be at most ten years (522 weeks), got 600.0"))
+        let opportunities = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "1e30", "--output", never])
+        #expect(opportunities.status != 0 && opportunities.standardError.contains("--horizon must be at most 10000 periods, got 1e+30"))
+        let cohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "1e30", "--output", never])
+        #expect(cohort.status == 64 && cohort.standardError.contains("--horizon must be at most 10000 periods for an sbg projection, got 1e+30"))
+        #expect(!FileManager.default.fileExists(atPath: never))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("never.csv").path))
     }
 

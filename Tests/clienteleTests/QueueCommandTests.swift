@@ -78,6 +78,15 @@ import Testing
             #expect(outcome.standardError == message)
             #expect(outcome.standardOutput.isEmpty)
         }
+        // Within the limit as written, beyond it as it would be queued (defaults filled in):
+        // the message says which size is meant.
+        let long = quickJob(String(repeating: "n", count: (1 << 20) - quickJob("").utf8.count - 10))
+        #expect(long.utf8.count <= 1 << 20)
+        try write(long, to: directory + "/long.json")
+        let grown = try cli.run(["submit", directory + "/long.json", "--queue", queue])
+        #expect(grown.status != 0)
+        #expect(grown.standardError.hasPrefix("Error: \(directory)/long.json: is "), "\(grown.standardError)")
+        #expect(grown.standardError.hasSuffix(" bytes as it would enter the queue (defaults filled in, paths absolute); a queued job may be at most 1048576 bytes\n"))
         #expect(names(queue + "/incoming").isEmpty)
         #expect(names(queue + "/tmp").isEmpty)
     }

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a command's report goes (its estimates, counts and the `→ path` line): standard
+/// output, unless one of the command's output files is standard output itself
+/// (`--output /dev/stdout`, `/dev/fd/1`, or the file standard output is redirected to), so
+/// that the data written there is not mixed with the report, which then goes to standard
+/// error.
+enum Report {
+    nonisolated(unsafe) private(set) static var toStandardError = false
+
+    /// Called once a command knows its output paths, before it reports anything.
+    static func route(outputs: [String?]) {
+        toStandardError = outputs.contains { $0.map(isStandardOutput) ?? false }
+    }
+
+    /// Whether `path` names the file, pipe or terminal that standard output is.
+    static func isStandardOutput(_ path: String) -> Bool {
+        var standardOutput = stat(), target = stat()
+        guard fstat(STDOUT_FILENO, &standardOutput) == 0, stat(path, &target) == 0 else { return false }
+        return standardOutput.st_dev == target.st_dev && standardOutput.st_ino == target.st_ino
+    }
+}
+
+/// One line of a command's report (see `Report`).
+func reportLine(_ line: String) {
+    if Report.toStandardError { writeStandardError(line + "\n") } else { print(line) }
+}
