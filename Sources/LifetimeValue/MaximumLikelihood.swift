@@ -181,7 +181,11 @@ struct MaximumLikelihood {
             damping = lambda / 10
         }
         let gradientNorm = gradient.map(abs).max()!
-        let converged = atOptimum || gradientNorm / scale < max(tolerance, 1e-7)
+        // The looser 1e-7 is for a search that stopped short of the cap, stuck at the optimum
+        // to rounding; one that ran out of iterations is still climbing (as on a likelihood
+        // that rises for ever, sBG's on a table no beta-geometric fits) unless the tolerance
+        // itself is met.
+        let converged = atOptimum || gradientNorm / scale < (iterations < maximumIterations ? max(tolerance, 1e-7) : tolerance)
         let parameters = phi.map { exp($0) }
         guard converged else {
             throw LifetimeValueError.didNotConverge(

@@ -48,13 +48,21 @@ enum ResultFiles {
     static func profilesCSV(_ profiles: [SegmentProfile], labels: [String]) -> [UInt8] {
         let features = profiles.first?.features.map(\.name) ?? []
         var header = ["id", "label", "size", "share", "share_of_clv", "mean_p_alive", "churn_rate", "total_clv", "mean_clv"]
-        for feature in features { header += ["mean_\(feature)", "median_\(feature)", "centroid_\(feature)"] }
+        // A feature's mean that is already a column of its own (P(alive), CLV) is not given
+        // twice: a header with one name twice is read as two columns by most tools (pandas
+        // renames the second mean_clv.1).
+        let hasOwnMean = features.map { header.contains("mean_\($0)") }
+        for (feature, ownMean) in zip(features, hasOwnMean) {
+            header += (ownMean ? [] : ["mean_\(feature)"]) + ["median_\(feature)", "centroid_\(feature)"]
+        }
         var text = header.joined(separator: ",") + "\n"
         for profile in profiles {
             var fields = [String(profile.id), csvField(labels[profile.id]), String(profile.size), number(profile.share),
                           number(profile.shareOfCLV), number(profile.meanPAlive), number(profile.churnRate),
                           number(profile.totalCLV), number(profile.meanCLV)]
-            for feature in profile.features { fields += [number(feature.mean), number(feature.median), number(feature.centroid)] }
+            for (feature, ownMean) in zip(profile.features, hasOwnMean) {
+                fields += (ownMean ? [] : [number(feature.mean)]) + [number(feature.median), number(feature.centroid)]
+            }
             text += fields.joined(separator: ",") + "\n"
         }
         return Array(text.utf8)

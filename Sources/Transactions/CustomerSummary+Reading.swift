@@ -50,6 +50,10 @@ extension CustomerSummary {
         let durationColumn = try column(["duration_holdout"], required: false)
 
         var ids = CustomerIDs()
+        // The ids seen, so that a customer given twice (its purchases counted twice by every
+        // fit, its row written twice) is refused at its second row; and the line of each row.
+        var index = CustomerIndex()
+        var lines: [Int] = []
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
@@ -70,7 +74,23 @@ extension CustomerSummary {
                 }
                 return Int(value)
             }
-            if let id { ids.append(records.scanner.bytes(fields[id])) } else { ids.append(Array(String(frequency.count + 1).utf8)) }
+            if let id {
+                let bytes = records.scanner.bytes(fields[id])
+                let earlier = bytes.withUnsafeBufferPointer { id in
+                    let base = id.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    let hash = CustomerIndex.hash(base, id.count)
+                    let found = index.find(base, count: id.count, hash: hash)
+                    if found < 0 { _ = index.insert(base, count: id.count, hash: hash) }
+                    return found
+                }
+                if earlier >= 0 {
+                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
+                                                         "customer \"\(records.scanner.text(fields[id]))\" already has a row on line \(lines[Int(earlier)])")
+                }
+                lines.append(line)
+            } else {
+                ids.append(Array(String(frequency.count + 1).utf8))
+            }
             let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
             // Every purchase model takes these for granted, so a row that breaks them is
             // refused here, where its line and its customer are known.
@@ -82,6 +102,9 @@ extension CustomerSummary {
             guard x > 0 || tx == 0 else {
                 throw inconsistent("recency \(tx) with no repeat purchase: a customer of frequency 0 has recency 0")
             }
+            guard x == 0 || tx > 0 else {
+                throw inconsistent("frequency \(x) with recency 0: a repeat purchase comes after the first, so its recency is above 0")
+            }
             frequency.append(x)
             recency.append(tx)
             T.append(age)
@@ -92,6 +115,7 @@ extension CustomerSummary {
             if let durationColumn { duration = try number(durationColumn) }
         }
         guard !frequency.isEmpty else { throw TransactionsError.invalidFile(path, "no customers after the header") }
+        if id != nil { ids = index.ids }
         let holdout = holdoutFrequencyColumn.map { _ in
             Holdout(frequency: holdoutFrequency, monetaryValue: holdoutMonetaryColumn == nil ? nil : holdoutMonetary,
                     duration: duration ?? 0)

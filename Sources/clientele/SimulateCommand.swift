@@ -27,7 +27,10 @@ struct SimulateCommand: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard customers >= 1 else { throw ValidationError("--customers must be at least 1") }
+        // The log is made in memory before it is written, about 70 bytes a customer.
+        guard (1...50_000_000).contains(customers) else {
+            throw ValidationError("--customers must be from 1 to 50000000 (the log is made in memory, about 70 bytes a customer)")
+        }
         guard SyntheticTransactionLog.Order(rawValue: order) != nil else {
             throw ValidationError("--order must be date or customer (got \"\(order)\")")
         }

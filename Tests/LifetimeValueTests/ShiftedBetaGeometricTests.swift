@@ -77,4 +77,15 @@ import Testing
         #expect(throws: LifetimeValueError.self) { try ShiftedBetaGeometric.fit(active: [1000, -1]) }
         #expect(throws: LifetimeValueError.self) { try ShiftedBetaGeometric(alpha: 0.7, beta: 1.2).discountedExpectedLifetime(discountRate: 0) }
     }
+
+    /// 10% lost after one period and everyone after two: the likelihood rises for ever as α
+    /// and β grow. The search runs out of iterations still climbing, which is no optimum,
+    /// however small the gradient has become on the way.
+    @Test func aSearchThatRunsOutOfIterationsHasNotConverged() {
+        #expect {
+            try ShiftedBetaGeometric.fit(active: [1000, 900, 0])
+        } throws: { error in
+            "\(error)".hasPrefix("the fit did not converge: after 500 iterations the gradient is ")
+        }
+    }
 }

@@ -62,6 +62,9 @@ import Transactions
         let profiles = try read(output + "/profiles.csv").split(separator: "\n")
         #expect(profiles.count == 4)
         #expect(profiles[0].hasPrefix("id,label,size,share,share_of_clv,mean_p_alive,churn_rate,total_clv,mean_clv,mean_recency,median_recency,centroid_recency,"))
+        // No column twice: the means of the features clv and p_alive are the columns of their own.
+        let header = profiles[0].split(separator: ",")
+        #expect(Set(header).count == header.count, "\(header)")
         #expect(outcome.profiles.map(\.size).reduce(0, +) == 2357)
         #expect(abs(outcome.profiles.compactMap(\.shareOfCLV).reduce(0, +) - 1) < 1e-12)
 

@@ -53,5 +53,16 @@ import Testing
             "s.csv:3: customer \"B\": recency 11.0 and T 10.0: need 0 ≤ recency ≤ T"))
         #expect(try failure("frequency,recency,periods,weights\n0,0,6,100\n0,2,6,3\n").hasSuffix(
             "s.csv:3: recency 2.0 with no repeat purchase: a customer of frequency 0 has recency 0"))
+        // Repeat purchases with recency 0 (Pareto/NBD's likelihood trapped on it).
+        #expect(try failure(header + "A,0,0,10\nB,1,0,0\n").hasSuffix(
+            "s.csv:3: customer \"B\": frequency 1 with recency 0: a repeat purchase comes after the first, so its recency is above 0"))
+    }
+
+    /// A customer given twice would count twice in every fit and be written twice.
+    @Test func aCustomerGivenTwiceIsRefusedAtItsSecondRow() throws {
+        let header = "customer_id,frequency,recency,T\n"
+        #expect(try failure(header + "A,0,0,10\nB,1,3,10\nA,2,5,10\n").hasSuffix("s.csv:4: customer \"A\" already has a row on line 2"))
+        // Ids are compared as written: 007 and 7 are two customers.
+        #expect(try failure(header + "007,0,0,10\n7,1,3,10\n") == "no error")
     }
 }

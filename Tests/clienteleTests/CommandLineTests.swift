@@ -80,6 +80,8 @@ import Testing
         // standard output.
         #expect(piped.standardOutput == "customer_id,frequency,recency,T\n1,1,31.0,31.0\n", "\(piped.standardOutput)")
         #expect(piped.standardError.hasPrefix("1 customers from 2 transactions ") && piped.standardError.hasSuffix(" → /dev/stdout\n"))
+        let huge = try run(["simulate", "--customers", "10000000000", "--output", "/dev/null"])
+        #expect(huge.status == 64 && huge.standardError.hasPrefix("Error: --customers must be from 1 to 50000000"))
         let scores = try run(["simulate", "--customers", "3", "--seed", "1", "--output", "/dev/fd/1"])
         #expect(scores.status == 0 && scores.standardOutput.hasPrefix("customer_id,date,amount\n") && !scores.standardOutput.contains("→"))
         #expect(scores.standardError.contains("3 customers, ") && scores.standardError.hasSuffix(" → /dev/fd/1\n"))
@@ -338,6 +340,13 @@ import Testing
         let zero = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "5", "--discount-rate", "0",
                             "--output", directory.appendingPathComponent("never.csv").path])
         #expect(zero.status != 0 && zero.standardError.contains("--discount-rate 0.0: dert"))
+        // Rates near 0 are refused, not summed wrong (or trapped on, for BG/BB and sBG).
+        let tiny = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "3", "--discount-rate", "1e-17",
+                            "--output", directory.appendingPathComponent("never.csv").path])
+        #expect(tiny.status == 1 && tiny.standardError.contains("--discount-rate 1e-17: dert discounts purchases over the whole remaining lifetime and needs a rate of at least 0.0001"))
+        let tinyCohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "3", "--discount-rate", "1e-16",
+                                  "--output", directory.appendingPathComponent("never.csv").path])
+        #expect(tinyCohort.status == 1 && tinyCohort.standardError.contains("derl discounts purchases"))
         // Horizons are bounded as a job's are: ten years in the model's unit, 10,000 periods.
         let never = directory.appendingPathComponent("never.csv").path
         let decades = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "600", "--output", never])
