@@ -7,7 +7,9 @@
 /// columns below (in any order); a customer id is not empty; a segment is a segment of
 /// profiles.csv and its label is that segment's label; a measure is a finite number, or
 /// empty or `nan` (as the pipeline writes a value it could not compute), which is stored as
-/// NULL. A customer listed twice is left to the database's primary key.
+/// NULL. At the end, each segment's rows are counted against its size in profiles.csv, so
+/// that a file cut short or added to is refused (before the transaction commits). A customer
+/// listed twice is left to the database's primary key.
 import Transactions
 
 /// `@unchecked Sendable`: one thread at a time reads it; both exports hand it whole to the
@@ -23,6 +25,9 @@ final class AssignmentRows: @unchecked Sendable {
     /// For each segment id of profiles.csv, its position in the segments given to `init`.
     private let segmentIndexes: [Int: Int]
     private let labels: [[UInt8]]
+    /// Each segment's size in profiles.csv, and its rows so far.
+    private let sizes: [(id: Int, size: Int)]
+    private var counts: [Int]
 
     private(set) var customerID = UnsafeRawBufferPointer(start: nil, count: 0)
     /// The row's segment's position in the segments given to `init`.
@@ -51,11 +56,18 @@ final class AssignmentRows: @unchecked Sendable {
         fieldIndex = index
         segmentIndexes = Dictionary(uniqueKeysWithValues: segments.enumerated().map { ($0.element.id, $0.offset) })
         labels = segments.map { Array($0.label.utf8) }
+        sizes = segments.map { ($0.id, $0.size) }
+        counts = [Int](repeating: 0, count: segments.count)
     }
 
     /// Reads and checks the next row; false at the end of the file.
     func next() throws -> Bool {
-        guard try records.next() else { return false }
+        guard try records.next() else {
+            for (segment, counted) in zip(sizes, counts) where counted != segment.size {
+                throw CRMStoreError.file(path, "\(counted) rows of segment \(segment.id), whose size in profiles.csv is \(segment.size); the result directory is not one run's")
+            }
+            return false
+        }
         let fields = records.fields
         guard fields.count == fieldIndex.count else {
             throw CRMStoreError.record(path, line: line, "\(fields.count) fields; expected \(fieldIndex.count)")
@@ -70,6 +82,7 @@ final class AssignmentRows: @unchecked Sendable {
                                       "expected one of the segment ids of profiles.csv (\(segmentIndexes.keys.sorted().map(String.init).joined(separator: ", "))), got \"\(segmentField.text)\"")
         }
         self.segmentIndex = segmentIndex
+        counts[segmentIndex] += 1
         let label = labels[segmentIndex]
         let segmentLabel = fields[fieldIndex[2]]
         guard segmentLabel.elementsEqual(label) else {

@@ -36,6 +36,13 @@ public struct KSelection: Sendable, Codable, Equatable {
         // One problem (the centred points, their Floats, the distinct rows) for every k.
         var prepared: (problem: KMeansProblem, rowGroups: [Int32]?)?
         for k in range {
+            // The scores are defined for fewer clusters than points: the range ends below them.
+            guard k < data.count else {
+                if fits.isEmpty {
+                    throw ClusteringError.invalidArgument("choosing k needs more points than clusters: \(data.count) points for k = \(k) and more")
+                }
+                break
+            }
             var options = options
             options.k = k
             do {
@@ -48,7 +55,7 @@ public struct KSelection: Sendable, Codable, Equatable {
                 prepared = KMeansProblem.onDistinctRows(data, weights: weights, threads: options.threads,
                                                         merging: options.mergesRepeatedRows)
             }
-            let fit = KMeans.fit(prepared!, featureNames: data.featureNames, options: options)
+            let fit = try KMeans.finite(KMeans.fit(prepared!, featureNames: data.featureNames, options: options))
             try ClusterQuality.check(fit.labels, k: k, points: data.count)
             fits.append(fit)
         }

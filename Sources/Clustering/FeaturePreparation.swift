@@ -170,6 +170,12 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
             case .zScore:
                 let mean = column.reduce(0, +) / Double(max(column.count, 1))
                 let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
+                // Values near the largest Double overflow the squares: every z-score would then
+                // be 0 and the feature would silently count for nothing.
+                guard variance.isFinite, mean.isFinite else {
+                    throw ClusteringError.invalidArgument(
+                        "feature \"\(specification.name)\": zscore overflows on values this large (mean \(mean), variance \(variance)); rescale the column first")
+                }
                 step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
             case .robust:
                 let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])

@@ -96,7 +96,17 @@ public enum KMeans {
         let featureNames = data.featureNames
         let prepared = KMeansProblem.onDistinctRows(consume data, weights: weights, threads: options.threads,
                                                     merging: options.mergesRepeatedRows, equalRows: equalRows)
-        return fit(prepared, featureNames: featureNames, options: options)
+        return try finite(fit(prepared, featureNames: featureNames, options: options))
+    }
+
+    /// Refuses a fit whose squared distances overflowed (coordinates or weights near the
+    /// largest Double): its labels and inertia mean nothing.
+    static func finite(_ result: KMeansResult) throws -> KMeansResult {
+        guard result.inertia.isFinite else {
+            throw ClusteringError.invalidArgument(
+                "the squared distances overflow (inertia \(result.inertia)): the features are too large for k-means as they are; rescale them (zscore) or lower their weights")
+        }
+        return result
     }
 
     /// The fit on a problem already made (and its rows' distinct rows, if merged) from data

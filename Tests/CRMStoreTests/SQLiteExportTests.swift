@@ -131,6 +131,30 @@ import Testing
         #expect(try sqliteRows(database) == before)
     }
 
+    /// A row added to assignments.csv, or one taken away, leaves a segment with another
+    /// number of rows than its size in profiles.csv: refused at the end of the file, the
+    /// database as it was.
+    @Test func rowsThatDisagreeWithTheSegmentSizesAreRefused() throws {
+        let database = try temporaryDirectory() + "/crm.db"
+        let first = try makeResult(customers: 100)
+        try export(first, into: database)
+        let before = try sqliteRows(database)
+
+        let lines = try dataLines(first + "/assignments.csv")
+        let segment = csvFields(lines[0])[1]
+        let size = lines.filter { csvFields($0)[1] == segment }.count
+        try append("C-added" + lines[0][lines[0].firstIndex(of: ",")!...] + "\n", to: first + "/assignments.csv")
+        let added = try #require(throws: CRMStoreError.self) { try export(first, into: database) }
+        #expect("\(added)" == "\(first)/assignments.csv: \(size + 1) rows of segment \(segment), whose size in profiles.csv is \(size); the result directory is not one run's")
+        #expect(try sqliteRows(database) == before)
+
+        let header = try String(contentsOfFile: first + "/assignments.csv", encoding: .utf8).split(separator: "\n")[0]
+        try (([header] + lines.dropLast().map { Substring($0) }).joined(separator: "\n") + "\n")
+            .write(toFile: first + "/assignments.csv", atomically: true, encoding: .utf8)
+        #expect(throws: CRMStoreError.self) { try export(first, into: database) }
+        #expect(try sqliteRows(database) == before)
+    }
+
     @Test func aConstraintErrorAtTheEndLeavesTheDatabaseAsItWas() throws {
         let database = try temporaryDirectory() + "/crm.db"
         let first = try makeResult(customers: 100)

@@ -71,6 +71,16 @@ import Transactions
                                                        "level \"south\" was not seen when the model was fitted (levels: east, west)")) {
             try fitted.features(summary, attributes: try CSVTable.read(path: unseen))
         }
+        // Numbers and a NaN: a numeric column with a bad value, not three categories.
+        let notANumber = try temporaryFile("nan.csv", contents: "customer_id,score\na,3\nb,NaN\nc,6\n")
+        #expect(throws: TransactionsError.invalidInput(SourceLocation(file: notANumber, line: 3, column: "score"),
+                                                       "\"NaN\" is not a finite number (the column's other values are numbers; name it in --categorical to take it as levels)")) {
+            try FeatureSpecification.choose(requested: nil, summary: summary, purchaseModel: nil, attributes: try CSVTable.read(path: notANumber))
+        }
+        #expect(throws: Never.self) {
+            try FeatureSpecification.choose(requested: nil, summary: summary, purchaseModel: nil,
+                                            attributes: try CSVTable.read(path: notANumber), categorical: ["score"])
+        }
         let oneLevel = try temporaryFile("one.csv", contents: "customer_id,country\na,FR\nb,FR\nc,FR\n")
         #expect(throws: ChurnError.invalidInput("the attribute country has one level (\"FR\") among the summary's customers: it tells them nothing apart; leave it out")) {
             try FeatureSpecification.choose(requested: nil, summary: summary, purchaseModel: nil, attributes: try CSVTable.read(path: oneLevel))

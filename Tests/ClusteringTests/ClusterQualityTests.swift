@@ -53,6 +53,17 @@ import Simulation
         #expect(zip(selection.candidates, selection.candidates.dropFirst()).allSatisfy { $0.inertia > $1.inertia })
     }
 
+    /// Four distinct points: the silhouette needs fewer clusters than points, so the default
+    /// range 2…10 is tried up to k = 3; two points leave no k at all.
+    @Test func choosingKStopsBelowTheNumberOfPoints() throws {
+        let data = try FeatureMatrix(featureNames: ["a", "b"], rowMajor: [1, 1, 5, 2, 2, 9, 3, 3])
+        let selection = try KSelection(data: data, options: .init(k: 2, seed: 1))
+        #expect(selection.candidates.map(\.k) == [2, 3])
+        #expect(throws: ClusteringError.invalidArgument("choosing k needs more points than clusters: 2 points for k = 2 and more")) {
+            try KSelection(data: try FeatureMatrix(featureNames: ["a"], rowMajor: [1, 2]), options: .init(k: 2, seed: 1))
+        }
+    }
+
     /// Choosing k computes every k's silhouette from one set of distances; each equals the
     /// definition worked point by point (distances from differences, means per cluster).
     @Test func everyKsSilhouetteEqualsTheDefinition() throws {
