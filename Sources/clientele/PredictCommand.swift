@@ -90,6 +90,7 @@ struct PredictCommand: ParsableCommand {
             spend = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel).spendModel()
         }
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
+        if modelFile.model == "bgbb" { try checkDiscrete(data) }
         if spend != nil, data.monetaryValue == nil {
             throw CommandError("\(summary) has no monetary_value column: CLV needs amounts")
         }
@@ -136,7 +137,25 @@ struct PredictCommand: ParsableCommand {
         throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least 0.0001")
     }
 
+    /// BG/BB counts whole opportunities: a horizon between two is refused rather than cut to
+    /// the one below, and so is a history no opportunity count can give (as the fit refuses
+    /// it), naming the customer.
+    private func checkDiscrete(_ data: CustomerSummary) throws {
+        guard horizon.rounded() == horizon else {
+            throw ValidationError("--horizon must be a whole number of periods for bgbb, got \(horizon)")
+        }
+        for i in 0..<data.count {
+            let (x, tx, n) = (Double(data.frequency[i]), data.recency[i], data.T[i])
+            guard tx.rounded() == tx, n.rounded() == n, x <= tx else {
+                throw CommandError("\(summary!): customer \(data.customerIDs[i]): frequency \(Int(x)), recency \(tx), periods \(n) is not a discrete history (need whole numbers with frequency ≤ recency ≤ periods), which bgbb scores")
+            }
+        }
+    }
+
     private func projectRetention(_ model: ShiftedBetaGeometric, cohort: Double) throws {
+        guard horizon.rounded() == horizon else {
+            throw ValidationError("--horizon must be a whole number of periods for sbg, got \(horizon)")
+        }
         // One row per period.
         guard horizon <= 10_000 else { throw ValidationError("--horizon must be at most 10000 periods for an sbg projection, got \(horizon)") }
         if discountRate != nil { try checkResidualRate("derl") }

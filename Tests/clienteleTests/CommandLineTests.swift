@@ -353,6 +353,15 @@ import Testing
         #expect(decades.status != 0 && decades.standardError.contains("--horizon must be at most ten years (522 weeks), got 600.0"))
         let opportunities = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "1e30", "--output", never])
         #expect(opportunities.status != 0 && opportunities.standardError.contains("--horizon must be at most 10000 periods, got 1e+30"))
+        // Discrete models count whole periods, and score only histories they could have fitted.
+        let between = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "2.5", "--output", never])
+        #expect(between.status == 64 && between.standardError.contains("--horizon must be a whole number of periods for bgbb, got 2.5"))
+        let impossible = directory.appendingPathComponent("impossible.csv").path
+        try "frequency,recency,periods\n1,1,6\n3,2,6\n".write(toFile: impossible, atomically: true, encoding: .utf8)
+        let histories = try run(["predict", "models/donations-bgbb.json", impossible, "--horizon", "3", "--output", never])
+        #expect(histories.status == 1 && histories.standardError == "Error: \(impossible): customer 2: frequency 3, recency 2.0, periods 6.0 is not a discrete history (need whole numbers with frequency ≤ recency ≤ periods), which bgbb scores\n")
+        let cohortBetween = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "2.5", "--output", never])
+        #expect(cohortBetween.status == 64 && cohortBetween.standardError.contains("--horizon must be a whole number of periods for sbg, got 2.5"))
         let cohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "1e30", "--output", never])
         #expect(cohort.status == 64 && cohort.standardError.contains("--horizon must be at most 10000 periods for an sbg projection, got 1e+30"))
         #expect(!FileManager.default.fileExists(atPath: never))
