@@ -290,7 +290,9 @@ private struct JobWalker {
         return ModelSettings(
             purchase: try choice(keys["purchase"], "models.purchase", PurchaseModelKind.self) ?? .bgnbd,
             spend: spend, churn: churn, churnDefinition: definition,
-            churnPenalty: try number(keys["churnPenalty"], "models.churnPenalty", "a number ≥ 0") { $0 >= 0 && $0.isFinite } ?? 0,
+            churnPenalty: try number(keys["churnPenalty"], "models.churnPenalty", "0 or a number from 1e-8 to 1e6") {
+                $0 == 0 || (1e-8...1e6).contains($0)
+            } ?? 0,
             churnFolds: try churnFolds(keys["churnFolds"]) ?? 5,
             churnSeed: UInt64(try integer(keys["churnSeed"], "models.churnSeed", 0...Int.max) ?? 42),
             horizon: try number(keys["horizon"], "models.horizon",

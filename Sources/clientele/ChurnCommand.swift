@@ -75,9 +75,17 @@ struct ChurnCommand: ParsableCommand {
     var modelOutput: String?
 
     func validate() throws {
-        guard penalty >= 0, penalty.isFinite else { throw ValidationError("--penalty must be 0 or more") }
-        guard ClassWeights(argument: classWeights) != nil else {
+        // Beyond these the arithmetic, not the data, decides: a penalty of 1e-300 is 0 to every
+        // sum it enters, and a class weight of 1e15 or 1e-17 swamps the other class (the fit
+        // then failed with messages about one class only or a collinear intercept).
+        guard penalty == 0 || (1e-8...1e6).contains(penalty) else {
+            throw ValidationError("--penalty must be 0 or from 1e-8 to 1e6 (got \(penalty))")
+        }
+        guard let weights = ClassWeights(argument: classWeights) else {
             throw ValidationError("--class-weights must be none, balanced or a positive number (got \"\(classWeights)\")")
+        }
+        if case .churned(let weight) = weights, !(1e-3...1e3).contains(weight) {
+            throw ValidationError("--class-weights must be from 0.001 to 1000 when a number (got \(classWeights))")
         }
         guard folds == 0 || folds >= 2 else { throw ValidationError("--folds must be 0 (none) or at least 2") }
         if holdoutPurchasesBelow != nil, holdoutSpendBelow != nil {
@@ -147,7 +155,15 @@ struct ChurnCommand: ParsableCommand {
 
     /// The BG/NBD model of --bgnbd, or one fitted on the summary's calibration histories.
     private func purchaseModel(_ histories: PurchaseHistories) throws -> BGNBD {
-        guard let bgnbd else { return try BGNBD.fit(histories).model }
+        guard let bgnbd else {
+            // Its scores are features (unless --features leaves them out) and the baselines the
+            // cross-validation measures the churn model against: a fit that fails says so.
+            do {
+                return try BGNBD.fit(histories).model
+            } catch {
+                throw CommandError("the BG/NBD model for P(alive) and expected purchases, fitted on \(summary) (give --bgnbd for a saved one): \(error)")
+            }
+        }
         let file = try ModelFile.decode(try readWholeFile(bgnbd), source: bgnbd)
         guard file.model == "bgnbd" else { throw CommandError("\(bgnbd) holds a \(file.model) model; --bgnbd needs a bgnbd one") }
         guard file.timeUnit == unit.value.rawValue else {

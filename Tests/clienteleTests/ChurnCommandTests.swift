@@ -61,5 +61,21 @@ extension CommandLineTests {
             #expect(refused.standardError == "Error: \(message)\n")
         }
         #expect(!FileManager.default.fileExists(atPath: output))
+
+        // Options where the arithmetic, not the data, would decide.
+        for (options, message) in [(["--penalty", "1e-300"], "--penalty must be 0 or from 1e-8 to 1e6 (got 1e-300)"),
+                                   (["--class-weights", "1e15"], "--class-weights must be from 0.001 to 1000 when a number (got 1e15)")] {
+            let refused = try run(["churn", holdout, "--output", output] + options)
+            #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)\n"), "\(refused.standardError)")
+        }
+        // A BG/NBD fit the command makes for its features says so when it fails: forty
+        // customers of one history leave its parameters without an optimum.
+        let alike = directory.appendingPathComponent("alike.csv").path
+        try ("customer_id,frequency,recency,T,monetary_value,frequency_holdout,monetary_value_holdout,duration_holdout\n"
+             + (1...40).map { "c\($0),2,10,20,5,\($0 % 2),\($0 % 2 * 5),10\n" }.joined())
+            .write(toFile: alike, atomically: true, encoding: .utf8)
+        let bgnbd = try run(["churn", alike, "--folds", "0", "--features", "frequency,recency,T,monetary_value", "--output", output])
+        #expect(bgnbd.status == 1 && bgnbd.standardError.hasPrefix("Error: the BG/NBD model for P(alive) and expected purchases, fitted on \(alike) (give --bgnbd for a saved one): "), "\(bgnbd.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
