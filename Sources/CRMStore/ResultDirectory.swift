@@ -70,7 +70,7 @@ public struct RunResult: Sendable {
             throw CRMStoreError.file(path, "cannot read: \(reason)")
         }
         guard (try? JSONSerialization.jsonObject(with: data)) != nil else {
-            throw CRMStoreError.file(path, "not valid JSON")
+            throw CRMStoreError.file(path, jsonSyntaxProblem(Array(data)) ?? "not a JSON object or array")
         }
         return String(decoding: data, as: UTF8.self)
     }

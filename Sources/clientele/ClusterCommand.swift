@@ -81,6 +81,8 @@ struct ClusterCommand: ParsableCommand {
         if method == "kmeans" {
             guard let k else { throw ValidationError("--k is needed with --method kmeans: a whole number ≥ 1 or auto") }
             guard k == "auto" || (Int(k) ?? 0) >= 1 else { throw ValidationError("--k must be a whole number ≥ 1 or auto, got \"\(k)\"") }
+        } else if k != nil {
+            throw ValidationError("--k is for k-means: RFM's segments are the cells of its score grid that have customers")
         }
         _ = try parsedRange()
         guard nInit >= 1 else { throw ValidationError("--n-init must be at least 1") }

@@ -102,6 +102,14 @@ import Testing
         #expect(throws: CRMStoreError.file(result + "/job.json", "key name: expected a string")) {
             try CRMExporter.export(resultDirectory: result, database: .sqlite(path: database))
         }
+        // A file cut short says so, and where JSON breaks is given by line and column.
+        try #"{"name": "#.write(toFile: result + "/job.json", atomically: true, encoding: .utf8)
+        #expect(throws: CRMStoreError.file(result + "/job.json", "it ends before its JSON is complete (a file cut short?)")) {
+            try CRMExporter.export(resultDirectory: result, database: .sqlite(path: database))
+        }
+        try "{\n  \"name\": x\n}".write(toFile: result + "/job.json", atomically: true, encoding: .utf8)
+        let broken = try #require(throws: CRMStoreError.self) { try CRMExporter.export(resultDirectory: result, database: .sqlite(path: database)) }
+        #expect("\(broken)".hasPrefix("\(result)/job.json: line 2, column 11: not valid JSON"), "\(broken)")
         #expect(!FileManager.default.fileExists(atPath: database), "nothing is created for a result that cannot be read")
     }
 

@@ -103,5 +103,7 @@ extension CommandLineTests {
         #expect(outcome.standardOutput.contains("Champions"))
         let missingK = try run(["cluster", "Tests/ClusteringTests/Fixtures/cdnow_features.csv", "--output", output])
         #expect(missingK.status != 0 && missingK.standardError.contains("--k is needed"))
+        let rfmK = try run(["cluster", "Tests/ClusteringTests/Fixtures/cdnow_features.csv", "--method", "rfm", "--k", "3", "--output", output])
+        #expect(rfmK.status == 64 && rfmK.standardError.hasPrefix("Error: --k is for k-means: RFM's segments are the cells of its score grid that have customers\n"))
     }
 }
