@@ -19,8 +19,18 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresServer(url: text))
         } else {
-            throw CRMStoreError.location("expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE, got \"\(text)\"")
+            throw CRMStoreError.location("expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE, got \"\(Self.redacted(text))\"")
         }
+    }
+
+    /// A location as it may be quoted in a message: a password between `://` and the host
+    /// (`user:secret@`) shows as `user:…@`, even in a URL too broken to be read.
+    public static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"),
+              let at = text.range(of: "@", options: .backwards, range: scheme.upperBound..<text.endIndex),
+              let colon = text[scheme.upperBound..<at.lowerBound].firstIndex(of: ":")
+        else { return text }
+        return String(text[..<colon]) + ":…" + String(text[at.lowerBound...])
     }
 
     public var description: String {
@@ -58,7 +68,7 @@ public struct PostgresServer: Sendable, Equatable, CustomStringConvertible {
 
     init(url text: String) throws {
         guard let components = URLComponents(string: text), let host = components.host, !host.isEmpty else {
-            throw CRMStoreError.location("cannot read \"\(text)\"; expected postgres://USER@HOST:PORT/DATABASE")
+            throw CRMStoreError.location("cannot read \"\(DatabaseLocation.redacted(text))\"; expected postgres://USER@HOST:PORT/DATABASE")
         }
         guard components.password == nil else {
             throw CRMStoreError.location("the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead")

@@ -180,6 +180,11 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
             case .robust:
                 let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])
                 let iqr = quartiles[2] - quartiles[0]
+                // As for zscore: a spread that overflows would make every value 0.
+                guard iqr.isFinite else {
+                    throw ClusteringError.invalidArgument(
+                        "feature \"\(specification.name)\": robust overflows on values this large (interquartile range \(iqr)); rescale the column first")
+                }
                 step = .scale(center: quartiles[1], spread: iqr > 0 ? iqr : 1)
             case .winsorize(let lower, let upper):
                 let bounds = quantiles(of: column, at: [lower, upper])

@@ -407,7 +407,7 @@ private struct JobWalker {
             return CRMSettings(database: "sqlite:" + (try absolute(path, "crm.database")))
         }
         guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
-            throw failure("crm.database", "expected \(expected), got \"\(database)\"")
+            throw failure("crm.database", "expected \(expected), got \"\(DatabaseLocation.redacted(database))\"")
         }
         // The URL is read as the export will read it, so that a job that cannot be exported
         // (a password in the URL above all, which would end up in logs and error reports)

@@ -53,7 +53,7 @@ extension CustomerSummary {
         // The ids seen, so that a customer given twice (its purchases counted twice by every
         // fit, its row written twice) is refused at its second row; and the line of each row.
         var index = CustomerIndex()
-        var lines: [Int] = []
+        var lines: [Int32] = []
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
@@ -87,7 +87,7 @@ extension CustomerSummary {
                     throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
                                                          "customer \"\(records.scanner.text(fields[id]))\" already has a row on line \(lines[Int(earlier)])")
                 }
-                lines.append(line)
+                lines.append(Int32(truncatingIfNeeded: line))
             } else {
                 ids.append(Array(String(frequency.count + 1).utf8))
             }

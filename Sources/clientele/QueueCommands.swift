@@ -169,6 +169,7 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        if concurrency > 1 { MemoryReuse.allowArenaPerThread() }
         // Signals are caught before the queue is opened: a SIGTERM from then on stops the
         // worker, even one that comes before the worker exists.
         let pending = PendingWorker()

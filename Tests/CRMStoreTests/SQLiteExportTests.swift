@@ -151,7 +151,12 @@ import Testing
         let header = try String(contentsOfFile: first + "/assignments.csv", encoding: .utf8).split(separator: "\n")[0]
         try (([header] + lines.dropLast().map { Substring($0) }).joined(separator: "\n") + "\n")
             .write(toFile: first + "/assignments.csv", atomically: true, encoding: .utf8)
-        #expect(throws: CRMStoreError.self) { try export(first, into: database) }
+        let last = csvFields(lines[lines.count - 1])[1]
+        let lastSize = lines.filter { csvFields($0)[1] == last }.count
+        #expect(throws: CRMStoreError.file(first + "/assignments.csv",
+                                           "\(lastSize - 1) rows of segment \(last), whose size in profiles.csv is \(lastSize); the result directory is not one run's")) {
+            try export(first, into: database)
+        }
         #expect(try sqliteRows(database) == before)
     }
 

@@ -54,22 +54,29 @@ import Testing
         #expect(try FeatureTransform(parsing: "winsorise:0.01:0.99") == .winsorize(lower: 0.01, upper: 0.99))
     }
 
-    /// Fitting and preparing at once (the features side by side on the cores) gives the
-    /// preparation and the matrix that fitting, then preparing, gives; an error in one feature
-    /// is the first feature's in order; columns of different lengths are refused.
-    /// Values near the largest Double: a z-score would make the column all 0 (its variance
-    /// overflows), and untransformed their squared distances overflow; both are refused.
+    /// Values near the largest Double: a z-score or a robust scaling would make the column all
+    /// 0 (its variance or interquartile range overflows), and untransformed their squared
+    /// distances overflow; all are refused.
     @Test func valuesTooLargeForTheArithmeticAreRefused() throws {
         let huge = [1.0, 1e308, -1e308, 2]
         #expect(throws: ClusteringError.invalidArgument(
             "feature \"b\": zscore overflows on values this large (mean 0.5, variance inf); rescale the column first")) {
             try FeaturePreparation.fitted([.init(name: "b", transforms: [.zScore])], to: [huge])
         }
-        let data = try FeatureMatrix(featureNames: ["a", "b"], rowMajor: [1, 1, 1, 1e308, 2, -1e308, 2, 2])
-        #expect(throws: ClusteringError.self) { try KMeans.fit(data, options: .init(k: 2, seed: 1)) }
-        #expect(throws: ClusteringError.self) { try KSelection(data: data, range: 2...3, options: .init(k: 2, seed: 1)) }
+        #expect(throws: ClusteringError.invalidArgument(
+            "feature \"b\": robust overflows on values this large (interquartile range inf); rescale the column first")) {
+            try FeaturePreparation.fitted([.init(name: "b", transforms: [.robust])], to: [[1e308, 1e308, -1e308, -1e308, 2]])
+        }
+        let data = try FeatureMatrix(featureNames: ["a", "b"], rowMajor: [1, 1, 1, 1e308, 2, -1e308, 2, 2, 3, 3])
+        let overflow = ClusteringError.invalidArgument(
+            "the squared distances overflow (inertia inf): the features are too large for k-means as they are; rescale them (zscore) or lower their weights")
+        #expect(throws: overflow) { try KMeans.fit(data, options: .init(k: 2, seed: 1)) }
+        #expect(throws: overflow) { try KSelection(data: data, range: 2...3, options: .init(k: 2, seed: 1)) }
     }
 
+    /// Fitting and preparing at once (the features side by side on the cores) gives the
+    /// preparation and the matrix that fitting, then preparing, gives; an error in one feature
+    /// is the first feature's in order; columns of different lengths are refused.
     @Test func fittedPreparesAsPrepareDoes() throws {
         let n = 150_000
         let monetary = (0..<n).map { Double(($0 * 7919) % 1000) / 3 }

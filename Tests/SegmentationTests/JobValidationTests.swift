@@ -76,6 +76,11 @@ import Testing
         #expect(refusal(minimal + #", "crm": {"database": "postgres://127.0.0.1/crm"}}"#)
             == "crm.database: the URL names no user; expected postgres://USER@HOST:PORT/DATABASE")
         #expect(refusal(minimal + #", "crm": {"database": "postgres://u@db.example:6432/crm?sslmode=require"}}"#) == "accepted")
+        // Nor in a URL too broken to read, or of another scheme.
+        #expect(refusal(minimal + #", "crm": {"database": "postgres://u:pa#ss@h/db"}}"#)
+            == #"crm.database: cannot read "postgres://u:…@h/db"; expected postgres://USER@HOST:PORT/DATABASE"#)
+        #expect(refusal(minimal + #", "crm": {"database": "Postgres://u:secret@h/db"}}"#)
+            == #"crm.database: expected "sqlite:PATH" or "postgres://USER@HOST[:PORT]/DATABASE", got "Postgres://u:…@h/db""#)
         #expect(refusal(#"{"transactions": {"path": "data/tx.csv"}}"#) == "name: missing; expected the job's name, a non-empty string")
         #expect(refusal("[1]") == "a job file must be a JSON object ({…}), got an array")
     }
