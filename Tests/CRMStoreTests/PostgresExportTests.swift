@@ -71,9 +71,15 @@ struct PostgresExportTests {
             }
             #expect(try await TestServer.allRows(server) == before)
 
-            // The first customer again, in a re-export of the first run: the primary key
-            // refuses it at the end of the COPY, and the first export's rows stay.
-            try append(try dataLines(first + "/assignments.csv")[0] + "\n", to: first + "/assignments.csv")
+            // The first customer again in place of another of its segment (so that the segment
+            // sizes still agree), in a re-export of the first run: the primary key refuses it
+            // at the end of the COPY, and the first export's rows stay.
+            let path = first + "/assignments.csv"
+            var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+            let firstID = csvFields(lines[1])[0], segment = csvFields(lines[1])[1]
+            let other = try #require(lines.indices.dropFirst(2).last { csvFields(lines[$0])[1] == segment })
+            lines[other] = firstID + lines[other][lines[other].firstIndex(of: ",")!...]
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
             let error = try await #require(throws: CRMStoreError.self) {
                 try await CRMExporter.export(resultDirectory: first, database: .postgres(server))
             }
