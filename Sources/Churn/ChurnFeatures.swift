@@ -63,13 +63,13 @@ public struct FeatureSpecification: Codable, Sendable, Equatable {
             let join = try AttributeJoin(attributes, summary: summary)
             for (index, name) in attributes.header.enumerated().dropFirst() where wanted.contains(name) {
                 let values = join.rows.map { attributes.rows[$0][index] }
-                let numeric = !categorical.contains(name) && values.allSatisfy { Double($0)?.isFinite ?? false }
+                let numbers: [Double?]? = categorical.contains(name) ? nil : values.map { Double($0) }
+                let numeric = numbers?.allSatisfy { $0?.isFinite ?? false } ?? false
                 // Numbers but for a NaN or an infinity: a numeric column with a bad value, not
                 // a categorical one with one level per number.
-                if !numeric, !categorical.contains(name), values.allSatisfy({ Double($0) != nil }),
-                   let bad = join.rows.first(where: { !(Double(attributes.rows[$0][index])?.isFinite ?? false) }) {
-                    throw TransactionsError.invalidInput(SourceLocation(file: attributes.path, line: attributes.lines[bad], column: name),
-                                                         "\"\(attributes.rows[bad][index])\" is not a finite number (the column's other values are numbers; name it in --categorical to take it as levels)")
+                if let numbers, !numeric, !numbers.contains(nil), let bad = numbers.firstIndex(where: { !$0!.isFinite }) {
+                    throw TransactionsError.invalidInput(SourceLocation(file: attributes.path, line: attributes.lines[join.rows[bad]], column: name),
+                                                         "\"\(values[bad])\" is not a finite number (the column's other values are numbers; name it in --categorical to take it as levels)")
                 }
                 let levels = Array(Set(values)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
                 if !numeric, levels.count < 2 {

@@ -41,6 +41,13 @@ import Transactions
 public struct LogisticRegression: Sendable {
     /// λ, the L2 penalty on the slopes (the intercept is never penalised).
     public var penalty: Double
+
+    /// The penalties a fit takes from a user: 0, or 1e-8 to 1e6. Beyond, the arithmetic, not
+    /// the data, decides: 1e-300 is 0 to every sum it enters, and a separable design then
+    /// fails with a message about a collinear intercept.
+    public static func acceptsPenalty(_ penalty: Double) -> Bool {
+        penalty == 0 || (1e-8...1e6).contains(penalty)
+    }
     public var maximumIterations: Int
     /// Convergence: the largest Newton step on any coefficient is below this.
     public var tolerance: Double

@@ -55,7 +55,7 @@ public struct KSelection: Sendable, Codable, Equatable {
                 prepared = KMeansProblem.onDistinctRows(data, weights: weights, threads: options.threads,
                                                         merging: options.mergesRepeatedRows)
             }
-            let fit = try KMeans.finite(KMeans.fit(prepared!, featureNames: data.featureNames, options: options))
+            let fit = try KMeans.fit(prepared!, featureNames: data.featureNames, options: options)
             try ClusterQuality.check(fit.labels, k: k, points: data.count)
             fits.append(fit)
         }

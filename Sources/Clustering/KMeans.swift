@@ -96,23 +96,15 @@ public enum KMeans {
         let featureNames = data.featureNames
         let prepared = KMeansProblem.onDistinctRows(consume data, weights: weights, threads: options.threads,
                                                     merging: options.mergesRepeatedRows, equalRows: equalRows)
-        return try finite(fit(prepared, featureNames: featureNames, options: options))
-    }
-
-    /// Refuses a fit whose squared distances overflowed (coordinates or weights near the
-    /// largest Double): its labels and inertia mean nothing.
-    static func finite(_ result: KMeansResult) throws -> KMeansResult {
-        guard result.inertia.isFinite else {
-            throw ClusteringError.invalidArgument(
-                "the squared distances overflow (inertia \(result.inertia)): the features are too large for k-means as they are; rescale them (zscore) or lower their weights")
-        }
-        return result
+        return try fit(prepared, featureNames: featureNames, options: options)
     }
 
     /// The fit on a problem already made (and its rows' distinct rows, if merged) from data
-    /// that `validate` accepted with these options: several k's share one problem.
+    /// that `validate` accepted with these options: several k's share one problem. A fit
+    /// whose squared distances overflowed (coordinates or weights near the largest Double) is
+    /// refused: its labels and inertia mean nothing.
     static func fit(_ prepared: (problem: KMeansProblem, rowGroups: [Int32]?), featureNames: [String],
-                    options: Options) -> KMeansResult {
+                    options: Options) throws -> KMeansResult {
         let (problem, rowGroups) = prepared
         let d = problem.dimension
         let algorithm: Algorithm = options.algorithm != .automatic ? options.algorithm
@@ -156,6 +148,10 @@ public enum KMeans {
         let inertias = outcomes.solutions.map { $0!.inertia }
         let iterations = outcomes.solutions.map { $0!.iterations }
         let (solution, labels, initialization) = (best.solution, best.labels, best.initialization)
+        guard solution.inertia.isFinite else {
+            throw ClusteringError.invalidArgument(
+                "the squared distances overflow (inertia \(solution.inertia)): the features are too large for k-means as they are; rescale them (zscore) or lower their weights")
+        }
         let centers = (0..<options.k).map { c in (0..<d).map { solution.centers[c * d + $0] + problem.mean[$0] } }
         let rowLabels = rowGroups.map { $0.map { Int(labels[Int($0)]) } } ?? labels.map(Int.init)
         return KMeansResult(k: options.k, featureNames: featureNames, centers: centers, labels: rowLabels,

@@ -284,15 +284,12 @@ private struct JobWalker {
             }
         }
         let defaultHorizon: Double = switch period.unit { case .days: 365; case .weeks: 52; case .months: 12 }
-        // Ten years: CLV sums the horizon's months one by one for every distinct history, so a
-        // horizon of centuries would hold a worker for hours.
-        let longestHorizon: Double = switch period.unit { case .days: 3653; case .weeks: 522; case .months: 120 }
+        let longestHorizon = period.unit.tenYears
         return ModelSettings(
             purchase: try choice(keys["purchase"], "models.purchase", PurchaseModelKind.self) ?? .bgnbd,
             spend: spend, churn: churn, churnDefinition: definition,
-            churnPenalty: try number(keys["churnPenalty"], "models.churnPenalty", "0 or a number from 1e-8 to 1e6") {
-                $0 == 0 || (1e-8...1e6).contains($0)
-            } ?? 0,
+            churnPenalty: try number(keys["churnPenalty"], "models.churnPenalty", "0 or a number from 1e-8 to 1e6",
+                                     LogisticRegression.acceptsPenalty) ?? 0,
             churnFolds: try churnFolds(keys["churnFolds"]) ?? 5,
             churnSeed: UInt64(try integer(keys["churnSeed"], "models.churnSeed", 0...Int.max) ?? 42),
             horizon: try number(keys["horizon"], "models.horizon",

@@ -41,6 +41,16 @@ public enum PeriodLength: String, CaseIterable, Sendable, Codable {
 /// The unit of recency, T and the holdout duration in a summary.
 public enum TimeUnit: String, CaseIterable, Sendable, Codable {
     case days, weeks, months
+
+    /// The longest horizon a forecast takes: ten years in this unit. CLV sums a horizon's
+    /// months one by one for every customer, so a horizon of centuries would run for hours.
+    public var tenYears: Double {
+        switch self {
+        case .days: 3653
+        case .weeks: 522
+        case .months: 120
+        }
+    }
 }
 
 /// How a number of periods becomes a duration in the chosen unit:

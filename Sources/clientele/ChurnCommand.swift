@@ -75,10 +75,9 @@ struct ChurnCommand: ParsableCommand {
     var modelOutput: String?
 
     func validate() throws {
-        // Beyond these the arithmetic, not the data, decides: a penalty of 1e-300 is 0 to every
-        // sum it enters, and a class weight of 1e15 or 1e-17 swamps the other class (the fit
-        // then failed with messages about one class only or a collinear intercept).
-        guard penalty == 0 || (1e-8...1e6).contains(penalty) else {
+        // Beyond these the arithmetic, not the data, decides: a class weight of 1e15 or 1e-17
+        // swamps the other class (the fit then failed saying there was one class only).
+        guard LogisticRegression.acceptsPenalty(penalty) else {
             throw ValidationError("--penalty must be 0 or from 1e-8 to 1e6 (got \(penalty))")
         }
         guard let weights = ClassWeights(argument: classWeights) else {

@@ -74,13 +74,12 @@ struct PredictCommand: ParsableCommand {
         guard modelFile.timeUnit == "periods" || modelFile.timeUnit == unit.value.rawValue else {
             throw CommandError("\(model) was fitted in \(modelFile.timeUnit) but the summary is in \(unit.value.rawValue) (--unit): rescale the summary or refit")
         }
-        // Ten years, as a job's models.horizon: CLV sums the horizon's months one by one for
-        // every customer, so a horizon of centuries would run for hours.
-        // Models fitted in periods (bgbb's opportunities) take at most 10,000.
-        let longestHorizon: Double? = ["days": 3653, "weeks": 522, "months": 120, "periods": 10_000][modelFile.timeUnit]
-        if let longestHorizon, horizon > longestHorizon {
-            let most = modelFile.timeUnit == "periods" ? "10000 periods" : "ten years (\(Int(longestHorizon)) \(modelFile.timeUnit))"
-            throw ValidationError("--horizon must be at most \(most), got \(horizon)")
+        // Ten years, as a job's models.horizon; models fitted in periods (bgbb's opportunities)
+        // take at most `longestPeriods`.
+        if let unit = TimeUnit(rawValue: modelFile.timeUnit), horizon > unit.tenYears {
+            throw ValidationError("--horizon must be at most ten years (\(Int(unit.tenYears)) \(unit.rawValue)), got \(horizon)")
+        } else if modelFile.timeUnit == "periods", horizon > Self.longestPeriods {
+            throw ValidationError("--horizon must be at most \(Int(Self.longestPeriods)) periods, got \(horizon)")
         }
         let purchases = try modelFile.purchaseModel()
         // A month in the summary's unit; one opportunity for models fitted in periods.
@@ -127,6 +126,10 @@ struct PredictCommand: ParsableCommand {
         reportLine("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
     }
 
+    /// The longest horizon of a model counted in periods (BG/BB, sBG): a table row per period
+    /// for sBG.
+    static let longestPeriods = 10_000.0
+
     /// dert and derl sum a discounted series over the whole remaining lifetime: undiscounted
     /// it diverges whenever the model's heterogeneity allows lifetimes long enough (a ≤ 1, s ≤ 1,
     /// as on CDNOW), and at rates near 0 its sum is not accurate (Pareto/NBD's dert was 11%
@@ -157,7 +160,9 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("--horizon must be a whole number of periods for sbg, got \(horizon)")
         }
         // One row per period.
-        guard horizon <= 10_000 else { throw ValidationError("--horizon must be at most 10000 periods for an sbg projection, got \(horizon)") }
+        guard horizon <= Self.longestPeriods else {
+            throw ValidationError("--horizon must be at most \(Int(Self.longestPeriods)) periods for an sbg projection, got \(horizon)")
+        }
         if discountRate != nil { try checkResidualRate("derl") }
         let periods = Int(horizon.rounded(.down))
         var text = "period,survival,retention_rate,churn_probability,expected_active" + (discountRate != nil ? ",derl" : "") + "\n"

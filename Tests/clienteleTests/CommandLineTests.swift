@@ -104,12 +104,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["all.log", "tx.csv"])
     }
 
-    @Test func badInputFailsWithOneLineAndLeavesTheOldOutputIntact() throws {
+    /// A fresh directory with the log `tx.csv` holding `text` and an earlier `summary.csv`
+    /// holding "previous result", for a run that must leave it intact.
+    func logBesideAnEarlierOutput(_ text: String) throws -> (directory: URL, log: URL, output: URL) {
         let directory = try temporaryDirectory()
         let log = directory.appendingPathComponent("tx.csv")
-        try "customer_id,date,amount\n1,2024-01-01,5\n1,2024-13-01,5\n".write(to: log, atomically: true, encoding: .utf8)
+        try text.write(to: log, atomically: true, encoding: .utf8)
         let output = directory.appendingPathComponent("summary.csv")
         try "previous result\n".write(to: output, atomically: true, encoding: .utf8)
+        return (directory, log, output)
+    }
+
+    @Test func badInputFailsWithOneLineAndLeavesTheOldOutputIntact() throws {
+        let (directory, log, output) = try logBesideAnEarlierOutput("customer_id,date,amount\n1,2024-01-01,5\n1,2024-13-01,5\n")
         let outcome = try run(["summarize", log.path, "--amount-column", "amount", "--output", output.path])
         #expect(outcome.status != 0)
         #expect(outcome.standardError == "Error: \(log.path):3: column \"date\": \"2024-13-01\" is not a yyyy-MM-dd date\n")
@@ -139,11 +146,7 @@ import Testing
     /// holdout: refused before the log is read when both dates are given, once it is read
     /// when the observation end is the log's last day; the earlier output stays.
     @Test func anEmptyHoldoutWindowIsRefused() throws {
-        let directory = try temporaryDirectory()
-        let log = directory.appendingPathComponent("tx.csv")
-        try "customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-09,2\n2,2024-01-12,1\n".write(to: log, atomically: true, encoding: .utf8)
-        let output = directory.appendingPathComponent("summary.csv")
-        try "previous result\n".write(to: output, atomically: true, encoding: .utf8)
+        let (_, log, output) = try logBesideAnEarlierOutput("customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-09,2\n2,2024-01-12,1\n")
         let sameWeek = try run(["summarize", log.path, "--period", "week", "--calibration-end", "2024-01-09",
                                 "--observation-end", "2024-01-12", "--output", output.path])
         #expect(sameWeek.status != 0)
