@@ -58,6 +58,49 @@ import Testing
         #expect(abs(sum - 1) < 1e-9)
     }
 
+    /// The negative binomial's recurrence against its closed form in lgamma, count by count,
+    /// including runs that start below e⁻⁷⁰⁰ (thousands of purchases, long exposures) and so
+    /// begin in logs. To 1e-10: lgamma near 10⁴ (about 8·10⁴) is itself good to about 1e-11
+    /// absolute, which is that much relative in the closed form's value.
+    @Test func negativeBinomialRecurrenceEqualsTheClosedForm() {
+        for (shape, rate, u) in [(0.55, 49.6, 39.0), (12.6, 49.0, 52.0), (2000.6, 49.0, 100.0), (5000.5, 10.0, 3.0), (0.3, 2.0, 1e6)] {
+            var values = [Double](repeating: 0, count: 6000)
+            addNegativeBinomialProbabilities(into: &values, weight: 1, shape: shape, rate: rate, exposure: u)
+            var worst = 0.0, total = 0.0
+            for (k, value) in values.enumerated() {
+                let expected = negativeBinomialProbability(k, shape: shape, rate: rate, exposure: u)
+                total += value
+                if expected > 1e-250 { worst = max(worst, relativeDifference(value, expected)) } else { #expect(value < 1e-240) }
+            }
+            #expect(worst < 1e-10, "shape \(shape), u \(u): \(worst)")
+            if shape * u / rate < 3000 { #expect(abs(total - 1) < 1e-9, "shape \(shape), u \(u): Σ \(total)") }
+        }
+    }
+
+    /// Every count's probability, taken by the recurrence at each node, against the same
+    /// integral taken count by count with the closed form, for a heavy buyer whose counts
+    /// start in logs at most nodes, and for 1,001 counts of an ordinary one.
+    @Test func probabilitiesOfManyCountsEqualTheClosedFormIntegral() throws {
+        let model = try lifetimesParetoNBD()
+        for (x, tx, T, t, counts) in [(2000.0, 38.0, 39.0, 100.0, 5000), (2.0, 30.43, 38.86, 39.0, 1001)] {
+            let together = model.probabilitiesOfPurchases(below: counts, in: t, frequency: x, recency: tx, T: T)
+            let alive = model.pAlive(frequency: x, recency: tx, T: T)
+            let shape = model.r + x, a = model.alpha + T, b = model.beta + T
+            let survival = pow(b / (b + t), model.s)
+            var worst = 0.0
+            for n in stride(from: 0, to: counts, by: 7) {
+                let leaves = GaussLegendre.integrate(from: 0, to: 1 - survival) { v in
+                    negativeBinomialProbability(n, shape: shape, rate: a, exposure: b * expm1(-log1p(-v) / model.s))
+                }
+                let expected = alive * (negativeBinomialProbability(n, shape: shape, rate: a, exposure: t) * survival + leaves)
+                    + (n == 0 ? 1 - alive : 0)
+                if expected > 1e-250 { worst = max(worst, relativeDifference(together[n], expected)) }
+            }
+            #expect(worst < 1e-10, "x = \(x): \(worst)")
+            #expect(abs(together.reduce(0, +) - 1) < 1e-9)
+        }
+    }
+
     @Test func futureAliveProbabilityFallsWithTime() throws {
         let model = try lifetimesParetoNBD()
         let now = model.pAlive(frequency: 3, recency: 20, T: 38)
