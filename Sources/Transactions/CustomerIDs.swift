@@ -27,6 +27,32 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
         String(decoding: bytes[offsets[position]..<offsets[position + 1]], as: UTF8.self)
     }
 
+    /// Whether an id's bytes are UTF-8. Ids go into CSV and JSON files, SQLite's TEXT and
+    /// PostgreSQL's; an id in another encoding (a Latin-1 export's `café`) would be stored as
+    /// bytes no reader decodes, or fail the PostgreSQL load long after the run, so the readers
+    /// refuse it where they find it. ASCII, eight bytes at a time, needs no decoding.
+    @inline(__always)
+    static func isUTF8(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n, p[i] < 0x80 { i += 1 }
+        guard i < n else { return true }
+        return String(validating: UnsafeBufferPointer(start: p + i, count: n - i), as: UTF8.self) != nil
+    }
+
+    static func isUTF8(_ id: [UInt8]) -> Bool {
+        id.withUnsafeBufferPointer { $0.isEmpty || isUTF8($0.baseAddress!, $0.count) }
+    }
+
+    /// The refusal of an id that is not UTF-8, its bytes outside printable ASCII as \xNN.
+    static func notUTF8Message(_ id: [UInt8]) -> String {
+        let shown = id.map { (0x20..<0x7F).contains($0) && $0 != 0x5C ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16, uppercase: true) }
+        return "customer id \"\(shown.joined())\" is not UTF-8; convert the file first (for a Latin-1 file: iconv -f latin1 -t utf-8)"
+    }
+
     mutating func append<C: Collection>(_ id: C) where C.Element == UInt8 {
         bytes.append(contentsOf: id)
         offsets.append(bytes.count)

@@ -45,7 +45,15 @@ public struct NumericTable: Sendable {
             while let line = try records.next() {
                 row += 1
                 lines.append(line)
-                if let key { ids.append(records.scanner.bytes(fields[key])) } else { ids.append(Array(String(row).utf8)) }
+                if let key {
+                    let id = records.scanner.bytes(fields[key])
+                    guard CustomerIDs.isUTF8(id) else {
+                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[key]), CustomerIDs.notUTF8Message(id))
+                    }
+                    ids.append(id)
+                } else {
+                    ids.append(Array(String(row).utf8))
+                }
                 for (c, index) in positions.enumerated() {
                     let field = fields[index]
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {

@@ -624,9 +624,14 @@ struct PartParser: Sendable {
                 customer = previousCustomer
             } else {
                 customer = lookUp(idStart, idLength, &result)
-                previousStart = idField.start
+                previousStart = customer == PartParser.notUTF8 ? -1 : idField.start
                 previousLength = idLength
                 previousCustomer = customer
+            }
+            if customer == PartParser.notUTF8 {
+                let id = idField.quoted ? unescaped : Array(UnsafeBufferPointer(start: idStart, count: idLength))
+                if bad(line, columns.customer, CustomerIDs.notUTF8Message(id)) { continue }
+                break rows
             }
             result.records.append(TransactionRecord(customer: customer, day: dayNumber, amount: amount))
             if dayNumber < result.minDay { result.minDay = dayNumber }
@@ -645,7 +650,8 @@ struct PartParser: Sendable {
     }
 
     /// The customer's key (`CustomerKeys`), or -(local index + 1) for a hashed customer new
-    /// to this block.
+    /// to this block, or `notUTF8` for an id that is not UTF-8 (checked once per block, as it
+    /// is first keyed: every id already keyed has passed).
     @inline(__always)
     private func lookUp(_ p: UnsafePointer<UInt8>, _ n: Int, _ result: inout PartResult) -> Int32 {
         if let numbered, let number = numbered.number(p, n) { return key(number, &result) }
@@ -653,8 +659,13 @@ struct PartParser: Sendable {
         let global = known.find(p, count: n, hash: hash)
         if global >= 0 { return CustomerKeys.hashedBase + global }
         let found = result.customers.find(p, count: n, hash: hash)
-        return -(found >= 0 ? found : result.customers.insert(p, count: n, hash: hash)) - 1
+        if found >= 0 { return -found - 1 }
+        guard CustomerIDs.isUTF8(p, n) else { return PartParser.notUTF8 }
+        return -result.customers.insert(p, count: n, hash: hash) - 1
     }
+
+    /// No key: -(local index + 1) never reaches it.
+    static let notUTF8 = Int32.min
 }
 
 /// Whether two short byte strings are equal, eight bytes at a time: inline, where a call to

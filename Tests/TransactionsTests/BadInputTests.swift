@@ -207,6 +207,30 @@ import Testing
         #expect(log.firstSkippedRows.first?.description.hasSuffix("tx.csv:27: column \"date\": \"2024-02-30\" is not a yyyy-MM-dd date") == true)
     }
 
+    /// An id in another encoding (Latin-1's é is the lone byte E9) is refused at its line and
+    /// column, quoted or not, or skipped with the other bad rows; UTF-8 ids, ASCII or not,
+    /// pass, and each refused id is checked again at every row that holds it.
+    @Test func customerIDsThatAreNotUTF8AreRefusedWhereTheyAre() throws {
+        let format = TransactionLogFormat(amountColumn: ColumnReference("amount"))
+        func read(_ bytes: [UInt8], _ policy: BadRowPolicy = .fail) throws -> TransactionLog {
+            try TransactionLogReader.read(path: try temporaryFile(bytes), format: format, onBadRow: policy)
+        }
+        let header = Array("customer_id,date,amount\nAlice,2024-01-01,3\n".utf8)
+        let latin1 = header + Array("caf".utf8) + [0xE9] + Array(",2024-01-02,4\n".utf8)
+        do {
+            _ = try read(latin1)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasSuffix("tx.csv:3: column \"customer_id\": customer id \"caf\\xE9\" is not UTF-8; convert the file first (for a Latin-1 file: iconv -f latin1 -t utf-8)"))
+        }
+        let quoted = header + Array("\"b,".utf8) + [0xC3] + Array("\",2024-01-02,4\n".utf8)
+        #expect(throws: TransactionsError.self) { try read(quoted) }
+        let skipped = try read(latin1 + Array("caf".utf8) + [0xE9] + Array(",2024-01-03,5\n".utf8), .skip)
+        #expect(skipped.transactionCount == 1 && skipped.skippedCount == 2)
+        let utf8 = try read(header + Array("café,2024-01-02,4\nclient_0123456789_é,2024-01-03,5\n".utf8))
+        #expect(Set(utf8.customerIDs) == ["Alice", "café", "client_0123456789_é"])
+    }
+
     @Test func aLogWithOnlyBadRowsIsRefusedEvenWhenSkipping() {
         do {
             _ = try readLog("customer_id,date,amount\n1,2024-01-01,x\n2,2024-01-01,y\n", policy: .skip)

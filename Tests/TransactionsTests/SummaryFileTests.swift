@@ -58,6 +58,17 @@ import Testing
             "s.csv:3: customer \"B\": frequency 1 with recency 0: a repeat purchase comes after the first, so its recency is above 0"))
     }
 
+    /// A summary's id that is not UTF-8 is refused at its line, as the transaction log's is.
+    @Test func anIDThatIsNotUTF8IsRefused() throws {
+        let path = try temporaryFile(Array("customer_id,frequency,recency,T\nA,0,0,10\n".utf8) + [0x4A, 0x6F, 0xEB, 0x6C] + Array(",1,3,10\n".utf8), name: "s.csv")
+        do {
+            _ = try CustomerSummary.read(path: path, unit: .weeks)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasSuffix("s.csv:3: column \"customer_id\": customer id \"Jo\\xEBl\" is not UTF-8; convert the file first (for a Latin-1 file: iconv -f latin1 -t utf-8)"))
+        }
+    }
+
     /// A customer given twice would count twice in every fit and be written twice.
     @Test func aCustomerGivenTwiceIsRefusedAtItsSecondRow() throws {
         let header = "customer_id,frequency,recency,T\n"

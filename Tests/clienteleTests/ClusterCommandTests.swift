@@ -75,6 +75,12 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
         let tooMany = try run(["cluster", input.replacingOccurrences(of: "features.csv", with: "none.csv"), "--k", "2", "--output", output])
         #expect(tooMany.status != 0)
+        // An id in Latin-1 (ü as the lone byte FC) would reach the CRM as bytes no one decodes.
+        try Data(Array("customer_id,recency,frequency\na,1,2\nM".utf8) + [0xFC] + Array("ller,2,3\nc,3,4\n".utf8)).write(to: URL(fileURLWithPath: input))
+        let latin1 = try run(["cluster", input, "--k", "2", "--output", output])
+        #expect(latin1.status != 0)
+        #expect(latin1.standardError.contains("features.csv:3: column \"customer_id\": customer id \"M\\xFCller\" is not UTF-8"))
+        #expect(!FileManager.default.fileExists(atPath: output))
     }
 
     @Test func clusterRefusesMoreSegmentsThanCustomers() throws {
