@@ -244,8 +244,26 @@ extension JobQueue {
                 if liveOwners == nil { liveOwners = leaseOwners() }
                 abandoned = !(liveOwners?.contains(owner) ?? false)
             }
-            if abandoned { FileTree.removeTree("\(tmp)/\(name)") }
+            if abandoned {
+                returnUnfiledEntry(name)
+                FileTree.removeTree("\(tmp)/\(name)")
+            }
         }
+    }
+
+    /// A failure staged as `<id>.failed.<owner>/` holds the job itself when the job was not a
+    /// regular file (`moveToFailed` moves such an entry in; a regular one is only linked and
+    /// still sits in `running/`). Its owner died before the rename into `failed/`: the entry
+    /// goes back to `incoming/`, where the next claim fails it again, rather than vanish
+    /// with the staging directory.
+    private func returnUnfiledEntry(_ name: String) {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[parts.count - 2] == "failed" else { return }
+        let id = parts.dropLast(2).joined(separator: ".")
+        let kept = "\(tmp)/\(name)/job.json"
+        guard let facts = QueueFileSystem.facts(kept), !facts.isRegularFile, !isFinished(id),
+              !QueueFileSystem.exists(runningJob(id)), !QueueFileSystem.exists("\(incoming)/\(id).json") else { return }
+        if rename(kept, "\(incoming)/\(id).json") == 0 { FileTree.syncDirectory(incoming) }
     }
 
     private func leaseOwners() -> Set<String> {

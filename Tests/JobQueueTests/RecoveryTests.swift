@@ -169,6 +169,30 @@ import Testing
         #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
     }
 
+    /// A worker killed while failing an entry that is not a regular file, after moving it into
+    /// its staged failure and before the rename into failed/: recovery puts the entry back in
+    /// incoming/ (where the next worker fails it again) instead of purging it with the staging.
+    @Test func anUnfiledEntryOfADeadWorkerGoesBackToIncoming() throws {
+        let queue = try makeQueue()
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        let staged = "\(queue.tmp)/fifo.failed.\(dead.owner)"
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        #expect(mkfifo(staged + "/job.json", 0o644) == 0)
+        // A staged failure of a regular job holds only a link: the job is still in running/.
+        let linked = "\(queue.tmp)/other.failed.\(dead.owner)"
+        try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: false)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: linked + "/job.json"))
+        _ = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(names(queue.tmp).isEmpty)
+        #expect(names(queue.incoming) == ["fifo.json"])
+        #expect(QueueFileSystem.facts("\(queue.incoming)/fifo.json")?.kind == "a FIFO")
+
+        let summary = drainingWorker(queue, ScriptedRunner(.copy)).run()
+        #expect(summary.failed == 1)
+        #expect(errorReport(queue, "fifo")?.what == "the job is not a regular file: it is a FIFO")
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
     /// A directory under a job's name in running/ whose job is already in failed/ (as an
     /// older worker left one named `X.json`): status shows the job once, as failed, and
     /// recovery removes the directory instead of failing to unlink it at every pass.
