@@ -99,7 +99,7 @@ struct PredictCommand: ParsableCommand {
         if spend != nil { columns += ["expected_spend", "clv"] }
         // The discounted purchases still to come, over the whole remaining lifetime.
         if discountRate != nil {
-            try checkResidualRate("dert")
+            try checkResidualRate("dert", perPeriod: modelFile.model == "bgbb")
             columns.append("dert")
         }
         var writer = CSVWriter(columns: columns, expectedRows: data.count)
@@ -158,11 +158,14 @@ struct PredictCommand: ParsableCommand {
     /// dert and derl sum a discounted series over the whole remaining lifetime: undiscounted
     /// it diverges whenever the model's heterogeneity allows lifetimes long enough (a ≤ 1, s ≤ 1,
     /// as on CDNOW), and at rates near 0 its sum is not accurate (Pareto/NBD's dert was 11%
-    /// low at 10⁻⁹ per month, BG/BB and sBG trapped at 10⁻¹⁶): 0.0001 per month (per period
-    /// for BG/BB and sBG) is the least rate taken.
-    private func checkResidualRate(_ column: String) throws {
-        guard let discountRate, discountRate < 1e-4 else { return }
-        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least 0.0001")
+    /// low at 10⁻⁹ per month, BG/BB and sBG trapped at 10⁻¹⁶). The least rate taken is 0.0001
+    /// per month, and 0.00001 per period for BG/BB and sBG, whose periods may be days (0.37%
+    /// a year): their series is summed term by term with a bound on its tail, exact to 1e-10
+    /// there (tested against direct sums), and refused where the terms run out.
+    private func checkResidualRate(_ column: String, perPeriod: Bool) throws {
+        let least = perPeriod ? 1e-5 : 1e-4
+        guard let discountRate, discountRate < least else { return }
+        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(perPeriod ? "0.00001 per period" : "0.0001 per month")")
     }
 
     /// BG/BB counts whole opportunities: a horizon between two is refused rather than cut to
@@ -188,7 +191,7 @@ struct PredictCommand: ParsableCommand {
         guard horizon <= Self.longestPeriods else {
             throw ValidationError("--horizon must be at most \(Int(Self.longestPeriods)) periods for an sbg projection, got \(horizon)")
         }
-        if discountRate != nil { try checkResidualRate("derl") }
+        if discountRate != nil { try checkResidualRate("derl", perPeriod: true) }
         let periods = Int(horizon.rounded(.down))
         var text = "period,survival,retention_rate,churn_probability,expected_active" + (discountRate != nil ? ",derl" : "") + "\n"
         for t in 0...periods {

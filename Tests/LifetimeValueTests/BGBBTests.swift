@@ -117,6 +117,30 @@ import Testing
         #expect(throws: LifetimeValueError.self) { try model.discountedExpectedResidualTransactions(discountRate: 1e-7, frequency: 6, recency: 6, T: 6) }
     }
 
+    /// At the least rate `predict` takes (0.00001 per opportunity: daily opportunities at 0.37%
+    /// a year) DERT equals its direct sum to 1e-9: P(alive) · E[p] · Σₖ≥₁ E(1−θ)ᵏ / (1+d)ᵏ
+    /// given alive at n, with E(1−θ)ᵏ = B(γ, δ+n+k)/B(γ, δ+n) by its ratio from one
+    /// opportunity to the next, over six million opportunities.
+    @Test func dertAtTheLeastRateEqualsItsDirectSum() throws {
+        let model = try Self.lifetimesModel()
+        for (x, tx, n) in [(0.0, 0.0, 6.0), (3, 5, 6), (6, 6, 6)] {
+            for d in [1e-5, 1e-4] {
+                var sum = 0.0, survival = 1.0, discount = 1.0, compensation = 0.0
+                for k in 1...Int((60 / log1p(d)).rounded(.up)) {
+                    survival *= (model.delta + n + Double(k - 1)) / (model.gamma + model.delta + n + Double(k - 1))
+                    discount /= 1 + d
+                    let term = survival * discount - compensation
+                    let total = sum + term
+                    compensation = (total - sum) - term
+                    sum = total
+                }
+                let expected = model.pAlive(frequency: x, recency: tx, T: n) * (model.alpha + x) / (model.alpha + model.beta + n) * sum
+                let dert = try model.discountedExpectedResidualTransactions(discountRate: d, frequency: x, recency: tx, T: n)
+                #expect(relativeDifference(dert, expected) < 1e-9, "(\(x), \(tx), \(n)), d \(d): \(dert) vs \(expected)")
+            }
+        }
+    }
+
     /// Long histories and extreme parameters, rates from 0.001 to 10 per opportunity: DERT is
     /// finite and below Σₖ (1+d)^−k = 1/d, one transaction at most per opportunity.
     @Test func dertStaysFiniteAndBelowOnePerOpportunity() throws {

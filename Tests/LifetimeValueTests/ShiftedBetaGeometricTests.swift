@@ -65,6 +65,33 @@ import Testing
         #expect(zip(values, values.dropFirst()).allSatisfy { $0 < $1 })
     }
 
+    /// At the least rate `predict` takes for a model counted in periods (0.00001 a period, daily
+    /// renewals at 0.37% a year) DERL still equals its direct sum, taken over six million
+    /// periods (until the discount alone is below e⁻⁶⁰), to 1e-9: the tail bound of the series
+    /// stops neither early nor wrongly where its terms shrink by 1 − 10⁻⁵ each.
+    @Test func residualLifetimeAtTheLeastRateEqualsItsDirectSum() throws {
+        for (alpha, beta) in [(0.668, 3.806), (1.5, 0.9)] {
+            let model = try ShiftedBetaGeometric(alpha: alpha, beta: beta)
+            for d in [1e-5, 1e-4] {
+                let periods = Int((60 / log1p(d)).rounded(.up))
+                for n in [0.0, 10] {
+                    var derl = 0.0, survival = 1.0, discount = 1.0, compensation = 0.0
+                    for k in 0..<periods {
+                        // P(survives renewal n + 1 + k | survived n), by the ratio of one period to the next.
+                        survival *= (beta + n + Double(k)) / (alpha + beta + n + Double(k))
+                        let term = survival * discount - compensation
+                        let total = derl + term
+                        compensation = (total - derl) - term
+                        derl = total
+                        discount /= 1 + d
+                    }
+                    let series = try model.discountedExpectedResidualLifetime(discountRate: d, renewals: n)
+                    #expect(relativeDifference(series, derl) < 1e-9, "α \(alpha), d \(d), n \(n): \(series) vs \(derl)")
+                }
+            }
+        }
+    }
+
     @Test func gradientMatchesFiniteDifferences() throws {
         let likelihood = ShiftedBetaGeometric.Likelihood(data: try .init(active: Array(try Self.segment("regular").prefix(8))))
         let worst = worstGradientError(likelihood, at: [[0.7, 1.2], [0.01, 50], [40, 0.05]])

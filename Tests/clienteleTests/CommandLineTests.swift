@@ -346,7 +346,16 @@ import Testing
         // Rates near 0 are refused, not summed wrong (or trapped on, for BG/BB and sBG).
         let tiny = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "3", "--discount-rate", "1e-17",
                             "--output", directory.appendingPathComponent("never.csv").path])
-        #expect(tiny.status == 1 && tiny.standardError.contains("--discount-rate 1e-17: dert discounts purchases over the whole remaining lifetime and needs a rate of at least 0.0001"))
+        #expect(tiny.status == 1 && tiny.standardError.contains("--discount-rate 1e-17: dert discounts purchases over the whole remaining lifetime and needs a rate of at least 0.00001 per period"))
+        // Daily opportunities at 3% a year: 0.000081 a period, above the least rate of a model in periods.
+        let daily = directory.appendingPathComponent("daily.csv").path
+        let yearly = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "3", "--discount-rate", "0.000081", "--output", daily])
+        #expect(yearly.status == 0, "\(yearly.standardError)")
+        let dert = try String(contentsOfFile: daily, encoding: .utf8).split(separator: "\n").dropFirst().map { Double($0.split(separator: ",").last!)! }
+        #expect(dert.count == 22 && dert.allSatisfy { $0.isFinite && $0 > 0 })
+        let monthly = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "3", "--discount-rate", "0.00005",
+                               "--output", directory.appendingPathComponent("never.csv").path])
+        #expect(monthly.status == 1 && monthly.standardError.contains("needs a rate of at least 0.0001 per month"))
         let tinyCohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "3", "--discount-rate", "1e-16",
                                   "--output", directory.appendingPathComponent("never.csv").path])
         #expect(tinyCohort.status == 1 && tinyCohort.standardError.contains("derl discounts purchases"))
