@@ -20,6 +20,21 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
     try writeFilesAtomically([(pieces: pieces, path: path)])
 }
 
+/// Like `writeFileAtomically(_:to:)`, for a file too large to hold whole: `produce` hands its
+/// pieces, one after another, to the function it is given, which writes each before the next
+/// is made. If `produce` throws, nothing is published and its error is thrown.
+public func writeFileAtomically(to path: String, producing produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
+    try withoutActuallyEscaping(produce) { produce in
+        try writeFilesAtomically([(contents: .produced(produce), path: path)])
+    }
+}
+
+/// A file's bytes: pieces already made, or made while the file is written.
+enum FileContents {
+    case pieces([[UInt8]])
+    case produced((_ emit: ([UInt8]) throws -> Void) throws -> Void)
+}
+
 /// The output files of one command, published together: each is written and flushed under a
 /// temporary name beside its target, and only once all are written are they renamed into
 /// place, so that a failure to write any of them (a missing directory, a full disk) leaves
@@ -37,9 +52,13 @@ func writeFileAtomically(pieces: [[UInt8]], to path: String) throws {
 /// - a directory or anything else is refused before anything is written, as is one file
 ///   given for two outputs.
 public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) throws {
+    try writeFilesAtomically(files.map { (contents: FileContents.pieces($0.pieces), path: $0.path) })
+}
+
+func writeFilesAtomically(_ files: [(contents: FileContents, path: String)]) throws {
     let targets = try files.map { try OutputTarget($0.path) }
     // The regular files, each with its temporary name beside it.
-    var staged: [(pieces: [[UInt8]], path: String, directory: String, temporary: String, existing: stat?)] = []
+    var staged: [(contents: FileContents, path: String, directory: String, temporary: String, existing: stat?)] = []
     var seen = Set<String>()
     for (file, target) in zip(files, targets) {
         guard case .file(let path, let existing) = target else { continue }
@@ -48,14 +67,20 @@ public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) t
         guard seen.insert((resolved ?? directory) + "/" + name).inserted else {
             throw TransactionsError.invalidFile(path, "is given for two outputs; give each output a file of its own")
         }
-        staged.append((file.pieces, path, directory, "\(directory)/.\(name).\(getpid()).partial", existing))
+        staged.append((file.contents, path, directory, "\(directory)/.\(name).\(getpid()).partial", existing))
     }
     func fail(_ path: String, _ code: Int32, leaving temporaries: [String]) -> Error {
         for temporary in temporaries { unlink(temporary) }
         return TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))")
     }
     for (k, file) in staged.enumerated() {
-        var code = OutputFile.save(file.pieces, as: file.temporary)
+        var code: Int32
+        do {
+            code = try save(file.contents, as: file.temporary)
+        } catch {
+            for temporary in staged[...k].map(\.temporary) { unlink(temporary) }
+            throw error
+        }
         if code == 0, let existing = file.existing {
             // The owner first: a change of owner clears the set-id bits that the mode restores.
             _ = chown(file.temporary, existing.st_uid, existing.st_gid)
@@ -75,17 +100,46 @@ public func writeFilesAtomically(_ files: [(pieces: [[UInt8]], path: String)]) t
             let fd = open(path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            try write(file.pieces, to: fd, path)
+            try write(file.contents, to: fd, path)
         case .descriptor(let fd, let path):
-            try write(file.pieces, to: fd, path)
+            try write(file.contents, to: fd, path)
         }
     }
 }
 
-private func write(_ pieces: [[UInt8]], to fd: Int32, _ path: String) throws {
-    for piece in pieces {
+/// A write that failed, with its `errno`, thrown out of a producer's `emit`.
+private struct WriteFailure: Error {
+    var code: Int32
+}
+
+/// Writes the contents as the new file `path` and flushes it; returns 0, or the `errno` of
+/// the failure. Throws what a producer throws for its own reasons.
+private func save(_ contents: FileContents, as path: String) throws -> Int32 {
+    switch contents {
+    case .pieces(let pieces):
+        return OutputFile.save(pieces, as: path)
+    case .produced(let produce):
+        guard let file = OutputFile(creating: path) else { return errno }
+        do {
+            try produce { piece in
+                let code = file.append(piece)
+                if code != 0 { throw WriteFailure(code: code) }
+            }
+        } catch let failure as WriteFailure {
+            return failure.code
+        }
+        return file.finish()
+    }
+}
+
+private func write(_ contents: FileContents, to fd: Int32, _ path: String) throws {
+    let emit = { (piece: [UInt8]) throws in
         let code = writeAll(fd, piece)
         if code != 0 { throw TransactionsError.invalidFile(path, "cannot write: \(String(cString: strerror(code)))") }
+    }
+    switch contents {
+    case .pieces(let pieces): for piece in pieces { try emit(piece) }
+    case .produced(let produce): try produce(emit)
     }
 }
 

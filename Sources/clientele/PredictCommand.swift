@@ -102,7 +102,6 @@ struct PredictCommand: ParsableCommand {
             try checkResidualRate("dert", perPeriod: modelFile.model == "bgbb")
             columns.append("dert")
         }
-        var writer = CSVWriter(columns: columns, expectedRows: data.count)
         let months = spend != nil ? max(1, Int((horizon / monthLength).rounded())) : 0
         let frequency = data.frequency.map(Double.init)
         let scores = CustomerScores(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon,
@@ -112,25 +111,30 @@ struct PredictCommand: ParsableCommand {
         if let discountRate, let bad = scores.dert.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("\(summary): customer \(data.customerIDs[bad]): dert is not finite at --discount-rate \(discountRate) (too small a rate for the series to converge)")
         }
-        // The probabilities of each count, a block of customers at a time on every core: a
-        // thousand counts take about a millisecond a customer.
-        let block = 8192
-        var probabilities: [Double] = []
-        for i in 0..<data.count {
-            if !counts.isEmpty, i % block == 0 {
-                probabilities = Self.probabilitiesOfPurchases(purchases, counts: counts.count, horizon: horizon, data, frequency,
-                                                              customers: i..<min(data.count, i + block))
+        // Written a block of customers at a time: with a thousand counts a row is some 20 kB
+        // of text, and 10M customers' rows would not fit in memory whole. The probabilities of
+        // each count are computed a block at a time on every core (a thousand counts take
+        // about a millisecond a customer).
+        let block = min(8192, max(64, 2_000_000 / columns.count))
+        try writeFileAtomically(to: output) { emit in
+            for start in stride(from: 0, to: data.count, by: block) {
+                let customers = start..<min(data.count, start + block)
+                var writer = CSVWriter(columns: columns, expectedRows: customers.count, header: start == 0)
+                let probabilities = counts.isEmpty ? [] : Self.probabilitiesOfPurchases(
+                    purchases, counts: counts.count, horizon: horizon, data, frequency, customers: customers)
+                for i in customers {
+                    var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
+                    row += probabilities[(i - start) * counts.count..<(i - start + 1) * counts.count]
+                    if spend != nil {
+                        row.append(scores.expectedSpend[i])
+                        row.append(scores.clv[i])
+                    }
+                    if !scores.dert.isEmpty { row.append(scores.dert[i]) }
+                    writer.appendRow(data.customerIDs, i, row)
+                }
+                try emit(writer.bytes)
             }
-            var row = [scores.expectedPurchases[i], scores.pAlive[i], scores.pAliveAtHorizon[i]]
-            row += probabilities[(i % block) * counts.count..<(i % block + 1) * counts.count]
-            if spend != nil {
-                row.append(scores.expectedSpend[i])
-                row.append(scores.clv[i])
-            }
-            if !scores.dert.isEmpty { row.append(scores.dert[i]) }
-            writer.appendRow(data.customerIDs, i, row)
         }
-        try writeFileAtomically(writer.bytes, to: output)
         reportLine("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
     }
 

@@ -35,6 +35,46 @@ import Testing
         #expect(FileTree.names(in: directory) == ["summary.csv"])
     }
 
+    /// A file made while it is written: the pieces in order, past the 8 MiB buffer; a producer
+    /// that fails halfway publishes nothing and leaves no temporary file; a device that refuses
+    /// the bytes stops the producer with the write's error.
+    @Test func aProducedFileIsWrittenWholeOrNotAtAll() throws {
+        let directory = try Self.directory()
+        defer { FileTree.removeTree(directory) }
+        let path = directory + "/predictions.csv"
+        let piece = [UInt8](repeating: UInt8(ascii: "x"), count: 3 << 20)
+        try writeFileAtomically(to: path) { emit in
+            for k in 0..<5 { try emit(Array("piece \(k)\n".utf8) + piece) }
+        }
+        let written = try #require(FileManager.default.contents(atPath: path))
+        #expect(written.count == 5 * (8 + (3 << 20)))
+        #expect(written.prefix(8) == Data("piece 0\n".utf8))
+        #expect(Data(written[(4 * (8 + (3 << 20)))...].prefix(8)) == Data("piece 4\n".utf8))
+
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try writeFileAtomically(to: path) { emit in
+                try emit(Array("half\n".utf8))
+                throw Stop()
+            }
+        }
+        #expect(FileManager.default.contents(atPath: path) == written)
+        #expect(FileTree.names(in: directory) == ["predictions.csv"])
+
+        if FileTree.exists("/dev/full") {
+            nonisolated(unsafe) var emitted = 0
+            #expect(throws: TransactionsError.self) {
+                try writeFileAtomically(to: "/dev/full") { emit in
+                    for _ in 0..<3 {
+                        try emit(piece)
+                        emitted += 1
+                    }
+                }
+            }
+            #expect(emitted == 0)
+        }
+    }
+
     @Test func aSymbolicLinkIsFollowedAndStays() throws {
         let directory = try Self.directory()
         defer { FileTree.removeTree(directory) }
