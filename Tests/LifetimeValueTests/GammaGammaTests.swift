@@ -22,6 +22,22 @@ import Testing
         #expect(abs(correlation) < 0.2, "CDNOW's frequency and spend are nearly uncorrelated: \(correlation)")
     }
 
+    /// Amounts in another unit (cents, dong, thousands) change only γ, by the same factor, and
+    /// the log-likelihood by ln c per buyer: the fit must find the same p and q at every
+    /// scale. From γ = 1 (lifetimes' start) CDNOW's spend times 10⁹ or 10¹³ ended on a Hessian
+    /// that is not positive definite, and simulated spend times 10⁵ ran out of iterations.
+    @Test func theFitDoesNotDependOnTheCurrencyUnit() throws {
+        let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
+        let (model, fit, customers, _) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])
+        for c in [1e-6, 0.001, 100, 1e5, 3e7, 1e9, 1e13] {
+            let (scaled, scaledFit, _, _) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"].map { $0 * c })
+            #expect(scaledFit.converged, "× \(c)")
+            #expect(relativeDifference(scaled.p, model.p) < 1e-5 && relativeDifference(scaled.q, model.q) < 1e-5, "× \(c): \(scaled)")
+            #expect(relativeDifference(scaled.gamma, model.gamma * c) < 1e-5, "× \(c): \(scaled.gamma)")
+            #expect(abs(scaledFit.logLikelihood - (fit.logLikelihood - Double(customers) * log(c))) < 1e-6 * abs(fit.logLikelihood), "× \(c)")
+        }
+    }
+
     @Test func expectedSpendAndCLVEqualLifetimesOnEveryCDNOWCustomer() throws {
         let g = try lifetimesParameters("gamma_gamma")
         let spend = try GammaGamma(p: g["p"]!, q: g["q"]!, gamma: g["v"]!)
