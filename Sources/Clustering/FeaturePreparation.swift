@@ -9,7 +9,10 @@ import Darwin
 /// the original units.
 ///
 /// Transforms, applied left to right:
-/// - `log1p`: log(1 + x), for skewed counts and amounts (needs x > −1);
+/// - `log1p`: log(1 + x), for skewed counts and amounts; below 0, −log(1 − x), the mirror
+///   image, so that a negative amount (a customer whose refunds outweigh the purchases) is
+///   drawn in as far below 0 as the same amount above, where log(1 + x) would run to −∞ at −1
+///   and is undefined past it;
 /// - `zScore`: (x − mean) / sd, the population standard deviation (numpy's default);
 /// - `robust`: (x − median) / IQR, quartiles interpolated linearly (numpy's default);
 /// - `winsorize(lower, upper)`: x clipped to its `lower` and `upper` quantiles.
@@ -73,7 +76,7 @@ public enum FittedFeatureStep: Sendable, Equatable, Codable {
 
     func apply(_ x: Double) -> Double {
         switch self {
-        case .log1p: return logOnePlus(x)
+        case .log1p: return x < 0 ? -logOnePlus(-x) : logOnePlus(x)
         case .scale(let center, let spread): return (x - center) / spread
         case .clip(let lower, let upper): return min(max(x, lower), upper)
         case .weight(let w): return x * w.squareRoot()
@@ -82,7 +85,7 @@ public enum FittedFeatureStep: Sendable, Equatable, Codable {
 
     func invert(_ y: Double) -> Double {
         switch self {
-        case .log1p: return expm1(y)
+        case .log1p: return y < 0 ? -expm1(-y) : expm1(y)
         case .scale(let center, let spread): return y * spread + center
         case .clip: return y
         case .weight(let w): return y / w.squareRoot()
@@ -162,10 +165,6 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
             let step: FittedFeatureStep
             switch transform {
             case .log1p:
-                if let row = column.firstIndex(where: { $0 <= -1 }) {
-                    throw ClusteringError.invalidArgument(
-                        "feature \"\(specification.name)\", row \(row + 1): log1p needs values above −1, got \(original[row])")
-                }
                 step = .log1p
             case .zScore:
                 let mean = column.reduce(0, +) / Double(max(column.count, 1))

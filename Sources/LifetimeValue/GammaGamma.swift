@@ -54,9 +54,12 @@ public struct GammaGamma: Sendable, Equatable {
     }
 
     /// The expected mean spend per transaction of a customer with x repeat purchases of mean
-    /// z̄; for x = 0, the population mean p γ / (q − 1).
+    /// z̄; for x = 0, the population mean p γ / (q − 1). A mean that is not positive (refunds
+    /// larger than the purchases, free orders) has no place in a gamma density, as in the fit:
+    /// it is taken as 0, the limit of the posterior mean as z̄ falls to it, p γ / (px + q − 1),
+    /// the lowest expectation the model gives, and never a negative spend.
     public func expectedSpend(frequency x: Double, monetaryValue z: Double) -> Double {
-        p * (gamma + x * z) / (p * x + q - 1)
+        p * (gamma + x * (z < 0 ? 0 : z)) / (p * x + q - 1)
     }
 
     /// Pearson's correlation of frequency and mean spend among repeat buyers: the model

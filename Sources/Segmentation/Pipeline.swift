@@ -109,7 +109,10 @@ public enum Pipeline {
             if log.skippedCount > 0 {
                 clock.note("skipped \(log.skippedCount) bad rows; the first: " + log.firstSkippedRows.map(\.description).joined(separator: "; "))
             }
-            let (fitting, scoring) = try clock.time("summarize") { try summaries(log, job.period) }
+            let (fitting, scoring, unmatchedRefunds) = try clock.time("summarize") { try summaries(log, job.period) }
+            if unmatchedRefunds > 0 {
+                clock.note("\(unmatchedRefunds) refunds fell in periods without a purchase and were not counted")
+            }
             return (fitting, scoring, log.transactionCount)
         }()
         // What `clientele fit` records for the same summary written as CSV.
@@ -296,19 +299,23 @@ public enum Pipeline {
         return outcome
     }
 
-    static func summaries(_ log: TransactionLog, _ period: PeriodSettings) throws -> (fitting: CustomerSummary, scoring: CustomerSummary) {
+    /// The summaries the models are fitted on and the customers scored on, and how many
+    /// refunds in the whole history had no purchase to reduce.
+    static func summaries(_ log: TransactionLog, _ period: PeriodSettings) throws
+        -> (fitting: CustomerSummary, scoring: CustomerSummary, unmatchedRefunds: Int) {
         let whole = SummaryOptions(period: period.periodLength, unit: period.unit, calibrationEnd: nil, observationEnd: period.observationEnd)
         guard let calibrationEnd = period.calibrationEnd else {
-            let scoring = try CustomerSummary(log: log, options: whole)
-            return (scoring, scoring)
+            let (scoring, unmatched) = try CustomerSummary.summarize(log, options: whole)
+            return (scoring, scoring, unmatched)
         }
         if let observationEnd = period.observationEnd, period.periodLength.periods(after: calibrationEnd, through: observationEnd) < 1 {
             throw EmptyHoldout(calibrationEnd: calibrationEnd, observationEnd: observationEnd, period: period.periodLength)
         }
         var split = whole
         split.calibrationEnd = calibrationEnd
-        let both = try CustomerSummary.summaries(log, options: [whole, split])
-        return (both[1], both[0])
+        var unmatched = 0
+        let both = try CustomerSummary.summaries(log, options: [whole, split], unmatchedRefunds: &unmatched)
+        return (both[1], both[0], unmatched)
     }
 
     static func parameters(_ fit: FitResult) -> String {

@@ -97,11 +97,19 @@ extension CustomerSummary {
     /// at 10M customers those are 640 MB, and memory the process already holds is refilled
     /// far faster than fresh memory is faulted in.
     public static func summaries(_ log: TransactionLog, options: [SummaryOptions]) throws -> [CustomerSummary] {
-        let folds = CustomerFolds(count: log.customerIDs.count)
         var unmatched = 0
-        return try options.indices.map { i in
-            try make(log, options[i], &unmatched, folds: folds, releasing: i == options.count - 1)
+        return try summaries(log, options: options, unmatchedRefunds: &unmatched)
+    }
+
+    /// The same, with how many refunds had no purchase to reduce in the first summary.
+    public static func summaries(_ log: TransactionLog, options: [SummaryOptions], unmatchedRefunds: inout Int) throws -> [CustomerSummary] {
+        let folds = CustomerFolds(count: log.customerIDs.count)
+        var counts = [Int](repeating: 0, count: options.count)
+        let made = try options.indices.map { i in
+            try make(log, options[i], &counts[i], folds: folds, releasing: i == options.count - 1)
         }
+        unmatchedRefunds = counts.first ?? 0
+        return made
     }
 
     /// `folds`: states to reuse (made when nil); `releasing`: give their memory back as the

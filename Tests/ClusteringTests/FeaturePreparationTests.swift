@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Clustering
 
@@ -45,10 +46,21 @@ import Testing
         #expect(try preparation.prepare([[5, 5, 5]]).column(0) == [0, 0, 0])
     }
 
-    @Test func badTransformsAreRefused() throws {
-        #expect(throws: ClusteringError.self) {
-            try FeaturePreparation(fitting: [.init(name: "x", transforms: [.log1p])], to: [[0, -1]])
+    /// log1p takes negative values (a mean spend below 0 where refunds outweigh purchases) as
+    /// the mirror image of positive ones, keeps their order, and goes back exactly; at 0 and
+    /// above it is log(1 + x) itself.
+    @Test func log1pMirrorsNegativeValues() throws {
+        let values: [Double] = [-1e6, -29.72, -1, -0.5, 0, 0.5, 1, 29.72, 1e6]
+        let preparation = try FeaturePreparation(fitting: [.init(name: "m", transforms: [.log1p])], to: [values])
+        let prepared = try preparation.prepare([values]).column(0)
+        #expect(zip(prepared, prepared.dropFirst()).allSatisfy { $0 < $1 })
+        for (x, y) in zip(values, prepared) {
+            #expect(y == (x < 0 ? -log1p(-x) : log1p(x)))
+            #expect(abs(preparation.originalUnits([y])[0] - x) <= 1e-12 * max(1, abs(x)))
         }
+    }
+
+    @Test func badTransformsAreRefused() throws {
         #expect(throws: ClusteringError.self) { try FeatureTransform(parsing: "winsorize:0.9:0.1") }
         #expect(throws: ClusteringError.self) { try FeatureTransform(parsing: "square") }
         #expect(try FeatureTransform(parsing: "winsorise:0.01:0.99") == .winsorize(lower: 0.01, upper: 0.99))
@@ -95,12 +107,12 @@ import Testing
         #expect(throws: ClusteringError.self) {
             try FeaturePreparation.fitted(specifications, to: [monetary, frequency, Array(recency.dropLast())])
         }
-        let bad: [FeatureSpecification] = [.init(name: "a", transforms: [.log1p]), .init(name: "b", transforms: [.log1p])]
+        let bad: [FeatureSpecification] = [.init(name: "a", transforms: [.zScore]), .init(name: "b", transforms: [.robust])]
         do {
-            _ = try FeaturePreparation.fitted(bad, to: [(0..<n).map { $0 == 5 ? -2 : 0 }, (0..<n).map { $0 == 3 ? -1 : 0 }])
-            Issue.record("expected log1p to refuse −2")
+            _ = try FeaturePreparation.fitted(bad, to: [(0..<n).map { $0 == 5 ? 1.7e308 : -1.7e308 }, (0..<n).map { $0 % 2 == 0 ? 1.7e308 : -1.7e308 }])
+            Issue.record("expected zscore to refuse an overflowing column")
         } catch {
-            #expect("\(error)".contains("feature \"a\", row 6"))
+            #expect("\(error)".contains("feature \"a\": zscore overflows"))
         }
     }
 }

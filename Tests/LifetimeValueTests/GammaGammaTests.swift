@@ -160,6 +160,12 @@ import Testing
         let repeatBuyers = table["x"].filter { $0 > 0 }.count
         #expect(repeatBuyers < table["x"].count)
         #expect(all.customers == repeatBuyers && withFreeOrders.customers == repeatBuyers)
+        // Scored, such a buyer's mean is taken as 0: the model's lowest expectation, not a
+        // negative spend; a customer with no amounts stays without an expectation.
+        let model = all.model
+        #expect(model.expectedSpend(frequency: 3, monetaryValue: -29.72) == model.expectedSpend(frequency: 3, monetaryValue: 0))
+        #expect(model.expectedSpend(frequency: 3, monetaryValue: 0) == model.p * model.gamma / (3 * model.p + model.q - 1))
+        #expect(model.expectedSpend(frequency: 3, monetaryValue: .nan).isNaN)
     }
 
     /// Spend that grows with frequency breaks the model's assumption: the likelihood then has

@@ -106,6 +106,27 @@ import Transactions
         #expect(repeatBuyers < outcome.customers && object?["customers"] as? Int == repeatBuyers)
     }
 
+    /// Refunds larger than a customer's repeat purchases make its mean spend negative, as in
+    /// lifetimes' summary: the default job (log1p on monetary value and CLV) still runs, the
+    /// customer's expected spend is the model's lowest, never negative, so no CLV is below 0,
+    /// and a refund with no purchase in its period is counted in log.txt.
+    @Test func refundsLargerThanThePurchasesRunAndGiveNoNegativeValue() throws {
+        let refunds = [" 00004 0001 19970118  1  -100", " 00004 0001 19970802  1  -100", " 00004 0001 19971212  1  -100",
+                       " 00004 0001 19980301  1  -5"]
+        let log = directory + "/refunds.txt"
+        try (read(Self.sample) + refunds.joined(separator: "\n") + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        let output = directory + "/result"
+        _ = try Pipeline.run(job: try job(log: log), output: output, clienteleVersion: "test")
+        let lines = try read(output + "/assignments.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let header = lines[0].map(String.init)
+        let monetary = try #require(header.firstIndex(of: "monetary_value")), clv = try #require(header.firstIndex(of: "clv"))
+        let refunded = try #require(lines.first { $0[0] == "00004" })
+        #expect(Double(refunded[monetary])! < 0)
+        #expect(Double(refunded[clv])! > 0)
+        #expect(lines.dropFirst().allSatisfy { Double($0[clv])! >= 0 })
+        #expect(try read(output + "/log.txt").contains("1 refunds fell in periods without a purchase and were not counted"))
+    }
+
     @Test func theSameJobGivesTheSameBytes() throws {
         let job = try job(segmentation: #"{"k": "auto", "kRange": [2, 4], "nInit": 3}"#)
         _ = try Pipeline.run(job: job, output: directory + "/first", clienteleVersion: "test")
