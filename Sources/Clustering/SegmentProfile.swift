@@ -195,14 +195,16 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
 }
 
 /// Words for a feature far above or below the average, in the domain's terms. Summary columns
-/// follow lifetimes: `recency` is the age at the last purchase, so high means recently active.
+/// follow lifetimes: `recency` is the age at the last purchase, the span from the first
+/// purchase to the last, which says nothing of how lately a customer bought without T (a
+/// customer who bought once yesterday has recency 0): it is named as the span it is.
 public enum LabelVocabulary {
     static let known: [String: (high: String, low: String)] = [
         "monetary_value": ("High value", "Low value"),
         "clv": ("High CLV", "Low CLV"),
         "expected_spend": ("High spend", "Low spend"),
         "frequency": ("Frequent", "Infrequent"),
-        "recency": ("Active lately", "Inactive lately"),
+        "recency": ("Long purchase span", "Short purchase span"),
         "t": ("Long-standing", "New"),
         "p_alive": ("Likely alive", "Likely lapsed"),
         "churn_probability": ("Churn risk", "Low churn risk"),

@@ -60,8 +60,8 @@ import Testing
         let labels = SegmentProfile.segmentLabels(
             centroids: [[7.5, 7, 6], [7.5, 7, 2], [7.5, 7, 6], [4.5, 4.5, 4.5], [4.5, 4.5, 4.5]],
             features: [("monetary_value", scale), ("recency", scale), ("frequency", scale)])
-        #expect(labels == ["High value · Active lately", "High value · Active lately · Infrequent",
-                           "High value · Active lately · Frequent", "Typical", "Typical (4)"])
+        #expect(labels == ["High value · Long purchase span", "High value · Long purchase span · Infrequent",
+                           "High value · Long purchase span · Frequent", "Typical", "Typical (4)"])
     }
 }
 
