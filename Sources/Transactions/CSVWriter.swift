@@ -155,7 +155,7 @@ extension TextCursor {
     /// (`CSVWriter.TextFields`' bytes), `numbers` numbers (`number(j)`), each after its comma,
     /// and the line's end.
     @inline(__always)
-    mutating func put<ID: Collection>(row id: ID, fields: UnsafeBufferPointer<UInt8>, numbers: Int, _ number: (Int) -> Double)
+    mutating func put<ID: BidirectionalCollection>(row id: ID, fields: UnsafeBufferPointer<UInt8>, numbers: Int, _ number: (Int) -> Double)
         where ID.Element == UInt8 {
         put(field: id)
         put(fields)

@@ -17,6 +17,19 @@ import Testing
         #expect(back.holdout == summary.holdout)
     }
 
+    /// An id with blanks around it, quoted in the log, is another customer than the id
+    /// without them; written unquoted, the reader's trimming made the two one customer.
+    @Test func idsWithBlanksAroundThemAreQuotedAndReadBackAsThemselves() throws {
+        let log = try readLog("customer_id,date,amount\n\" C1 \",2024-01-01,3\nC1,2024-01-02,4\n\"\tC2\",2024-01-02,5\n")
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(unit: .days))
+        let path = try temporaryFile("", name: "summary.csv")
+        try summary.writeCSV(to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\n\" C1 \",") && text.contains("\nC1,") && text.contains("\n\"\tC2\","))
+        let back = try CustomerSummary.read(path: path, unit: .days)
+        #expect(Array(back.customerIDs) == [" C1 ", "C1", "\tC2"])
+    }
+
     @Test func lifetimesColumnNamesAreAccepted() throws {
         let path = try temporaryFile("ID,x,t_x,T,zbar\n1,2,30.43,38.86,22.35\n2,0,0,38.86,0\n", name: "s.csv")
         let summary = try CustomerSummary.read(path: path, unit: .weeks)
