@@ -50,7 +50,9 @@ public struct BGNBD: Sendable, Equatable {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: BGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1], subsample: data.warmStart.map(Likelihood.init))
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1],
+                                       alternative: [1, max(1, data.meanT), 0.1, 1], ridge: [2, 3],
+                                       subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try BGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
     }

@@ -36,7 +36,8 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: MBGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
-        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1], subsample: data.warmStart.map(Likelihood.init))
+        let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1], alternative: [1, 1, 0.1, 1], ridge: [2, 3],
+                                       subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters
         return (try MBGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), result)
     }

@@ -1,9 +1,37 @@
 import Foundation
 import Simulation
 import Testing
+import Transactions
 @testable import LifetimeValue
 
 @Suite struct BGNBDTests {
+    /// CDNOW in calendar months: from its usual start BG/NBD's search climbed the ridge
+    /// a, b → ∞ to a local maximum (−68,695.07) and failed there on a Hessian that is not
+    /// positive definite; lifetimes finds the maximum inside (−68,675.69). A fit that ends on
+    /// the ridge starts again from a = 0.1 and keeps the higher. MBG/NBD's likelihood has no
+    /// such second maximum here and must not move.
+    @Test func theMonthlyCDNOWFitFindsTheMaximumInsideAsLifetimesDoes() throws {
+        let log = try TransactionLogReader.read(path: repositoryRoot.appendingPathComponent("datasets/cdnow/CDNOW_master.txt").path,
+                                                format: TransactionLogFormat(delimiter: .whitespace, customerColumn: ColumnReference("customer_id"),
+                                                                             dateColumn: ColumnReference("date"), amountColumn: ColumnReference("dollar_value"),
+                                                                             dateFormat: .compact))
+        let summary = try CustomerSummary(log: log, options: SummaryOptions(
+            period: .month, unit: .months, calibrationEnd: DateFormat.parseArgument("1997-12-31"), observationEnd: DateFormat.parseArgument("1998-06-30")))
+        let data = try PurchaseHistories(summary)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/cdnow_monthly_fits.json"))
+        let lifetimes = try JSONSerialization.jsonObject(with: bytes) as! [String: Any]
+        #expect(lifetimes["customers"] as? Int == summary.count)
+        let (bgnbd, fit) = try BGNBD.fit(data)
+        let mbgnbd = try MBGNBD.fit(data).model
+        for (name, parameters) in [("bgnbd", bgnbd.parameters), ("mbgnbd", mbgnbd.parameters)] {
+            let expected = lifetimes[name] as! [String: Double]
+            for (value, key) in zip(parameters, ["r", "alpha", "a", "b"]) {
+                #expect(relativeDifference(value, expected[key]!) < 1e-4, "\(name) \(key): \(value) vs \(expected[key]!)")
+            }
+        }
+        #expect(abs(fit.logLikelihood - -68675.686) < 0.01, "\(fit.logLikelihood)")
+    }
+
     @Test func bgnbdReproducesPublishedCDNOWEstimates() throws {
         let (model, fit) = try BGNBD.fit(try cdnowHistories())
         // Fader, Hardie & Lee (2005): r = 0.2426, α = 4.4135, a = 0.7929, b = 2.4258, LL = −9582.4.
