@@ -50,6 +50,7 @@ public struct BGNBD: Sendable, Equatable {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: BGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
+        optimiser.penaltyUnits = [1, data.longestT, 1, 1]
         let result = try optimiser.fit(Likelihood(data: data), start: [1, max(1, data.meanT), 1, 1],
                                        alternative: [1, max(1, data.meanT), 0.1, 1], ridge: [2, 3],
                                        subsample: data.warmStart.map(Likelihood.init))

@@ -36,6 +36,7 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: MBGNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
+        optimiser.penaltyUnits = [1, data.longestT, 1, 1]
         let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, 1, 1], alternative: [1, 1, 0.1, 1], ridge: [2, 3],
                                        subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters

@@ -64,8 +64,20 @@ public struct FitResult: Sendable, Equatable, Codable {
 struct MaximumLikelihood {
     var tolerance = 1e-9
     var maximumIterations = 500
-    /// lifetimes' `penalizer_coef`: the mean log-likelihood is penalised by c Σ θ².
+    /// lifetimes' `penalizer_coef`: the mean log-likelihood is penalised by c Σ (θ/u)², each
+    /// parameter in its `penaltyUnits` u (1 unless given).
     var penalty = 0.0
+    /// lifetimes fits the BG/NBD family and Pareto/NBD on time rescaled so that the longest T
+    /// is 1, so its penalty sees α (and Pareto/NBD's β) divided by that T: their unit here.
+    var penaltyUnits: [Double]?
+    /// False for lifetimes' Pareto/NBD, which divides the summed log-likelihood by the mean
+    /// weight (1 for a customer a row), not by the customers: its penalty is on the sum.
+    var penaltyPerCustomer = true
+
+    /// The penalty's c times its scale, and its weight 1/u² for each parameter.
+    private func penaltyTerms<M: LikelihoodModel>(_ model: M, _ n: Int) -> (c: Double, weights: [Double]) {
+        (penalty * (penaltyPerCustomer ? model.customerCount : 1), (0..<n).map { i in penaltyUnits.map { 1 / ($0[i] * $0[i]) } ?? 1 })
+    }
 
     /// Fits `model` from `start`. With a `subsample` (the same likelihood on a weighted share
     /// of the rows), that cheap fit runs first and hands its estimate and curvature to the fit
@@ -247,29 +259,30 @@ struct MaximumLikelihood {
         let theta = phi.map { exp($0) }
         guard theta.allSatisfy({ $0.isFinite && $0 > 0 }) else { return (-.infinity, phi.map { _ in .nan }) }
         var (value, gradient) = model.logLikelihood(theta)
-        let scale = model.customerCount
+        let (c, weights) = penaltyTerms(model, theta.count)
         for i in theta.indices {
-            value -= penalty * scale * theta[i] * theta[i]
-            gradient[i] = (gradient[i] - 2 * penalty * scale * theta[i]) * theta[i]
+            value -= c * weights[i] * theta[i] * theta[i]
+            gradient[i] = (gradient[i] - 2 * c * weights[i] * theta[i]) * theta[i]
         }
         return (value, gradient)
     }
 
     /// −∂²ℓ/∂φ² of the penalised log-likelihood: from the model's second derivatives where it
     /// has them (one pass over the rows), else by central differences of the analytic
-    /// gradient (2n passes), symmetrised. With θ = e^φ and c the penalty times the customers,
-    /// ∂²/∂φᵢ∂φⱼ = θᵢθⱼ(Hᵢⱼ − 2c δᵢⱼ) + δᵢⱼ θᵢ(gᵢ − 2cθᵢ), H and g the derivatives in θ.
+    /// gradient (2n passes), symmetrised. With θ = e^φ, c the penalty times the customers and
+    /// wᵢ = 1/uᵢ², ∂²/∂φᵢ∂φⱼ = θᵢθⱼ(Hᵢⱼ − 2c wᵢ δᵢⱼ) + δᵢⱼ θᵢ(gᵢ − 2c wᵢ θᵢ), H and g the
+    /// derivatives in θ.
     func negativeHessian<M: LikelihoodModel>(_ model: M, _ phi: [Double]) throws -> Matrix {
         let n = phi.count
         var h = Matrix(rows: n, columns: n)
         let theta = phi.map { exp($0) }
         if theta.allSatisfy({ $0.isFinite && $0 > 0 }), let (gradient, hessian) = model.secondDerivatives(theta) {
-            let c = penalty * model.customerCount
+            let (c, weights) = penaltyTerms(model, n)
             for i in 0..<n {
                 for j in 0..<n {
-                    h[i, j] = -theta[i] * theta[j] * (hessian[i * n + j] - (i == j ? 2 * c : 0))
+                    h[i, j] = -theta[i] * theta[j] * (hessian[i * n + j] - (i == j ? 2 * c * weights[i] : 0))
                 }
-                h[i, i] -= theta[i] * (gradient[i] - 2 * c * theta[i])
+                h[i, i] -= theta[i] * (gradient[i] - 2 * c * weights[i] * theta[i])
             }
             guard h.elements.allSatisfy(\.isFinite) else {
                 throw LifetimeValueError.didNotConverge("the Hessian is not finite at \(theta)")

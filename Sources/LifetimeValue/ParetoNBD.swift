@@ -51,6 +51,8 @@ public struct ParetoNBD: Sendable, Equatable {
     public static func fit(_ data: PurchaseHistories, penalty: Double = 0) throws -> (model: ParetoNBD, fit: FitResult) {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
+        optimiser.penaltyUnits = [1, data.longestT, 1, data.longestT]
+        optimiser.penaltyPerCustomer = false
         let scale = max(1, data.meanT)
         let result = try optimiser.fit(Likelihood(data: data), start: [1, scale, 1, scale], subsample: data.warmStart.map(Likelihood.init))
         let p = result.parameters

@@ -87,6 +87,12 @@ public struct PurchaseHistories: Sendable, Equatable {
         return sum / max(1, customerCount)
     }
 
+    /// The longest age T (at least a tiny positive number), the unit lifetimes rescales time
+    /// by before it fits and penalises.
+    public var longestT: Double {
+        max(T.prefix(distinctCount).max() ?? 1, .leastNormalMagnitude)
+    }
+
     /// For large data, the subsample whose fit starts the fit of the whole (see
     /// `MaximumLikelihood.fit(_:start:subsample:)`); nil where a direct fit is cheap anyway.
     var warmStart: PurchaseHistories? {

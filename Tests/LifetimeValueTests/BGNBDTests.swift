@@ -62,6 +62,30 @@ import Transactions
         #expect(worstAlive < 1e-6)
     }
 
+    /// `--penalty` is lifetimes' `penalizer_coef`: its penalty sees α (and Pareto/NBD's β) in
+    /// time rescaled so that the longest T is 1, and Pareto/NBD's is on the summed, not the
+    /// mean, log-likelihood; so the penalised estimates do not depend on the time unit either.
+    @Test func penalisedFitsEqualLifetimesPenalizerCoef() throws {
+        let data = try cdnowHistories()
+        let fits: [(String, [Double], Double)] = [("bgnbd", try BGNBD.fit(data, penalty: 0.1).model.parameters, 1e-4),
+                                                  ("mbgnbd", try MBGNBD.fit(data, penalty: 0.1).model.parameters, 1e-4),
+                                                  ("pnbd", try ParetoNBD.fit(data, penalty: 0.1).model.parameters, 1e-3)]
+        for (name, parameters, tolerance) in fits {
+            let expected = (try lifetimesFits()[name] as! [String: Any])["params_penalizer_0.1"] as! [String: Double]
+            let names = name == "pnbd" ? ["r", "alpha", "s", "beta"] : ["r", "alpha", "a", "b"]
+            for (value, key) in zip(parameters, names) {
+                #expect(relativeDifference(value, expected[key]!) < tolerance, "\(name) \(key): \(value) vs \(expected[key]!)")
+            }
+        }
+        let inDays = try PurchaseHistories(frequency: (0..<data.distinctCount).map { data.frequency[$0] },
+                                           recency: (0..<data.distinctCount).map { data.recency[$0] * 7 },
+                                           T: (0..<data.distinctCount).map { data.T[$0] * 7 }, weights: (0..<data.distinctCount).map { data.weight[$0] })
+        let weeks = try BGNBD.fit(data, penalty: 0.1).model, days = try BGNBD.fit(inDays, penalty: 0.1).model
+        for (week, day, factor) in zip(zip(weeks.parameters, days.parameters), [1.0, 7, 1, 1]).map({ ($0.0, $0.1, $1) }) {
+            #expect(relativeDifference(day, week * factor) < 1e-5, "\(day) vs \(week) × \(factor)")
+        }
+    }
+
     /// The closed-form Hessian that gives the standard errors matches differences of the
     /// analytic gradient on CDNOW, at the estimate and far from it.
     @Test func hessianMatchesDifferencesOfTheGradient() throws {

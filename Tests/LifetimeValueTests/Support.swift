@@ -145,14 +145,16 @@ struct DifferencesOnly<M: LikelihoodModel>: LikelihoodModel {
     var customerCount: Double { model.customerCount }
 }
 
-/// The worst relative disagreement, over `points` and with and without a penalty, between the
+/// The worst relative disagreement, over `points` and with and without a penalty (in units
+/// of 1 and of others), between the
 /// fit's −∂²/∂φ² on the log scale from the model's closed form and from differences of its
 /// gradient (relative to the larger of the entry and a millionth of the diagonal).
 func worstLogScaleHessianError<M: LikelihoodModel>(_ likelihood: M, at points: [[Double]]) throws -> Double {
     var worst = 0.0
-    for penalty in [0, 0.05] {
+    for (penalty, units) in [(0.0, nil), (0.05, nil), (0.05, [40.0, 3, 0.5, 7])] {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
+        optimiser.penaltyUnits = units.map { Array($0.prefix(points[0].count)) }
         for point in points {
             let phi = point.map { log($0) }
             let closed = try optimiser.negativeHessian(likelihood, phi)
