@@ -329,6 +329,16 @@ private struct ReadSession {
         let customer = try resolve(format.customerColumn, "customer")
         let date = try resolve(format.dateColumn, "date")
         let amount = try format.amountColumn.map { try resolve($0, "amount") }
+        // One column in two roles reads dates as amounts (19970101 dollars) or ids as dates:
+        // numbers that look fine and are wrong.
+        let roles = [("customer", customer), ("date", date)] + (amount.map { [("amount", $0)] } ?? [])
+        for (k, (role, index)) in roles.enumerated() {
+            if let (other, _) = roles[..<k].first(where: { $0.1 == index }) {
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: linesConsumed + 1),
+                    "column \(header.map { "\"\($0[index])\"" } ?? String(index + 1)) is chosen as both the \(other) and the \(role) column; each needs a column of its own")
+            }
+        }
         return ResolvedColumns(customer: customer, date: date, amount: amount, fieldCount: fieldCount, names: names)
     }
 

@@ -35,6 +35,15 @@ import Testing
         #expect(message.contains("tx.csv:1: no customer column \"customer_id\": the header has \"customer\", \"date\", \"amount\""))
     }
 
+    /// One column for two roles would read dates as amounts: refused, by name or position.
+    @Test func aColumnChosenForTwoRolesIsRefused() {
+        let text = "customer_id,date,amount\n1,2024-01-01,3\n"
+        #expect(failure(text, TransactionLogFormat(dateColumn: ColumnReference("date"), amountColumn: ColumnReference("date"))).hasSuffix(
+            "tx.csv:1: column \"date\" is chosen as both the date and the amount column; each needs a column of its own"))
+        #expect(failure(text, TransactionLogFormat(customerColumn: ColumnReference("1"), dateColumn: ColumnReference("2"), amountColumn: ColumnReference("1"))).hasSuffix(
+            "tx.csv:1: column \"customer_id\" is chosen as both the customer and the amount column; each needs a column of its own"))
+    }
+
     @Test func raggedRowNamesItsLine() {
         let message = failure("customer_id,date,amount\n1,2024-01-01,3\n2,2024-01-02\n")
         #expect(message.hasSuffix("tx.csv:3: 2 fields, expected 3 like the first line"))
