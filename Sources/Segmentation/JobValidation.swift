@@ -170,6 +170,10 @@ private struct JobWalker {
     func date(_ value: JSONValue?, _ keyPath: String) throws(JobFileError) -> CalendarDay? {
         guard let text = try string(value, keyPath, "a date such as \"1997-09-30\"") else { return nil }
         guard let day = DateFormat.parseArgument(text) else { throw failure(keyPath, "expected a date such as \"1997-09-30\", got \"\(text)\"") }
+        // As a log's dates: a far-future typo would also date the run (the CRM's `created`).
+        guard CalendarDay.supportedRange.contains(day) else {
+            throw failure(keyPath, "expected a date within \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound), got \"\(text)\"")
+        }
         return day
     }
 
@@ -268,6 +272,9 @@ private struct JobWalker {
             throw failure("models.spend", "\"gamma-gamma\" needs amounts: set transactions.amount, or use \"none\"")
         }
         let churn = try choice(keys["churn"], "models.churn", ChurnModelKind.self) ?? (period.calibrationEnd == nil ? .none : .logistic)
+        if churn == .logistic, period.calibrationEnd == nil {
+            throw failure("models.churn", "\"logistic\" needs period.calibrationEnd: its labels are purchases in the holdout window after it; set one, or use \"none\"")
+        }
         var definition = ChurnLabel.noHoldoutPurchase
         if let value = keys["churnDefinition"] {
             let rule = try members(value, "models.churnDefinition", allowed: ["holdoutPurchasesBelow", "holdoutSpendBelow"])

@@ -68,6 +68,10 @@ import Testing
             == #"segmentation.transforms.recency.0: "log2" is not a transform: use log1p, zscore, robust or winsorize:LOWER:UPPER"#)
         #expect(refusal(minimal + #", "segmentation": {"method": "rfm", "k": 4}}"#) == #"segmentation.k: applies to "kmeans" only; "rfm" scores quintiles"#)
         #expect(refusal(minimal + #", "models": {"spend": "gamma-gamma"}}"#) == #"models.spend: "gamma-gamma" needs amounts: set transactions.amount, or use "none""#)
+        #expect(refusal(minimal + #", "models": {"churn": "logistic"}}"#)
+            == #"models.churn: "logistic" needs period.calibrationEnd: its labels are purchases in the holdout window after it; set one, or use "none""#)
+        #expect(refusal(minimal + #", "period": {"observationEnd": "2200-01-01"}}"#)
+            == #"period.observationEnd: expected a date within 1900-01-01…2199-12-31, got "2200-01-01""#)
         #expect(refusal(minimal + #", "crm": {"database": "mysql://x"}}"#) == #"crm.database: expected "sqlite:PATH" or "postgres://USER@HOST[:PORT]/DATABASE", got "mysql://x""#)
         // A URL the export could not use is refused before anything runs, and a password in it
         // is never repeated.
