@@ -63,6 +63,10 @@ struct ChurnOutcome {
         if let evaluation = model.evaluation {
             line += String(format: "; %d-fold AUC %.4f, top-decile lift %.2f", evaluation.folds, evaluation.logistic.auc, evaluation.logistic.deciles[0].lift)
         }
+        if purchase.bgnbd == nil {
+            // Its parameters are in churn-logistic.json's specification, not in a model file.
+            line += "; its P(alive) and expected-purchases features from a BG/NBD model fitted for them (r \(bgnbd.r), alpha \(bgnbd.alpha), a \(bgnbd.a), b \(bgnbd.b)), not the job's \(settings.purchase.rawValue)"
+        }
         logLine = line
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LifetimeValue
 import Segmentation
 import Testing
 import Transactions
@@ -125,6 +126,24 @@ import Transactions
         #expect(Double(refunded[clv])! > 0)
         #expect(lines.dropFirst().allSatisfy { Double($0[clv])! >= 0 })
         #expect(try read(output + "/log.txt").contains("1 refunds fell in periods without a purchase and were not counted"))
+    }
+
+    /// With Pareto/NBD as the purchase model the churn features come from a BG/NBD fitted for
+    /// them alone: log.txt says so and gives its parameters, which are those the churn model
+    /// file records.
+    @Test func theChurnModelsOwnBGNBDIsNamedInTheLog() throws {
+        let text = """
+            {"name": "pnbd", "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
+                                              "customer": 1, "date": 3, "amount": 5, "dateFormat": "yyyyMMdd"},
+             "period": {"unit": "weeks", "calibrationEnd": "1997-09-30", "observationEnd": "1998-06-30"},
+             "models": {"purchase": "pareto-nbd"}, "segmentation": {"k": 3, "nInit": 2}}
+            """
+        let job = try JobValidation.validate(bytes: Array(text.utf8), source: directory + "/pnbd.json")
+        _ = try Pipeline.run(job: job, output: directory + "/pnbd", clienteleVersion: "test")
+        let log = try read(directory + "/pnbd/log.txt")
+        let bgnbd = try BGNBD.fit(PurchaseHistories(calibrationSummary(job))).model
+        #expect(log.contains("features from a BG/NBD model fitted for them (r \(bgnbd.r), alpha \(bgnbd.alpha), a \(bgnbd.a), b \(bgnbd.b)), not the job's pareto-nbd"))
+        #expect(try read(directory + "/pnbd/models/churn-logistic.json").contains("\(bgnbd.alpha)"))
     }
 
     @Test func theSameJobGivesTheSameBytes() throws {
