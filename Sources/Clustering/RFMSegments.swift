@@ -68,7 +68,11 @@ public struct RFMScores: Sendable, Codable, Equatable {
                 throw ClusteringError.nonFiniteValue(row: row + 1, feature: name, value: column[row])
             }
         }
-        recency = Self.quintileScores(timeSinceLastPurchase.map { -$0 })
+        // T and recency in weeks are days / 7, and T − recency of one gap in days differs
+        // between customers in its last bits (15.714285714285701 and …722 for 110 days): gaps
+        // are compared to 10⁻⁹ of a unit, far below any real difference (a day in months is
+        // 0.03), so that equal gaps share a score whatever the unit.
+        recency = Self.quintileScores(timeSinceLastPurchase.map { -($0 * 1e9).rounded() })
         self.frequency = Self.quintileScores(frequency)
         self.monetary = Self.quintileScores(monetary)
         segments = zip(recency, self.frequency).map { RFMSegment(recencyScore: $0, frequencyScore: $1) }

@@ -34,6 +34,19 @@ import Testing
         }
     }
 
+    /// One gap of 110 days in weeks, as T − recency gives it for customers whose first and last
+    /// purchases fall on other days: equal to the last bits, and scored alike, as in days.
+    @Test func equalGapsInWeeksShareARecencyScore() throws {
+        let firsts = [3.0, 40, 77, 150, 201]
+        let gaps = firsts.map { first in (first + 300) / 7 - (first + 190) / 7 } + [1, 2, 30, 40, 50]
+        #expect(Set(gaps.prefix(5)).count > 1, "the arithmetic must show the noise for the test to mean anything")
+        let weeks = try RFMScores(timeSinceLastPurchase: gaps, frequency: Array(repeating: 1, count: 10), monetary: Array(repeating: 1, count: 10))
+        let days = try RFMScores(timeSinceLastPurchase: gaps.map { ($0 * 7).rounded() }, frequency: Array(repeating: 1, count: 10),
+                                 monetary: Array(repeating: 1, count: 10))
+        #expect(Set(weeks.recency.prefix(5)).count == 1)
+        #expect(weeks.recency == days.recency)
+    }
+
     /// Six customers in two segments, counted by hand.
     @Test func profilesSummariseEachSegment() throws {
         let labels = [0, 0, 0, 1, 1, 1]
