@@ -18,6 +18,13 @@ final class AssignmentRows: @unchecked Sendable {
     static let identityColumns = ["customer_id", "segment", "segment_label"]
     static let measureColumns = ["frequency", "recency", "T", "monetary_value", "expected_purchases",
                                  "p_alive", "churn_probability", "clv"]
+    /// What each measure can be, by its meaning: counts and durations are not negative,
+    /// probabilities lie in [0, 1]; spend and CLV are left free (refunds).
+    static let measureRanges: [(range: ClosedRange<Double>, what: String)?] = [
+        (0...Double.greatestFiniteMagnitude, "a count ≥ 0"), (0...Double.greatestFiniteMagnitude, "a duration ≥ 0"),
+        (0...Double.greatestFiniteMagnitude, "a duration ≥ 0"), nil, (0...Double.greatestFiniteMagnitude, "a number ≥ 0"),
+        (0...1, "a probability in [0, 1]"), (0...1, "a probability in [0, 1]"), nil,
+    ]
 
     private var records: CSVRecords
     /// For each of `identityColumns + measureColumns`, its field index in the file.
@@ -92,6 +99,9 @@ final class AssignmentRows: @unchecked Sendable {
         for m in 0..<Self.measureColumns.count {
             let field = fields[fieldIndex[3 + m]]
             let value = try parseMeasure(field, path: path, line: line, column: Self.measureColumns[m])
+            if let value, let (range, what) = Self.measureRanges[m], !range.contains(value) {
+                throw CRMStoreError.field(path, line: line, column: Self.measureColumns[m], "expected \(what), got \"\(field.text)\"")
+            }
             measures[m] = value ?? .nan
         }
         return true

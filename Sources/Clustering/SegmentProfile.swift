@@ -106,9 +106,15 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                     let (c, j) = task.quotientAndRemainder(dividingBy: d)
                     let (rows, values) = (members[c], features[j].values)
                     var memberValues = rows.map { values[Int($0)] }
+                    // A centroid is a weighted mean of its members in the prepared space, whose
+                    // steps are monotone (or clip), so in original units it lies between its
+                    // members' least and greatest values; undoing the steps can leave it a
+                    // rounding outside (−4e-14 for a segment whose members all have 0).
+                    var centroid = centroids[c][j]
+                    if let least = memberValues.min(), let greatest = memberValues.max() { centroid = min(max(centroid, least), greatest) }
                     shared.value[task] = .feature(FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
                                                                  median: quantiles(reordering: &memberValues, at: [0.5])[0],
-                                                                 centroid: centroids[c][j]))
+                                                                 centroid: centroid))
                 case ..<(k * d + k):
                     let rows = members[task - k * d]
                     shared.value[task] = .outcomes(clv: outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[Int($1)] } },

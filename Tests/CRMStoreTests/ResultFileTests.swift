@@ -80,6 +80,11 @@ import Testing
                         .field(path, line: 3, column: "customer_id", "empty; expected the customer's id"))
         try expectError(Array(lines.prefix(2)) + ["C1,0,champions,1,2,3,4,5,inf,0.5,10"],
                         .field(path, line: 3, column: "p_alive", "expected a finite number, empty or nan, got \"inf\""))
+        // Values no result holds, as an edited file can: a probability above 1, a negative count.
+        try expectError(Array(lines.prefix(2)) + ["C1,0,champions,1,2,3,4,5,1.5,0.5,10"],
+                        .field(path, line: 3, column: "p_alive", "expected a probability in [0, 1], got \"1.5\""))
+        try expectError(Array(lines.prefix(2)) + ["C1,0,champions,-1,2,3,4,5,0.5,0.5,10"],
+                        .field(path, line: 3, column: "frequency", "expected a count ≥ 0, got \"-1\""))
         try expectError(Array(lines.prefix(2)) + ["C1,0,champions,1,2,3"],
                         .record(path, line: 3, "6 fields; expected 11"))
         try expectError(Array(lines.prefix(2)) + ["C1,0,\"champions,1,2,3,4,5,0.5,0.5,10"],

@@ -64,6 +64,12 @@ import Testing
         #expect(profiles[0].totalCLV == 20 && profiles[1].meanCLV == 160)
         #expect(profiles[0].shareOfCLV == 0.04 && profiles[1].shareOfCLV == 0.96)
         #expect(abs(profiles[0].meanPAlive! - 0.6) < 1e-15 && abs(profiles[1].churnRate! - 1.0 / 3) < 1e-15)
+        // A centroid that undoing the transforms leaves a rounding outside its members' values
+        // (all 0, or all 9) is reported within them: no frequency of −4e-14.
+        let rounded = try SegmentProfile.profiles(
+            labels: [0, 0, 1, 1], centroids: [[-4.26e-14, 1], [9.000000000000002, 2]],
+            features: [("frequency", [0, 0, 9, 9]), ("recency", [1, 1, 1, 3])], outcomes: .init())
+        #expect(rounded.map { $0.features[0].centroid } == [0, 9] && rounded.map { $0.features[1].centroid } == [1, 2])
         // |z| of frequency 2 (0.97) beats that of monetary value 30 (0.91), so frequency comes first.
         #expect(profiles.map(\.label) == ["Infrequent · Low value", "Frequent · High value"])
     }
