@@ -83,6 +83,11 @@ final class AssignmentRows: @unchecked Sendable {
         guard customerID.count > 0 else {
             throw CRMStoreError.field(path, line: line, column: "customer_id", "empty; expected the customer's id")
         }
+        // As every reader of customer ids: bytes in another encoding would be stored as text
+        // SQLite keeps and no reader decodes, or fail PostgreSQL's COPY part-way.
+        guard CustomerIDs.isUTF8(customerID.baseAddress!.assumingMemoryBound(to: UInt8.self), customerID.count) else {
+            throw CRMStoreError.field(path, line: line, column: "customer_id", CustomerIDs.notUTF8Message(Array(customerID)))
+        }
         let segmentField = fields[fieldIndex[1]]
         guard let segment = parseWholeNumber(segmentField), let segmentIndex = segmentIndexes[segment] else {
             throw CRMStoreError.field(path, line: line, column: "segment",

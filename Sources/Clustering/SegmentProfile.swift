@@ -106,12 +106,18 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                     let (c, j) = task.quotientAndRemainder(dividingBy: d)
                     let (rows, values) = (members[c], features[j].values)
                     var memberValues = rows.map { values[Int($0)] }
-                    // A centroid is a weighted mean of its members in the prepared space, whose
-                    // steps are monotone (or clip), so in original units it lies between its
-                    // members' least and greatest values; undoing the steps can leave it a
-                    // rounding outside (−4e-14 for a segment whose members all have 0).
+                    // A centroid that is its members' weighted mean in the prepared space, whose
+                    // steps are monotone (or clip), lies between their least and greatest values
+                    // in original units; undoing the steps can leave it a rounding outside
+                    // (−4e-14 for a segment whose members all have 0), which is mended. A
+                    // centroid further out (the last update before the members were assigned
+                    // again, at the iteration cap) is reported as it is.
                     var centroid = centroids[c][j]
-                    if let least = memberValues.min(), let greatest = memberValues.max() { centroid = min(max(centroid, least), greatest) }
+                    if let least = memberValues.min(), let greatest = memberValues.max() {
+                        let rounding = 1e-9 * max(1, abs(least), abs(greatest))
+                        if centroid < least, centroid >= least - rounding { centroid = least }
+                        if centroid > greatest, centroid <= greatest + rounding { centroid = greatest }
+                    }
                     shared.value[task] = .feature(FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
                                                                  median: quantiles(reordering: &memberValues, at: [0.5])[0],
                                                                  centroid: centroid))

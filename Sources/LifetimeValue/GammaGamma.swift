@@ -44,10 +44,11 @@ public struct GammaGamma: Sendable, Equatable {
         var optimiser = MaximumLikelihood()
         optimiser.penalty = penalty
         // γ is in the currency's unit (p and q are not): starting it at the power of two
-        // nearest the buyers' mean spend, where lifetimes starts at 1, makes the search the
-        // same, step for step in logs, whether amounts are in dollars, cents or dong (from 1,
-        // amounts in the millions failed to converge).
-        let scale = exp2((log2(data.z.reduce(0, +) / Double(data.z.count))).rounded())
+        // nearest the buyers' geometric mean spend (from the logs, which cannot overflow),
+        // where lifetimes starts at 1, makes the search the same, step for step in logs,
+        // whether amounts are in dollars, cents or dong (from 1, amounts in the millions
+        // failed to converge).
+        let scale = exp2((data.logZ.reduce(0, +) / Double(data.logZ.count) / M_LN2).rounded())
         let result = try optimiser.fit(Likelihood(data: data), start: [1, 1, scale], subsample: data.warmStart.map(Likelihood.init))
         let v = result.parameters
         return (try GammaGamma(p: v[0], q: v[1], gamma: v[2]), result, data.x.count, data.leftOut)

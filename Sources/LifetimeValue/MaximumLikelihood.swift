@@ -76,7 +76,14 @@ struct MaximumLikelihood {
 
     /// The penalty's c times its scale, and its weight 1/u² for each parameter.
     private func penaltyTerms<M: LikelihoodModel>(_ model: M, _ n: Int) -> (c: Double, weights: [Double]) {
-        (penalty * (penaltyPerCustomer ? model.customerCount : 1), (0..<n).map { i in penaltyUnits.map { 1 / ($0[i] * $0[i]) } ?? 1 })
+        guard penalty > 0 else { return (0, [Double](repeating: 1, count: n)) }
+        return (penalty * (penaltyPerCustomer ? model.customerCount : 1), (0..<n).map { i in penaltyUnits.map { 1 / ($0[i] * $0[i]) } ?? 1 })
+    }
+
+    /// The log-likelihood less the penalty at a fit's estimate: what the search maximised.
+    private func penalisedValue<M: LikelihoodModel>(_ model: M, _ fit: FitResult) -> Double {
+        let (c, weights) = penaltyTerms(model, fit.parameters.count)
+        return fit.logLikelihood - c * zip(weights, fit.parameters).reduce(0) { $0 + $1.0 * $1.1 * $1.1 }
     }
 
     /// Fits `model` from `start`. With a `subsample` (the same likelihood on a weighted share
@@ -93,14 +100,15 @@ struct MaximumLikelihood {
     /// parameter among `ridge` above 10⁴: a likelihood can rise along a ridge towards an
     /// infinite parameter to a local maximum while a higher one sits inside (BG/NBD on
     /// CDNOW in months climbs a, b → ∞ to −68,695.07 from its usual start, and finds lifetimes'
-    /// −68,675.69 at a = 0.0126, b = 0.213 from a = 0.1). The higher likelihood of the fits that
-    /// succeed is kept; when neither does, the first one's error is thrown.
+    /// −68,675.69 at a = 0.0126, b = 0.213 from a = 0.1). Of the fits that succeed, the one
+    /// with the higher penalised likelihood (what both maximised) is kept; when neither does,
+    /// the first one's error is thrown.
     func fit<M: LikelihoodModel>(_ model: M, start: [Double], alternative: [Double], ridge: [Int], subsample: M? = nil) throws -> FitResult {
         let first = Result { try fit(model, start: start, subsample: subsample) }
         if case .success(let found) = first, ridge.allSatisfy({ found.parameters[$0] <= 1e4 }) { return found }
         guard let second = try? fit(model, start: alternative, subsample: subsample) else { return try first.get() }
         guard case .success(let found) = first else { return second }
-        return second.logLikelihood > found.logLikelihood ? second : found
+        return penalisedValue(model, second) > penalisedValue(model, found) ? second : found
     }
 
     private func fit<M: LikelihoodModel>(_ model: M, start: [Double], curvature initialCurvature: Matrix?) throws -> FitResult {

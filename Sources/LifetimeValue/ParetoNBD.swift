@@ -141,11 +141,20 @@ public struct ParetoNBD: Sendable, Equatable {
         return h
     }
 
-    /// P(exactly n purchases in the next t | x, tₓ, T): the last of `probabilitiesOfPurchases`
-    /// below n + 1, so that a count alone and the counts together are the same bits.
+    /// P(exactly n purchases in the next t | x, tₓ, T), by the integral below with each
+    /// negative binomial in lgamma: one count in constant time, whatever n (the counts
+    /// together share a recurrence instead, equal to these to 1e-10).
     public func probabilityOfPurchases(_ n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
         guard n >= 0 else { return 0 }
-        return probabilitiesOfPurchases(below: n + 1, in: t, frequency: x, recency: tx, T: T)[n]
+        guard t > 0 else { return n == 0 ? 1 : 0 }
+        let alive = pAlive(frequency: x, recency: tx, T: T)
+        let shape = r + x, a = alpha + T, b = beta + T
+        let survival = exp(-s * log1p(t / b))
+        let stays = negativeBinomialProbability(n, shape: shape, rate: a, exposure: t) * survival
+        let leaves = GaussLegendre.integrate(from: 0, to: 1 - survival) { v in
+            negativeBinomialProbability(n, shape: shape, rate: a, exposure: b * expm1(-log1p(-v) / s))
+        }
+        return alive * (stays + leaves) + (n == 0 ? 1 - alive : 0)
     }
 
     /// P(exactly 0, …, n − 1 purchases in the next t | x, tₓ, T).

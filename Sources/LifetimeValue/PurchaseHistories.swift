@@ -87,10 +87,10 @@ public struct PurchaseHistories: Sendable, Equatable {
         return sum / max(1, customerCount)
     }
 
-    /// The longest age T (at least a tiny positive number), the unit lifetimes rescales time
-    /// by before it fits and penalises.
+    /// The longest age T, the unit lifetimes rescales time by before it fits and penalises;
+    /// at least 1e-150, so that its inverse square stays finite when every T is 0.
     public var longestT: Double {
-        max(T.prefix(distinctCount).max() ?? 1, .leastNormalMagnitude)
+        max(T.prefix(distinctCount).max() ?? 1, 1e-150)
     }
 
     /// For large data, the subsample whose fit starts the fit of the whole (see

@@ -96,6 +96,11 @@ public enum Pipeline {
                            progress: Progress? = nil, overlapLimit: Int = largestOverlappedJob) throws -> Outcome {
         var clock = StageClock(progress: progress)
         var job = job
+        // Validation refuses it in a job file; a job built in code meets the same rule here,
+        // before any work.
+        if job.models.churn == .logistic, job.period.calibrationEnd == nil {
+            throw PipelineError(stage: "churn model", underlying: ChurnWithoutHoldout())
+        }
         // The log's records are needed only for the summaries: kept in this scope, they are
         // freed before the models are fitted (25M transactions hold about 400 MB).
         let (fitting, scoring, transactionCount) = try { () throws -> (CustomerSummary, CustomerSummary, Int) in
@@ -111,7 +116,7 @@ public enum Pipeline {
             }
             let (fitting, scoring, unmatchedRefunds) = try clock.time("summarize") { try summaries(log, job.period) }
             if unmatchedRefunds > 0 {
-                clock.note("\(unmatchedRefunds) refunds fell in periods without a purchase and were not counted")
+                clock.note(CustomerSummary.unmatchedRefundsNote(unmatchedRefunds))
             }
             return (fitting, scoring, log.transactionCount)
         }()
@@ -152,17 +157,13 @@ public enum Pipeline {
         // Signalled when the churn model has dropped its design, or has ended (either way).
         let churnDesignReleased = DispatchSemaphore(value: 0)
         if job.models.churn == .logistic {
-            if job.period.calibrationEnd == nil {
-                clock.note("churn: skipped, the job has no period.calibrationEnd to define holdout labels")
-            } else {
-                let models = job.models
-                pendingChurn = Background {
-                    defer { churnDesignReleased.signal() }
-                    return StageClock.timed("churn model") {
-                        try ChurnOutcome(models, fitting: fitting, scoring: scoring, scoringHistories: scoringHistories,
-                                         purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion,
-                                         designReleased: { churnDesignReleased.signal() })
-                    }
+            let models = job.models
+            pendingChurn = Background {
+                defer { churnDesignReleased.signal() }
+                return StageClock.timed("churn model") {
+                    try ChurnOutcome(models, fitting: fitting, scoring: scoring, scoringHistories: scoringHistories,
+                                     purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion,
+                                     designReleased: { churnDesignReleased.signal() })
                 }
             }
         }
@@ -321,6 +322,11 @@ public enum Pipeline {
     static func parameters(_ fit: FitResult) -> String {
         zip(fit.parameterNames, fit.parameters).map { "\($0) \($1)" }.joined(separator: ", ")
     }
+}
+
+/// The logistic churn model asked for without a calibration end to define its labels.
+struct ChurnWithoutHoldout: Error, CustomStringConvertible {
+    var description: String { "models.churn \"logistic\" needs period.calibrationEnd: its labels are purchases in the holdout window after it" }
 }
 
 /// A calibration end in the observation end's period or later, which a job can only show

@@ -32,7 +32,7 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
     /// bytes no reader decodes, or fail the PostgreSQL load long after the run, so the readers
     /// refuse it where they find it. ASCII, eight bytes at a time, needs no decoding.
     @inline(__always)
-    static func isUTF8(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    public static func isUTF8(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         var i = 0
         while i + 8 <= n {
             if UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
@@ -40,7 +40,16 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
         }
         while i < n, p[i] < 0x80 { i += 1 }
         guard i < n else { return true }
-        return String(validating: UnsafeBufferPointer(start: p + i, count: n - i), as: UTF8.self) != nil
+        // Decoding replaces each ill-formed sequence with U+FFFD (3 bytes): the bytes are
+        // UTF-8 exactly when decoding gives them back.
+        let rest = UnsafeBufferPointer(start: p + i, count: n - i)
+        return String(decoding: rest, as: UTF8.self).utf8.elementsEqual(rest)
+    }
+
+    /// The bytes of an id read at `location`, refused when they are not UTF-8.
+    static func requireUTF8(_ id: [UInt8], at location: SourceLocation) throws -> [UInt8] {
+        guard isUTF8(id) else { throw TransactionsError.invalidInput(location, notUTF8Message(id)) }
+        return id
     }
 
     static func isUTF8(_ id: [UInt8]) -> Bool {
@@ -48,7 +57,7 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
     }
 
     /// The refusal of an id that is not UTF-8, its bytes outside printable ASCII as \xNN.
-    static func notUTF8Message(_ id: [UInt8]) -> String {
+    public static func notUTF8Message(_ id: [UInt8]) -> String {
         let shown = id.map { (0x20..<0x7F).contains($0) && $0 != 0x5C ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16, uppercase: true) }
         return "customer id \"\(shown.joined())\" is not UTF-8; convert the file first (for a Latin-1 file: iconv -f latin1 -t utf-8)"
     }

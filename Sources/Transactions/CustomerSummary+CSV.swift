@@ -108,12 +108,11 @@ struct TextCursor {
     }
 
     /// A field, quoted as RFC 4180 asks when it holds a comma, quote or line break, and when
-    /// it starts or ends with a blank (space, tab), which readers (Clientele's among them)
+    /// it starts or ends with a blank (`isFieldBlank`), which readers (Clientele's among them)
     /// trim from a field that is not quoted: ` C1 ` must not come back as `C1`.
     mutating func put<C: BidirectionalCollection>(field: C) where C.Element == UInt8 {
-        let blank = { (b: UInt8) in b == 0x20 || b == 0x09 }
         let needsQuotes = field.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
-            || field.first.map(blank) == true || field.last.map(blank) == true
+            || field.first.map(isFieldBlank) == true || field.last.map(isFieldBlank) == true
         if needsQuotes { put(0x22) }
         for b in field {
             if b == 0x22 { put(0x22) }

@@ -75,10 +75,8 @@ extension CustomerSummary {
                 return Int(value)
             }
             if let id {
-                let bytes = records.scanner.bytes(fields[id])
-                guard CustomerIDs.isUTF8(bytes) else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[id]), CustomerIDs.notUTF8Message(bytes))
-                }
+                let bytes = try CustomerIDs.requireUTF8(records.scanner.bytes(fields[id]),
+                                                        at: SourceLocation(file: path, line: line, column: header[id]))
                 let earlier = bytes.withUnsafeBufferPointer { id in
                     let base = id.baseAddress ?? UnsafePointer(bitPattern: 1)!
                     let hash = CustomerIndex.hash(base, id.count)

@@ -83,6 +83,11 @@ extension CustomerSummary {
         self = try CustomerSummary.make(log, options, &unmatched)
     }
 
+    /// What a command says of the refunds that had no purchase to reduce.
+    public static func unmatchedRefundsNote(_ count: Int) -> String {
+        "\(count) refunds fell in periods without a purchase and were not counted"
+    }
+
     /// Like `init(log:options:)`, also returning how many refunds had no purchase to reduce.
     public static func summarize(_ log: TransactionLog, options: SummaryOptions = SummaryOptions())
         throws -> (summary: CustomerSummary, unmatchedRefunds: Int)

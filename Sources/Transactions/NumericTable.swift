@@ -46,11 +46,8 @@ public struct NumericTable: Sendable {
                 row += 1
                 lines.append(line)
                 if let key {
-                    let id = records.scanner.bytes(fields[key])
-                    guard CustomerIDs.isUTF8(id) else {
-                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[key]), CustomerIDs.notUTF8Message(id))
-                    }
-                    ids.append(id)
+                    ids.append(try CustomerIDs.requireUTF8(records.scanner.bytes(fields[key]),
+                                                           at: SourceLocation(file: path, line: line, column: header[key])))
                 } else {
                     ids.append(Array(String(row).utf8))
                 }

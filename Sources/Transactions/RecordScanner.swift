@@ -158,7 +158,7 @@ struct RecordScanner {
 
     @inline(__always)
     private func isBlank(_ byte: UInt8, _ delimiter: UInt8) -> Bool {
-        (byte == 0x20 || byte == 0x09 || byte == 0x0D) && byte != delimiter
+        isFieldBlank(byte) && byte != delimiter
     }
 
     /// Returns false when the buffer ends inside the record and more input may follow.
@@ -229,7 +229,7 @@ struct RecordScanner {
     private mutating func scanWhitespace(_ fields: FieldBuffer, _ atEnd: Bool) throws(ScanError) -> Bool {
         var i = position
         while true {
-            while i < count, base[i] == 0x20 || base[i] == 0x09 || base[i] == 0x0D { i += 1 }
+            while i < count, isFieldBlank(base[i]) { i += 1 }
             if i >= count {
                 if !atEnd { return false }
                 position = i
@@ -328,4 +328,12 @@ struct RecordScanner {
         }
         return result
     }
+}
+
+/// The blanks trimmed from around a field that is not quoted (space, tab, and the CR of a
+/// CRLF line end); the writers quote a field that starts or ends with one, so that it reads
+/// back as itself.
+@inline(__always)
+func isFieldBlank(_ byte: UInt8) -> Bool {
+    byte == 0x20 || byte == 0x09 || byte == 0x0D
 }

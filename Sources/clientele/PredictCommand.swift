@@ -164,12 +164,12 @@ struct PredictCommand: ParsableCommand {
     /// as on CDNOW), and at rates near 0 its sum is not accurate (Pareto/NBD's dert was 11%
     /// low at 10⁻⁹ per month, BG/BB and sBG trapped at 10⁻¹⁶). The least rate taken is 0.0001
     /// per month, and 0.00001 per period for BG/BB and sBG, whose periods may be days (0.37%
-    /// a year): their series is summed term by term with a bound on its tail, exact to 1e-10
-    /// there (tested against direct sums), and refused where the terms run out.
+    /// a year): their series is summed term by term with a bound on its tail, equal to direct
+    /// sums to 1e-9 there (tested), and refused where the terms run out.
     private func checkResidualRate(_ column: String, perPeriod: Bool) throws {
-        let least = perPeriod ? 1e-5 : 1e-4
+        let (least, per) = perPeriod ? (1e-5, "per period") : (1e-4, "per month")
         guard let discountRate, discountRate < least else { return }
-        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(perPeriod ? "0.00001 per period" : "0.0001 per month")")
+        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(String(format: "%.5f", least).replacingOccurrences(of: "0+$", with: "", options: .regularExpression)) \(per)")
     }
 
     /// BG/BB counts whole opportunities: a horizon between two is refused rather than cut to

@@ -41,7 +41,7 @@ struct SummarizeCommand: ParsableCommand {
             for row in transactionLog.firstSkippedRows { writeStandardError("  \(row)\n") }
         }
         if unmatchedRefunds > 0 {
-            writeStandardError("\(unmatchedRefunds) refunds fell in periods without a purchase and were not counted\n")
+            writeStandardError(CustomerSummary.unmatchedRefundsNote(unmatchedRefunds) + "\n")
         }
         reportLine("\(summary.count) customers from \(transactionLog.transactionCount) transactions (\(transactionLog.firstDay)…\(transactionLog.lastDay), dates \(transactionLog.dateFormat.rawValue)) → \(output)")
     }

@@ -74,6 +74,9 @@ struct SummaryWindowOptions: ParsableArguments {
             if let value, DateFormat.parseArgument(value) == nil {
                 throw ValidationError("\(flag) must be a date such as 1997-09-30 (got \"\(value)\")")
             }
+            if let value, let day = DateFormat.parseArgument(value), !CalendarDay.supportedRange.contains(day) {
+                throw ValidationError("\(flag) must be within \(CalendarDay.supportedRange.lowerBound)…\(CalendarDay.supportedRange.upperBound), as a log's dates (got \"\(value)\")")
+            }
         }
         if let length = PeriodLength(rawValue: period),
            let calibration = calibrationEnd.flatMap(DateFormat.parseArgument),

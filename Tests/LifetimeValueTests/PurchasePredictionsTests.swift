@@ -52,14 +52,19 @@ import Testing
         }
     }
 
-    /// Every model's probabilities of 0 … n − 1 purchases, taken together (in one pass for
-    /// BG/NBD and MBG/NBD), are each count's own, bit for bit.
+    /// Every model's probabilities of 0 … n − 1 purchases, taken together in one pass, are
+    /// each count's own: bit for bit for BG/NBD and MBG/NBD, to 1e-10 for Pareto/NBD, whose
+    /// counts together run the negative binomial's recurrence where one count takes lgamma.
     @Test func probabilitiesOfEachCountTogetherAreEachCountsOwn() throws {
         for (name, model) in try Self.models() {
             for h in Self.histories {
                 let together = model.probabilitiesOfPurchases(below: 41, in: 39, frequency: h.x, recency: h.tx, T: h.T)
                 let one = (0..<41).map { model.probabilityOfPurchases($0, in: 39, frequency: h.x, recency: h.tx, T: h.T) }
-                #expect(together == one, "\(name) \(h)")
+                if name == "pnbd" {
+                    #expect(zip(together, one).allSatisfy { relativeDifference($0, $1) < 1e-10 || abs($0 - $1) < 1e-300 }, "\(h)")
+                } else {
+                    #expect(together == one, "\(name) \(h)")
+                }
             }
         }
     }

@@ -350,7 +350,18 @@ import Transactions
         #expect(outcome.labels.contains("Champions") && outcome.labels.contains("Lost"))
         #expect(Set(outcome.labels).count == outcome.labels.count)
         let log = try read(directory + "/rfm/log.txt")
-        #expect(!log.contains("churn:"))
+        #expect(!log.contains("churn"))
+        // A job built in code (validation refuses it in a file) that asks for the churn model
+        // without a calibration end fails before any work and leaves no result.
+        var asking = job
+        asking.models.churn = .logistic
+        do {
+            _ = try Pipeline.run(job: asking, output: directory + "/asking", clienteleVersion: "test")
+            Issue.record("expected the run to be refused")
+        } catch {
+            #expect("\(error)" == #"churn model: models.churn "logistic" needs period.calibrationEnd: its labels are purchases in the holdout window after it"#)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/asking"))
         let rows = try read(directory + "/rfm/assignments.csv").split(separator: "\n")
         #expect(rows.dropFirst().allSatisfy { $0.split(separator: ",")[9] == "nan" })
         #expect(names(directory + "/rfm/models") == ["bgnbd.json", "gamma-gamma.json"])

@@ -310,6 +310,28 @@ import Testing
     /// 1% a month on a summary in weeks, ln(1.01)/4.345 per week; at 10% per opportunity for
     /// BG/BB. MBG/NBD is fitted here; for every model and customer the discounted purchases
     /// over the whole lifetime are at least those of the horizon discounted at its end.
+    /// With a thousand counts a row is some 20 kB and `predict` writes 1,988 customers a block:
+    /// CDNOW's 2,357 then take two blocks, which must read as one file, the header once, every
+    /// customer once and in order, each row as a one-block run gives it.
+    @Test func predictWrittenInBlocksReadsAsOneFile() throws {
+        let directory = try temporaryDirectory()
+        let cdnow = "datasets/cdnow/cdnow_customers_summary.csv"
+        let many = directory.appendingPathComponent("many.csv").path, few = directory.appendingPathComponent("few.csv").path
+        for (counts, output) in [("1000", many), ("3", few)] {
+            let outcome = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "39",
+                                   "--purchase-probabilities", counts, "--output", output])
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+        }
+        let manyRows = try String(contentsOfFile: many, encoding: .utf8).split(separator: "\n")
+        let fewRows = try String(contentsOfFile: few, encoding: .utf8).split(separator: "\n")
+        #expect(manyRows.count == 2358 && fewRows.count == 2358)
+        #expect(manyRows.filter { $0.hasPrefix("customer_id,") }.count == 1)
+        #expect(manyRows[0].split(separator: ",").count == 1005)
+        for (a, b) in zip(manyRows.dropFirst(), fewRows.dropFirst()) {
+            #expect(a.split(separator: ",").prefix(8) == b.split(separator: ",").prefix(8))
+        }
+    }
+
     @Test func predictWritesDERTForEveryPurchaseModel() throws {
         let directory = try temporaryDirectory()
         let references = try String(contentsOfFile: "\(Self.repositoryRoot.path)/Tests/LifetimeValueTests/Fixtures/dert_cli_references.csv", encoding: .utf8)
