@@ -85,6 +85,13 @@ import Testing
                         .field(path, line: 3, column: "p_alive", "expected a probability in [0, 1], got \"1.5\""))
         try expectError(Array(lines.prefix(2)) + ["C1,0,champions,-1,2,3,4,5,0.5,0.5,10"],
                         .field(path, line: 3, column: "frequency", "expected a count ≥ 0, got \"-1\""))
+        // An id in Latin-1 (é as the lone byte E9), as an edited file can hold.
+        try Data(Array((Array(lines.prefix(2)).joined(separator: "\n") + "\ncaf").utf8) + [0xE9] + Array(",0,champions,1,2,3,4,5,0.5,0.5,10\n".utf8))
+            .write(to: URL(fileURLWithPath: path))
+        #expect(throws: CRMStoreError.field(path, line: 3, column: "customer_id",
+                                            #"customer id "caf\xE9" is not UTF-8; convert the file first (for a Latin-1 file: iconv -f latin1 -t utf-8)"#)) {
+            try CRMExporter.export(resultDirectory: result, database: .sqlite(path: try temporaryDirectory() + "/crm.db"))
+        }
         try expectError(Array(lines.prefix(2)) + ["C1,0,champions,1,2,3"],
                         .record(path, line: 3, "6 fields; expected 11"))
         try expectError(Array(lines.prefix(2)) + ["C1,0,\"champions,1,2,3,4,5,0.5,0.5,10"],

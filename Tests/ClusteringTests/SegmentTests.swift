@@ -70,6 +70,11 @@ import Testing
             labels: [0, 0, 1, 1], centroids: [[-4.26e-14, 1], [9.000000000000002, 2]],
             features: [("frequency", [0, 0, 9, 9]), ("recency", [1, 1, 1, 3])], outcomes: .init())
         #expect(rounded.map { $0.features[0].centroid } == [0, 9] && rounded.map { $0.features[1].centroid } == [1, 2])
+        // Further out than rounding (k-means stopped at its cap before the last reassignment):
+        // reported as it is, not hidden.
+        let stale = try SegmentProfile.profiles(labels: [0, 0, 1, 1], centroids: [[0.5, 1], [9, 2]],
+                                                features: [("frequency", [0, 0, 9, 9]), ("recency", [1, 1, 1, 3])], outcomes: .init())
+        #expect(stale[0].features[0].centroid == 0.5)
         // |z| of frequency 2 (0.97) beats that of monetary value 30 (0.91), so frequency comes first.
         #expect(profiles.map(\.label) == ["Infrequent · Low value", "Frequent · High value"])
     }

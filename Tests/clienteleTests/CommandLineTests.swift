@@ -313,6 +313,16 @@ import Testing
     /// With a thousand counts a row is some 20 kB and `predict` writes 1,988 customers a block:
     /// CDNOW's 2,357 then take two blocks, which must read as one file, the header once, every
     /// customer once and in order, each row as a one-block run gives it.
+    /// A date beyond the range of a log's dates is refused as an option, as in a job file.
+    @Test func summarizeRefusesAnObservationEndBeyondTheSupportedDates() throws {
+        let output = try temporaryDirectory().appendingPathComponent("s.csv").path
+        let outcome = try run(["summarize", "datasets/cdnow/CDNOW_sample.txt", "--delimiter", "whitespace", "--no-header",
+                               "--customer-column", "1", "--date-column", "3", "--observation-end", "2500-01-01", "--output", output])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.contains("--observation-end must be within 1900-01-01…2199-12-31, as a log's dates (got \"2500-01-01\")"))
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func predictWrittenInBlocksReadsAsOneFile() throws {
         let directory = try temporaryDirectory()
         let cdnow = "datasets/cdnow/cdnow_customers_summary.csv"
