@@ -105,7 +105,14 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                 case ..<(k * d):
                     let (c, j) = task.quotientAndRemainder(dividingBy: d)
                     let (rows, values) = (members[c], features[j].values)
-                    var memberValues = rows.map { values[Int($0)] }
+                    // Gathered with their least and greatest in the same pass.
+                    var least = Double.infinity, greatest = -Double.infinity
+                    var memberValues = rows.map { row in
+                        let value = values[Int(row)]
+                        least = min(least, value)
+                        greatest = max(greatest, value)
+                        return value
+                    }
                     // A centroid that is its members' weighted mean in the prepared space, whose
                     // steps are monotone (or clip), lies between their least and greatest values
                     // in original units; undoing the steps can leave it a rounding outside
@@ -113,7 +120,7 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                     // centroid further out (the last update before the members were assigned
                     // again, at the iteration cap) is reported as it is.
                     var centroid = centroids[c][j]
-                    if let least = memberValues.min(), let greatest = memberValues.max() {
+                    if !rows.isEmpty {
                         let rounding = 1e-9 * max(1, abs(least), abs(greatest))
                         if centroid < least, centroid >= least - rounding { centroid = least }
                         if centroid > greatest, centroid <= greatest + rounding { centroid = greatest }
