@@ -20,11 +20,11 @@ final class AssignmentRows: @unchecked Sendable {
                                  "p_alive", "churn_probability", "clv"]
     /// What each measure can be, by its meaning: counts and durations are not negative,
     /// probabilities lie in [0, 1]; spend and CLV are left free (refunds).
-    static let measureRanges: [(range: ClosedRange<Double>, what: String)?] = [
-        (0...Double.greatestFiniteMagnitude, "a count ≥ 0"), (0...Double.greatestFiniteMagnitude, "a duration ≥ 0"),
-        (0...Double.greatestFiniteMagnitude, "a duration ≥ 0"), nil, (0...Double.greatestFiniteMagnitude, "a number ≥ 0"),
-        (0...1, "a probability in [0, 1]"), (0...1, "a probability in [0, 1]"), nil,
-    ]
+    static let measureRanges: [(range: ClosedRange<Double>, what: String)?] = {
+        let notNegative = 0...Double.greatestFiniteMagnitude, probability = (0.0...1, "a probability in [0, 1]")
+        return [(notNegative, "a count ≥ 0"), (notNegative, "a duration ≥ 0"), (notNegative, "a duration ≥ 0"), nil,
+                (notNegative, "a number ≥ 0"), probability, probability, nil]
+    }()
 
     private var records: CSVRecords
     /// For each of `identityColumns + measureColumns`, its field index in the file.

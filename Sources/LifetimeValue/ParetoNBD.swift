@@ -148,13 +148,21 @@ public struct ParetoNBD: Sendable, Equatable {
         guard n >= 0 else { return 0 }
         guard t > 0 else { return n == 0 ? 1 : 0 }
         let alive = pAlive(frequency: x, recency: tx, T: T)
-        let shape = r + x, a = alpha + T, b = beta + T
-        let survival = exp(-s * log1p(t / b))
-        let stays = negativeBinomialProbability(n, shape: shape, rate: a, exposure: t) * survival
-        let leaves = GaussLegendre.integrate(from: 0, to: 1 - survival) { v in
-            negativeBinomialProbability(n, shape: shape, rate: a, exposure: b * expm1(-log1p(-v) / s))
+        var total = 0.0
+        forEachExposure(in: t, T: T) { weight, exposure in
+            total += weight * negativeBinomialProbability(n, shape: r + x, rate: alpha + T, exposure: exposure)
         }
-        return alive * (stays + leaves) + (n == 0 ? 1 - alive : 0)
+        return alive * total + (n == 0 ? 1 - alive : 0)
+    }
+
+    /// The spans a customer alive at T buys over in the next t, with their weights: t itself,
+    /// weighted by the chance of staying throughout, then the τ of each quadrature node of the
+    /// integral over leaving before t (see `probabilitiesOfPurchases`).
+    private func forEachExposure(in t: Double, T: Double, _ body: (_ weight: Double, _ exposure: Double) -> Void) {
+        let b = beta + T
+        let survival = exp(-s * log1p(t / b))
+        body(survival, t)
+        GaussLegendre.forEachNode(from: 0, to: 1 - survival) { v, weight in body(weight, b * expm1(-log1p(-v) / s)) }
     }
 
     /// P(exactly 0, …, n − 1 purchases in the next t | x, tₓ, T).
@@ -174,20 +182,15 @@ public struct ParetoNBD: Sendable, Equatable {
         guard n > 0 else { return [] }
         guard t > 0 else { return (0..<n).map { $0 == 0 ? 1 : 0 } }
         let alive = pAlive(frequency: x, recency: tx, T: T)
-        let shape = r + x, a = alpha + T, b = beta + T
-        let survival = exp(-s * log1p(t / b))
         var sums = [Double](repeating: 0, count: n)
-        addNegativeBinomialProbabilities(into: &sums, weight: survival, shape: shape, rate: a, exposure: t)
-        GaussLegendre.forEachNode(from: 0, to: 1 - survival) { v, weight in
-            let tau = b * expm1(-log1p(-v) / s)
-            addNegativeBinomialProbabilities(into: &sums, weight: weight, shape: shape, rate: a, exposure: tau)
+        forEachExposure(in: t, T: T) { weight, exposure in
+            addNegativeBinomialProbabilities(into: &sums, weight: weight, shape: r + x, rate: alpha + T, exposure: exposure)
         }
         var probabilities = sums.map { alive * $0 }
         probabilities[0] += 1 - alive
         return probabilities
     }
 
-    /// The log-likelihood and its gradient, summed over the distinct rows.
     /// The log-likelihood and its gradient, summed over the distinct rows.
     ///
     /// F(t) depends on a row only through (x, t), and customers share those pairs far more

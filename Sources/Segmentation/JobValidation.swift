@@ -273,7 +273,7 @@ private struct JobWalker {
         }
         let churn = try choice(keys["churn"], "models.churn", ChurnModelKind.self) ?? (period.calibrationEnd == nil ? .none : .logistic)
         if churn == .logistic, period.calibrationEnd == nil {
-            throw failure("models.churn", "\"logistic\" needs period.calibrationEnd: its labels are purchases in the holdout window after it; set one, or use \"none\"")
+            throw failure("models.churn", ChurnWithoutHoldout.rule + "; set one, or use \"none\"")
         }
         var definition = ChurnLabel.noHoldoutPurchase
         if let value = keys["churnDefinition"] {

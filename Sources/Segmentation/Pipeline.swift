@@ -314,8 +314,7 @@ public enum Pipeline {
         }
         var split = whole
         split.calibrationEnd = calibrationEnd
-        var unmatched = 0
-        let both = try CustomerSummary.summaries(log, options: [whole, split], unmatchedRefunds: &unmatched)
+        let (both, unmatched) = try CustomerSummary.summaries(log, options: [whole, split])
         return (both[1], both[0], unmatched)
     }
 
@@ -326,7 +325,9 @@ public enum Pipeline {
 
 /// The logistic churn model asked for without a calibration end to define its labels.
 struct ChurnWithoutHoldout: Error, CustomStringConvertible {
-    var description: String { "models.churn \"logistic\" needs period.calibrationEnd: its labels are purchases in the holdout window after it" }
+    /// The rule, as validation and the pipeline both state it.
+    static let rule = "\"logistic\" needs period.calibrationEnd: its labels are purchases in the holdout window after it"
+    var description: String { "models.churn " + Self.rule }
 }
 
 /// A calibration end in the observation end's period or later, which a job can only show

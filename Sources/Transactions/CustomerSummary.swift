@@ -101,20 +101,17 @@ extension CustomerSummary {
     /// calibration split), made one after the other on the same per-customer fold states:
     /// at 10M customers those are 640 MB, and memory the process already holds is refilled
     /// far faster than fresh memory is faulted in.
-    public static func summaries(_ log: TransactionLog, options: [SummaryOptions]) throws -> [CustomerSummary] {
-        var unmatched = 0
-        return try summaries(log, options: options, unmatchedRefunds: &unmatched)
-    }
-
-    /// The same, with how many refunds had no purchase to reduce in the first summary.
-    public static func summaries(_ log: TransactionLog, options: [SummaryOptions], unmatchedRefunds: inout Int) throws -> [CustomerSummary] {
+    /// Also returns, as `summarize` does, how many refunds had no purchase to reduce, in the
+    /// first summary.
+    public static func summaries(_ log: TransactionLog, options: [SummaryOptions]) throws
+        -> (summaries: [CustomerSummary], unmatchedRefunds: Int)
+    {
         let folds = CustomerFolds(count: log.customerIDs.count)
         var counts = [Int](repeating: 0, count: options.count)
         let made = try options.indices.map { i in
             try make(log, options[i], &counts[i], folds: folds, releasing: i == options.count - 1)
         }
-        unmatchedRefunds = counts.first ?? 0
-        return made
+        return (made, counts.first ?? 0)
     }
 
     /// `folds`: states to reuse (made when nil); `releasing`: give their memory back as the

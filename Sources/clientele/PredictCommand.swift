@@ -167,9 +167,9 @@ struct PredictCommand: ParsableCommand {
     /// a year): their series is summed term by term with a bound on its tail, equal to direct
     /// sums to 1e-9 there (tested), and refused where the terms run out.
     private func checkResidualRate(_ column: String, perPeriod: Bool) throws {
-        let (least, per) = perPeriod ? (1e-5, "per period") : (1e-4, "per month")
+        let (least, stated) = perPeriod ? (1e-5, "0.00001 per period") : (1e-4, "0.0001 per month")
         guard let discountRate, discountRate < least else { return }
-        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(String(format: "%.5f", least).replacingOccurrences(of: "0+$", with: "", options: .regularExpression)) \(per)")
+        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(stated)")
     }
 
     /// BG/BB counts whole opportunities: a horizon between two is refused rather than cut to

@@ -121,7 +121,7 @@ import Testing
     /// threads whose calibration end leaves customers out, and for logs out of date order.
     @Test func summariesOnSharedFoldsEqualEachMadeAlone() throws {
         func check(_ log: TransactionLog, _ options: [SummaryOptions]) throws {
-            let shared = try CustomerSummary.summaries(log, options: options)
+            let shared = try CustomerSummary.summaries(log, options: options).summaries
             #expect(shared.count == options.count)
             for (summary, option) in zip(shared, options) {
                 let alone = try CustomerSummary(log: log, options: option)
