@@ -22,16 +22,7 @@ struct Clientele: ParsableCommand {
                       SubmitCommand.self, WorkerCommand.self, StatusCommand.self, RunCommand.self, DemoCommand.self, ExportCommand.self]
     )
 
-    /// What needs no large memory: the queue's `submit` and `status`, `doctor`, the top-level
-    /// help and the version. They skip the start again with huge pages
-    /// (`MemoryReuse.restartWithHugePages`), which would double their start-up time for nothing.
-    static let smallCommands = Set(([SubmitCommand.self, StatusCommand.self, DoctorCommand.self] as [any ParsableCommand.Type])
-        .compactMap { $0.configuration.commandName } + ["help", "-h", "--help", "--version"])
-
     static func main() {
-        if let command = CommandLine.arguments.dropFirst().first, !smallCommands.contains(command) {
-            MemoryReuse.restartWithHugePages()
-        }
         MemoryReuse.keepFreedMemory()
         BLASLibrary.keepCallsOnTheirThread()
         main(nil)

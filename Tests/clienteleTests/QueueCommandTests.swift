@@ -29,7 +29,7 @@ import Testing
     }
 
     /// A worker in the background; its standard error is collected in a file.
-    func startWorker(_ queue: String, _ extra: [String], environment: [String: String]? = nil) throws -> (Process, URL) {
+    func startWorker(_ queue: String, _ extra: [String]) throws -> (Process, URL) {
         let log = URL(fileURLWithPath: queue + "-worker-\(UUID().uuidString).log")
         #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
         let process = Process()
@@ -37,7 +37,6 @@ import Testing
         process.arguments = ["worker", "--queue", queue, "--poll-interval", "0.05"] + extra
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
-        if let environment { process.environment = environment }
         try process.run()
         return (process, log)
     }
@@ -245,31 +244,6 @@ import Testing
                 worker.waitUntilExit()
                 return
             }
-            #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
-        }
-    }
-
-    /// Where the kernel gives huge pages only to memory that asks for them, a worker starts
-    /// itself again at once with glibc's huge-page tunable, under the same process id (its
-    /// leases name it); a choice the environment already makes is left as it is.
-    @Test func aWorkerAsksForHugePagesUnlessItsEnvironmentChose() throws {
-        let mode = (try? String(contentsOfFile: "/sys/kernel/mm/transparent_hugepage/enabled", encoding: .utf8)) ?? ""
-        for given in [nil, "glibc.malloc.hugetlb=0"] as [String?] {
-            let queue = try makeQueue()
-            var environment = ProcessInfo.processInfo.environment
-            environment["GLIBC_TUNABLES"] = given
-            let (worker, _) = try startWorker(queue, [], environment: environment)
-            /// The worker's environment as its current program started with it.
-            func tunables() -> String? {
-                guard let data = FileManager.default.contents(atPath: "/proc/\(worker.processIdentifier)/environ") else { return nil }
-                return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-                    .first { $0.hasPrefix("GLIBC_TUNABLES=") }.map { String($0.dropFirst("GLIBC_TUNABLES=".count)) }
-            }
-            let expected = given ?? (mode.contains("[madvise]") ? "glibc.malloc.hugetlb=1" : nil)
-            #expect(waitUntil { FileManager.default.fileExists(atPath: queue + "/incoming") && tunables() == expected },
-                    "GLIBC_TUNABLES given \(given ?? "none"): \(tunables() ?? "none")")
-            worker.terminate()
-            worker.waitUntilExit()
             #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
         }
     }
