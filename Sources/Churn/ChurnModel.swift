@@ -85,25 +85,27 @@ public struct ChurnModel: Codable, Sendable, Equatable {
     /// than fitting and cross-validating apart. `designReleased` is called once the design is
     /// gone (before the metrics), for a caller that waits to start other large work. The fit
     /// is the same optimum whatever the order of the rows; only the rounding of its sums
-    /// differs.
-    public static func fit(features: FeatureMatrix, labels: [Double], specification: FeatureSpecification,
+    /// differs. The features are the fit's own: with cross-validation they are dropped with
+    /// the design, so that a caller that hands over its only copy (summary columns and all)
+    /// has that memory back before the metrics.
+    public static func fit(features: consuming FeatureMatrix, labels: [Double], specification: FeatureSpecification,
                            label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
                            dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date(),
                            crossValidation: CrossValidation? = nil, designReleased: (() -> Void)? = nil) throws -> ChurnModel {
         guard let crossValidation else {
-            let (transform, fit) = try fitLogistic(features, labels, penalty: penalty, classWeights: classWeights)
+            let (transform, fit) = try fitLogistic(copy features, labels, penalty: penalty, classWeights: classWeights)
             designReleased?()
-            return make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
+            return make(transform: transform, fit: fit, features: copy features, labels: labels, specification: specification,
                         label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                         dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
         }
         let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: crossValidation.folds, seed: crossValidation.seed)
-        let transform = try FeatureTransform(fitting: features)
+        let transform = try FeatureTransform(fitting: copy features)
         var model: ChurnModel
         let outOfFold: [Double]
         do {
             // The design is dropped before the metrics, which sort several copies of the scores.
-            let fold = ChurnEvaluation.FoldDesign(features: features, labels: labels, layout: layout, transform: transform,
+            let fold = ChurnEvaluation.FoldDesign(features: copy features, labels: labels, layout: layout, transform: transform,
                                   classWeights: classWeights, compressing: crossValidation.compressing,
                                                     historyOf: crossValidation.historyOf)
             var regression = LogisticRegression(penalty: penalty)
@@ -111,12 +113,13 @@ public struct ChurnModel: Codable, Sendable, Equatable {
             let fit = try regression.fit(
                 design: fold.design, rows: fold.layout.ranges, labels: fold.labels, weights: fold.caseWeights,
                 penaltyScales: nil, start: nil, names: ["intercept"] + features.names)
-            model = make(transform: transform, fit: fit, features: features, labels: labels, specification: specification,
+            model = make(transform: transform, fit: fit, features: copy features, labels: labels, specification: specification,
                          label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
                          dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
             outOfFold = try ChurnEvaluation.outOfFoldProbabilities(fold, penalty: penalty, classWeights: classWeights,
                                                                    start: fit.coefficients, initial: fit.partials)
         }
+        _ = consume features
         designReleased?()
         model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,
                                            purchaseScores: crossValidation.purchaseScores,

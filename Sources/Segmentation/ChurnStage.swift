@@ -23,8 +23,11 @@ struct ChurnOutcome {
 
     /// `scoringHistories` gives the scoring summary's distinct histories (when they are ready);
     /// the calibration window's come with the purchase model. `designReleased` is called once
-    /// the fit's design is dropped, before the metrics and the scoring.
-    init(_ settings: ModelSettings, fitting: CustomerSummary, scoring: CustomerSummary,
+    /// the fit's design is dropped, before the metrics and the scoring. `fitting` is taken
+    /// over: once the labels and features are made from it, the stage holds no copy, and a
+    /// caller that handed over its own has the calibration summary's columns freed with the
+    /// design, before the metrics and whatever runs beside them need memory.
+    init(_ settings: ModelSettings, fitting: consuming CustomerSummary, scoring: CustomerSummary,
          scoringHistories: () throws -> PurchaseHistories, purchase: PurchaseModelFit,
          createdAt: Date, clienteleVersion: String, designReleased: (() -> Void)? = nil) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
@@ -34,6 +37,8 @@ struct ChurnOutcome {
         let scores = try purchaseScore.scores(purchase.histories)
         let specification = try FeatureSpecification.choose(requested: nil, summary: fitting, purchaseModel: purchaseScore, attributes: nil)
         let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
+        let (customers, timeUnit) = (fitting.count, fitting.unit)
+        _ = consume fitting
         var crossValidation: ChurnModel.CrossValidation?
         if settings.churnFolds > 0 {
             var labelProbability: [Double]?
@@ -43,9 +48,12 @@ struct ChurnOutcome {
             crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed, purchaseScores: scores,
                                     purchaseModelProbability: labelProbability, historyOf: purchase.histories.customerRows)
         }
-        let model = try ChurnModel.fit(features: features, labels: labels, specification: specification,
+        // Without cross-validation the deciles are in sample, on the features kept for them;
+        // with it, the fit takes the only copy and drops it with its design.
+        let inSample = crossValidation == nil ? features : nil
+        let model = try ChurnModel.fit(features: consume features, labels: labels, specification: specification,
                                        label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
-                                       timeUnit: fitting.unit.rawValue, dataFingerprint: "",
+                                       timeUnit: timeUnit.rawValue, dataFingerprint: "",
                                        clienteleVersion: clienteleVersion, createdAt: createdAt,
                                        crossValidation: crossValidation, designReleased: designReleased)
         self.model = model
@@ -55,11 +63,11 @@ struct ChurnOutcome {
             deciles = evaluation.logistic.deciles
             deciledOutOfFold = true
         } else {
-            deciles = ScoreMetrics(scores: try model.probabilities(features), labels: labels, isProbability: true).deciles
+            deciles = ScoreMetrics(scores: try model.probabilities(inSample!), labels: labels, isProbability: true).deciles
             deciledOutOfFold = false
         }
         let churned = Int(labels.reduce(0, +))
-        var line = "churn: \(settings.churnDefinition): \(churned) of \(labels.count) customers; logistic regression, \(model.iterations) iterations"
+        var line = "churn: \(settings.churnDefinition): \(churned) of \(customers) customers; logistic regression, \(model.iterations) iterations"
         if let evaluation = model.evaluation {
             line += String(format: "; %d-fold AUC %.4f, top-decile lift %.2f", evaluation.folds, evaluation.logistic.auc, evaluation.logistic.deciles[0].lift)
         }

@@ -121,7 +121,7 @@ public enum Pipeline {
             return (fitting, scoring, log.transactionCount)
         }()
         // What `clientele fit` records for the same summary written as CSV.
-        let pendingFingerprint = Background { fitting.fingerprint }
+        let pendingFingerprint = Background { [fitting] in fitting.fingerprint }
         // The scoring summary's distinct histories, grouped while the purchase model groups
         // and fits the calibration window's: the scoring and the churn model's scoring read them.
         let pendingHistories = job.period.calibrationEnd == nil ? nil : Background {
@@ -152,16 +152,25 @@ public enum Pipeline {
             model: job.models.purchase.rawValue, fit: purchase.fit, customers: fitting.count, timeUnit: job.period.unit.rawValue,
             dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
         clock.note("\(job.models.purchase.rawValue): \(parameters(purchase.fit)), log-likelihood \(purchase.fit.logLikelihood)\(purchase.fit.converged ? "" : " (not converged)")")
+        // The report's calibration chart is the last reader of the calibration summary but
+        // the churn model and the spend model: it is made now, so that the summary's columns
+        // go with the churn model's design (below) instead of lasting to the end.
+        let pendingCalibration = Background { [fitting] in
+            CalibrationCheck(fitting, histories: purchase.histories, model: purchase.model)
+        }
 
         var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
         // Signalled when the churn model has dropped its design, or has ended (either way).
         let churnDesignReleased = DispatchSemaphore(value: 0)
         if job.models.churn == .logistic {
             let models = job.models
+            // The churn model takes its own copy out, so that it alone holds the summary once
+            // this scope has dropped its own, and drops it with its design.
+            let churnFitting = Handoff(fitting)
             pendingChurn = Background {
                 defer { churnDesignReleased.signal() }
                 return StageClock.timed("churn model") {
-                    try ChurnOutcome(models, fitting: fitting, scoring: scoring, scoringHistories: scoringHistories,
+                    try ChurnOutcome(models, fitting: churnFitting.take(), scoring: scoring, scoringHistories: scoringHistories,
                                      purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion,
                                      designReleased: { churnDesignReleased.signal() })
                 }
@@ -180,6 +189,7 @@ public enum Pipeline {
                 dataFingerprint: "", clienteleVersion: clienteleVersion, createdAt: createdAt))
             clock.note("gamma-gamma: \(parameters(fitted.fit))\(fitted.leftOut > 0 ? "; \(fitted.leftOut) repeat buyers without positive spend left out" : "")")
         }
+        _ = consume fitting
 
         let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
@@ -268,7 +278,7 @@ public enum Pipeline {
             StageClock.timed("report") {
                 let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,
-                                        calibration: CalibrationCheck(fitting, histories: purchase.histories, model: purchase.model),
+                                        calibration: pendingCalibration.value,
                                         aliveMap: AliveMap(scoring, model: purchase.model), churn: churn)
                 try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
             }
@@ -451,6 +461,17 @@ struct FeatureColumns {
     }
 
     subscript(name: String) -> [Double]? { columns[name] }
+}
+
+/// A value handed to the one thread that takes it out, so that from then on that thread holds
+/// the only copy of it that the handing scope made (and can drop it when done).
+final class Handoff<Value>: @unchecked Sendable {
+    private var value: Value?
+
+    init(_ value: Value) { self.value = value }
+
+    /// The value; a second call is a programming error.
+    func take() -> Value { value.take()! }
 }
 
 /// A value computed on a thread of its own while the pipeline goes on; `value` waits for it.
