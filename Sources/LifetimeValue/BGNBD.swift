@@ -102,8 +102,8 @@ public struct BGNBD: Sendable, Equatable {
         future(frequency: x, T: T).probabilitiesOfPurchases(below: n, in: t, alive: pAlive(frequency: x, recency: tx, T: T))
     }
 
-    /// P(fewer than n purchases in the next t | x, tₓ, T), Σₖ₌₀..ₙ₋₁ of `probabilityOfPurchases`
-    /// (the same bits) in O(n) rather than O(n²).
+    /// P(fewer than n purchases in the next t | x, tₓ, T), the sum of
+    /// `probabilitiesOfPurchases(below: n, …)`, in O(n) rather than O(n²).
     public func probabilityOfFewerPurchases(than n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
         probabilitiesOfPurchases(below: n, in: t, frequency: x, recency: tx, T: T).reduce(0, +)
     }
@@ -262,16 +262,29 @@ struct BetaGeometricFuture {
         return probabilityOfPurchases(n, in: t, below: below).probability
     }
 
-    /// P(X = 0), …, P(X = n − 1) in one pass, each the bits `probabilityOfPurchases` gives:
-    /// the negative binomial's running sum is shared, so that a sum over them (the probability
-    /// of fewer than n purchases) costs O(n) rather than O(n²).
+    /// P(X = 0), …, P(X = n − 1) in one pass, equal to `probabilityOfPurchases` count by count
+    /// to 1e-10 (or 1e-13 where a small probability takes the rounding of 1 − P(N ≤ n), which
+    /// both share): the negative binomial's probabilities come from its recurrence
+    /// (`addNegativeBinomialProbabilities`) and the beta ratios from theirs,
+    /// B(a, b+k+1)/B(a, b) = B(a, b+k)/B(a, b) · (b+k)/(a+b+k) and
+    /// B(a+1, b+k) = B(a, b+k) · a/(a+b+k), where one count takes nine log-gammas. A
+    /// thousand counts of CDNOW's 23,570 customers took 10 s that way.
     func probabilitiesOfPurchases(below n: Int, in t: Double) -> [Double] {
-        var below = 0.0
-        return (0..<max(0, n)).map { k in
-            let (probability, exactly) = probabilityOfPurchases(k, in: t, below: below)
-            below += exactly
-            return probability
+        guard n > 0 else { return [] }
+        var exactly = [Double](repeating: 0, count: n)
+        addNegativeBinomialProbabilities(into: &exactly, weight: 1, shape: shape, rate: rate, exposure: t)
+        var probabilities = [Double](repeating: 0, count: n)
+        probabilities[0] = exactly[0]
+        // P(N < k) and E(1−p)^(k−1) = B(a, b+k−1)/B(a, b) for the count k in hand.
+        var below = exactly[0], survival = 1.0
+        for k in 1..<n {
+            let j = Double(k - 1)
+            let more = max(0, 1 - below - exactly[k])
+            probabilities[k] = exactly[k] * survival + more * survival * (a / (a + b + j))
+            below += exactly[k]
+            survival *= (b + j) / (a + b + j)
         }
+        return probabilities
     }
 
     /// The same for a customer alive now with probability `alive` (who, if not, makes none):

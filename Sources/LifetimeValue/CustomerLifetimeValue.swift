@@ -23,8 +23,8 @@ public protocol PurchasePredicting: Sendable {
     /// P(exactly n purchases in the next t).
     func probabilityOfPurchases(_ n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> Double
     /// P(exactly 0, …, n − 1 purchases in the next t), in one pass where the counts share their
-    /// work (O(n), not O(n²)): each the bits `probabilityOfPurchases` gives for BG/NBD and
-    /// MBG/NBD, equal to it to 1e-10 for Pareto/NBD (a recurrence against lgamma).
+    /// work (O(n), not O(n²)): equal to `probabilityOfPurchases` count by count to 1e-10, or
+    /// 1e-13 absolute for small probabilities (the models' recurrences against its log-gammas).
     func probabilitiesOfPurchases(below n: Int, in t: Double, frequency: Double, recency: Double, T: Double) -> [Double]
     /// For each (frequency[k], T[k]): the purchases still to come over the whole remaining
     /// lifetime of a customer active at T, each discounted continuously at `delta` per unit of
