@@ -130,11 +130,12 @@ enum Special {
     /// ∂ ln tₙ/∂c = −Σₖ<ₙ 1/(c+k) and ∂ tₙ/∂z = n tₙ/z. Pareto/NBD's likelihood and the sBG
     /// model's discounted residual lifetime are both of this form once Euler's transformation
     /// has been applied. Returns nil if `maximumTerms` do not reach double precision (z within
-    /// about 10⁻⁵ of 1).
+    /// about 10⁻⁵ of 1), and outside b, c > 0, 0 ≤ z < 1: a search's trial parameters can
+    /// round z to 1 (Pareto/NBD with β below α's rounding and T about 1e-30 trapped here).
     static func hypergeometricUnitA(_ b: Double, _ c: Double, _ z: Double, maximumTerms: Int = 4_000_000)
         -> (log: Double, dB: Double, dC: Double, dZ: Double)?
     {
-        precondition(z >= 0 && z < 1 && c > 0 && b > 0, "needs b, c > 0 and 0 ≤ z < 1")
+        guard z >= 0, z < 1, c > 0, b > 0, b.isFinite, c.isFinite else { return nil }
         var term = 1.0, sum = 1.0
         var harmonicB = 0.0, harmonicC = 0.0
         var sumB = 0.0, sumC = 0.0, sumN = 0.0

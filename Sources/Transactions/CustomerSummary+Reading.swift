@@ -70,7 +70,7 @@ extension CustomerSummary {
                 let value = try number(index)
                 guard value >= 0, value.rounded() == value, value < 1e15 else {
                     throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                         "\(value) is not a count (a whole number ≥ 0)")
+                                                         "\(value) is not a count (a whole number from 0 to 10¹⁵)")
                 }
                 return Int(value)
             }

@@ -27,9 +27,9 @@ public enum RetentionTable {
                 func whole(_ i: Int) throws -> Double {
                     let field = fields[i]
                     guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start),
-                          value >= 0, value.rounded() == value else {
+                          value >= 0, value.rounded() == value, value < 1e15 else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[i]),
-                                                             "\(records.scanner.quoted(field)) is not a count (a whole number ≥ 0)")
+                                                             "\(records.scanner.quoted(field)) is not a count (a whole number from 0 to 10¹⁵)")
                     }
                     return value
                 }

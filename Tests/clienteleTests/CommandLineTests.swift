@@ -430,6 +430,11 @@ import Testing
         try "year,active\n0,1000\n1,800\n2,900\n".write(toFile: bad, atomically: true, encoding: .utf8)
         let refused = try run(["fit", "sbg", bad, "--output", directory.appendingPathComponent("never.json").path])
         #expect(refused.standardError == "Error: \(bad):4: column \"active\": 900 active after 800 the period before: survivors cannot increase\n")
+        // Counts beyond 64-bit integers used to trap (SIGILL, no message).
+        try "period,active\n0,1e19\n1,6e18\n2,4e18\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let huge = try run(["fit", "sbg", bad, "--output", directory.appendingPathComponent("never.json").path])
+        #expect(huge.status == 1 && huge.standardError == "Error: \(bad):2: column \"active\": \"1e19\" is not a count (a whole number from 0 to 10¹⁵)\n",
+                "\(huge.status) \(huge.standardError)")
         // The table's periods are 0…12: a calibration past them is refused, not fitted on all 12.
         let never = directory.appendingPathComponent("never.json").path
         let beyond = try run(["fit", "sbg", "datasets/retention/fader_hardie_2007.csv", "--calibration-periods", "50", "--output", never])
