@@ -76,6 +76,42 @@ public enum BLASLibrary {
         return true
     }
 
+    /// The kernels OpenBLAS chose for this CPU (`openblas_get_corename`, e.g. "Haswell"), or
+    /// nil with the reference BLAS.
+    public static var coreName: String? {
+        symbol("openblas_get_corename").flatMap {
+            unsafeBitCast($0, to: (@convention(c) () -> UnsafePointer<CChar>?).self)().map { String(cString: $0) }
+        }
+    }
+
+    /// The instruction-set flags of the CPU (`/proc/cpuinfo`'s first "flags" line; empty
+    /// where that does not exist).
+    public static var cpuFlags: Set<String> {
+        guard let cpuinfo = fopen("/proc/cpuinfo", "r") else { return [] }
+        defer { fclose(cpuinfo) }
+        var line = [CChar](repeating: 0, count: 1 << 14)
+        while fgets(&line, Int32(line.count), cpuinfo) != nil {
+            let length = line.firstIndex(of: 0) ?? line.count
+            let text = String(decoding: line[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("flags"), let colon = text.firstIndex(of: ":") else { continue }
+            return Set(text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+        }
+        return []
+    }
+
+    /// The kernels to ask OpenBLAS for (its `OPENBLAS_CORETYPE`) when it has fallen back to
+    /// its generic ones, "Prescott" (SSE3), on a CPU newer than it knows: OpenBLAS 0.3.21 does
+    /// so on the Xeon of the README's "Performance" (family 6, model 207), which has AVX-512.
+    /// "SkylakeX" for a CPU with AVX-512 (F, CD, BW, DQ, VL), "Haswell" for one with AVX2 and
+    /// FMA; nil when OpenBLAS chose other kernels, when the environment already names a core
+    /// type, or when the CPU has neither.
+    public static func betterCoreType(chosen: String?, cpuFlags flags: Set<String>, requested: String?) -> String? {
+        guard requested == nil, chosen?.lowercased() == "prescott" else { return nil }
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
+        if flags.contains("avx2"), flags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
     /// One line: `OpenBLAS 0.3.21 … (1 thread per call), /usr/lib/…/libblas.so.3` or `reference BLAS, …`.
     public static var description: String {
         let file = loadedFiles.first ?? "no BLAS file found in the memory map"

@@ -170,7 +170,9 @@ import Testing
 
     /// Spend that grows with frequency breaks the model's assumption: the likelihood then has
     /// an optimum whose intervals span dozens of orders of magnitude (here γ's, 10^-7…10^18),
-    /// which is refused as not identified instead of reported as a fit.
+    /// which is refused as not identified instead of reported as a fit. (With OpenBLAS's
+    /// generic kernels the search ends where the Hessian no longer factors: refused as not
+    /// identified all the same.)
     @Test func anEstimateWithAnIntervalOfNoInformationIsRefused() throws {
         let frequency = (0..<2000).map { Double(1 + $0 % 30) }
         let monetary = frequency.indices.map { i in
@@ -180,6 +182,7 @@ import Testing
             try GammaGamma.fit(frequency: frequency, monetaryValue: monetary)
         } throws: { error in
             "\(error)".hasSuffix("spans a factor of more than 10^17: the parameters are not identified by the data")
+                || "\(error)".hasSuffix("is not positive definite (matrix is not positive definite at column 3): the parameters are not identified by the data")
         }
         // The same spend, independent of frequency, is fitted.
         let shuffled = monetary.indices.map { monetary[($0 * 7 + 3) % monetary.count] }

@@ -106,13 +106,19 @@ import Testing
     }
 
     /// 10% lost after one period and everyone after two: the likelihood rises for ever as α
-    /// and β grow. The search runs out of iterations still climbing, which is no optimum,
-    /// however small the gradient has become on the way.
+    /// and β grow. Where the search stops depends on the last bits of the BLAS's sums: with
+    /// OpenBLAS's SkylakeX kernels it spends its budget of evaluations on line searches still
+    /// climbing, with its generic ones the Hessian stops factoring on the way (and before the
+    /// budget, it ran out of iterations). Either way it is no optimum, however small the
+    /// gradient has become, and is refused as not converged.
     @Test func aSearchThatRunsOutOfIterationsHasNotConverged() {
         #expect {
             try ShiftedBetaGeometric.fit(active: [1000, 900, 0])
         } throws: { error in
-            "\(error)".hasPrefix("the fit did not converge: after 500 iterations the gradient is ")
+            let text = "\(error)"
+            return text.hasPrefix("the fit did not converge: no maximum found in 1000 evaluations of the log-likelihood")
+                || text.hasPrefix("the fit did not converge: after 500 iterations the gradient is ")
+                || text.hasPrefix("the fit did not converge: the Hessian at the estimate is not positive definite")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LinearAlgebra
 
@@ -64,5 +65,20 @@ import Testing
         } else {
             #expect(description.hasPrefix("reference BLAS"))
         }
+    }
+
+    /// OpenBLAS 0.3.21 takes CPUs newer than it knows for a Prescott (SSE3 kernels); Clientele
+    /// then asks for the kernels the CPU's flags allow, and only then.
+    @Test func aGenericOpenBLASCoreIsReplacedByOneTheCPUCanRun() {
+        let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        #expect(BLASLibrary.betterCoreType(chosen: "Prescott", cpuFlags: avx512, requested: nil) == "SkylakeX")
+        #expect(BLASLibrary.betterCoreType(chosen: "Prescott", cpuFlags: ["sse3", "avx", "avx2", "fma"], requested: nil) == "Haswell")
+        #expect(BLASLibrary.betterCoreType(chosen: "Prescott", cpuFlags: ["sse3", "avx", "avx2"], requested: nil) == nil)
+        #expect(BLASLibrary.betterCoreType(chosen: "Prescott", cpuFlags: avx512.subtracting(["avx512vl", "fma"]), requested: nil) == nil)
+        #expect(BLASLibrary.betterCoreType(chosen: "Haswell", cpuFlags: avx512, requested: nil) == nil)
+        #expect(BLASLibrary.betterCoreType(chosen: "Prescott", cpuFlags: avx512, requested: "Prescott") == nil)
+        #expect(BLASLibrary.betterCoreType(chosen: nil, cpuFlags: avx512, requested: nil) == nil)
+        if BLASLibrary.isOpenBLAS { #expect(BLASLibrary.coreName?.isEmpty == false) } else { #expect(BLASLibrary.coreName == nil) }
+        #expect(BLASLibrary.cpuFlags.isEmpty == !FileManager.default.fileExists(atPath: "/proc/cpuinfo"))
     }
 }

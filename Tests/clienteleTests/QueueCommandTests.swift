@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import Testing
 
 /// `submit`, `worker` and `status` as separate processes on one queue directory: several
@@ -29,7 +30,7 @@ import Testing
     }
 
     /// A worker in the background; its standard error is collected in a file.
-    func startWorker(_ queue: String, _ extra: [String]) throws -> (Process, URL) {
+    func startWorker(_ queue: String, _ extra: [String], environment: [String: String]? = nil) throws -> (Process, URL) {
         let log = URL(fileURLWithPath: queue + "-worker-\(UUID().uuidString).log")
         #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
         let process = Process()
@@ -37,6 +38,7 @@ import Testing
         process.arguments = ["worker", "--queue", queue, "--poll-interval", "0.05"] + extra
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
+        if let environment { process.environment = environment }
         try process.run()
         return (process, log)
     }
@@ -244,6 +246,32 @@ import Testing
                 worker.waitUntilExit()
                 return
             }
+            #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
+        }
+    }
+
+    /// Where OpenBLAS fell back to its generic kernels on a CPU with AVX2 or AVX-512, a worker
+    /// starts itself again at once with `OPENBLAS_CORETYPE` naming better ones, under the same
+    /// process id (its leases name it); a core type the environment names is left as it is.
+    @Test func aWorkerAsksOpenBLASForKernelsThatFitItsCPU() throws {
+        // What this process's OpenBLAS chose, unless its own environment chose for it.
+        let inherited = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        let expected = BLASLibrary.betterCoreType(chosen: BLASLibrary.coreName, cpuFlags: BLASLibrary.cpuFlags, requested: nil)
+        for given in (inherited == nil ? [nil, "Haswell"] : ["Haswell"]) as [String?] {
+            let queue = try makeQueue()
+            var environment = ProcessInfo.processInfo.environment
+            environment["OPENBLAS_CORETYPE"] = given
+            let (worker, _) = try startWorker(queue, [], environment: environment)
+            /// The worker's environment as its current program started with it.
+            func coreType() -> String? {
+                guard let data = FileManager.default.contents(atPath: "/proc/\(worker.processIdentifier)/environ") else { return nil }
+                return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                    .first { $0.hasPrefix("OPENBLAS_CORETYPE=") }.map { String($0.dropFirst("OPENBLAS_CORETYPE=".count)) }
+            }
+            #expect(waitUntil { FileManager.default.fileExists(atPath: queue + "/incoming") && coreType() == (given ?? expected) },
+                    "OPENBLAS_CORETYPE given \(given ?? "none"): \(coreType() ?? "none")")
+            worker.terminate()
+            worker.waitUntilExit()
             #expect(worker.terminationReason == .exit && worker.terminationStatus == 0)
         }
     }
