@@ -232,7 +232,17 @@ public struct BGNBD: Sendable, Equatable {
 /// c/(a−1) · [1 − (1−z)^(a−1) ₂F₁(upper, a−1; c; z)] with z = t/(α+T+t): the expectation
 /// shared by BG/NBD and MBG/NBD once Euler's transformation has been applied (see BGNBD's
 /// header), 1 − (…) taken by expm1 when the product is near 1 (small t).
+///
+/// At a = 1 the closed form is 0/0 (c/0 · [1 − 1]), and it loses digits within about 1e-8
+/// of it; within 1e-6 the expectation, smooth in a, is interpolated between a = 1 ∓ 2·10⁻⁶
+/// (upper and c moving with a), exact to about 1e-11. An earlier version gave 0 at a = 1.
 func betaGeometricExpectation(t: Double, T: Double, alpha: Double, a: Double, upper: Double, c: Double) -> Double {
+    if abs(a - 1) < 1e-6 {
+        let (low, high) = (1 - 2e-6, 1 + 2e-6)
+        let below = betaGeometricExpectation(t: t, T: T, alpha: alpha, a: low, upper: upper + (low - a), c: c + (low - a))
+        let above = betaGeometricExpectation(t: t, T: T, alpha: alpha, a: high, upper: upper + (high - a), c: c + (high - a))
+        return below + (a - low) / (high - low) * (above - below)
+    }
     let z = t / (alpha + T + t)
     guard let series = Special.logHypergeometric2F1(upper, a - 1, c, z) else { return .nan }
     let logProduct = (a - 1) * log1p(-z) + series.log

@@ -71,6 +71,23 @@ import Testing
         }
     }
 
+    /// The expectation's closed form is 0/0 at a = 1 exactly, where it gave 0 purchases (and
+    /// 0 CLV): it is now continuous through a = 1 and equals Σ n P(n) there.
+    @Test func expectedPurchasesAreContinuousThroughAEqualToOne() throws {
+        for make in [{ try BGNBD(r: 0.24, alpha: 4.4, a: $0, b: 2.4) as any PurchasePredicting },
+                     { try MBGNBD(r: 0.24, alpha: 4.4, a: $0, b: 2.4) as any PurchasePredicting }] {
+            for h in Self.histories {
+                let at = try make(1).expectedPurchases(in: 52, frequency: h.x, recency: h.tx, T: h.T)
+                let below = try make(1 - 1e-5).expectedPurchases(in: 52, frequency: h.x, recency: h.tx, T: h.T)
+                let above = try make(1 + 1e-5).expectedPurchases(in: 52, frequency: h.x, recency: h.tx, T: h.T)
+                #expect(at > 0 && relativeDifference(at, (below + above) / 2) < 1e-8, "\(h): \(below) \(at) \(above)")
+                let counts = try make(1).probabilitiesOfPurchases(below: 3_000, in: 52, frequency: h.x, recency: h.tx, T: h.T)
+                let mean = counts.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+                #expect(relativeDifference(at, mean) < 1e-7, "\(h): \(at) vs Σ n P(n) = \(mean)")
+            }
+        }
+    }
+
     /// lifetimes' `probability_of_n_purchases_up_to_time(39, n)` for a new customer (the
     /// BG/NBD paper's eq. 8, and its MBG/NBD counterpart).
     @Test func newCustomerProbabilitiesEqualLifetimes() throws {
