@@ -155,12 +155,19 @@ struct ClusterCommand: ParsableCommand {
             labels: fit.labels, centroids: centroids, features: Array(zip(names, columns)),
             outcomes: .init(clv: column("clv", in: table), pAlive: column("p_alive", in: table),
                             churn: column("churn_probability", in: table)))
+        // The scores are taken before anything is written, so that a failure among them
+        // leaves the outputs as they were; they are defined for 2 ≤ segments < rows (k equal to
+        // the rows, every row its own segment, is a fit without them).
+        let occupied = Set(fit.labels).count
+        let quality = occupied >= 2 && occupied < table.rowCount
+            ? try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed, threads: threads) : nil
         try writeOutputs(ids: table.ids, key: table.keyColumn ?? "row", labels: fit.labels,
                          label: { segmentProfiles[$0].label }, profiles: segmentProfiles)
         reportLine("k \(fit.k), inertia \(fit.inertia) (prepared space), \(fit.iterations) iterations\(fit.converged ? "" : " (not converged)"), \(fit.algorithm.rawValue), best of \(nInit) initializations")
-        if fit.k >= 2, Set(fit.labels).count >= 2 {
-            let quality = try ClusterQuality(data: data, labels: fit.labels, k: fit.k, seed: seed, threads: threads)
+        if let quality {
             reportLine("silhouette \(quality.silhouette), calinski-harabasz \(quality.calinskiHarabasz), davies-bouldin \(quality.daviesBouldin)")
+        } else if occupied >= 2 {
+            reportLine("no silhouette or other scores: every row is a segment of its own")
         }
         printSegments(segmentProfiles)
         reportLine("\(table.rowCount) customers → \(output)")

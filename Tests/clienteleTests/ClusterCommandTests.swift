@@ -91,6 +91,20 @@ extension CommandLineTests {
         #expect(outcome.status != 0)
         #expect(outcome.standardError.contains("2 points cannot form 3 clusters"))
     }
+
+    /// k equal to the rows is a fit (every row its own segment) without scores: it failed on
+    /// them after writing its outputs over the earlier ones.
+    @Test func clusterWithOneSegmentPerRowWritesItsFitWithoutScores() throws {
+        let directory = try temporaryDirectory()
+        let input = directory.appendingPathComponent("features.csv").path
+        try "customer_id,recency,frequency\na,1,2\nb,4,3\nc,9,1\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("out.csv").path
+        let outcome = try run(["cluster", input, "--k", "3", "--output", output])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("no silhouette or other scores: every row is a segment of its own"))
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(Set(rows.map { $0.split(separator: ",")[1] }).count == 3)
+    }
 }
 
 extension CommandLineTests {
