@@ -168,7 +168,7 @@ struct ChurnCommand: ParsableCommand {
         guard file.timeUnit == unit.value.rawValue else {
             throw CommandError("\(bgnbd) was fitted in \(file.timeUnit) but the summary is in \(unit.value.rawValue) (--unit)")
         }
-        guard let model = try file.purchaseModel() as? BGNBD else { throw CommandError("\(bgnbd) does not hold a BG/NBD model") }
+        guard let model = try CommandError.naming(bgnbd, { try file.purchaseModel() }) as? BGNBD else { throw CommandError("\(bgnbd) does not hold a BG/NBD model") }
         return model
     }
 

@@ -7,3 +7,18 @@ struct CommandError: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+extension CommandError {
+    /// What `body` makes of a file's contents, its failure prefixed with the file's path, so
+    /// that a command reading several (a purchase model and a spend model) says which one is
+    /// wrong: `gg.json: invalid model file: "gamma-gamma" is not a purchase model …`.
+    static func naming<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw CommandError("\(path): \(error)")
+        }
+    }
+}

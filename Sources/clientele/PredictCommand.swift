@@ -68,7 +68,7 @@ struct PredictCommand: ParsableCommand {
         let modelFile = try ModelFile.decode(try readWholeFile(model), source: model)
         if modelFile.model == "sbg" {
             guard summary == nil else { throw CommandError("\(model) is an sbg retention model: it projects a cohort and scores no summary (leave out \(summary!))") }
-            return try projectRetention(try modelFile.retentionModel(), cohort: Double(modelFile.customers))
+            return try projectRetention(try CommandError.naming(model) { try modelFile.retentionModel() }, cohort: Double(modelFile.customers))
         }
         guard let summary else { throw CommandError("\(model) is a \(modelFile.model) model: give the customer summary to score") }
         guard modelFile.timeUnit == "periods" || modelFile.timeUnit == unit.value.rawValue else {
@@ -81,12 +81,13 @@ struct PredictCommand: ParsableCommand {
         } else if modelFile.timeUnit == "periods", horizon > Self.longestPeriods {
             throw ValidationError("--horizon must be at most \(Int(Self.longestPeriods)) periods, got \(horizon)")
         }
-        let purchases = try modelFile.purchaseModel()
+        let purchases = try CommandError.naming(model) { try modelFile.purchaseModel() }
         // A month in the summary's unit; one opportunity for models fitted in periods.
         let monthLength = modelFile.timeUnit == "periods" ? 1 : CustomerLifetimeValue.monthLength(unit: unit.value.rawValue) ?? 1
         var spend: GammaGamma?
         if let spendModel {
-            spend = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel).spendModel()
+            let file = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel)
+            spend = try CommandError.naming(spendModel) { try file.spendModel() }
         }
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         if modelFile.model == "bgbb" { try checkDiscrete(data) }

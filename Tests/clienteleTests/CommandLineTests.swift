@@ -205,6 +205,15 @@ import Testing
         let fit = try run(["fit", "bgnbd", summary, "--unit", "weeks", "--output", bgnbd])
         #expect(fit.status == 0, "\(fit.standardError)")
         #expect(try run(["fit", "gamma-gamma", summary, "--unit", "weeks", "--output", gg]).status == 0)
+        // Given two model files, a refusal names the one that is wrong.
+        let swapped = directory.appendingPathComponent("swapped.csv").path
+        let spendAsPurchases = try run(["predict", gg, summary, "--unit", "weeks", "--horizon", "52", "--output", swapped])
+        #expect(spendAsPurchases.status == 1 && spendAsPurchases.standardError.hasPrefix("Error: \(gg): invalid model file: \"gamma-gamma\" is not a purchase model"),
+                "\(spendAsPurchases.standardError)")
+        let purchasesAsSpend = try run(["predict", bgnbd, summary, "--unit", "weeks", "--horizon", "52", "--spend-model", bgnbd, "--output", swapped])
+        #expect(purchasesAsSpend.status == 1 && purchasesAsSpend.standardError.hasPrefix("Error: \(bgnbd): invalid model file: \"bgnbd\" is not a spend model"),
+                "\(purchasesAsSpend.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: swapped))
         let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bgnbd))) as! [String: Any]
         let parameters = model["parameters"] as! [String: Double]
         #expect(abs(parameters["r"]! - 0.2426) < 0.0005 && abs(parameters["b"]! - 2.4258) < 0.005)
