@@ -72,7 +72,7 @@ public struct BGNBD: Sendable, Equatable {
     /// P(alive) factor, which depends on x and T only.
     public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1)
+        return future(frequency: x, T: T).checked(betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - 1 - r, c: a + b + x - 1), over: t)
     }
 
     /// The probability that a customer with this history is still active at T.
@@ -310,6 +310,48 @@ struct BetaGeometricFuture {
         let more = max(0, 1 - below - exactly)
         let k = Double(n - 1), logB = Special.logBeta(a, b)
         return (exactly * exp(Special.logBeta(a, b + k) - logB) + more * exp(Special.logBeta(a + 1, b + k) - logB), exactly)
+    }
+
+    /// The closed form's `expectation`, kept when it lies where E[X] must: at least
+    /// P(N ≥ 1) (the first purchase is made by a live customer) and at most E[N] (a live
+    /// customer's purchases, X ≤ N). Outside, or not finite, it has lost its digits (BG/NBD at
+    /// r 1000, α 100, a 100, b 1 gave 6.9e77 purchases at T = 0.01 and 0 at T = 10, where
+    /// both are 1.0101), and the series is summed instead.
+    func checked(_ closed: Double, over t: Double) -> Double {
+        let atLeastOne = -expm1(-shape * log1p(t / rate)), mean = shape * t / rate
+        if closed.isFinite, closed >= atLeastOne * (1 - 1e-9), closed <= mean * (1 + 1e-9) { return closed }
+        return expectation(over: t) ?? .nan
+    }
+
+    /// E[X] = Σₖ≥₁ P(N ≥ k) E(1−p)^(k−1), summed by the negative binomial's and the beta
+    /// ratios' recurrences until the terms cannot change it: every term positive, so it holds
+    /// where the closed form's hypergeometric function loses its digits (r in the hundreds,
+    /// a far above b, T near 0). nil when the sum would take more than 10⁷ terms.
+    func expectation(over t: Double) -> Double? {
+        guard t > 0 else { return 0 }
+        let q = t / (rate + t), logQ = log(t) - log(rate + t)
+        var logP = -shape * log1p(t / rate)
+        // P(N ≥ 1), and P(N ≥ k) from it by subtracting P(N = k − 1) as k grows.
+        var atLeast = -expm1(logP)
+        var p = exp(logP)
+        var survival = 1.0, total = 0.0
+        var k = 1.0
+        let mean = shape * t / rate
+        while k < 1e7 {
+            total += atLeast * survival
+            if k > mean, atLeast * survival <= 1e-17 * total || atLeast <= 0 || survival <= 0 { return total }
+            // P(N = k) from P(N = k − 1); in logs while it is below e⁻⁷⁰⁰.
+            if p == 0 {
+                logP += log((shape + k - 1) / k) + logQ
+                p = logP < -700 ? 0 : exp(logP)
+            } else {
+                p *= (shape + k - 1) / k * q
+            }
+            atLeast = max(0, atLeast - p)
+            survival *= (b + k - 1) / (a + b + k - 1)
+            k += 1
+        }
+        return nil
     }
 
     /// P(still active after another t | active now) = Σₖ P(N = k) E(1−p)ᵏ, summed until the

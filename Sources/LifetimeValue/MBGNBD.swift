@@ -56,7 +56,7 @@ public struct MBGNBD: Sendable, Equatable, PurchasePredicting {
     /// The expected purchases in the next t of a customer alive at T.
     public func expectedPurchasesIfAlive(in t: Double, frequency x: Double, T: Double) -> Double {
         guard t > 0 else { return 0 }
-        return betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - r, c: a + b + x)
+        return future(frequency: x, T: T).checked(betaGeometricExpectation(t: t, T: T, alpha: alpha, a: a, upper: a + b - r, c: a + b + x), over: t)
     }
 
     public func pAlive(frequency x: Double, recency tx: Double, T: Double) -> Double {

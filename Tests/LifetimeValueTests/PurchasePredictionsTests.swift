@@ -88,6 +88,23 @@ import Testing
         }
     }
 
+    /// Where the closed form's hypergeometric function loses its digits (r in the hundreds or
+    /// α near 0 with a far above b, ages near 0), the expectation is summed from its series
+    /// instead: it gave 6.9e77, 0 or NaN purchases for parameters inside the tested range. The
+    /// reference is Σ n P(n) from the counts' own recurrences (and, for the first, mpmath's
+    /// 1.0101 from lifetimes' closed form at 50 digits).
+    @Test func expectedPurchasesHoldWhereTheClosedFormLosesItsDigits() throws {
+        let cases: [(BGNBD, Double)] = [(try BGNBD(r: 1000, alpha: 100, a: 100, b: 1), 0.01), (try BGNBD(r: 1000, alpha: 100, a: 100, b: 1), 10),
+                                        (try BGNBD(r: 0.01, alpha: 0.001, a: 1000, b: 1), 0.01)]
+        for (model, T) in cases {
+            let expected = model.expectedPurchases(in: 52, frequency: 0, recency: 0, T: T)
+            let counts = model.probabilitiesOfPurchases(below: 5_000, in: 52, frequency: 0, recency: 0, T: T)
+            let mean = counts.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+            #expect(expected.isFinite && relativeDifference(expected, mean) < 1e-8, "\(model) T = \(T): \(expected) vs Σ n P(n) = \(mean)")
+        }
+        #expect(abs(cases[0].0.expectedPurchases(in: 52, frequency: 0, recency: 0, T: 0.01) - 1.0101) < 1e-4)
+    }
+
     /// lifetimes' `probability_of_n_purchases_up_to_time(39, n)` for a new customer (the
     /// BG/NBD paper's eq. 8, and its MBG/NBD counterpart).
     @Test func newCustomerProbabilitiesEqualLifetimes() throws {
