@@ -326,7 +326,8 @@ struct BetaGeometricFuture {
     /// E[X] = Σₖ≥₁ P(N ≥ k) E(1−p)^(k−1), summed by the negative binomial's and the beta
     /// ratios' recurrences until the terms cannot change it: every term positive, so it holds
     /// where the closed form's hypergeometric function loses its digits (r in the hundreds,
-    /// a far above b, T near 0). nil when the sum would take more than 10⁷ terms.
+    /// a far above b, T near 0). nil when the sum would take more than 10⁸ terms (a few tenths
+    /// of a second: a mean of ten million purchases in the horizon).
     func expectation(over t: Double) -> Double? {
         guard t > 0 else { return 0 }
         let q = t / (rate + t), logQ = log(t) - log(rate + t)
@@ -337,9 +338,12 @@ struct BetaGeometricFuture {
         var survival = 1.0, total = 0.0
         var k = 1.0
         let mean = shape * t / rate
-        while k < 1e7 {
+        while k < 1e8 {
             total += atLeast * survival
-            if k > mean, atLeast * survival <= 1e-17 * total || atLeast <= 0 || survival <= 0 { return total }
+            // Past the mean, P(N = k) below 1e-20 leaves no mass that counts (what P(N ≥ k)
+            // still holds then is the rounding of the subtractions, which would never shrink,
+            // and P(N = k) itself sticks at the smallest subnormal instead of reaching 0).
+            if k > mean, p < 1e-20 || atLeast * survival <= 1e-17 * total || survival <= 0 { return total }
             // P(N = k) from P(N = k − 1); in logs while it is below e⁻⁷⁰⁰.
             if p == 0 {
                 logP += log((shape + k - 1) / k) + logQ
