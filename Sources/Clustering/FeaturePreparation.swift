@@ -196,6 +196,14 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
             let step = FittedFeatureStep.weight(specification.weight)
             apply(step, to: &column)
             fitted.append(step)
+            // A weight that takes the values past 1e150 overflows the squared distances
+            // between points (not always the inertia, which is within segments): the
+            // silhouette then read 0 and Calinski-Harabasz infinity for a weight of 1e308.
+            let largest = column.reduce(0.0) { max($0, abs($1)) }
+            guard largest <= 1e150 else {
+                throw ClusteringError.invalidArgument(
+                    "feature \"\(specification.name)\": weight \(specification.weight) takes its values to \(largest), where squared distances overflow; give a smaller weight")
+            }
         }
         return (fitted, column)
     }

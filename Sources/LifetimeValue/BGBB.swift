@@ -61,12 +61,20 @@ public struct BGBB: Sendable, Equatable {
         return (try BGBB(alpha: p[0], beta: p[1], gamma: p[2], delta: p[3]), result)
     }
 
+    /// The most opportunities a history may count: the likelihood and the predictions sum a
+    /// term per opportunity, and 10⁹ of them kept `fit` and `predict` busy for minutes (ten
+    /// years of daily opportunities are 3,653).
+    public static let mostPeriods = 10_000.0
+
     static func validate(_ data: PurchaseHistories) throws {
         for i in 0..<data.distinctCount {
             let (x, tx, n) = (data.frequency[i], data.recency[i], data.T[i])
-            guard tx.rounded() == tx, n.rounded() == n, x <= tx || (x == 0 && tx == 0) else {
+            guard tx.rounded() == tx, n.rounded() == n, x <= tx || (x == 0 && tx == 0), tx <= n else {
                 throw LifetimeValueError.invalidData(
                     "frequency \(x), recency \(tx), periods \(n) is not a discrete history (need whole numbers with frequency ≤ recency ≤ periods)")
+            }
+            guard n <= mostPeriods else {
+                throw LifetimeValueError.invalidData("periods \(n): BG/BB takes at most \(Int(mostPeriods)) opportunities per customer")
             }
         }
     }

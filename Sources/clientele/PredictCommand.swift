@@ -185,6 +185,9 @@ struct PredictCommand: ParsableCommand {
             guard tx.rounded() == tx, n.rounded() == n, x <= tx else {
                 throw CommandError("\(summary!): customer \(data.customerIDs[i]): frequency \(Int(x)), recency \(tx), periods \(n) is not a discrete history (need whole numbers with frequency ≤ recency ≤ periods), which bgbb scores")
             }
+            guard n <= BGBB.mostPeriods else {
+                throw CommandError("\(summary!): customer \(data.customerIDs[i]): periods \(n): bgbb takes at most \(Int(BGBB.mostPeriods)) opportunities per customer")
+            }
         }
     }
 

@@ -54,6 +54,22 @@ extension CommandLineTests {
         #expect(outcome.standardError == "Error: \(features):3: column \"w\": sample weight -1.0 is below 0; a weight is a number ≥ 0\n")
     }
 
+    /// A feature weight so large that squared distances overflow was fitted, with a
+    /// silhouette of 0 and an infinite Calinski-Harabasz; it is refused, the output untouched.
+    @Test func clusterRefusesAFeatureWeightThatOverflowsTheDistances() throws {
+        let directory = try temporaryDirectory()
+        let features = directory.appendingPathComponent("f.csv").path
+        try "customer_id,x,y\nA,1,1\nB,2,5\nC,3,2\n".write(toFile: features, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("a.csv").path
+        try "earlier\n".write(toFile: output, atomically: true, encoding: .utf8)
+        let outcome = try run(["cluster", features, "--k", "2", "--transform", "zscore", "--feature-weight", "x=1e308", "--output", output])
+        #expect(outcome.status == 1)
+        #expect(outcome.standardError.hasPrefix("Error: feature \"x\": weight 1e+308 takes its values to "), "\(outcome.standardError)")
+        #expect(outcome.standardError.hasSuffix("where squared distances overflow; give a smaller weight\n"))
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "earlier\n")
+        #expect(try run(["cluster", features, "--k", "2", "--transform", "zscore", "--feature-weight", "x=1e100", "--output", output]).status == 0)
+    }
+
     @Test func clusterAutoPrintsEveryK() throws {
         let directory = try temporaryDirectory()
         let output = directory.appendingPathComponent("assignments.csv").path

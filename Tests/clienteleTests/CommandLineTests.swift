@@ -413,6 +413,13 @@ import Testing
         try "frequency,recency,periods\n1,1,6\n3,2,6\n".write(toFile: impossible, atomically: true, encoding: .utf8)
         let histories = try run(["predict", "models/donations-bgbb.json", impossible, "--horizon", "3", "--output", never])
         #expect(histories.status == 1 && histories.standardError == "Error: \(impossible): customer 2: frequency 3, recency 2.0, periods 6.0 is not a discrete history (need whole numbers with frequency ≤ recency ≤ periods), which bgbb scores\n")
+        // A sum per opportunity: 10⁹ of them ran for minutes in predict and fit alike.
+        try "frequency,recency,periods\n1,1,6\n0,0,1e9\n".write(toFile: impossible, atomically: true, encoding: .utf8)
+        let endless = try run(["predict", "models/donations-bgbb.json", impossible, "--horizon", "3", "--output", never])
+        #expect(endless.status == 1 && endless.standardError == "Error: \(impossible): customer 2: periods 1000000000.0: bgbb takes at most 10000 opportunities per customer\n")
+        let endlessFit = try run(["fit", "bgbb", impossible, "--output", never])
+        #expect(endlessFit.status == 1 && endlessFit.standardError.contains("periods 1000000000.0: BG/BB takes at most 10000 opportunities per customer"),
+                "\(endlessFit.standardError)")
         let cohortBetween = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "2.5", "--output", never])
         #expect(cohortBetween.status == 64 && cohortBetween.standardError.contains("--horizon must be a whole number of periods for sbg, got 2.5"))
         let cohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "1e30", "--output", never])
