@@ -158,6 +158,7 @@ public enum Pipeline {
         let pendingCalibration = Background { [fitting] in
             CalibrationCheck(fitting, histories: purchase.histories, model: purchase.model)
         }
+        defer { _ = pendingCalibration.value }
 
         var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
         // Signalled when the churn model has dropped its design, or has ended (either way).
