@@ -330,32 +330,33 @@ struct BetaGeometricFuture {
     /// of a second: a mean of ten million purchases in the horizon).
     func expectation(over t: Double) -> Double? {
         guard t > 0 else { return 0 }
-        let q = t / (rate + t), logQ = log(t) - log(rate + t)
-        var logP = -shape * log1p(t / rate)
-        // P(N ≥ 1), and P(N ≥ k) from it by subtracting P(N = k − 1) as k grows.
-        var atLeast = -expm1(logP)
-        var p = exp(logP)
-        var survival = 1.0, total = 0.0
-        var k = 1.0
         let mean = shape * t / rate
-        while k < 1e8 {
-            total += atLeast * survival
-            // Past the mean, P(N = k) below 1e-20 leaves no mass that counts (what P(N ≥ k)
-            // still holds then is the rounding of the subtractions, which would never shrink,
-            // and P(N = k) itself sticks at the smallest subnormal instead of reaching 0).
-            if k > mean, p < 1e-20 || atLeast * survival <= 1e-17 * total || survival <= 0 { return total }
-            // P(N = k) from P(N = k − 1); in logs while it is below e⁻⁷⁰⁰.
-            if p == 0 {
-                logP += log((shape + k - 1) / k) + logQ
-                p = logP < -700 ? 0 : exp(logP)
-            } else {
-                p *= (shape + k - 1) / k * q
+        // P(N ≥ k) for the term k in hand: P(N ≥ 1) in full, then less each P(N = k − 1).
+        var atLeast = -expm1(-shape * log1p(t / rate))
+        var survival = 1.0, total = 0.0
+        var result: Double?, capped = false
+        // P(N = j) arrives for the term k = j + 1.
+        forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: t) { j, p in
+            if j > 0 {
+                atLeast = max(0, atLeast - p)
+                survival *= (b + Double(j) - 1) / (a + b + Double(j) - 1)
             }
-            atLeast = max(0, atLeast - p)
-            survival *= (b + k - 1) / (a + b + k - 1)
-            k += 1
+            guard j + 1 < 100_000_000 else {
+                capped = true
+                return false
+            }
+            total += atLeast * survival
+            // Past the mean, P(N = k − 1) below 1e-20 leaves no mass that counts (what
+            // P(N ≥ k) still holds then is the rounding of the subtractions, which would
+            // never shrink, and P(N = k) itself sticks at the smallest subnormal).
+            if Double(j + 1) > mean, p < 1e-20 || atLeast * survival <= 1e-17 * total || survival <= 0 {
+                result = total
+                return false
+            }
+            return true
         }
-        return nil
+        // The run also ends when P(N = k) reaches 0 past the mode: the mass is spent.
+        return capped ? nil : result ?? total
     }
 
     /// P(still active after another t | active now) = Σₖ P(N = k) E(1−p)ᵏ, summed until the

@@ -309,28 +309,40 @@ func negativeBinomialProbability(_ n: Int, shape: Double, rate: Double, exposure
     return exp(logP)
 }
 
-/// Adds weight · P(N = k) for k = 0 ..< values.count, N as in `negativeBinomialProbability`,
-/// by the recurrence P(k+1) = P(k) · (shape+k)/(k+1) · u/(rate+u). While P(k) is below e⁻⁷⁰⁰
-/// (a long wait before the mode when shape·ln(1 + u/rate) is large) the recurrence runs in
-/// logs and adds nothing; once past the mode, a P(k) that reaches 0 ends the run.
+/// Calls `body(k, P(N = k))` for k = 0, 1, 2, … (N as in `negativeBinomialProbability`, u > 0)
+/// by the recurrence P(k+1) = P(k) · (shape+k)/(k+1) · u/(rate+u), until `body` returns false.
+/// While P(k) is below e⁻⁷⁰⁰ (a long wait before the mode when shape·ln(1 + u/rate) is large)
+/// the recurrence runs in logs and gives 0; once past the mode, a P(k) that reaches 0 ends
+/// the run.
+func forEachNegativeBinomialProbability(shape: Double, rate: Double, exposure u: Double, _ body: (Int, Double) -> Bool) {
+    let q = u / (rate + u), logQ = log(u) - log(rate + u)
+    var logP = -shape * log1p(u / rate)
+    var k = 0
+    while logP < -700 {
+        guard body(k, 0) else { return }
+        logP += log((shape + Double(k)) / Double(k + 1)) + logQ
+        k += 1
+    }
+    var p = exp(logP)
+    while p > 0, body(k, p) {
+        p *= (shape + Double(k)) / Double(k + 1) * q
+        k += 1
+    }
+}
+
+/// Adds weight · P(N = k) for k = 0 ..< values.count (`forEachNegativeBinomialProbability`).
 func addNegativeBinomialProbabilities(into values: inout [Double], weight: Double, shape: Double, rate: Double, exposure u: Double) {
     guard !values.isEmpty else { return }
     guard u > 0 else {
         values[0] += weight
         return
     }
-    let q = u / (rate + u), logQ = log(u) - log(rate + u)
-    var logP = -shape * log1p(u / rate)
-    var k = 0
-    while k < values.count, logP < -700 {
-        logP += log((shape + Double(k)) / Double(k + 1)) + logQ
-        k += 1
-    }
-    var p = exp(logP)
-    while k < values.count, p > 0 {
-        values[k] += weight * p
-        p *= (shape + Double(k)) / Double(k + 1) * q
-        k += 1
+    values.withUnsafeMutableBufferPointer { values in
+        forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: u) { k, p in
+            guard k < values.count else { return false }
+            if p > 0 { values[k] += weight * p }
+            return true
+        }
     }
 }
 

@@ -22,19 +22,28 @@ public enum BLASLibrary {
     public static var loadedLAPACKFiles: [String] { mappedFiles { $0.contains("lapack") } }
 
     private static func mappedFiles(named matches: (String) -> Bool) -> [String] {
-        guard let maps = fopen("/proc/self/maps", "r") else { return [] }
-        defer { fclose(maps) }
         var files: [String] = []
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), maps) != nil {
-            let length = line.firstIndex(of: 0) ?? line.count
-            let text = String(decoding: line[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingTrailingNewline
-            guard let slash = text.firstIndex(of: "/") else { continue }
+        forEachLine(of: "/proc/self/maps") { text in
+            guard let slash = text.firstIndex(of: "/") else { return true }
             let path = String(text[slash...])
             let name = path.split(separator: "/").last.map(String.init) ?? path
             if matches(name), !files.contains(path) { files.append(path) }
+            return true
         }
         return files
+    }
+
+    /// Calls `body` with each line of a text file (without its newline) until it returns
+    /// false; nothing when the file cannot be opened. Lines are read with the C library, as
+    /// this module does not link Foundation.
+    private static func forEachLine(of path: String, _ body: (String) -> Bool) {
+        guard let file = fopen(path, "r") else { return }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 1 << 14)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let length = line.firstIndex(of: 0) ?? line.count
+            guard body(String(decoding: line[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).trimmingTrailingNewline) else { return }
+        }
     }
 
     /// The threads OpenBLAS may use for one call, or nil with the reference BLAS.
@@ -87,16 +96,13 @@ public enum BLASLibrary {
     /// The instruction-set flags of the CPU (`/proc/cpuinfo`'s first "flags" line; empty
     /// where that does not exist).
     public static var cpuFlags: Set<String> {
-        guard let cpuinfo = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(cpuinfo) }
-        var line = [CChar](repeating: 0, count: 1 << 14)
-        while fgets(&line, Int32(line.count), cpuinfo) != nil {
-            let length = line.firstIndex(of: 0) ?? line.count
-            let text = String(decoding: line[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard text.hasPrefix("flags"), let colon = text.firstIndex(of: ":") else { continue }
-            return Set(text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+        var flags: Set<String> = []
+        forEachLine(of: "/proc/cpuinfo") { text in
+            guard text.hasPrefix("flags"), let colon = text.firstIndex(of: ":") else { return true }
+            flags = Set(text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
+            return false
         }
-        return []
+        return flags
     }
 
     /// The kernels to ask OpenBLAS for (its `OPENBLAS_CORETYPE`) when it has fallen back to
@@ -110,6 +116,12 @@ public enum BLASLibrary {
         if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
         if flags.contains("avx2"), flags.contains("fma") { return "Haswell" }
         return nil
+    }
+
+    /// `betterCoreType` for this process: the kernels OpenBLAS chose, this CPU's flags and the
+    /// environment's `OPENBLAS_CORETYPE`.
+    public static var suggestedCoreType: String? {
+        betterCoreType(chosen: coreName, cpuFlags: cpuFlags, requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) })
     }
 
     /// One line: `OpenBLAS 0.3.21 … (1 thread per call), /usr/lib/…/libblas.so.3` or `reference BLAS, …`.

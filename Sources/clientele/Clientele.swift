@@ -51,9 +51,7 @@ struct Clientele: ParsableCommand {
     static func restartWithOpenBLASKernels() {
         #if os(Linux)
         let name = "OPENBLAS_CORETYPE"
-        guard let core = BLASLibrary.betterCoreType(chosen: BLASLibrary.coreName, cpuFlags: BLASLibrary.cpuFlags,
-                                                    requested: getenv(name).map { String(cString: $0) })
-        else { return }
+        guard let core = BLASLibrary.suggestedCoreType else { return }
         setenv(name, core, 1)
         // The binary by its own path first, so that the process keeps its name (`ps`, `top`
         // and the kernel's messages show the executed file's name, "exe" for the link);

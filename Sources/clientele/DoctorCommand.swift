@@ -25,8 +25,7 @@ struct DoctorCommand: ParsableCommand {
         print("cores: \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))")
         // `doctor` itself runs as started; the commands that compute start again with better
         // kernels where OpenBLAS fell back to its generic ones.
-        if let core = BLASLibrary.betterCoreType(chosen: BLASLibrary.coreName, cpuFlags: BLASLibrary.cpuFlags,
-                                                 requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }) {
+        if let core = BLASLibrary.suggestedCoreType {
             print("OpenBLAS kernels: \(BLASLibrary.coreName ?? "") (generic) on a CPU with \(core == "SkylakeX" ? "AVX-512" : "AVX2"); the commands that compute start again with OPENBLAS_CORETYPE=\(core)")
         }
     }
