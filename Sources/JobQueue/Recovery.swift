@@ -245,7 +245,7 @@ extension JobQueue {
                 abandoned = !(liveOwners?.contains(owner) ?? false)
             }
             if abandoned {
-                returnUnfiledEntry(name)
+                returnUnfiledEntry(name, identity: identity)
                 FileTree.removeTree("\(tmp)/\(name)")
             }
         }
@@ -255,14 +255,28 @@ extension JobQueue {
     /// regular file (`moveToFailed` moves such an entry in; a regular one is only linked and
     /// still sits in `running/`). Its owner died before the rename into `failed/`: the entry
     /// goes back to `incoming/`, where the next claim fails it again, rather than vanish
-    /// with the staging directory.
-    private func returnUnfiledEntry(_ name: String) {
+    /// with the staging directory. When the staged `error.json` was written, the attempt it
+    /// counted and the history before it go back too (the `.attempts` sidecar, as for a
+    /// requeued job), so that the final report counts that attempt and says how it ended.
+    private func returnUnfiledEntry(_ name: String, identity: WorkerIdentity) {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 3, parts[parts.count - 2] == "failed" else { return }
         let id = parts.dropLast(2).joined(separator: ".")
         let kept = "\(tmp)/\(name)/job.json"
         guard let facts = QueueFileSystem.facts(kept), !facts.isRegularFile, !isFinished(id),
               !QueueFileSystem.exists(runningJob(id)), !QueueFileSystem.exists("\(incoming)/\(id).json") else { return }
+        if let report = (try? QueueFileSystem.readFile("\(tmp)/\(name)/error.json", limit: 1 << 20))?
+            .flatMap({ QueueJSON.decode(FailureReport.self, from: $0) }) {
+            let ending = "attempt \(report.attempt): \(report.what) (its worker \(report.owner) died before filing the failure)"
+            let record = AttemptRecord(attempts: report.attempt, history: report.history + [ending])
+            let staged = staging(id, "attempts", identity)
+            unlink(staged)
+            // Without its record the entry still goes back: a lost count beats a lost entry.
+            if let bytes = try? QueueJSON.encode(record), (try? QueueFileSystem.createDurableFile(bytes, at: staged)) != nil,
+               rename(staged, attemptsPath(id)) != 0 {
+                unlink(staged)
+            }
+        }
         if rename(kept, "\(incoming)/\(id).json") == 0 { FileTree.syncDirectory(incoming) }
     }
 

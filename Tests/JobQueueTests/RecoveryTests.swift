@@ -193,6 +193,32 @@ import Testing
         #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
     }
 
+    /// The same, killed after the staged failure's error.json was written: the attempt it
+    /// counted and the history go back with the entry, and the final report counts on from them.
+    @Test func anUnfiledEntryKeepsItsAttemptHistory() throws {
+        let queue = try makeQueue()
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        let staged = "\(queue.tmp)/fifo.failed.\(dead.owner)"
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        #expect(mkfifo(staged + "/job.json", 0o644) == 0)
+        let earlier = FailureReport(job: "fifo", kind: .jobError, what: "the job is not a regular file: it is a FIFO", where: nil,
+                                    attempt: 2, maxAttempts: 3, owner: dead.owner, host: dead.host, pid: dead.pid, failedAt: 0,
+                                    history: ["attempt 1: worker w-1 sent no heartbeat for 60 s"])
+        try Data(try QueueJSON.encode(earlier)).write(to: URL(fileURLWithPath: staged + "/error.json"))
+        _ = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(names(queue.incoming) == ["fifo.attempts", "fifo.json"])
+        #expect(names(queue.tmp).isEmpty)
+
+        let summary = drainingWorker(queue, ScriptedRunner(.copy)).run()
+        #expect(summary.failed == 1)
+        let report = try #require(errorReport(queue, "fifo"))
+        #expect(report.attempt == 3)
+        #expect(report.history.count == 2)
+        #expect(report.history.first == "attempt 1: worker w-1 sent no heartbeat for 60 s")
+        #expect(report.history.last?.hasPrefix("attempt 2: the job is not a regular file: it is a FIFO (its worker \(dead.owner) died") == true)
+        #expect(names(queue.incoming).isEmpty && names(queue.running).isEmpty && names(queue.tmp).isEmpty)
+    }
+
     /// A directory under a job's name in running/ whose job is already in failed/ (as an
     /// older worker left one named `X.json`): status shows the job once, as failed, and
     /// recovery removes the directory instead of failing to unlink it at every pass.
