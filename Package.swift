@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CPrefetch"),
         .target(name: "Transactions", dependencies: ["Files", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
                 exclude: ["README.md"]),
-        .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions"], exclude: ["README.md"]),
+        .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions", "CPrefetch"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),
         .target(name: "CClusteringKernels", exclude: ["README.md"]),
         .target(name: "Clustering", dependencies: ["LinearAlgebra", "Simulation", "CClusteringKernels"], exclude: ["README.md"]),

@@ -6,3 +6,10 @@ static inline void clientele_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 #endif
 }
+
+// The same for a line that will soon be read.
+static inline void clientele_prefetch(const void *address) {
+#if defined(__GNUC__)
+    __builtin_prefetch(address, 0, 3);
+#endif
+}

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CPrefetch
 import Transactions
 
 /// Non-contractual purchase histories — frequency x, recency tₓ and age T of each customer
@@ -37,7 +38,14 @@ public struct PurchaseHistories: Sendable, Equatable {
         var rows = DistinctKeys(capacity: min(frequency.count, 1 << 16))
         customerRows.reserveCapacity(frequency.count)
         var ageKeys = DistinctKeys(capacity: 1024), recencyKeys = DistinctKeys(capacity: 1024)
+        // The table lies at random in memory, as the customers land on it: the slot of the
+        // customer `ahead` places on is asked for now, and the key that slot names half as
+        // far ahead, so that both misses of a lookup overlap the lookups before it.
+        let ahead = 16
+        let key = { (i: Int) in SIMD4(frequency[i].bitPattern, recency[i].bitPattern, T[i].bitPattern, 0) }
         for i in frequency.indices {
+            if i + ahead < frequency.count { rows.prefetchSlot(key(i + ahead)) }
+            if i + ahead / 2 < frequency.count { rows.prefetchKey(key(i + ahead / 2)) }
             let (x, tx, t) = (frequency[i], recency[i], T[i])
             let w = weights?[i] ?? 1
             guard x >= 0, x.rounded() == x, tx >= 0, t >= tx, t.isFinite, w >= 0, w.isFinite else {
@@ -147,6 +155,20 @@ struct DistinctKeys {
             if keys[Int(found)] == key { return (found, false) }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// Asks for the slot `key` hashes to, soon to be read by `insert`.
+    @inline(__always)
+    func prefetchSlot(_ key: SIMD4<UInt64>) {
+        slots.withUnsafeBufferPointer { clientele_prefetch($0.baseAddress! + (Self.hash(key) & mask)) }
+    }
+
+    /// Asks for the key held in the slot `key` hashes to (already fetched by `prefetchSlot`),
+    /// which `insert` compares with `key`.
+    @inline(__always)
+    func prefetchKey(_ key: SIMD4<UInt64>) {
+        let found = slots[Self.hash(key) & mask]
+        if found >= 0 { keys.withUnsafeBufferPointer { clientele_prefetch($0.baseAddress! + Int(found)) } }
     }
 
     private static func hash(_ key: SIMD4<UInt64>) -> Int {
