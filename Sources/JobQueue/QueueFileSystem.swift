@@ -46,42 +46,25 @@ enum QueueFileSystem {
         throw QueueError.fileSystem(from, "cannot move to \(to): \(reason())")
     }
 
-    /// Opens a file for reading without ever blocking: `O_NONBLOCK`, so that a FIFO or a
-    /// device put where a file was expected cannot hang the worker in `open(2)`, and then
-    /// refused unless it is a regular file. Symbolic links are followed only with
-    /// `followingLinks` (a user's own path, not one inside the queue). Nil when it does not
-    /// exist.
+    /// Opens a file for reading without ever blocking (`RegularFile.openForReading`): a FIFO
+    /// or a device put where a file was expected cannot hang the worker in `open(2)`, and is
+    /// refused. Symbolic links are followed only with `followingLinks` (a user's own path,
+    /// not one inside the queue). Nil when it does not exist.
     static func openRegularFile(_ path: String, followingLinks: Bool = false) throws -> Int32? {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            if errno == ELOOP && !followingLinks { throw QueueError.fileSystem(path, "not a regular file: a symbolic link") }
-            throw QueueError.fileSystem(path, "cannot open: \(reason())")
+        do {
+            return try RegularFile.openForReading(path, followingLinks: followingLinks)
+        } catch {
+            throw QueueError.fileSystem(path, error.description)
         }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw QueueError.fileSystem(path, "not a regular file: \(kind(info.st_mode))")
-        }
-        return fd
     }
 
     /// Reads a whole small regular file; nil when it does not exist.
     static func readFile(_ path: String, limit: Int, followingLinks: Bool = false) throws -> [UInt8]? {
-        guard let fd = try openRegularFile(path, followingLinks: followingLinks) else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count <= limit {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw QueueError.fileSystem(path, "cannot read: \(reason())")
-            }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<n])
+        do {
+            return try RegularFile.contents(path, limit: limit, followingLinks: followingLinks)
+        } catch {
+            throw QueueError.fileSystem(path, error.description)
         }
-        throw QueueError.fileSystem(path, "is larger than \(limit) bytes")
     }
 
     /// Copies a regular file to a new file, for a file system without hard links.
@@ -103,18 +86,7 @@ enum QueueFileSystem {
     }
 
     /// What kind of file a mode is, for messages.
-    static func kind(_ mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFREG: "a regular file"
-        case S_IFDIR: "a directory"
-        case S_IFLNK: "a symbolic link"
-        case S_IFIFO: "a FIFO"
-        case S_IFSOCK: "a socket"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        default: "a file of unknown kind"
-        }
-    }
+    static func kind(_ mode: mode_t) -> String { RegularFile.kind(mode) }
 
     /// `lstat(2)` facts the queue uses (inside the queue a symbolic link is described, not
     /// followed), or `stat(2)` facts with `followingLinks`; nil when the path does not exist.

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CRMStore
+import Files
 import Churn
 import Clustering
 import Transactions
@@ -52,15 +53,39 @@ public enum JobValidation {
         return try walker.job(root)
     }
 
+    /// The largest job file read, 1 MiB: a job is a page of settings, and the queue takes no
+    /// larger one (`JobQueue.maximumJobFileSize`).
+    public static let maximumFileBytes = 1 << 20
+
     /// Reads and validates the job file at `path`.
     public static func validate(path: String) throws(JobFileError) -> Job {
-        let bytes: [UInt8]
-        do {
-            bytes = try readWholeFile(path)
-        } catch {
-            throw JobFileError(source: path, keyPath: nil, line: nil, column: nil, message: "cannot read the job file: \(error)")
+        try validate(bytes: try read(path: path), source: path)
+    }
+
+    /// The bytes of the job file at `path`, which must be a regular file of at most
+    /// `maximumFileBytes`: it is opened without blocking and read no further than that, so
+    /// that a FIFO, `/dev/zero` or a growing file given as the job is refused at once, not
+    /// waited on or read until memory runs out.
+    public static func read(path: String) throws(JobFileError) -> [UInt8] {
+        let failure = { (message: String) in
+            JobFileError(source: path, keyPath: nil, line: nil, column: nil, message: "cannot read the job file: \(message)")
         }
-        return try validate(bytes: bytes, source: path)
+        // A file that is too large already is refused with its size, before it is opened.
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) > maximumFileBytes {
+            throw JobFileError(source: path, keyPath: nil, line: nil, column: nil,
+                               message: "is \(status.st_size) bytes; a job file may be at most \(maximumFileBytes) bytes")
+        }
+        let bytes: [UInt8]?
+        do throws(RegularFile.Failure) {
+            bytes = try RegularFile.contents(path, limit: maximumFileBytes, followingLinks: true)
+        } catch .tooLarge {
+            throw failure("it is larger than \(maximumFileBytes) bytes, the most a job file may be")
+        } catch {
+            throw failure("\(error)")
+        }
+        guard let bytes else { throw failure("no such file") }
+        return bytes
     }
 
     /// The absolute directory of a file path.
@@ -237,14 +262,23 @@ private struct JobWalker {
         return try string(value, keyPath, "a column name or a 1-based position")
     }
 
+    /// The log must be a regular file that can be opened: it is opened without blocking, so
+    /// that a FIFO given as the log is refused here instead of holding `submit`, `run` or a
+    /// worker until something writes into it.
     func checkReadable(_ path: String, _ keyPath: String) throws(JobFileError) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw failure(keyPath, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var status = stat()
-        if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            throw failure(keyPath, "\(path) is a directory, not a transaction log")
+        let fd: Int32?
+        do throws(RegularFile.Failure) {
+            fd = try RegularFile.openForReading(path, followingLinks: true)
+        } catch .notRegular(let kind) {
+            throw failure(keyPath, kind == "a directory" ? "\(path) is a directory, not a transaction log"
+                : "\(path) is \(kind), not a regular file; a job reads its transaction log from a file")
+        } catch .cannotOpen(let reason) {
+            throw failure(keyPath, "cannot read \(path): \(reason)")
+        } catch {
+            throw failure(keyPath, "cannot read \(path): \(error)")
         }
+        guard let fd else { throw failure(keyPath, "cannot read \(path): \(String(cString: strerror(ENOENT)))") }
+        close(fd)
     }
 
     func periodSettings(_ value: JSONValue?) throws(JobFileError) -> PeriodSettings {

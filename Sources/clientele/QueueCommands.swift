@@ -91,15 +91,15 @@ struct SubmitCommand: ParsableCommand {
 
     func run() throws {
         let queue = try queue.open()
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: job))?[.size] as? Int else {
-            throw CommandError("\(job): no such file")
-        }
-        guard size <= JobQueue.maximumJobFileSize else {
-            throw CommandError("\(job): is \(size) bytes; a job file may be at most \(JobQueue.maximumJobFileSize) bytes")
+        let bytes: [UInt8]
+        do {
+            bytes = try JobValidation.read(path: job)
+        } catch {
+            throw CommandError(error.description)
         }
         // The job enters the queue as validated: defaults filled in and paths absolute, since
         // a worker reads it from the queue, far from the directory it was written in.
-        let resolved = Array(try validatedJob(try readWholeFile(job), file: job).jsonValue.formatted().utf8)
+        let resolved = Array(try validatedJob(bytes, file: job).jsonValue.formatted().utf8)
         guard resolved.count <= JobQueue.maximumJobFileSize else {
             throw CommandError("\(job): is \(resolved.count) bytes as it would enter the queue (defaults filled in, paths absolute); a queued job may be at most \(JobQueue.maximumJobFileSize) bytes")
         }

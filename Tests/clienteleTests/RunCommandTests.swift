@@ -88,6 +88,39 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// A job file or a transaction log that is not a regular file (a FIFO nothing writes
+    /// into, `/dev/zero`) or a job file above 1 MiB is refused at once by `run` and `submit`,
+    /// instead of hanging them or reading until memory runs out.
+    @Test func runAndSubmitRefuseJobsAndLogsThatAreNotFiles() throws {
+        let (directory, job) = try sampleJob()
+        let fifoJob = directory.appendingPathComponent("fifo.json").path
+        let fifoLog = directory.appendingPathComponent("pipe.csv").path
+        #expect(mkfifo(fifoJob, 0o644) == 0 && mkfifo(fifoLog, 0o644) == 0)
+        let onFIFO = directory.appendingPathComponent("on-fifo.json").path
+        try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "\"tx.txt\"", with: "\"pipe.csv\"")
+            .write(toFile: onFIFO, atomically: true, encoding: .utf8)
+        let large = directory.appendingPathComponent("large.json").path
+        try String(repeating: " ", count: 2_000_000).write(toFile: large, atomically: true, encoding: .utf8)
+        let queue = directory.appendingPathComponent("queue").path
+        let expected = [
+            "/dev/zero": "Error: /dev/zero: cannot read the job file: not a regular file: a character device\n",
+            fifoJob: "Error: \(fifoJob): cannot read the job file: not a regular file: a FIFO\n",
+            onFIFO: "Error: \(onFIFO): transactions.path: \(fifoLog) is a FIFO, not a regular file; a job reads its transaction log from a file\n",
+            large: "Error: \(large): is 2000000 bytes; a job file may be at most 1048576 bytes\n",
+        ]
+        for (file, message) in expected {
+            let output = directory.appendingPathComponent("result").path
+            for arguments in [["run", file, "--output", output], ["submit", file, "--queue", queue]] {
+                let outcome = try run(arguments)
+                #expect(outcome.status == 1, "\(arguments)")
+                #expect(outcome.standardError == message, "\(arguments)")
+                #expect(outcome.standardOutput.isEmpty)
+            }
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: queue + "/incoming"))?.isEmpty ?? true)
+    }
+
     /// The sample job with `crm.database` set to `database`, submitted to a new queue beside it.
     func submittedSampleJob(database: String) throws -> (directory: URL, queue: String, id: String) {
         let (directory, job) = try sampleJob()
