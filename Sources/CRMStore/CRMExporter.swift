@@ -14,12 +14,16 @@ import Foundation
 
 public enum CRMExporter {
     /// Exports the result directory at `resultDirectory`, whose name is the job id unless
-    /// `jobID` gives it. `environment` supplies PGPASSWORD, PGPASSFILE and HOME for a
-    /// PostgreSQL password.
+    /// `jobID` gives it. A run stored under that id for a job of another name is
+    /// replaced only with `replacingAnotherJob`; otherwise the export is refused
+    /// (`CRMStoreError.anotherJob`). `environment` supplies PGPASSWORD, PGPASSFILE and HOME
+    /// for a PostgreSQL password.
     @discardableResult
     public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
+                              replacingAnotherJob: Bool = false,
                               environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ExportSummary {
-        let run = try RunResult(directory: resultDirectory, jobID: jobID)
+        var run = try RunResult(directory: resultDirectory, jobID: jobID)
+        run.mayReplaceAnotherJob = replacingAnotherJob
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)
@@ -31,13 +35,15 @@ public enum CRMExporter {
     /// The same export, blocking the calling thread until it ends.
     @discardableResult
     public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
+                              replacingAnotherJob: Bool = false,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSummary {
-        let run = try RunResult(directory: resultDirectory, jobID: jobID)
+        var run = try RunResult(directory: resultDirectory, jobID: jobID)
+        run.mayReplaceAnotherJob = replacingAnotherJob
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)
         case .postgres(let server):
-            return try waitForTask { try await PostgresExport.export(run, server: server, environment: environment) }
+            return try waitForTask { [run] in try await PostgresExport.export(run, server: server, environment: environment) }
         }
     }
 

@@ -12,6 +12,8 @@ public enum CRMStoreError: Error, CustomStringConvertible, Equatable {
     case location(String)
     /// The database refused or failed a step; nothing of the export was kept.
     case database(String, String)
+    /// The job id is taken by the run of a job of another name (the database, the id, that name).
+    case anotherJob(String, jobID: String, name: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum CRMStoreError: Error, CustomStringConvertible, Equatable {
             return "database location: \(message)"
         case .database(let database, let message):
             return "\(database): \(message); the database is as it was before the export"
+        case .anotherJob(let database, let jobID, let name):
+            return "\(database): job id \"\(jobID)\" holds the run of another job, \"\(name)\"; nothing was loaded: export this result under its own id (clientele export DIR --job-id ID) or replace that run (--replace)"
         }
     }
 }

@@ -39,7 +39,7 @@ enum PostgresExport {
         do {
             try await migrate(connection)
             let summary = try await inTransaction(connection) {
-                try await replaceRun(run, rows: rows, on: connection)
+                try await replaceRun(run, rows: rows, on: connection, location: location)
             }
             try await connection.close()
             return summary
@@ -102,9 +102,12 @@ enum PostgresExport {
         }
     }
 
-    private static func replaceRun(_ run: RunResult, rows: AssignmentRows, on connection: PostgresConnection) async throws -> ExportSummary {
+    private static func replaceRun(_ run: RunResult, rows: AssignmentRows, on connection: PostgresConnection,
+                                   location: String) async throws -> ExportSummary {
         var replaced = false
-        for try await _ in try await connection.query("SELECT 1 FROM runs WHERE job_id = \(run.jobID)", logger: logger) {
+        for try await name in try await connection.query("SELECT name FROM runs WHERE job_id = \(run.jobID)", logger: logger)
+            .decode(String.self) {
+            if name != run.name && !run.mayReplaceAnotherJob { throw CRMStoreError.anotherJob(location, jobID: run.jobID, name: name) }
             replaced = true
         }
         var runID: Int64 = 0

@@ -22,6 +22,12 @@ public struct RunResult: Sendable {
     /// A JSON object: each model file's name without `.json` → the model file.
     public var models: String
     public var segments: [SegmentProfile]
+    /// Whether the export may replace a run stored under the same job id for another job (a
+    /// job of another name): off, such an export is refused, so that two jobs' result
+    /// directories of one name (`a/cdnow`, `b/cdnow`) cannot overwrite each other unnoticed.
+    /// A job of the same name exported again under its id replaces its earlier run, as a
+    /// nightly job re-run into the same directory name does.
+    public var mayReplaceAnotherJob = false
 
     public var k: Int { segments.count }
     public var assignmentsPath: String { directory + "/assignments.csv" }

@@ -76,7 +76,11 @@ enum SQLiteExport {
     }
 
     private static func replaceRun(_ run: RunResult, rows: AssignmentRows, in db: Database, location: String) throws -> ExportSummary {
-        let replaced = try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE job_id = ?", arguments: [run.jobID]) ?? false
+        let stored = try String.fetchOne(db, sql: "SELECT name FROM runs WHERE job_id = ?", arguments: [run.jobID])
+        if let stored, stored != run.name, !run.mayReplaceAnotherJob {
+            throw CRMStoreError.anotherJob(location, jobID: run.jobID, name: stored)
+        }
+        let replaced = stored != nil
         let runID = try Int64.fetchOne(db, sql: """
             INSERT INTO runs (job_id, name, created, clientele_version, job, models, k) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (job_id) DO UPDATE SET name = excluded.name, created = excluded.created,

@@ -19,13 +19,22 @@ struct ExportCommand: ParsableCommand {
               clientele export queue/done/20261130-cdnow --database postgres://crm@db.example.com:5432/crm?sslmode=require
             """)
 
-    @Argument(help: "The result directory (its name is the job id).")
+    @Argument(help: "The result directory (its name is the job id unless --job-id gives one).")
     var resultDirectory: String
+
+    @Option(help: "The job id to load the result under (default: the result directory's name).")
+    var jobID: String?
+
+    @Flag(help: "Replace a run stored under the same job id for another job (by default such an export is refused).")
+    var replace = false
 
     @Option(help: "sqlite:PATH or postgres://USER@HOST:PORT/DATABASE[?sslmode=require].")
     var database: String
 
     func validate() throws {
+        if let jobID, jobID.isEmpty || jobID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("--job-id: expected a non-empty id without control characters")
+        }
         do {
             _ = try DatabaseLocation(parsing: database)
         } catch let error as CRMStoreError {
@@ -35,7 +44,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let location = try DatabaseLocation(parsing: database)
-        let summary = try CRMExporter.export(resultDirectory: resultDirectory, database: location)
+        let summary = try CRMExporter.export(resultDirectory: resultDirectory, jobID: jobID, database: location,
+                                             replacingAnotherJob: replace)
         print("job \(summary.jobID): \(summary.segments) segments, \(summary.customers) customers → \(location)"
               + (summary.replacedEarlierExport ? " (replaced the earlier export)" : ""))
     }

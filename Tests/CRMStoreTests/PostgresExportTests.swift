@@ -57,6 +57,26 @@ struct PostgresExportTests {
         }
     }
 
+    /// As in SQLite: the run of a job of another name under the same id is replaced only when
+    /// asked to, and the same job exported again replaces its own run.
+    @Test func anotherJobsRunUnderTheSameIdIsReplacedOnlyWhenAskedTo() async throws {
+        try await TestServer.withDatabase { server in
+            let january = try temporaryDirectory() + "/cdnow", february = try temporaryDirectory() + "/cdnow"
+            try SyntheticResultDirectory(name: "cdnow 2024-01", customers: 60, seed: 1).write(to: january)
+            try SyntheticResultDirectory(name: "cdnow 2024-02", customers: 70, seed: 2).write(to: february)
+            try await CRMExporter.export(resultDirectory: january, database: .postgres(server))
+            let before = try await TestServer.allRows(server)
+            await #expect(throws: CRMStoreError.anotherJob(server.description, jobID: "cdnow", name: "cdnow 2024-01")) {
+                try await CRMExporter.export(resultDirectory: february, database: .postgres(server))
+            }
+            #expect(try await TestServer.allRows(server) == before)
+            let again = try await CRMExporter.export(resultDirectory: january, database: .postgres(server))
+            #expect(again.replacedEarlierExport && again.runID == 1)
+            let replaced = try await CRMExporter.export(resultDirectory: february, database: .postgres(server), replacingAnotherJob: true)
+            #expect(replaced.replacedEarlierExport && replaced.runID == 1 && replaced.customers == 70)
+        }
+    }
+
     @Test func aBadRowOrAConstraintErrorAtTheEndLeavesTheDatabaseAsItWas() async throws {
         try await TestServer.withDatabase { server in
             let first = try makeResult(customers: 100)

@@ -111,6 +111,37 @@ import Testing
         }
     }
 
+    /// Two result directories of one name from jobs of different names (`a/cdnow` and
+    /// `b/cdnow`): the second export is refused and changes nothing, unless it is given
+    /// its own id (`--job-id`) or told to replace the other job's run (`--replace`).
+    @Test func anotherJobsRunUnderTheSameIdIsReplacedOnlyWhenAskedTo() throws {
+        let database = try temporaryDirectory() + "/crm.db"
+        let january = try temporaryDirectory() + "/cdnow", february = try temporaryDirectory() + "/cdnow"
+        try SyntheticResultDirectory(name: "cdnow 2024-01", customers: 120, seed: 1).write(to: january)
+        try SyntheticResultDirectory(name: "cdnow 2024-02", customers: 90, seed: 2).write(to: february)
+        try export(january, into: database)
+        let before = try sqliteRows(database)
+        #expect(throws: CRMStoreError.anotherJob("sqlite:\(database)", jobID: "cdnow", name: "cdnow 2024-01")) {
+            try export(february, into: database)
+        }
+        #expect(try sqliteRows(database) == before)
+
+        let own = try runExport(february, database: "sqlite:\(database)", options: ["--job-id", "cdnow-2024-02"])
+        #expect(own.output == "job cdnow-2024-02: 4 segments, 90 customers → sqlite:\(database)\n")
+        let refused = try runExport(february, database: "sqlite:\(database)")
+        #expect(refused.status == 1)
+        #expect(refused.output.hasPrefix("Error: sqlite:\(database): job id \"cdnow\" holds the run of another job, \"cdnow 2024-01\"; nothing was loaded"))
+        let replaced = try runExport(february, database: "sqlite:\(database)", options: ["--replace"])
+        #expect(replaced.output == "job cdnow: 4 segments, 90 customers → sqlite:\(database) (replaced the earlier export)\n")
+        let queue = try DatabaseQueue(path: database)
+        try queue.read { (db: Database) throws in
+            #expect(try String.fetchAll(db, sql: "SELECT job_id || '=' || name FROM runs ORDER BY id")
+                    == ["cdnow=cdnow 2024-02", "cdnow-2024-02=cdnow 2024-02"])
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_segments") == 180)
+        }
+        #expect(try runExport(february, database: "sqlite:\(database)", options: ["--job-id", ""]).status == 64)
+    }
+
     @Test func aBadRowAtTheEndLeavesTheDatabaseAsItWas() throws {
         let database = try temporaryDirectory() + "/crm.db"
         let first = try makeResult(customers: 100)

@@ -87,10 +87,10 @@ let clienteleBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksIn
     .deletingLastPathComponent().appendingPathComponent("clientele").path
 
 /// Starts `clientele export` in a child process, its output going to `output` (or nowhere).
-func startExport(_ resultDirectory: String, database: String, output: Pipe? = nil) throws -> Process {
+func startExport(_ resultDirectory: String, database: String, options: [String] = [], output: Pipe? = nil) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: clienteleBinary)
-    process.arguments = ["export", resultDirectory, "--database", database]
+    process.arguments = ["export", resultDirectory, "--database", database] + options
     process.standardOutput = output ?? FileHandle.nullDevice
     process.standardError = output ?? FileHandle.nullDevice
     try process.run()
@@ -98,9 +98,9 @@ func startExport(_ resultDirectory: String, database: String, output: Pipe? = ni
 }
 
 /// Runs `clientele export` to its end: the exit status and what it printed.
-func runExport(_ resultDirectory: String, database: String) throws -> (status: Int32, output: String) {
+func runExport(_ resultDirectory: String, database: String, options: [String] = []) throws -> (status: Int32, output: String) {
     let output = Pipe()
-    let process = try startExport(resultDirectory, database: database, output: output)
+    let process = try startExport(resultDirectory, database: database, options: options, output: output)
     let printed = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: printed, as: UTF8.self))
