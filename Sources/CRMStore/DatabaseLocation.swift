@@ -90,11 +90,28 @@ public struct PostgresServer: Sendable, Equatable, CustomStringConvertible {
             }
             tls = mode
         }
-        self.init(user: user.removingPercentEncoding ?? user, host: host, port: components.port ?? 5432,
+        // Past 65535 the port would wrap round to another one when the connection is made.
+        let port = components.port ?? 5432
+        guard (1...65535).contains(port) else {
+            throw CRMStoreError.location("the port must be 1…65535, got \(port)")
+        }
+        // An IPv6 address is written in brackets in a URL ([::1]); the connection takes it bare.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.init(user: user.removingPercentEncoding ?? user, host: bare, port: port,
                   database: database.removingPercentEncoding ?? database, tls: tls)
     }
 
+    /// The URL again, the user and the database percent-encoded as they were given (a user
+    /// `u%3Asecret` is not shown as `u:secret`, which would read as a password), an IPv6
+    /// address in brackets.
     public var description: String {
-        "postgres://\(user)@\(host):\(port)/\(database)" + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
+        let encode = { (text: String, allowed: CharacterSet) in text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        var userAllowed = CharacterSet.urlUserAllowed
+        userAllowed.remove(charactersIn: ":@")
+        var pathAllowed = CharacterSet.urlPathAllowed
+        pathAllowed.remove(charactersIn: "/?#")
+        return "postgres://\(encode(user, userAllowed))@\(shownHost):\(port)/\(encode(database, pathAllowed))"
+            + (tls == .disable ? "" : "?sslmode=\(tls.rawValue)")
     }
 }

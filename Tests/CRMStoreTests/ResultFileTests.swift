@@ -18,6 +18,18 @@ import Testing
         #expect(throws: CRMStoreError.self) { try DatabaseLocation(parsing: "mysql://crm@db/sales") }
         #expect(throws: CRMStoreError.self) { try DatabaseLocation(parsing: "postgres://crm@db/sales?sslmode=sometimes") }
         #expect(throws: CRMStoreError.self) { try DatabaseLocation(parsing: "postgres://db/sales") }
+        // A port that would wrap round, an IPv6 address, a user that only looks like a password.
+        for port in ["0", "65536", "99999"] {
+            #expect(throws: CRMStoreError.location("the port must be 1…65535, got \(port)")) {
+                try DatabaseLocation(parsing: "postgres://crm@127.0.0.1:\(port)/crm")
+            }
+        }
+        let ipv6 = try DatabaseLocation(parsing: "postgres://crm@[::1]:5433/crm")
+        #expect(ipv6 == .postgres(PostgresServer(user: "crm", host: "::1", port: 5433, database: "crm")))
+        #expect(ipv6.description == "postgres://crm@[::1]:5433/crm")
+        let encoded = try DatabaseLocation(parsing: "postgres://u%3Asecret@127.0.0.1/my%20db")
+        #expect(encoded == .postgres(PostgresServer(user: "u:secret", host: "127.0.0.1", database: "my db")))
+        #expect(encoded.description == "postgres://u%3Asecret@127.0.0.1:5432/my%20db")
     }
 
     @Test func thePasswordComesFromPGPASSWORDThenThePasswordFile() throws {
