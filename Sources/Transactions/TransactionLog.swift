@@ -31,4 +31,9 @@ public struct TransactionLog: Sendable {
 
     /// How many skipped rows are kept for the report.
     public static let skippedRowsKept = 10
+
+    /// The largest amount a row may hold, in magnitude: 10^15 (a quadrillion of any
+    /// currency). A period's sum of 2^31 such amounts, and every mean and value made of them,
+    /// stays finite; two amounts of 1e308 would add up to infinity.
+    public static let largestAmount = 1e15
 }

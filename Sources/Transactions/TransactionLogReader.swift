@@ -615,6 +615,10 @@ struct PartParser: Sendable {
                 switch parseAmount(base + field.start, field.end - field.start) {
                 case .value(let v):
                     amount = v
+                    if abs(v) > TransactionLog.largestAmount {
+                        if bad(line, amountColumn, "\(scanner.quoted(field)) is larger than 10^15 in magnitude, the largest amount a log may hold (sums of larger ones can pass the largest number)") { continue }
+                        break rows
+                    }
                 case .notANumber:
                     if bad(line, amountColumn, "\(scanner.quoted(field)) is not a number") { continue }
                     break rows

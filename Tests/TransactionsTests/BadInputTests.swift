@@ -68,6 +68,18 @@ import Testing
         #expect(failure(header + "1,2024-01-01,1,234.50\n").contains("4 fields, expected 3"))
     }
 
+    /// Two amounts of 1e308 in one period added up to infinity, which `summarize` wrote as a
+    /// monetary value of `inf`: an amount beyond 10^15 is refused where it stands.
+    @Test func amountsBeyondAQuadrillionAreRefusedWhereTheyStand() throws {
+        let header = "customer_id,date,amount\n"
+        let tail = "is larger than 10^15 in magnitude, the largest amount a log may hold (sums of larger ones can pass the largest number)"
+        #expect(failure(header + "A,2024-01-01,1\nA,2024-01-02,1e308\nA,2024-01-02,1e308\n")
+                .hasSuffix("tx.csv:3: column \"amount\": \"1e308\" \(tail)"))
+        #expect(failure(header + "A,2024-01-01,-2000000000000000\n").hasSuffix("tx.csv:2: column \"amount\": \"-2000000000000000\" \(tail)"))
+        let log = try readLog(header + "A,2024-01-01,1000000000000000\nA,2024-01-02,-1e15\n", TransactionLogFormat(amountColumn: ColumnReference("amount")))
+        #expect(log.transactionCount == 2)
+    }
+
     /// A runaway value is quoted by its first 48 characters and its size, so a 1 MiB amount
     /// makes a one-line message; values of up to 64 bytes are quoted whole.
     @Test func longValuesAreCutWhereMessagesQuoteThem() throws {
