@@ -155,6 +155,9 @@ private struct JobWalker {
     func string(_ value: JSONValue?, _ keyPath: String, _ expected: String = "a string") throws(JobFileError) -> String? {
         guard let value else { return nil }
         guard case .string(let text) = value, !text.isEmpty else { throw failure(keyPath, "expected \(expected), got \(value.shortDescription)") }
+        // A NUL ends the text where C reads it: a path would name another file, a name in
+        // SQLite would be cut short.
+        guard !text.unicodeScalars.contains("\u{0}") else { throw failure(keyPath, "expected \(expected) without a NUL character (\\u0000)") }
         return text
     }
 
@@ -211,6 +214,10 @@ private struct JobWalker {
         let top = try members(root, "", allowed: ["name", "transactions", "period", "models", "segmentation", "crm"])
         guard let name = try string(top["name"], "name", "a non-empty string") else {
             throw failure("name", "missing; expected the job's name, a non-empty string")
+        }
+        // The name goes into the report's title, log lines and the CRM's runs table.
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw failure("name", "expected a name without control characters (tab, line breaks, escapes), got \(JSONValue.string(name).formatted().dropLast())")
         }
         guard let transactionsValue = top["transactions"] else {
             throw failure("transactions", "missing; expected an object with at least the log's path")

@@ -47,6 +47,15 @@ import Testing
     }
 
     @Test func wrongTypesAndValuesNameTheKeyPathAndWhatWasExpected() {
+        // A NUL would cut a path or a name short where C reads it; a name goes into titles,
+        // log lines and the CRM, where control characters have no place.
+        #expect(refusal(#"{"name": "a\u0000b", "transactions": {"path": "data/tx.csv"}}"#)
+                == "name: expected a non-empty string without a NUL character (\\u0000)")
+        #expect(refusal(#"{"name": "a\nb", "transactions": {"path": "data/tx.csv"}}"#)
+                == #"name: expected a name without control characters (tab, line breaks, escapes), got "a\nb""#)
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
+                == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
+        #expect(refusal(#"{"name": "Q1 · 2024 «VIP»", "transactions": {"path": "data/tx.csv"}}"#) == "accepted")
         #expect(refusal(minimal + #", "segmentation": {"k": "eight"}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got "eight""#)
         #expect(refusal(minimal + #", "segmentation": {"k": 8.5}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got 8.5"#)
         #expect(refusal(minimal + #", "models": {"horizon": "52"}}"#) == #"models.horizon: expected a number > 0 and at most ten years (3653 days), got "52""#)
