@@ -53,6 +53,20 @@ public enum TimeUnit: String, CaseIterable, Sendable, Codable {
     }
 }
 
+extension PeriodLength {
+    /// Why durations of these periods cannot be measured in `unit` (monthly periods in days,
+    /// weeks in months), or nil when they can: for a command to refuse the pair before it
+    /// reads a log.
+    public func refusal(unit: TimeUnit) -> String? {
+        do {
+            _ = try PeriodScale(period: self, unit: unit)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}
+
 /// How a number of periods becomes a duration in the chosen unit:
 /// `periods * multiplier / divisor`. Division by 7 (not multiplication by 1/7) gives the
 /// same doubles as lifetimes' `freq_multiplier`.

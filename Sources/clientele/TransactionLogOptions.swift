@@ -70,6 +70,10 @@ struct SummaryWindowOptions: ParsableArguments {
         if let unit, TimeUnit(rawValue: unit) == nil {
             throw ValidationError("--unit must be days, weeks or months (got \"\(unit)\")")
         }
+        if let length = PeriodLength(rawValue: period), let unit = unit.flatMap(TimeUnit.init(rawValue:)),
+           let refusal = length.refusal(unit: unit) {
+            throw ValidationError("--period \(period) with --unit \(unit.rawValue): \(refusal)")
+        }
         for (flag, value) in [("--calibration-end", calibrationEnd), ("--observation-end", observationEnd)] {
             if let value, DateFormat.parseArgument(value) == nil {
                 throw ValidationError("\(flag) must be a date such as 1997-09-30 (got \"\(value)\")")

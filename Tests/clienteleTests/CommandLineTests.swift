@@ -332,6 +332,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// Periods and a unit that do not fit together are a usage error, found before any log
+    /// is read (the log here does not even exist).
+    @Test func summarizeRefusesAPeriodItsUnitCannotMeasureBeforeReading() throws {
+        let output = try temporaryDirectory().appendingPathComponent("s.csv").path
+        for (period, unit, reason) in [("week", "months", "the unit months needs monthly periods: a week is not a fixed fraction of a month"),
+                                       ("month", "days", "monthly periods are measured in months: a month has no fixed length in days; use the unit months")] {
+            let outcome = try run(["summarize", "no-such-log.csv", "--period", period, "--unit", unit, "--output", output])
+            #expect(outcome.status == 64)
+            #expect(outcome.standardError.hasPrefix("Error: --period \(period) with --unit \(unit): \(reason)\n"))
+            #expect(outcome.standardError.contains("Usage: clientele summarize"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func predictWrittenInBlocksReadsAsOneFile() throws {
         let directory = try temporaryDirectory()
         let cdnow = "datasets/cdnow/cdnow_customers_summary.csv"
