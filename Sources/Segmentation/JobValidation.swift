@@ -251,11 +251,21 @@ private struct JobWalker {
             }
             dateFormat = parsed
         }
+        let header = try bool(keys["header"], "transactions.header") ?? true
+        let customer = try column(keys["customer"], "transactions.customer") ?? "customer_id"
+        let date = try column(keys["date"], "transactions.date") ?? "date"
+        let amount = try column(keys["amount"], "transactions.amount")
+        if !header {
+            // Without a header there are no names to find: found out here, not once a worker
+            // has read the log.
+            for (key, value) in [("customer", customer), ("date", date), ("amount", amount)] {
+                guard let value, (Int(value) ?? 0) < 1 else { continue }
+                let given = keys[key] == nil ? " (the default)" : ""
+                throw failure("transactions.\(key)", "without a header (\"header\": false) a column is a 1-based position, got \"\(value)\"\(given)")
+            }
+        }
         return TransactionSource(
-            path: path, delimiter: delimiter, header: try bool(keys["header"], "transactions.header") ?? true,
-            customer: try column(keys["customer"], "transactions.customer") ?? "customer_id",
-            date: try column(keys["date"], "transactions.date") ?? "date",
-            amount: try column(keys["amount"], "transactions.amount"),
+            path: path, delimiter: delimiter, header: header, customer: customer, date: date, amount: amount,
             dateFormat: dateFormat,
             onBadRow: try choice(keys["onBadRow"], "transactions.onBadRow", BadRowPolicy.self) ?? .fail)
     }

@@ -56,6 +56,13 @@ import Testing
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
                 == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "Q1 · 2024 «VIP»", "transactions": {"path": "data/tx.csv"}}"#) == "accepted")
+        // Without a header, columns are positions: a name (or the default names) cannot be found.
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv", "header": false}}"#)
+                == #"transactions.customer: without a header ("header": false) a column is a 1-based position, got "customer_id" (the default)"#)
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv", "header": false, "customer": 1, "date": 2, "amount": "amount"}}"#)
+                == #"transactions.amount: without a header ("header": false) a column is a 1-based position, got "amount""#)
+        #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv", "header": false, "customer": 1, "date": "2", "amount": 3}}"#)
+                == "accepted")
         #expect(refusal(minimal + #", "segmentation": {"k": "eight"}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got "eight""#)
         #expect(refusal(minimal + #", "segmentation": {"k": 8.5}}"#) == #"segmentation.k: expected an integer 1…100 or "auto", got 8.5"#)
         #expect(refusal(minimal + #", "models": {"horizon": "52"}}"#) == #"models.horizon: expected a number > 0 and at most ten years (3653 days), got "52""#)
