@@ -191,16 +191,24 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
     private static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])],
                                       scales: [(mean: Double, sd: Double)]) -> [String] {
         var taken = Set<String>()
+        let frequency = features.firstIndex { $0.name.lowercased() == "frequency" }
         return centroids.enumerated().map { c, centroid in
             let scores = centroid.enumerated().map { j, x in scales[j].sd > 0 ? (x - scales[j].mean) / scales[j].sd : 0 }
-            let ranked = scores.indices.filter { abs(scores[$0]) >= 0.25 }
-                .sorted { abs(scores[$0]) > abs(scores[$1]) || (abs(scores[$0]) == abs(scores[$1]) && $0 < $1) }
+            // BG/NBD and its kin give every customer without a repeat purchase P(alive) = 1: a
+            // segment of one-time buyers (mean frequency below a half) is named as such first,
+            // and its high P(alive), which says who they are rather than that they are
+            // active (their churn rate can be 95%), is not called "Likely alive".
+            let oneTimeBuyers = frequency.map { centroid[$0] < 0.5 } ?? false
+            let ranked = scores.indices.filter { j in
+                abs(scores[j]) >= 0.25
+                    && !(oneTimeBuyers && (j == frequency || (scores[j] > 0 && features[j].name.lowercased() == "p_alive")))
+            }.sorted { abs(scores[$0]) > abs(scores[$1]) || (abs(scores[$0]) == abs(scores[$1]) && $0 < $1) }
+            let lead = oneTimeBuyers ? ["One-time buyers"] : []
             func label(_ count: Int) -> String {
-                guard count > 0 else { return "Typical" }
-                return ranked.prefix(count).map { LabelVocabulary.words(for: features[$0].name, high: scores[$0] > 0) }
-                    .joined(separator: " · ")
+                let words = lead + ranked.prefix(count).map { LabelVocabulary.words(for: features[$0].name, high: scores[$0] > 0) }
+                return words.isEmpty ? "Typical" : words.joined(separator: " · ")
             }
-            var count = min(2, ranked.count)
+            var count = min(2 - lead.count, ranked.count)
             var candidate = label(count)
             while taken.contains(candidate) && count < ranked.count {
                 count += 1

@@ -79,6 +79,21 @@ import Testing
         #expect(profiles.map(\.label) == ["Infrequent · Low value", "Frequent · High value"])
     }
 
+    /// One-time buyers have P(alive) 1 under BG/NBD whatever their churn: a segment of them
+    /// is not called "Likely alive"; repeat buyers with a high P(alive) still are.
+    @Test func oneTimeBuyersAreNotCalledLikelyAlive() throws {
+        let frequency = [0.0, 0, 0, 0, 5, 6, 1, 2], pAlive = [1.0, 1, 1, 1, 0.9, 0.95, 0.1, 0.2]
+        let labels = SegmentProfile.segmentLabels(
+            centroids: [[1, 0], [0.925, 5.5], [0.15, 1.5]], features: [("p_alive", pAlive), ("frequency", frequency)])
+        #expect(labels == ["One-time buyers", "Frequent · Likely alive", "Likely lapsed"])
+        let withRecency = SegmentProfile.segmentLabels(
+            centroids: [[1, 0, 0], [0.925, 5.5, 40]], features: [("p_alive", pAlive), ("frequency", frequency),
+                                                              ("recency", [0, 0, 0, 0, 40, 40, 30, 30])])
+        #expect(withRecency == ["One-time buyers · Short purchase span", "Frequent · Long purchase span"])
+        let withoutFrequency = SegmentProfile.segmentLabels(centroids: [[1], [0.15]], features: [("p_alive", pAlive)])
+        #expect(withoutFrequency == ["Likely alive", "Likely lapsed"])
+    }
+
     @Test func labelsAreDistinct() throws {
         let scale = [1.0, 2, 3, 4, 5, 6, 7, 8]
         let labels = SegmentProfile.segmentLabels(
