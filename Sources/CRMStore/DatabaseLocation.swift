@@ -15,6 +15,11 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw CRMStoreError.location("sqlite: needs a file path, as in sqlite:crm.db") }
+            // No shell stands between the option and the file: `~` would be a directory of
+            // that name.
+            guard !path.hasPrefix("~") else {
+                throw CRMStoreError.location("sqlite:\(path): ~ is not expanded here; give the path from / or from the current directory")
+            }
             self = .sqlite(path: path)
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresServer(url: text))

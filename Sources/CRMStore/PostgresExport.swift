@@ -37,7 +37,7 @@ enum PostgresExport {
             throw CRMStoreError.database(location, "cannot connect: \(describe(error))")
         }
         do {
-            try await migrate(connection)
+            try await migrate(connection, location: location)
             let summary = try await inTransaction(connection) {
                 try await replaceRun(run, rows: rows, on: connection, location: location)
             }
@@ -82,7 +82,7 @@ enum PostgresExport {
         }
     }
 
-    private static func migrate(_ connection: PostgresConnection) async throws {
+    private static func migrate(_ connection: PostgresConnection, location: String) async throws {
         try await inTransaction(connection) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: Schema.migrationsTable), logger: logger)
@@ -91,6 +91,7 @@ enum PostgresExport {
                 .decode(Int.self) {
                 applied.insert(version)
             }
+            try Schema.checkKnown(applied, location: location)
             for migration in Schema.migrations where !applied.contains(migration.version) {
                 for statement in migration.postgres {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)

@@ -21,6 +21,7 @@
 ///   itself. A multi-row INSERT pays the step, the reset and the cursors once per group.
 /// - Reading and checking the CSV takes about as long as the inserts, so it runs on a second
 ///   thread (`AssignmentBatches`) while this one inserts.
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -46,10 +47,19 @@ enum SQLiteExport {
             try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         let location = "sqlite:\(path)"
+        // SQLite says only "unable to open database file" for each of these.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CRMStoreError.location("\(location): \(path) is a directory; give the database file's path")
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            throw CRMStoreError.location("\(location): the directory \(parent) does not exist; the database file is created in an existing directory")
+        }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             return try queue.writeWithoutTransaction { db in
-                try migrate(db)
+                try migrate(db, location: location)
                 var summary: ExportSummary!
                 try db.inTransaction(.immediate) {
                     summary = try replaceRun(run, rows: rows, in: db, location: location)
@@ -62,10 +72,11 @@ enum SQLiteExport {
         }
     }
 
-    private static func migrate(_ db: Database) throws {
+    private static func migrate(_ db: Database, location: String) throws {
         try db.inTransaction(.immediate) {
             try db.execute(sql: Schema.migrationsTable)
             let applied = Set(try Int.fetchAll(db, sql: "SELECT version FROM clientele_schema_migrations"))
+            try Schema.checkKnown(applied, location: location)
             for migration in Schema.migrations where !applied.contains(migration.version) {
                 for statement in migration.sqlite { try db.execute(sql: statement) }
                 try db.execute(sql: "INSERT INTO clientele_schema_migrations (version, summary) VALUES (?, ?)",

@@ -34,6 +34,14 @@ struct Migration {
 }
 
 enum Schema {
+    /// Refuses a database that records a migration this Clientele does not know: a newer
+    /// Clientele's schema, whose tables this one would load rows into as if they were its own.
+    static func checkKnown(_ applied: Set<Int>, location: String) throws {
+        let known = Set(migrations.map(\.version))
+        guard let newer = applied.subtracting(known).max() else { return }
+        throw CRMStoreError.database(location, "it has schema version \(newer), newer than this Clientele's \(known.max() ?? 0); export with a Clientele that knows it")
+    }
+
     static let migrationsTable = """
         CREATE TABLE IF NOT EXISTS clientele_schema_migrations (
             version INTEGER PRIMARY KEY,

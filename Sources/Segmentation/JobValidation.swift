@@ -44,7 +44,9 @@ public enum JobValidation {
     public static func validate(bytes: [UInt8], source: String, absolutePathsOnly: Bool = false) throws(JobFileError) -> Job {
         let root: JSONValue
         do {
-            root = try JSONValue.parse(bytes)
+            // A byte-order mark, which some editors put at the start of UTF-8 files, is not JSON
+            // but says nothing wrong about the job.
+            root = try JSONValue.parse(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes)
         } catch {
             throw JobFileError(source: source, keyPath: nil, line: error.line, column: error.column,
                                message: "not valid JSON: \(error.message)")

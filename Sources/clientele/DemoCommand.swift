@@ -26,12 +26,20 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The result directory (an earlier result there is replaced; any other directory is refused).")
     var output = "demo-output"
 
-    @Option(help: "The SQLite CRM file the result is loaded into.")
+    @Option(help: "The SQLite CRM file the result is loaded into (a path, or sqlite:PATH).")
     var database = "demo-output.db"
+
+    func validate() throws {
+        if database.contains("://") {
+            throw ValidationError("--database: the demo loads into a SQLite file (a path or sqlite:PATH); for PostgreSQL run a job with crm.database, or export the demo's result")
+        }
+        if database.isEmpty || database == "sqlite:" { throw ValidationError("--database: expected a file path") }
+    }
 
     func run() throws {
         var demo = try JobValidation.validate(path: job)
-        let file = database.hasPrefix("/") ? database : FileManager.default.currentDirectoryPath + "/" + database
+        let path = database.hasPrefix("sqlite:") ? String(database.dropFirst("sqlite:".count)) : database
+        let file = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         demo.crm = CRMSettings(database: "sqlite:" + file)
         let outcome = try runPipeline(demo, output: output, replacing: true)
         print(profileTable(outcome))

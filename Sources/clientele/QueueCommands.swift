@@ -18,6 +18,10 @@ struct QueueOption: ParsableArguments {
     @Option(help: "The queue directory (submit and worker create it if missing; status refuses a path that is not a queue).")
     var queue: String
 
+    func validate() throws {
+        guard !queue.isEmpty else { throw ValidationError("--queue: expected the queue directory's path, got an empty one") }
+    }
+
     /// The queue, created if missing: for the commands that put jobs in or take them out.
     func open() throws -> JobQueue {
         try JobQueue(at: queue)

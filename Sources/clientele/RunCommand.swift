@@ -28,6 +28,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The result directory to create.")
     var output: String
 
+    func validate() throws {
+        // `newdir/.` would create newdir, then find the result "already there".
+        let last = output.split(separator: "/").last
+        guard let last, last != ".", last != ".." else {
+            throw ValidationError("--output must name the result directory itself (as results/cdnow), got \"\(output)\"")
+        }
+    }
+
     func run() throws {
         let job = try JobValidation.validate(path: job)
         let outcome = try runPipeline(job, output: output, replacing: false)

@@ -294,6 +294,36 @@ import Testing
         }
     }
 
+    /// A database a newer Clientele has migrated further is refused, not loaded into as if
+    /// its tables were this version's.
+    @Test func aDatabaseOfANewerSchemaIsRefused() throws {
+        let database = try temporaryDirectory() + "/crm.db"
+        try export(try makeResult(customers: 10), into: database)
+        try DatabaseQueue(path: database).write { db in
+            try db.execute(sql: "INSERT INTO clientele_schema_migrations (version, summary) VALUES (2, 'from the future')")
+        }
+        let before = try sqliteRows(database)
+        #expect(throws: CRMStoreError.database("sqlite:\(database)", "it has schema version 2, newer than this Clientele's 1; export with a Clientele that knows it")) {
+            try export(try makeResult(customers: 20), into: database)
+        }
+        #expect(try sqliteRows(database) == before)
+    }
+
+    /// Where SQLite would say only "unable to open database file".
+    @Test func aDatabasePathThatCannotBeAFileIsNamedForWhatItIs() throws {
+        let result = try makeResult(customers: 10)
+        let directory = try temporaryDirectory()
+        #expect(throws: CRMStoreError.location("sqlite:\(directory): \(directory) is a directory; give the database file's path")) {
+            try export(result, into: directory)
+        }
+        #expect(throws: CRMStoreError.location("sqlite:\(directory)/no/crm.db: the directory \(directory)/no does not exist; the database file is created in an existing directory")) {
+            try export(result, into: directory + "/no/crm.db")
+        }
+        #expect(throws: CRMStoreError.location("sqlite:~/crm.db: ~ is not expanded here; give the path from / or from the current directory")) {
+            try DatabaseLocation(parsing: "sqlite:~/crm.db")
+        }
+    }
+
     @Test func theExportCommandSaysWhatItDidOrWhyNotInOneLine() throws {
         let result = try makeResult(jobID: "cli-job", customers: 30, segments: 2)
         let database = try temporaryDirectory() + "/crm.db"

@@ -56,6 +56,8 @@ import Testing
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
                 == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "Q1 · 2024 «VIP»", "transactions": {"path": "data/tx.csv"}}"#) == "accepted")
+        // A byte-order mark, as some editors write one, is taken.
+        #expect(refusal("\u{FEFF}" + minimal + "}") == "accepted")
         // Without a header, columns are positions: a name (or the default names) cannot be found.
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv", "header": false}}"#)
                 == #"transactions.customer: without a header ("header": false) a column is a 1-based position, got "customer_id" (the default)"#)

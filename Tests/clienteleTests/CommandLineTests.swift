@@ -332,6 +332,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// Options that cannot work are usage errors (status 64) with what was wrong, before
+    /// anything is created: an empty queue path, a result directory named `.`, a demo
+    /// database that is not a SQLite file.
+    @Test func unusableOptionsAreUsageErrors() throws {
+        let directory = try temporaryDirectory()
+        let status = try run(["status", "--queue", ""])
+        #expect(status.status == 64 && status.standardError.hasPrefix("Error: --queue: expected the queue directory's path, got an empty one\n"))
+        let output = directory.appendingPathComponent("new").path + "/."
+        let dot = try run(["run", "datasets/cdnow/cdnow-demo-job.json", "--output", output])
+        #expect(dot.status == 64 && dot.standardError.hasPrefix("Error: --output must name the result directory itself (as results/cdnow), got \"\(output)\"\n"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("new").path))
+        let demo = try run(["demo", "--database", "postgres://crm@127.0.0.1/crm", "--output", directory.appendingPathComponent("d").path])
+        #expect(demo.status == 64 && demo.standardError.hasPrefix("Error: --database: the demo loads into a SQLite file"))
+    }
+
     /// Periods and a unit that do not fit together are a usage error, found before any log
     /// is read (the log here does not even exist).
     @Test func summarizeRefusesAPeriodItsUnitCannotMeasureBeforeReading() throws {
