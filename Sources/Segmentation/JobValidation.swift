@@ -208,7 +208,7 @@ private struct JobWalker {
     }
 
     func describe(_ range: ClosedRange<Int>) -> String {
-        range.upperBound == Int.max ? "≥ \(range.lowerBound)" : "\(range.lowerBound)…\(range.upperBound)"
+        range.upperBound == Int.max ? "\(range.lowerBound)…2^63 − 1" : "\(range.lowerBound)…\(range.upperBound)"
     }
 
     mutating func job(_ root: JSONValue) throws(JobFileError) -> Job {

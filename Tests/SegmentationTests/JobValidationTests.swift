@@ -56,6 +56,8 @@ import Testing
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
                 == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "Q1 · 2024 «VIP»", "transactions": {"path": "data/tx.csv"}}"#) == "accepted")
+        #expect(refusal(minimal + #", "segmentation": {"seed": 9223372036854775808}}"#)
+                == "segmentation.seed: expected an integer 0…2^63 − 1, got 9.223372036854776e+18")
         // A byte-order mark, as some editors write one, is taken.
         #expect(refusal("\u{FEFF}" + minimal + "}") == "accepted")
         // Without a header, columns are positions: a name (or the default names) cannot be found.
