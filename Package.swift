@@ -60,6 +60,7 @@ let package = Package(
         .target(
             name: "CRMStore",
             dependencies: [
+                "Files",
                 "Transactions",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

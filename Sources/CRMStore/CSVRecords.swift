@@ -12,6 +12,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Files
 
 struct CSVRecords: ~Copyable {
     let path: String
@@ -36,8 +37,15 @@ struct CSVRecords: ~Copyable {
 
     /// The file mapped privately and writable (at least one byte, so that an empty file maps).
     private static func map(_ path: String) throws -> (UnsafeMutablePointer<UInt8>, Int) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(errno)))") }
+        // Opened without blocking and refused unless a regular file: a FIFO in a result
+        // directory would otherwise hold the export in open(2) for good.
+        let opened: Int32?
+        do {
+            opened = try RegularFile.openForReading(path, followingLinks: true)
+        } catch {
+            throw CRMStoreError.file(path, "cannot read: \(error)")
+        }
+        guard let fd = opened else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(ENOENT)))") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {

@@ -7,6 +7,7 @@
 /// "name"; `created` and the Clientele version are those of the newest model file (the
 /// models are fitted while the job runs), or job.json's modification time and no version
 /// when the run has no model files. The same directory therefore always gives the same run.
+import Files
 import Foundation
 import Transactions
 
@@ -68,13 +69,16 @@ public struct RunResult: Sendable {
     }
 
     private static func readJSONText(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            // The reason, as the system gives it (a missing file, a permission).
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            let reason = fd < 0 ? String(cString: strerror(errno)) : "not a readable file"
-            if fd >= 0 { close(fd) }
-            throw CRMStoreError.file(path, "cannot read: \(reason)")
+        // A job file or a model file is small: 64 MiB is far beyond either, and a FIFO or a
+        // device is refused instead of read for ever.
+        let bytes: [UInt8]?
+        do {
+            bytes = try RegularFile.contents(path, limit: 64 << 20, followingLinks: true)
+        } catch {
+            throw CRMStoreError.file(path, "cannot read: \(error)")
         }
+        guard let bytes else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(ENOENT)))") }
+        let data = Data(bytes)
         guard (try? JSONSerialization.jsonObject(with: data)) != nil else {
             throw CRMStoreError.file(path, jsonSyntaxProblem(Array(data)) ?? "not a JSON object or array")
         }

@@ -68,6 +68,19 @@ import Testing
         }
     }
 
+    /// A result file that is a FIFO (or a device) is refused at once, not waited on.
+    @Test func aResultFileThatIsNotARegularFileIsRefusedWithoutWaiting() throws {
+        let database = try temporaryDirectory() + "/crm.db"
+        for name in ["job.json", "profiles.csv", "assignments.csv", "models/bgnbd.json"] {
+            let result = try makeResult(customers: 20)
+            try FileManager.default.removeItem(atPath: result + "/" + name)
+            #expect(mkfifo(result + "/" + name, 0o644) == 0)
+            #expect(throws: CRMStoreError.file(result + "/" + name, "cannot read: not a regular file: a FIFO")) {
+                try CRMExporter.export(resultDirectory: result, database: .sqlite(path: database))
+            }
+        }
+    }
+
     @Test func aBadAssignmentsFileIsReportedWhereItIsWrong() throws {
         let result = try makeResult(customers: 20)
         let path = result + "/assignments.csv"
