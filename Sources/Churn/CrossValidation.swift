@@ -57,7 +57,8 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
     /// `layout`'s folds; with `historyOf`, the purchase model's scores are measured per
     /// distinct history.
     init(outOfFold: [Double], labels: [Double], layout: FoldLayout, purchaseScores: PurchaseScores?,
-         purchaseModelProbability: [Double]?, historyOf: [Int32]? = nil) {
+         purchaseModelProbability: [Double]?, historyOf: [Int32]? = nil, scoresPerHistory: Bool = false) {
+        precondition(!scoresPerHistory || historyOf != nil, "scores per history need the customers' histories")
         self.folds = layout.folds
         self.seed = layout.seed
         // The scores are measured side by side, one per thread; a score that is a function of
@@ -71,8 +72,8 @@ public struct ChurnEvaluation: Codable, Sendable, Equatable {
         let histories = historyOf.map { Int($0.max() ?? -1) + 1 } ?? 0
         let measurePurchaseScore = { (scores: [Double], isProbability: Bool, transform: (Double) -> Double) -> ScoreMetrics in
             guard let historyOf, let counts else { return measure(scores.map(transform), isProbability) }
-            var perHistory = [Double](repeating: 0, count: histories)
-            for (customer, history) in historyOf.enumerated() { perHistory[Int(history)] = transform(scores[customer]) }
+            let perHistory = scoresPerHistory ? scores.map(transform)
+                : ChurnModel.perHistory(scores, historyOf: historyOf).map(transform)
             return ScoreMetrics(groupOf: historyOf, groupScores: perHistory, counts: counts, labels: labels,
                                 isProbability: isProbability, folds: layout.fold)
         }

@@ -34,9 +34,10 @@ struct ChurnOutcome {
         try ChurnModel.checkLabels(labels, folds: settings.churnFolds)
         let bgnbd = try purchase.bgnbd ?? BGNBD.fit(purchase.histories).model
         let purchaseScore = PurchaseScore(bgnbd, horizon: fitting.holdout?.duration ?? 0)
-        let scores = try purchaseScore.scores(purchase.histories)
+        // Dropped once the features and the metrics' per-history copies are made.
+        var scores: PurchaseScores? = try purchaseScore.scores(purchase.histories)
         let specification = try FeatureSpecification.choose(requested: nil, summary: fitting, purchaseModel: purchaseScore, attributes: nil)
-        let features = try specification.features(fitting, attributes: nil, purchaseScores: scores)
+        let features = try specification.features(fitting, attributes: nil, purchaseScores: scores!)
         let (customers, timeUnit) = (fitting.count, fitting.unit)
         _ = consume fitting
         var crossValidation: ChurnModel.CrossValidation?
@@ -45,9 +46,17 @@ struct ChurnOutcome {
             if case .purchasesBelow(let n) = settings.churnDefinition {
                 labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, purchase.histories)
             }
-            crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed, purchaseScores: scores,
-                                    purchaseModelProbability: labelProbability, historyOf: purchase.histories.customerRows)
+            // The metrics take the scores per history: the per-customer ones go with the
+            // features they are columns of, when the fit drops its design.
+            let historyOf = purchase.histories.customerRows
+            crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed,
+                                    purchaseScores: (ChurnModel.perHistory(scores!.pAlive, historyOf: historyOf),
+                                                     ChurnModel.perHistory(scores!.expectedPurchases, historyOf: historyOf)),
+                                    purchaseModelProbability: labelProbability.map { ChurnModel.perHistory($0, historyOf: historyOf) },
+                                    historyOf: historyOf)
+            crossValidation?.scoresPerHistory = true
         }
+        scores = nil
         // Without cross-validation the deciles are in sample, on the features kept for them;
         // with it, the fit takes the only copy and drops it with its design.
         let inSample = crossValidation == nil ? features : nil
