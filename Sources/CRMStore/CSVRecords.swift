@@ -39,13 +39,12 @@ struct CSVRecords: ~Copyable {
     private static func map(_ path: String) throws -> (UnsafeMutablePointer<UInt8>, Int) {
         // Opened without blocking and refused unless a regular file: a FIFO in a result
         // directory would otherwise hold the export in open(2) for good.
-        let opened: Int32?
+        let fd: Int32
         do {
-            opened = try RegularFile.openForReading(path, followingLinks: true)
+            fd = try RegularFile.openExisting(path, followingLinks: true)
         } catch {
-            throw CRMStoreError.file(path, "cannot read: \(error)")
+            throw CRMStoreError.file(path, "cannot read: \(error.reason)")
         }
-        guard let fd = opened else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(ENOENT)))") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {

@@ -78,10 +78,12 @@ public struct PostgresServer: Sendable, Equatable, CustomStringConvertible {
         guard components.password == nil else {
             throw CRMStoreError.location("the URL holds a password; put it in PGPASSWORD or ~/.pgpass instead")
         }
-        guard let user = components.user, !user.isEmpty else {
+        // The encoded forms, decoded once here (`user` and `path` would be decoded already, and
+        // a name holding `%25` decoded twice).
+        guard let user = components.percentEncodedUser?.removingPercentEncoding, !user.isEmpty else {
             throw CRMStoreError.location("the URL names no user; expected postgres://USER@HOST:PORT/DATABASE")
         }
-        let database = String(components.path.drop(while: { $0 == "/" }))
+        let database = String(components.percentEncodedPath.drop(while: { $0 == "/" }))
         guard !database.isEmpty else {
             throw CRMStoreError.location("the URL names no database; expected postgres://USER@HOST:PORT/DATABASE")
         }
@@ -95,15 +97,24 @@ public struct PostgresServer: Sendable, Equatable, CustomStringConvertible {
             }
             tls = mode
         }
-        // Past 65535 the port would wrap round to another one when the connection is made.
-        let port = components.port ?? 5432
-        guard (1...65535).contains(port) else {
-            throw CRMStoreError.location("the port must be 1…65535, got \(port)")
+        // Past 65535 the port would wrap round to another one when the connection is made;
+        // past Int.max `URLComponents` has no port at all, which must not mean the default.
+        guard let port = components.port ?? (Self.portText(text).isEmpty ? 5432 : nil), (1...65535).contains(port) else {
+            throw CRMStoreError.location("the port must be 1…65535, got \(Self.portText(text))")
         }
         // An IPv6 address is written in brackets in a URL ([::1]); the connection takes it bare.
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        self.init(user: user.removingPercentEncoding ?? user, host: bare, port: port,
-                  database: database.removingPercentEncoding ?? database, tls: tls)
+        self.init(user: user, host: bare, port: port, database: database.removingPercentEncoding ?? database, tls: tls)
+    }
+
+    /// The port as the URL writes it (empty without one): what follows the host's `:`.
+    private static func portText(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return "" }
+        var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") { authority = authority[authority.index(after: close)...] }
+        guard let colon = authority.lastIndex(of: ":") else { return "" }
+        return String(authority[authority.index(after: colon)...])
     }
 
     /// The URL again, the user and the database percent-encoded as they were given (a user

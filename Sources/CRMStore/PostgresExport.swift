@@ -25,6 +25,8 @@ enum PostgresExport {
     static let logger = Logger(label: "clientele.crmstore", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Any constant, the same for every Clientele: the key of the migration lock.
     static let migrationLock: Int64 = 0x436C_6965_6E74_656C
+    /// The first key of the per-job-id locks ("Clie"); the second is the id's hash.
+    static let jobLockClass: Int32 = 0x436C_6965
 
     static func export(_ run: RunResult, server: PostgresServer, environment: [String: String]) async throws -> ExportSummary {
         let rows = try AssignmentRows(path: run.assignmentsPath, segments: run.segments)
@@ -106,6 +108,10 @@ enum PostgresExport {
     private static func replaceRun(_ run: RunResult, rows: AssignmentRows, on connection: PostgresConnection,
                                    location: String) async throws -> ExportSummary {
         var replaced = false
+        // Exports of one job id wait for each other from here to their commit (SQLite's
+        // BEGIN IMMEDIATE does the same): two new ones of different jobs would otherwise both
+        // find the id free, and the second's upsert would replace the first's run unseen.
+        try await connection.query("SELECT pg_advisory_xact_lock(\(jobLockClass), hashtext(\(run.jobID)))", logger: logger)
         for try await name in try await connection.query("SELECT name FROM runs WHERE job_id = \(run.jobID)", logger: logger)
             .decode(String.self) {
             if name != run.name && !run.mayReplaceAnotherJob { throw CRMStoreError.anotherJob(location, jobID: run.jobID, name: name) }

@@ -71,14 +71,12 @@ public struct RunResult: Sendable {
     private static func readJSONText(_ path: String) throws -> String {
         // A job file or a model file is small: 64 MiB is far beyond either, and a FIFO or a
         // device is refused instead of read for ever.
-        let bytes: [UInt8]?
+        let data: Data
         do {
-            bytes = try RegularFile.contents(path, limit: 64 << 20, followingLinks: true)
+            data = Data(try RegularFile.existingContents(path, limit: 64 << 20, followingLinks: true))
         } catch {
-            throw CRMStoreError.file(path, "cannot read: \(error)")
+            throw CRMStoreError.file(path, "cannot read: \(error.reason)")
         }
-        guard let bytes else { throw CRMStoreError.file(path, "cannot read: \(String(cString: strerror(ENOENT)))") }
-        let data = Data(bytes)
         guard (try? JSONSerialization.jsonObject(with: data)) != nil else {
             throw CRMStoreError.file(path, jsonSyntaxProblem(Array(data)) ?? "not a JSON object or array")
         }

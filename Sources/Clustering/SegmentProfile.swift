@@ -146,7 +146,13 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
             return scale
         }
         guard case .totalCLV(let totalCLV) = results.last! else { preconditionFailure("the total CLV") }
-        let names = given ?? segmentLabels(centroids: centroids, features: features, scales: scales)
+        let means = (0..<k).map { c in
+            (0..<d).map { j -> Double in
+                guard case .feature(let summary) = results[c * d + j] else { preconditionFailure("a feature summary") }
+                return summary.mean
+            }
+        }
+        let names = given ?? segmentLabels(centroids: centroids, features: features, scales: scales, means: means)
         return (0..<k).map { c in
             let rows = members[c]
             let summaries = (0..<d).map { j in
@@ -177,8 +183,9 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         return rows.reduce(0) { $0 + column[Int($1)] } / Double(rows.count)
     }
 
-    static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])]) -> [String] {
-        segmentLabels(centroids: centroids, features: features, scales: features.map { scale($0.values) })
+    /// `means`: each segment's members' mean of each feature (the centroids when not given).
+    static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])], means: [[Double]]? = nil) -> [String] {
+        segmentLabels(centroids: centroids, features: features, scales: features.map { scale($0.values) }, means: means ?? centroids)
     }
 
     /// A column's mean and population standard deviation, against which centroids are read.
@@ -189,16 +196,17 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
     }
 
     private static func segmentLabels(centroids: [[Double]], features: [(name: String, values: [Double])],
-                                      scales: [(mean: Double, sd: Double)]) -> [String] {
+                                      scales: [(mean: Double, sd: Double)], means: [[Double]]) -> [String] {
         var taken = Set<String>()
         let frequency = features.firstIndex { $0.name.lowercased() == "frequency" }
         return centroids.enumerated().map { c, centroid in
             let scores = centroid.enumerated().map { j, x in scales[j].sd > 0 ? (x - scales[j].mean) / scales[j].sd : 0 }
             // BG/NBD and its kin give every customer without a repeat purchase P(alive) = 1: a
-            // segment of one-time buyers (mean frequency below a half) is named as such first,
-            // and its high P(alive), which says who they are rather than that they are
-            // active (their churn rate can be 95%), is not called "Likely alive".
-            let oneTimeBuyers = frequency.map { centroid[$0] < 0.5 } ?? false
+            // segment of one-time buyers (its members' mean frequency below a half; not the
+            // centroid, which a log1p step pulls below the mean) is named as such first, and
+            // its high P(alive), which says who they are rather than that they are active
+            // (their churn rate can be 95%), is not called "Likely alive".
+            let oneTimeBuyers = frequency.map { means[c][$0] < 0.5 } ?? false
             let ranked = scores.indices.filter { j in
                 abs(scores[j]) >= 0.25
                     && !(oneTimeBuyers && (j == frequency || (scores[j] > 0 && features[j].name.lowercased() == "p_alive")))

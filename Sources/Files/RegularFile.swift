@@ -4,15 +4,22 @@ import Glibc
 import Darwin
 #endif
 
-/// Reading a file that must be a regular file, without ever blocking on one that is not:
-/// `open(2)` with `O_NONBLOCK`, so that a FIFO or a device put where a file was expected
+/// Reading a file without ever blocking on one that is not what it should be: `open(2)` with
+/// `O_NONBLOCK`, so that a FIFO nothing writes into or a device put where a file was expected
 /// cannot hang the process before it is looked at, then `fstat(2)` on what was opened. Job
-/// files and the queue's own files are read this way.
+/// files, the queue's own files and result files are read this way.
+///
+/// A file named on the command line may be a stream too (`allowingStreams`): a pipe
+/// (`clientele run /dev/stdin`, `<(…)`) or a character device is then read to its end, in
+/// blocking mode once open, but never past the limit, so `/dev/zero` is refused when the limit
+/// is reached rather than read until memory runs out; a FIFO that has no writer when it is
+/// opened reads as empty instead of waiting for one.
 public enum RegularFile {
-    /// Why a path could not be read as a regular file.
+    /// Why a path could not be read.
     public enum Failure: Error, Equatable, CustomStringConvertible {
         /// `not a regular file: a FIFO`
         case notRegular(kind: String)
+        /// The system's reason (`No such file or directory`, `Permission denied`).
         case cannotOpen(reason: String)
         case cannotRead(reason: String)
         case tooLarge(limit: Int)
@@ -25,29 +32,56 @@ public enum RegularFile {
             case .tooLarge(let limit): "is larger than \(limit) bytes"
             }
         }
+
+        /// Why, without the step: for a message that already says it could not read the file.
+        public var reason: String {
+            switch self {
+            case .cannotOpen(let reason), .cannotRead(let reason): reason
+            default: description
+            }
+        }
+
+        static func fromErrno() -> Failure { .cannotOpen(reason: String(cString: strerror(errno))) }
     }
 
     /// A descriptor open for reading; nil when nothing is at `path`. Symbolic links are
     /// followed only with `followingLinks` (a user's own path, not one inside a queue).
-    public static func openForReading(_ path: String, followingLinks: Bool) throws(Failure) -> Int32? {
+    public static func openForReading(_ path: String, followingLinks: Bool, allowingStreams: Bool = false) throws(Failure) -> Int32? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
         if fd < 0 {
             if errno == ENOENT { return nil }
             if errno == ELOOP && !followingLinks { throw .notRegular(kind: "a symbolic link") }
-            throw .cannotOpen(reason: String(cString: strerror(errno)))
+            throw .fromErrno()
         }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+        guard fstat(fd, &info) == 0 else {
+            let failure = Failure.fromErrno()
             close(fd)
-            throw .notRegular(kind: kind(info.st_mode))
+            throw failure
+        }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFREG { return fd }
+        if allowingStreams && (type == S_IFIFO || type == S_IFCHR) {
+            // Open now, so reads may wait for the writer's bytes as any reader of a pipe does.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+            return fd
+        }
+        close(fd)
+        throw .notRegular(kind: kind(info.st_mode))
+    }
+
+    /// The same, with nothing at `path` a failure (`No such file or directory`).
+    public static func openExisting(_ path: String, followingLinks: Bool, allowingStreams: Bool = false) throws(Failure) -> Int32 {
+        guard let fd = try openForReading(path, followingLinks: followingLinks, allowingStreams: allowingStreams) else {
+            throw .cannotOpen(reason: String(cString: strerror(ENOENT)))
         }
         return fd
     }
 
     /// The whole file, read until its end but never past `limit` bytes (a file that grows
     /// while it is read is refused, not followed); nil when nothing is at `path`.
-    public static func contents(_ path: String, limit: Int, followingLinks: Bool) throws(Failure) -> [UInt8]? {
-        guard let fd = try openForReading(path, followingLinks: followingLinks) else { return nil }
+    public static func contents(_ path: String, limit: Int, followingLinks: Bool, allowingStreams: Bool = false) throws(Failure) -> [UInt8]? {
+        guard let fd = try openForReading(path, followingLinks: followingLinks, allowingStreams: allowingStreams) else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -61,6 +95,15 @@ public enum RegularFile {
             bytes.append(contentsOf: chunk[0..<n])
         }
         throw .tooLarge(limit: limit)
+    }
+
+    /// `contents`, with nothing at `path` a failure (`No such file or directory`).
+    public static func existingContents(_ path: String, limit: Int, followingLinks: Bool,
+                                        allowingStreams: Bool = false) throws(Failure) -> [UInt8] {
+        guard let bytes = try contents(path, limit: limit, followingLinks: followingLinks, allowingStreams: allowingStreams) else {
+            throw .cannotOpen(reason: String(cString: strerror(ENOENT)))
+        }
+        return bytes
     }
 
     /// What kind of file a mode is, for messages: "a FIFO", "a directory"…

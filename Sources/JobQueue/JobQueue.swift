@@ -350,16 +350,21 @@ public struct JobQueue: Sendable {
 
     /// Writes the attempt record (when there is anything to record) and then renames the job
     /// back, so that whoever claims it next finds the record already there.
+    /// Writes `incoming/<id>.attempts` by way of `tmp/` (write, flush, rename).
+    func writeAttemptRecord(_ record: AttemptRecord, id: String, identity: WorkerIdentity) throws {
+        let staged = staging(id, "attempts", identity)
+        unlink(staged)
+        try QueueFileSystem.createDurableFile(try QueueJSON.encode(record), at: staged)
+        guard rename(staged, attemptsPath(id)) == 0 else {
+            let reason = QueueFileSystem.reason()
+            unlink(staged)
+            throw QueueError.fileSystem(attemptsPath(id), "cannot record the attempt: \(reason)")
+        }
+    }
+
     func moveToIncoming(id: String, record: AttemptRecord, identity: WorkerIdentity) throws {
         if record.attempts > 0 || !record.history.isEmpty {
-            let staged = staging(id, "attempts", identity)
-            unlink(staged)
-            try QueueFileSystem.createDurableFile(try QueueJSON.encode(record), at: staged)
-            guard rename(staged, attemptsPath(id)) == 0 else {
-                let reason = QueueFileSystem.reason()
-                unlink(staged)
-                throw QueueError.fileSystem(attemptsPath(id), "cannot record the attempt: \(reason)")
-            }
+            try writeAttemptRecord(record, id: id, identity: identity)
         } else {
             unlink(attemptsPath(id))
         }

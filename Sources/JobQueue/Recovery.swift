@@ -268,14 +268,9 @@ extension JobQueue {
         if let report = (try? QueueFileSystem.readFile("\(tmp)/\(name)/error.json", limit: 1 << 20))?
             .flatMap({ QueueJSON.decode(FailureReport.self, from: $0) }) {
             let ending = "attempt \(report.attempt): \(report.what) (its worker \(report.owner) died before filing the failure)"
-            let record = AttemptRecord(attempts: report.attempt, history: report.history + [ending])
-            let staged = staging(id, "attempts", identity)
-            unlink(staged)
             // Without its record the entry still goes back: a lost count beats a lost entry.
-            if let bytes = try? QueueJSON.encode(record), (try? QueueFileSystem.createDurableFile(bytes, at: staged)) != nil,
-               rename(staged, attemptsPath(id)) != 0 {
-                unlink(staged)
-            }
+            try? writeAttemptRecord(AttemptRecord(attempts: report.attempt, history: report.history + [ending]), id: id,
+                                    identity: identity)
         }
         if rename(kept, "\(incoming)/\(id).json") == 0 { FileTree.syncDirectory(incoming) }
     }

@@ -64,30 +64,25 @@ public enum JobValidation {
         try validate(bytes: try read(path: path), source: path)
     }
 
-    /// The bytes of the job file at `path`, which must be a regular file of at most
-    /// `maximumFileBytes`: it is opened without blocking and read no further than that, so
-    /// that a FIFO, `/dev/zero` or a growing file given as the job is refused at once, not
-    /// waited on or read until memory runs out.
+    /// The bytes of the job file at `path`, at most `maximumFileBytes`: a regular file, or a
+    /// pipe or a character device (`clientele run /dev/stdin`), read no further than that, so
+    /// that `/dev/zero` or a growing file given as the job is refused rather than read until
+    /// memory runs out; a directory or a socket is refused, and a FIFO without a writer reads
+    /// as empty rather than waiting for one.
     public static func read(path: String) throws(JobFileError) -> [UInt8] {
-        let failure = { (message: String) in
-            JobFileError(source: path, keyPath: nil, line: nil, column: nil, message: "cannot read the job file: \(message)")
-        }
-        // A file that is too large already is refused with its size, before it is opened.
+        let failure = { (message: String) in JobFileError(source: path, keyPath: nil, line: nil, column: nil, message: message) }
+        // A file that is too large already is refused with its size, before it is read.
         var status = stat()
         if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) > maximumFileBytes {
-            throw JobFileError(source: path, keyPath: nil, line: nil, column: nil,
-                               message: "is \(status.st_size) bytes; a job file may be at most \(maximumFileBytes) bytes")
+            throw failure("is \(status.st_size) bytes; a job file may be at most \(maximumFileBytes) bytes")
         }
-        let bytes: [UInt8]?
         do throws(RegularFile.Failure) {
-            bytes = try RegularFile.contents(path, limit: maximumFileBytes, followingLinks: true)
+            return try RegularFile.existingContents(path, limit: maximumFileBytes, followingLinks: true, allowingStreams: true)
         } catch .tooLarge {
-            throw failure("it is larger than \(maximumFileBytes) bytes, the most a job file may be")
+            throw failure("is larger than \(maximumFileBytes) bytes; a job file may be at most \(maximumFileBytes) bytes")
         } catch {
-            throw failure("\(error)")
+            throw failure("cannot read the job file: \(error.reason)")
         }
-        guard let bytes else { throw failure("no such file") }
-        return bytes
     }
 
     /// The absolute directory of a file path.
@@ -144,7 +139,9 @@ private struct JobWalker {
         var result: [String: JSONValue] = [:]
         for (key, member) in members {
             guard allowed.contains(key) else {
-                throw failure(join(keyPath, key), "unknown key; expected one of \(allowed.joined(separator: ", "))")
+                // A key with control characters is shown escaped and quoted, not raw.
+                let shown = key.containsLayoutControls ? String(JSONValue.string(key).formatted().dropLast()) : key
+                throw failure(join(keyPath, shown), "unknown key; expected one of \(allowed.joined(separator: ", "))")
             }
             if case .null = member { continue }
             result[key] = member
@@ -218,8 +215,8 @@ private struct JobWalker {
             throw failure("name", "missing; expected the job's name, a non-empty string")
         }
         // The name goes into the report's title, log lines and the CRM's runs table.
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw failure("name", "expected a name without control characters (tab, line breaks, escapes), got \(JSONValue.string(name).formatted().dropLast())")
+        if name.containsLayoutControls {
+            throw failure("name", "expected a name without control characters (tab, line breaks, escapes, bidirectional overrides), got \(JSONValue.string(name).formatted().dropLast())")
         }
         guard let transactionsValue = top["transactions"] else {
             throw failure("transactions", "missing; expected an object with at least the log's path")
@@ -285,19 +282,14 @@ private struct JobWalker {
     /// that a FIFO given as the log is refused here instead of holding `submit`, `run` or a
     /// worker until something writes into it.
     func checkReadable(_ path: String, _ keyPath: String) throws(JobFileError) {
-        let fd: Int32?
         do throws(RegularFile.Failure) {
-            fd = try RegularFile.openForReading(path, followingLinks: true)
+            close(try RegularFile.openExisting(path, followingLinks: true))
         } catch .notRegular(let kind) {
             throw failure(keyPath, kind == "a directory" ? "\(path) is a directory, not a transaction log"
-                : "\(path) is \(kind), not a regular file; a job reads its transaction log from a file")
-        } catch .cannotOpen(let reason) {
-            throw failure(keyPath, "cannot read \(path): \(reason)")
+                : "\(path) is \(kind), not a regular file; a job reads its transaction log from a file (summarize reads pipes)")
         } catch {
-            throw failure(keyPath, "cannot read \(path): \(error)")
+            throw failure(keyPath, "cannot read \(path): \(error.reason)")
         }
-        guard let fd else { throw failure(keyPath, "cannot read \(path): \(String(cString: strerror(ENOENT)))") }
-        close(fd)
     }
 
     func periodSettings(_ value: JSONValue?) throws(JobFileError) -> PeriodSettings {
@@ -451,6 +443,18 @@ private struct JobWalker {
         ["frequency", "monetary_value", "clv", "expected_purchases"].contains(feature) ? [.log1p, .zScore] : [.zScore]
     }
 
+    /// Refuses a database location the export would refuse, with its reason.
+    func checkDatabase(_ database: String) throws(JobFileError) {
+        do {
+            _ = try DatabaseLocation(parsing: database)
+        } catch let error as CRMStoreError {
+            guard case .location(let message) = error else { throw failure("crm.database", error.description) }
+            throw failure("crm.database", message)
+        } catch {
+            throw failure("crm.database", "\(error)")
+        }
+    }
+
     func crmSettings(_ value: JSONValue?) throws(JobFileError) -> CRMSettings? {
         let keys = try members(value, "crm", allowed: ["database"])
         guard value != nil else { return nil }
@@ -461,6 +465,9 @@ private struct JobWalker {
         if database.hasPrefix("sqlite:") {
             let path = String(database.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw failure("crm.database", "expected \(expected), got \"\(database)\"") }
+            // Read as the export reads it (`~` is refused there: no shell expands it) before it
+            // is made absolute, which would turn `~` into a directory of that name.
+            try checkDatabase(database)
             return CRMSettings(database: "sqlite:" + (try absolute(path, "crm.database")))
         }
         guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else {
@@ -469,14 +476,7 @@ private struct JobWalker {
         // The URL is read as the export will read it, so that a job that cannot be exported
         // (a password in the URL above all, which would end up in logs and error reports)
         // fails here, before anything runs.
-        do {
-            _ = try DatabaseLocation(parsing: database)
-        } catch let error as CRMStoreError {
-            guard case .location(let message) = error else { throw failure("crm.database", error.description) }
-            throw failure("crm.database", message)
-        } catch {
-            throw failure("crm.database", "\(error)")
-        }
+        try checkDatabase(database)
         return CRMSettings(database: database)
     }
 }

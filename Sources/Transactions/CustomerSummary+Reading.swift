@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Files
 
 extension CustomerSummary {
     /// Reads a customer summary CSV as `clientele summarize` writes it (or lifetimes, with
@@ -128,23 +129,15 @@ extension CustomerSummary {
     }
 }
 
-/// The whole file, for inputs (summaries, model files) that are read at once.
+/// The whole file, for inputs (summaries, model files) that are read at once: a regular
+/// file, or a pipe or character device named on the command line (`RegularFile`, streams
+/// allowed), up to 16 GiB; a directory or a socket is refused.
 public func readWholeFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
-        throw TransactionsError.invalidFile(path, "cannot open: \(String(cString: strerror(errno)))")
+    do throws(RegularFile.Failure) {
+        return try RegularFile.existingContents(path, limit: 16 << 30, followingLinks: true, allowingStreams: true)
+    } catch .cannotRead(let reason) {
+        throw TransactionsError.invalidFile(path, "read failed: \(reason)")
+    } catch {
+        throw TransactionsError.invalidFile(path, "\(error)")
     }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw TransactionsError.invalidFile(path, "read failed: \(String(cString: strerror(errno)))")
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return bytes
 }

@@ -31,3 +31,20 @@ public func jsonStringLiteral(_ text: String) -> String {
     }
     return out + "\""
 }
+
+extension StringProtocol {
+    /// Whether the text holds a character that has no place in a name shown in titles, log
+    /// lines and database rows: a control character (tab, line breaks, NUL, escapes), a line
+    /// or paragraph separator (U+2028, U+2029), or a bidirectional mark, embedding, override or
+    /// isolate (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which can make a name read
+    /// backwards.
+    public var containsLayoutControls: Bool {
+        unicodeScalars.contains { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: return true
+            default: return [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
+                || (0x2066...0x2069).contains(scalar.value)
+            }
+        }
+    }
+}

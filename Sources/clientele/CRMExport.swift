@@ -1,4 +1,5 @@
 import CRMStore
+import JobQueue
 
 /// Loads a finished result directory into the job's CRM database (`crm.database`), through
 /// CRMStore's `CRMExporter`: the same export as `clientele export`.
@@ -10,6 +11,12 @@ enum CRMExport {
     static func export(resultDirectory: String, jobID: String? = nil, database: String) throws {
         do {
             try CRMExporter.export(resultDirectory: resultDirectory, jobID: jobID, database: try DatabaseLocation(parsing: database))
+        } catch let error as CRMStoreError where jobID != nil {
+            // The database holds another job's run under this id: no retry can change that.
+            if case .anotherJob = error {
+                throw JobFailure("loading the result into \(database) failed: \(error); the result was discarded")
+            }
+            throw CommandError("loading the result into \(database) failed: \(error); a queued job's result is published only once loaded, so this run's result was discarded")
         } catch {
             guard jobID == nil else {
                 throw CommandError("loading the result into \(database) failed: \(error); a queued job's result is published only once loaded, so this run's result was discarded")

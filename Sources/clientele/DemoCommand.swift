@@ -34,6 +34,9 @@ struct DemoCommand: ParsableCommand {
             throw ValidationError("--database: the demo loads into a SQLite file (a path or sqlite:PATH); for PostgreSQL run a job with crm.database, or export the demo's result")
         }
         if database.isEmpty || database == "sqlite:" { throw ValidationError("--database: expected a file path") }
+        if database.hasPrefix("~") || database.hasPrefix("sqlite:~") {
+            throw ValidationError("--database: ~ is not expanded here; give the path from / or from the current directory")
+        }
     }
 
     func run() throws {

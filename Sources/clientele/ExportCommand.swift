@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMStore
+import Transactions
 
 /// `clientele export`: a result directory into the CRM database by hand, as the worker does
 /// it when the job names a database.
@@ -32,7 +33,7 @@ struct ExportCommand: ParsableCommand {
     var database: String
 
     func validate() throws {
-        if let jobID, jobID.isEmpty || jobID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let jobID, jobID.isEmpty || jobID.containsLayoutControls {
             throw ValidationError("--job-id: expected a non-empty id without control characters")
         }
         do {

@@ -74,6 +74,25 @@ struct PostgresExportTests {
             #expect(again.replacedEarlierExport && again.runID == 1)
             let replaced = try await CRMExporter.export(resultDirectory: february, database: .postgres(server), replacingAnotherJob: true)
             #expect(replaced.replacedEarlierExport && replaced.runID == 1 && replaced.customers == 70)
+
+            // Two jobs' first exports under one new id at once: one lands, the other is refused,
+            // whichever comes first (each waits for the other's lock on the id).
+            let a = try temporaryDirectory() + "/weekly", b = try temporaryDirectory() + "/weekly"
+            try SyntheticResultDirectory(name: "weekly A", customers: 3000, seed: 3).write(to: a)
+            try SyntheticResultDirectory(name: "weekly B", customers: 3000, seed: 4).write(to: b)
+            func attempt(_ result: String) async -> Result<ExportSummary, any Error> {
+                do { return .success(try await CRMExporter.export(resultDirectory: result, database: .postgres(server))) } catch { return .failure(error) }
+            }
+            async let first = attempt(a)
+            async let second = attempt(b)
+            let outcomes = await [first, second]
+            #expect(outcomes.filter { (try? $0.get()) != nil }.count == 1)
+            let refusals = outcomes.compactMap { outcome -> CRMStoreError? in
+                if case .failure(let error) = outcome { return error as? CRMStoreError }
+                return nil
+            }
+            #expect(refusals.count == 1)
+            if case .anotherJob(_, let jobID, _)? = refusals.first { #expect(jobID == "weekly") } else { Issue.record("\(refusals)") }
         }
     }
 

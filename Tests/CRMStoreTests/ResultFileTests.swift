@@ -19,7 +19,7 @@ import Testing
         #expect(throws: CRMStoreError.self) { try DatabaseLocation(parsing: "postgres://crm@db/sales?sslmode=sometimes") }
         #expect(throws: CRMStoreError.self) { try DatabaseLocation(parsing: "postgres://db/sales") }
         // A port that would wrap round, an IPv6 address, a user that only looks like a password.
-        for port in ["0", "65536", "99999"] {
+        for port in ["0", "65536", "99999", "99999999999999999999"] {
             #expect(throws: CRMStoreError.location("the port must be 1…65535, got \(port)")) {
                 try DatabaseLocation(parsing: "postgres://crm@127.0.0.1:\(port)/crm")
             }
@@ -30,6 +30,10 @@ import Testing
         let encoded = try DatabaseLocation(parsing: "postgres://u%3Asecret@127.0.0.1/my%20db")
         #expect(encoded == .postgres(PostgresServer(user: "u:secret", host: "127.0.0.1", database: "my db")))
         #expect(encoded.description == "postgres://u%3Asecret@127.0.0.1:5432/my%20db")
+        // Decoded once: `%2541` is the text `%41`, not `A`.
+        let once = try DatabaseLocation(parsing: "postgres://a%2541@[::1]:1/d%2541")
+        #expect(once == .postgres(PostgresServer(user: "a%41", host: "::1", port: 1, database: "d%41")))
+        #expect(once.description == "postgres://a%2541@[::1]:1/d%2541")
     }
 
     @Test func thePasswordComesFromPGPASSWORDThenThePasswordFile() throws {

@@ -90,6 +90,12 @@ import Testing
             centroids: [[1, 0, 0], [0.925, 5.5, 40]], features: [("p_alive", pAlive), ("frequency", frequency),
                                                               ("recency", [0, 0, 0, 0, 40, 40, 30, 30])])
         #expect(withRecency == ["One-time buyers · Short purchase span", "Frequent · Long purchase span"])
+        // The members' mean decides, not a centroid that a log1p step put below it: 65
+        // customers with frequency 0 and 35 with 2 (mean 0.7) are not one-time buyers.
+        let mixed = [Double](repeating: 0, count: 65) + [Double](repeating: 2, count: 35)
+        let profiles = try SegmentProfile.profiles(labels: [Int](repeating: 0, count: 100), centroids: [[0.47]],
+                                                   features: [("frequency", mixed)], outcomes: .init())
+        #expect(profiles[0].label == "Typical")
         let withoutFrequency = SegmentProfile.segmentLabels(centroids: [[1], [0.15]], features: [("p_alive", pAlive)])
         #expect(withoutFrequency == ["Likely alive", "Likely lapsed"])
     }

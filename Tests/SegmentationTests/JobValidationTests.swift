@@ -52,12 +52,17 @@ import Testing
         #expect(refusal(#"{"name": "a\u0000b", "transactions": {"path": "data/tx.csv"}}"#)
                 == "name: expected a non-empty string without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "a\nb", "transactions": {"path": "data/tx.csv"}}"#)
-                == #"name: expected a name without control characters (tab, line breaks, escapes), got "a\nb""#)
+                == #"name: expected a name without control characters (tab, line breaks, escapes, bidirectional overrides), got "a\nb""#)
+        #expect(refusal(#"{"name": "VIP\u202Etxt.exe", "transactions": {"path": "data/tx.csv"}}"#).hasPrefix("name: expected a name without control characters"))
+        #expect(refusal(#"{"name": "a\u2028b", "transactions": {"path": "data/tx.csv"}}"#).hasPrefix("name: expected a name without control characters"))
+        #expect(refusal(minimal + #", "x\u0000y": 1}"#).hasPrefix(#""x\u0000y": unknown key; expected one of name"#))
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
                 == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "Q1 · 2024 «VIP»", "transactions": {"path": "data/tx.csv"}}"#) == "accepted")
         #expect(refusal(minimal + #", "segmentation": {"seed": 9223372036854775808}}"#)
                 == "segmentation.seed: expected an integer 0…2^63 − 1, got 9.223372036854776e+18")
+        #expect(refusal(minimal + #", "crm": {"database": "sqlite:~/crm.db"}}"#)
+                == "crm.database: sqlite:~/crm.db: ~ is not expanded here; give the path from / or from the current directory")
         // A byte-order mark, as some editors write one, is taken.
         #expect(refusal("\u{FEFF}" + minimal + "}") == "accepted")
         // Without a header, columns are positions: a name (or the default names) cannot be found.

@@ -88,14 +88,13 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
-    /// A job file or a transaction log that is not a regular file (a FIFO nothing writes
-    /// into, `/dev/zero`) or a job file above 1 MiB is refused at once by `run` and `submit`,
-    /// instead of hanging them or reading until memory runs out.
-    @Test func runAndSubmitRefuseJobsAndLogsThatAreNotFiles() throws {
+    /// A transaction log that is not a regular file (a FIFO nothing writes into) and a job
+    /// file above 1 MiB (`/dev/zero` among them) are refused at once by `run` and `submit`,
+    /// instead of hanging them or reading until memory runs out; a job piped in is read.
+    @Test(.timeLimit(.minutes(1))) func runAndSubmitRefuseJobsAndLogsThatAreNotFiles() throws {
         let (directory, job) = try sampleJob()
-        let fifoJob = directory.appendingPathComponent("fifo.json").path
         let fifoLog = directory.appendingPathComponent("pipe.csv").path
-        #expect(mkfifo(fifoJob, 0o644) == 0 && mkfifo(fifoLog, 0o644) == 0)
+        #expect(mkfifo(fifoLog, 0o644) == 0)
         let onFIFO = directory.appendingPathComponent("on-fifo.json").path
         try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "\"tx.txt\"", with: "\"pipe.csv\"")
             .write(toFile: onFIFO, atomically: true, encoding: .utf8)
@@ -103,9 +102,8 @@ extension CommandLineTests {
         try String(repeating: " ", count: 2_000_000).write(toFile: large, atomically: true, encoding: .utf8)
         let queue = directory.appendingPathComponent("queue").path
         let expected = [
-            "/dev/zero": "Error: /dev/zero: cannot read the job file: not a regular file: a character device\n",
-            fifoJob: "Error: \(fifoJob): cannot read the job file: not a regular file: a FIFO\n",
-            onFIFO: "Error: \(onFIFO): transactions.path: \(fifoLog) is a FIFO, not a regular file; a job reads its transaction log from a file\n",
+            "/dev/zero": "Error: /dev/zero: is larger than 1048576 bytes; a job file may be at most 1048576 bytes\n",
+            onFIFO: "Error: \(onFIFO): transactions.path: \(fifoLog) is a FIFO, not a regular file; a job reads its transaction log from a file (summarize reads pipes)\n",
             large: "Error: \(large): is 2000000 bytes; a job file may be at most 1048576 bytes\n",
         ]
         for (file, message) in expected {
@@ -119,6 +117,19 @@ extension CommandLineTests {
             #expect(!FileManager.default.fileExists(atPath: output))
         }
         #expect((try? FileManager.default.contentsOfDirectory(atPath: queue + "/incoming"))?.isEmpty ?? true)
+
+        // A job file that is a pipe with a writer is read to its end, as from `run /dev/stdin`.
+        let fifoJob = directory.appendingPathComponent("piped.json").path
+        #expect(mkfifo(fifoJob, 0o644) == 0)
+        let text = try String(contentsOfFile: job, encoding: .utf8)
+        let writer = Thread {
+            let fd = open(fifoJob, O_WRONLY)
+            _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+            close(fd)
+        }
+        writer.start()
+        let piped = try run(["run", fifoJob, "--output", directory.appendingPathComponent("piped").path])
+        #expect(piped.status == 0, "\(piped.standardError)")
     }
 
     /// The sample job with `crm.database` set to `database`, submitted to a new queue beside it.
@@ -166,6 +177,26 @@ extension CommandLineTests {
         for said in [report, status.standardOutput, worker.standardError] {
             #expect(!said.contains("\(queue)/tmp/"), "\(said)")
         }
+    }
+
+    /// A database that holds another job's run under the queued job's id refuses the load;
+    /// no retry can change that, so the job fails at once as a job error.
+    @Test func aJobWhoseIdIsTakenByAnotherJobInTheDatabaseFailsWithoutRetries() throws {
+        let (directory, queue, id) = try submittedSampleJob(database: "sqlite:crm.db")
+        let (_, other) = try sampleJob()
+        try String(contentsOfFile: other, encoding: .utf8).replacingOccurrences(of: "\"sample\"", with: "\"another job\"")
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        let taken = try temporaryDirectory().appendingPathComponent(id).path
+        #expect(try run(["run", other, "--output", taken]).status == 0)
+        let database = directory.appendingPathComponent("crm.db").path
+        #expect(try run(["export", taken, "--database", "sqlite:\(database)"]).status == 0)
+        let worker = try run(["worker", "--queue", queue, "--drain", "--max-attempts", "3"])
+        #expect(worker.status == 0, "\(worker.standardError)")
+        let report = try String(contentsOfFile: "\(queue)/failed/\(id)/error.json", encoding: .utf8)
+        #expect(report.contains("\"kind\" : \"job-error\""))
+        #expect(report.contains("\"attempt\" : 1"))
+        #expect(report.contains("holds the run of another job, \\\"another job\\\""))
+        #expect(!FileManager.default.fileExists(atPath: "\(queue)/done/\(id)"))
     }
 
     @Test func aJobWhoseDataAreBadFailsOnTheWorkerWithoutRetries() throws {
