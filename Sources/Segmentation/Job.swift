@@ -137,9 +137,11 @@ extension Job {
         if segmentation.method == .kmeans {
             switch segmentation.k {
             case .fixed(let k): segmentationMembers.append(("k", .integer(k)))
-            case .automatic: segmentationMembers.append(("k", .string("auto")))
+            case .automatic:
+                segmentationMembers.append(("k", .string("auto")))
+                // Only where it is used: with a fixed k a range would be a setting that did nothing.
+                segmentationMembers.append(("kRange", .array([.integer(segmentation.kRange.lowerBound), .integer(segmentation.kRange.upperBound)])))
             }
-            segmentationMembers.append(("kRange", .array([.integer(segmentation.kRange.lowerBound), .integer(segmentation.kRange.upperBound)])))
             segmentationMembers.append(("seed", .integer(Int(segmentation.seed))))
             segmentationMembers.append(("nInit", .integer(segmentation.nInit)))
         }

@@ -379,6 +379,11 @@ private struct JobWalker {
                 throw failure("segmentation.kRange", "expected [LOW, HIGH] with 2 ≤ LOW ≤ HIGH ≤ 100, got \(value.shortDescription)")
             }
             kRange = low...high
+            // A range other than the default beside a fixed k would be ignored without a word.
+            // The default one is taken: earlier versions wrote it into every result's job.json.
+            if case .fixed(let n) = k, kRange != KSelection.defaultRange {
+                throw failure("segmentation.kRange", "applies to \"k\": \"auto\" only; k is \(n)")
+            }
         }
         var available = SegmentationSettings.availableFeatures
         if !hasAmounts { available.removeAll { $0 == "monetary_value" } }

@@ -63,6 +63,11 @@ import Testing
                 == "segmentation.seed: expected an integer 0…2^63 − 1, got 9.223372036854776e+18")
         #expect(refusal(minimal + #", "crm": {"database": "sqlite:~/crm.db"}}"#)
                 == "crm.database: sqlite:~/crm.db: ~ is not expanded here; give the path from / or from the current directory")
+        // A range beside a fixed k would do nothing; the default one, which earlier versions
+        // wrote into every result's job.json, is still taken.
+        #expect(refusal(minimal + #", "segmentation": {"k": 5, "kRange": [3, 6]}}"#)
+                == #"segmentation.kRange: applies to "k": "auto" only; k is 5"#)
+        #expect(refusal(minimal + #", "segmentation": {"k": 5, "kRange": [2, 10]}}"#) == "accepted")
         // A byte-order mark, as some editors write one, is taken.
         #expect(refusal("\u{FEFF}" + minimal + "}") == "accepted")
         // Without a header, columns are positions: a name (or the default names) cannot be found.
