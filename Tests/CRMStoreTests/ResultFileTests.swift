@@ -73,7 +73,7 @@ import Testing
     }
 
     /// A result file that is a FIFO (or a device) is refused at once, not waited on.
-    @Test func aResultFileThatIsNotARegularFileIsRefusedWithoutWaiting() throws {
+    @Test(.timeLimit(.minutes(1))) func aResultFileThatIsNotARegularFileIsRefusedWithoutWaiting() throws {
         let database = try temporaryDirectory() + "/crm.db"
         for name in ["job.json", "profiles.csv", "assignments.csv", "models/bgnbd.json"] {
             let result = try makeResult(customers: 20)

@@ -1,4 +1,5 @@
 import Foundation
+import JobQueue
 import Segmentation
 import Testing
 
@@ -32,6 +33,11 @@ import Testing
     }
 
     let minimal = #"{"name": "q1", "transactions": {"path": "data/tx.csv"}"#
+
+    /// `run` and `submit` read a job file up to the size the queue takes: one limit.
+    @Test func aJobFileMayBeAsLargeAsTheQueueTakes() {
+        #expect(JobValidation.maximumFileBytes == JobQueue.maximumJobFileSize)
+    }
 
     /// A job read from the queue has left the directory its relative paths meant: they are
     /// refused, and absolute ones taken.
