@@ -22,8 +22,7 @@ public enum CRMExporter {
     public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
                               replacingAnotherJob: Bool = false,
                               environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ExportSummary {
-        var run = try RunResult(directory: resultDirectory, jobID: jobID)
-        run.mayReplaceAnotherJob = replacingAnotherJob
+        let run = try RunResult(directory: resultDirectory, jobID: jobID, mayReplaceAnotherJob: replacingAnotherJob)
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)
@@ -37,13 +36,12 @@ public enum CRMExporter {
     public static func export(resultDirectory: String, jobID: String? = nil, database: DatabaseLocation,
                               replacingAnotherJob: Bool = false,
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSummary {
-        var run = try RunResult(directory: resultDirectory, jobID: jobID)
-        run.mayReplaceAnotherJob = replacingAnotherJob
+        let run = try RunResult(directory: resultDirectory, jobID: jobID, mayReplaceAnotherJob: replacingAnotherJob)
         switch database {
         case .sqlite(let path):
             return try SQLiteExport.export(run, path: path)
         case .postgres(let server):
-            return try waitForTask { [run] in try await PostgresExport.export(run, server: server, environment: environment) }
+            return try waitForTask { try await PostgresExport.export(run, server: server, environment: environment) }
         }
     }
 

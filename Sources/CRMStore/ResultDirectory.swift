@@ -28,7 +28,7 @@ public struct RunResult: Sendable {
     /// directories of one name (`a/cdnow`, `b/cdnow`) cannot overwrite each other unnoticed.
     /// A job of the same name exported again under its id replaces its earlier run, as a
     /// nightly job re-run into the same directory name does.
-    public var mayReplaceAnotherJob = false
+    public var mayReplaceAnotherJob: Bool
 
     public var k: Int { segments.count }
     public var assignmentsPath: String { directory + "/assignments.csv" }
@@ -36,7 +36,8 @@ public struct RunResult: Sendable {
     /// Reads everything but the assignments, which `AssignmentRows` streams. The job id is
     /// the directory's name unless `jobID` gives it (a worker loads a result while it still
     /// sits in the queue's staging directory, before it is published as `done/<id>/`).
-    public init(directory: String, jobID: String? = nil) throws {
+    public init(directory: String, jobID: String? = nil, mayReplaceAnotherJob: Bool = false) throws {
+        self.mayReplaceAnotherJob = mayReplaceAnotherJob
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CRMStoreError.file(directory, "not a result directory (expected a directory with job.json, profiles.csv and assignments.csv)")

@@ -159,12 +159,18 @@ public struct PurchaseScore: Codable, Sendable, Equatable {
 
     /// The same probabilities for the customers of `histories`, taken once per distinct history.
     public func probabilityOfFewerPurchases(than n: Int, _ histories: PurchaseHistories) throws -> [Double] {
+        let perRow = try probabilityOfFewerPurchasesPerHistory(than: n, histories)
+        return histories.customerRows.map { perRow[Int($0)] }
+    }
+
+    /// The same probabilities, one per distinct history of `histories` (in its row order, as
+    /// `customerRows` numbers them).
+    public func probabilityOfFewerPurchasesPerHistory(than n: Int, _ histories: PurchaseHistories) throws -> [Double] {
         let model = try BGNBD(r: r, alpha: alpha, a: a, b: b)
-        let perRow = Self.perCustomer(count: histories.distinctCount) { r in
+        return Self.perCustomer(count: histories.distinctCount) { r in
             model.probabilityOfFewerPurchases(than: n, in: horizon, frequency: histories.frequency[r],
                                               recency: histories.recency[r], T: histories.T[r])
         }
-        return histories.customerRows.map { perRow[Int($0)] }
     }
 
     /// `score(frequency, recency, T)` of every customer, on two threads for large summaries.

@@ -348,8 +348,6 @@ public struct JobQueue: Sendable {
                            identity: identity)
     }
 
-    /// Writes the attempt record (when there is anything to record) and then renames the job
-    /// back, so that whoever claims it next finds the record already there.
     /// Writes `incoming/<id>.attempts` by way of `tmp/` (write, flush, rename).
     func writeAttemptRecord(_ record: AttemptRecord, id: String, identity: WorkerIdentity) throws {
         let staged = staging(id, "attempts", identity)
@@ -362,6 +360,8 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Writes the attempt record (when there is anything to record) and then renames the job
+    /// back, so that whoever claims it next finds the record already there.
     func moveToIncoming(id: String, record: AttemptRecord, identity: WorkerIdentity) throws {
         if record.attempts > 0 || !record.history.isEmpty {
             try writeAttemptRecord(record, id: id, identity: identity)

@@ -85,9 +85,6 @@ enum QueueFileSystem {
         }
     }
 
-    /// What kind of file a mode is, for messages.
-    static func kind(_ mode: mode_t) -> String { RegularFile.kind(mode) }
-
     /// `lstat(2)` facts the queue uses (inside the queue a symbolic link is described, not
     /// followed), or `stat(2)` facts with `followingLinks`; nil when the path does not exist.
     struct Facts {
@@ -108,7 +105,7 @@ enum QueueFileSystem {
         return Facts(size: Int(info.st_size),
                      isDirectory: (info.st_mode & S_IFMT) == S_IFDIR,
                      isRegularFile: (info.st_mode & S_IFMT) == S_IFREG,
-                     kind: kind(info.st_mode),
+                     kind: RegularFile.kind(info.st_mode),
                      modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
                      changed: Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
     }

@@ -111,8 +111,10 @@ public enum BLASLibrary {
     /// "SkylakeX" for a CPU with AVX-512 (F, CD, BW, DQ, VL), "Haswell" for one with AVX2 and
     /// FMA; nil when OpenBLAS chose other kernels, when the environment already names a core
     /// type, or when the CPU has neither.
-    public static func betterCoreType(chosen: String?, cpuFlags flags: Set<String>, requested: String?) -> String? {
+    /// The flags are read only when OpenBLAS fell back and nothing is requested.
+    public static func betterCoreType(chosen: String?, cpuFlags readFlags: @autoclosure () -> Set<String>, requested: String?) -> String? {
         guard requested == nil, chosen?.lowercased() == "prescott" else { return nil }
+        let flags = readFlags()
         if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
         if flags.contains("avx2"), flags.contains("fma") { return "Haswell" }
         return nil

@@ -44,7 +44,7 @@ struct ChurnOutcome {
         if settings.churnFolds > 0 {
             var labelProbability: [Double]?
             if case .purchasesBelow(let n) = settings.churnDefinition {
-                labelProbability = try purchaseScore.probabilityOfFewerPurchases(than: n, purchase.histories)
+                labelProbability = try purchaseScore.probabilityOfFewerPurchasesPerHistory(than: n, purchase.histories)
             }
             // The metrics take the scores per history: the per-customer ones go with the
             // features they are columns of, when the fit drops its design.
@@ -52,7 +52,7 @@ struct ChurnOutcome {
             crossValidation = .init(folds: settings.churnFolds, seed: settings.churnSeed,
                                     purchaseScores: (ChurnModel.perHistory(scores!.pAlive, historyOf: historyOf),
                                                      ChurnModel.perHistory(scores!.expectedPurchases, historyOf: historyOf)),
-                                    purchaseModelProbability: labelProbability.map { ChurnModel.perHistory($0, historyOf: historyOf) },
+                                    purchaseModelProbability: labelProbability,
                                     historyOf: historyOf)
             crossValidation?.scoresPerHistory = true
         }

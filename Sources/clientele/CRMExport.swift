@@ -11,13 +11,11 @@ enum CRMExport {
     static func export(resultDirectory: String, jobID: String? = nil, database: String) throws {
         do {
             try CRMExporter.export(resultDirectory: resultDirectory, jobID: jobID, database: try DatabaseLocation(parsing: database))
-        } catch let error as CRMStoreError where jobID != nil {
+        } catch {
             // The database holds another job's run under this id: no retry can change that.
-            if case .anotherJob = error {
+            if jobID != nil, case .anotherJob? = error as? CRMStoreError {
                 throw JobFailure("loading the result into \(database) failed: \(error); the result was discarded")
             }
-            throw CommandError("loading the result into \(database) failed: \(error); a queued job's result is published only once loaded, so this run's result was discarded")
-        } catch {
             guard jobID == nil else {
                 throw CommandError("loading the result into \(database) failed: \(error); a queued job's result is published only once loaded, so this run's result was discarded")
             }

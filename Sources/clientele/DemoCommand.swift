@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMStore
 import Clustering
 import Foundation
 import Segmentation
@@ -33,9 +34,12 @@ struct DemoCommand: ParsableCommand {
         if database.contains("://") {
             throw ValidationError("--database: the demo loads into a SQLite file (a path or sqlite:PATH); for PostgreSQL run a job with crm.database, or export the demo's result")
         }
-        if database.isEmpty || database == "sqlite:" { throw ValidationError("--database: expected a file path") }
-        if database.hasPrefix("~") || database.hasPrefix("sqlite:~") {
-            throw ValidationError("--database: ~ is not expanded here; give the path from / or from the current directory")
+        // Read as the export reads it (an empty path and `~` are refused there) before the
+        // path is made absolute.
+        do {
+            _ = try DatabaseLocation(parsing: database.hasPrefix("sqlite:") ? database : "sqlite:" + database)
+        } catch CRMStoreError.location(let message) {
+            throw ValidationError("--database: \(message)")
         }
     }
 

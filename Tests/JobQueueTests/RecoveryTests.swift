@@ -169,15 +169,21 @@ import Testing
         #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
     }
 
+    /// The staged failure of a dead worker holding the job `fifo`, a FIFO it had moved in.
+    func stagedFIFOFailure(in queue: JobQueue) throws -> (dead: WorkerIdentity, staged: String) {
+        let dead = WorkerIdentity.make(pid: try deadPid())
+        let staged = "\(queue.tmp)/fifo.failed.\(dead.owner)"
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        #expect(mkfifo(staged + "/job.json", 0o644) == 0)
+        return (dead, staged)
+    }
+
     /// A worker killed while failing an entry that is not a regular file, after moving it into
     /// its staged failure and before the rename into failed/: recovery puts the entry back in
     /// incoming/ (where the next worker fails it again) instead of purging it with the staging.
     @Test func anUnfiledEntryOfADeadWorkerGoesBackToIncoming() throws {
         let queue = try makeQueue()
-        let dead = WorkerIdentity.make(pid: try deadPid())
-        let staged = "\(queue.tmp)/fifo.failed.\(dead.owner)"
-        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
-        #expect(mkfifo(staged + "/job.json", 0o644) == 0)
+        let dead = try stagedFIFOFailure(in: queue).dead
         // A staged failure of a regular job holds only a link: the job is still in running/.
         let linked = "\(queue.tmp)/other.failed.\(dead.owner)"
         try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: false)
@@ -197,10 +203,7 @@ import Testing
     /// counted and the history go back with the entry, and the final report counts on from them.
     @Test func anUnfiledEntryKeepsItsAttemptHistory() throws {
         let queue = try makeQueue()
-        let dead = WorkerIdentity.make(pid: try deadPid())
-        let staged = "\(queue.tmp)/fifo.failed.\(dead.owner)"
-        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
-        #expect(mkfifo(staged + "/job.json", 0o644) == 0)
+        let (dead, staged) = try stagedFIFOFailure(in: queue)
         let earlier = FailureReport(job: "fifo", kind: .jobError, what: "the job is not a regular file: it is a FIFO", where: nil,
                                     attempt: 2, maxAttempts: 3, owner: dead.owner, host: dead.host, pid: dead.pid, failedAt: 0,
                                     history: ["attempt 1: worker w-1 sent no heartbeat for 60 s"])

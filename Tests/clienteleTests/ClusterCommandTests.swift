@@ -80,10 +80,16 @@ extension CommandLineTests {
         for k in 2...4 { #expect(outcome.standardOutput.contains("\n   \(k) ")) }
     }
 
-    @Test func clusterRefusesBadValuesNamingLineAndColumn() throws {
+    /// A new directory holding `features.csv` with `text`.
+    func featuresFile(_ text: String) throws -> (directory: URL, input: String) {
         let directory = try temporaryDirectory()
         let input = directory.appendingPathComponent("features.csv").path
-        try "customer_id,recency,frequency\na,1,2\nb,nan,3\n".write(toFile: input, atomically: true, encoding: .utf8)
+        try text.write(toFile: input, atomically: true, encoding: .utf8)
+        return (directory, input)
+    }
+
+    @Test func clusterRefusesBadValuesNamingLineAndColumn() throws {
+        let (directory, input) = try featuresFile("customer_id,recency,frequency\na,1,2\nb,nan,3\n")
         let output = directory.appendingPathComponent("assignments.csv").path
         let outcome = try run(["cluster", input, "--k", "2", "--output", output])
         #expect(outcome.status != 0)
@@ -100,9 +106,7 @@ extension CommandLineTests {
     }
 
     @Test func clusterRefusesMoreSegmentsThanCustomers() throws {
-        let directory = try temporaryDirectory()
-        let input = directory.appendingPathComponent("features.csv").path
-        try "customer_id,recency,frequency\na,1,2\nb,4,3\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let (directory, input) = try featuresFile("customer_id,recency,frequency\na,1,2\nb,4,3\n")
         let outcome = try run(["cluster", input, "--k", "3", "--output", directory.appendingPathComponent("out.csv").path])
         #expect(outcome.status != 0)
         #expect(outcome.standardError.contains("2 points cannot form 3 clusters"))
@@ -111,9 +115,7 @@ extension CommandLineTests {
     /// k equal to the rows is a fit (every row its own segment) without scores: it failed on
     /// them after writing its outputs over the earlier ones.
     @Test func clusterWithOneSegmentPerRowWritesItsFitWithoutScores() throws {
-        let directory = try temporaryDirectory()
-        let input = directory.appendingPathComponent("features.csv").path
-        try "customer_id,recency,frequency\na,1,2\nb,4,3\nc,9,1\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let (directory, input) = try featuresFile("customer_id,recency,frequency\na,1,2\nb,4,3\nc,9,1\n")
         let output = directory.appendingPathComponent("out.csv").path
         let outcome = try run(["cluster", input, "--k", "3", "--output", output])
         #expect(outcome.status == 0, "\(outcome.standardError)")
