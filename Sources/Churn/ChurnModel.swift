@@ -107,16 +107,50 @@ public struct ChurnModel: Codable, Sendable, Equatable {
                            label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
                            dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date(),
                            crossValidation: CrossValidation? = nil, designReleased: (() -> Void)? = nil) throws -> ChurnModel {
+        var (model, metrics) = try fitMeasuringLater(features: features, labels: labels, specification: specification, label: label,
+                                                     penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
+                                                     dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion,
+                                                     createdAt: createdAt, crossValidation: crossValidation,
+                                                     designReleased: designReleased)
+        model.evaluation = metrics?.measure()
+        return model
+    }
+
+    /// The out-of-fold probabilities of a cross-validation and what their metrics need, for a
+    /// caller that takes the metrics when it chooses (`fitMeasuringLater`).
+    public struct PendingMetrics {
+        let outOfFold: [Double]
+        let labels: [Double]
+        let layout: ChurnEvaluation.FoldLayout
+        let crossValidation: CrossValidation
+
+        /// The cross-validation's metrics, the model's `evaluation`.
+        public func measure() -> ChurnEvaluation {
+            ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout, purchaseScores: crossValidation.purchaseScores,
+                            purchaseModelProbability: crossValidation.purchaseModelProbability,
+                            historyOf: crossValidation.historyOf, scoresPerHistory: crossValidation.scoresPerHistory)
+        }
+    }
+
+    /// `fit`, but with the metrics of the cross-validation left to the caller (nil without
+    /// one): a caller that scores customers with the model has their probabilities sooner
+    /// (the metrics sort and count every customer several times), and its stages that wait
+    /// for the probabilities go on while the metrics are taken.
+    public static func fitMeasuringLater(features: consuming FeatureMatrix, labels: [Double], specification: FeatureSpecification,
+                                         label: ChurnLabel, penalty: Double, classWeights: ClassWeights, timeUnit: String,
+                                         dataFingerprint: String, clienteleVersion: String, createdAt: Date = Date(),
+                                         crossValidation: CrossValidation? = nil,
+                                         designReleased: (() -> Void)? = nil) throws -> (model: ChurnModel, metrics: PendingMetrics?) {
         guard let crossValidation else {
             let (transform, fit) = try fitLogistic(copy features, labels, penalty: penalty, classWeights: classWeights)
             designReleased?()
-            return make(transform: transform, fit: fit, features: copy features, labels: labels, specification: specification,
-                        label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
-                        dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt)
+            return (make(transform: transform, fit: fit, features: copy features, labels: labels, specification: specification,
+                         label: label, penalty: penalty, classWeights: classWeights, timeUnit: timeUnit,
+                         dataFingerprint: dataFingerprint, clienteleVersion: clienteleVersion, createdAt: createdAt), nil)
         }
         let layout = try ChurnEvaluation.FoldLayout(labels: labels, folds: crossValidation.folds, seed: crossValidation.seed)
         let transform = try FeatureTransform(fitting: copy features)
-        var model: ChurnModel
+        let model: ChurnModel
         let outOfFold: [Double]
         do {
             // The design is dropped before the metrics, which sort several copies of the scores.
@@ -136,12 +170,7 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         }
         _ = consume features
         designReleased?()
-        model.evaluation = ChurnEvaluation(outOfFold: outOfFold, labels: labels, layout: layout,
-                                           purchaseScores: crossValidation.purchaseScores,
-                                           purchaseModelProbability: crossValidation.purchaseModelProbability,
-                                           historyOf: crossValidation.historyOf,
-                                           scoresPerHistory: crossValidation.scoresPerHistory)
-        return model
+        return (model, PendingMetrics(outOfFold: outOfFold, labels: labels, layout: layout, crossValidation: crossValidation))
     }
 
     private static func make(transform: FeatureTransform, fit: LogisticFit, features: FeatureMatrix, labels: [Double],

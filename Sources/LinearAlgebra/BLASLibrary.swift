@@ -71,8 +71,11 @@ public enum BLASLibrary {
     /// across the cores itself, a block of rows per worker, so OpenBLAS's own threads could
     /// only compete with those workers; worse, after each call they share they spin in
     /// `sched_yield` waiting for the next. On a 1M-customer job that spinning took 0.14 s of
-    /// CPU, a sixth of the churn model's, for no work. Returns whether the count was set
-    /// (false with the reference BLAS, which has no threads).
+    /// CPU, a sixth of the churn model's, for no work. The helper threads OpenBLAS started as
+    /// it loaded are stopped too (`blas_thread_shutdown_`): a call of one thread never hands
+    /// them work, but they spun in `sched_yield` for their first 0.1 s all the same, a core
+    /// taken from the transaction log's reader. Returns whether the count was set (false
+    /// with the reference BLAS, which has no threads).
     @discardableResult
     public static func keepCallsOnTheirThread() -> Bool {
         let environment = threadVariables.reduce(into: [String: String]()) { found, name in
@@ -82,7 +85,17 @@ public enum BLASLibrary {
               let set = symbol("openblas_set_num_threads")
         else { return false }
         unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)(1)
+        // OpenBLAS starts its pool again by itself should a call ever want more than one thread.
+        if let shutdown = symbol("blas_thread_shutdown_") {
+            _ = unsafeBitCast(shutdown, to: (@convention(c) () -> Int32).self)()
+        }
         return true
+    }
+
+    /// Whether OpenBLAS's pool of helper threads is running (its `blas_server_avail`); nil
+    /// with the reference BLAS, or an OpenBLAS built without the pool.
+    public static var helperThreadsRunning: Bool? {
+        symbol("blas_server_avail").map { $0.assumingMemoryBound(to: Int32.self).pointee != 0 }
     }
 
     /// The kernels OpenBLAS chose for this CPU (`openblas_get_corename`, e.g. "Haswell"), or
@@ -126,7 +139,8 @@ public enum BLASLibrary {
         betterCoreType(chosen: coreName, cpuFlags: cpuFlags, requested: getenv("OPENBLAS_CORETYPE").map { String(cString: $0) })
     }
 
-    /// One line: `OpenBLAS 0.3.21 … (1 thread per call), /usr/lib/…/libblas.so.3` or `reference BLAS, …`.
+    /// One line: `OpenBLAS 0.3.21 … (1 thread per call, no helper threads), /usr/lib/…/libblas.so.3`
+    /// or `reference BLAS, …`.
     public static var description: String {
         let file = loadedFiles.first ?? "no BLAS file found in the memory map"
         guard let config = symbol("openblas_get_config") else {
@@ -134,7 +148,8 @@ public enum BLASLibrary {
         }
         let getConfig = unsafeBitCast(config, to: (@convention(c) () -> UnsafePointer<CChar>?).self)
         let text = getConfig().map { String(cString: $0) } ?? "OpenBLAS"
-        let threads = threadCount.map { " (\($0) thread\($0 == 1 ? "" : "s") per call)" } ?? ""
+        let idle = helperThreadsRunning == false ? ", no helper threads" : ""
+        let threads = threadCount.map { " (\($0) thread\($0 == 1 ? "" : "s") per call\(idle))" } ?? ""
         return "OpenBLAS \(text.hasPrefix("OpenBLAS ") ? String(text.dropFirst(9)) : text)\(threads), \(file)"
     }
 

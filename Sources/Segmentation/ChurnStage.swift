@@ -27,9 +27,16 @@ struct ChurnOutcome {
     /// over: once the labels and features are made from it, the stage holds no copy, and a
     /// caller that handed over its own has the calibration summary's columns freed with the
     /// design, before the metrics and whatever runs beside them need memory.
+    ///
+    /// `scoredBeforeMetrics`: the customers are scored as soon as the model is fitted, and
+    /// `scored` hands their probabilities over then, so that a caller's stages that need only
+    /// those go on while the cross-validation's metrics are taken; otherwise the metrics come
+    /// first, and the scoring's features are made once the metrics' working set is gone (a
+    /// large job's peak memory). `scored` is called in either case.
     init(_ settings: ModelSettings, fitting: consuming CustomerSummary, scoring: CustomerSummary,
          scoringHistories: () throws -> PurchaseHistories, purchase: PurchaseModelFit,
-         createdAt: Date, clienteleVersion: String, designReleased: (() -> Void)? = nil) throws {
+         createdAt: Date, clienteleVersion: String, designReleased: (() -> Void)? = nil,
+         scoredBeforeMetrics: Bool = false, scored: (([Double]) -> Void)? = nil) throws {
         let labels = try settings.churnDefinition.labels(fitting, source: "the calibration summary")
         try ChurnModel.checkLabels(labels, folds: settings.churnFolds)
         let bgnbd = try purchase.bgnbd ?? BGNBD.fit(purchase.histories).model
@@ -60,14 +67,20 @@ struct ChurnOutcome {
         // Without cross-validation the deciles are in sample, on the features kept for them;
         // with it, the fit takes the only copy and drops it with its design.
         let inSample = crossValidation == nil ? features : nil
-        let model = try ChurnModel.fit(features: consume features, labels: labels, specification: specification,
-                                       label: settings.churnDefinition, penalty: settings.churnPenalty, classWeights: .none,
-                                       timeUnit: timeUnit.rawValue, dataFingerprint: "",
-                                       clienteleVersion: clienteleVersion, createdAt: createdAt,
-                                       crossValidation: crossValidation, designReleased: designReleased)
-        self.model = model
+        var (model, metrics) = try ChurnModel.fitMeasuringLater(
+            features: consume features, labels: labels, specification: specification, label: settings.churnDefinition,
+            penalty: settings.churnPenalty, classWeights: .none, timeUnit: timeUnit.rawValue, dataFingerprint: "",
+            clienteleVersion: clienteleVersion, createdAt: createdAt, crossValidation: crossValidation,
+            designReleased: designReleased)
+        if !scoredBeforeMetrics {
+            model.evaluation = metrics?.measure()
+            metrics = nil
+        }
         probabilities = try model.probabilities(try specification.features(
             scoring, attributes: nil, purchaseScores: try purchaseScore.scores(try scoringHistories())))
+        scored?(probabilities)
+        if let metrics { model.evaluation = metrics.measure() }
+        self.model = model
         if let evaluation = model.evaluation {
             deciles = evaluation.logistic.deciles
             deciledOutOfFold = true

@@ -163,17 +163,25 @@ public enum Pipeline {
         var pendingChurn: Background<Result<(ChurnOutcome, Double), PipelineError>>?
         // Signalled when the churn model has dropped its design, or has ended (either way).
         let churnDesignReleased = DispatchSemaphore(value: 0)
+        // The churn probabilities of the scored customers, handed over before the churn
+        // model's metrics are taken (after them in a large job), or nil once it failed.
+        let churnProbabilities = Delivery<[Double]>()
+        let largeJob = scoring.count > overlapLimit
         if job.models.churn == .logistic {
             let models = job.models
             // The churn model takes its own copy out, so that it alone holds the summary once
             // this scope has dropped its own, and drops it with its design.
             let churnFitting = Handoff(fitting)
             pendingChurn = Background {
-                defer { churnDesignReleased.signal() }
+                defer {
+                    churnDesignReleased.signal()
+                    churnProbabilities.deliver(nil)
+                }
                 return StageClock.timed("churn model") {
                     try ChurnOutcome(models, fitting: churnFitting.take(), scoring: scoring, scoringHistories: scoringHistories,
                                      purchase: purchase, createdAt: createdAt, clienteleVersion: clienteleVersion,
-                                     designReleased: { churnDesignReleased.signal() })
+                                     designReleased: { churnDesignReleased.signal() },
+                                     scoredBeforeMetrics: !largeJob, scored: { churnProbabilities.deliver($0) })
                 }
             }
         }
@@ -214,30 +222,35 @@ public enum Pipeline {
         let histories = try scoringHistories()
         let groupRepeats = { Background { ResultFiles.repeatedHistories(scoring, histories) } }
         let segmentsOnChurn = job.segmentation.features.contains("churn_probability")
-        let waitsForChurnDesign = pendingChurn != nil && scoring.count > overlapLimit && !segmentsOnChurn
+        let waitsForChurnDesign = pendingChurn != nil && largeJob && !segmentsOnChurn
         let earlyRepeats = waitsForChurnDesign ? groupRepeats() : nil
         defer { _ = earlyRepeats?.value }
 
+        // The churn model's time and log lines go where the pipeline first needs its
+        // probabilities; the model itself (its metrics) is awaited by the report and, once
+        // assignments.csv is written, for its model file.
         var churn: ChurnOutcome?
+        var churnPlace: StageClock.Place?
         func awaitChurn() throws {
             guard let pending = pendingChurn, churn == nil else { return }
             let (outcome, seconds) = try pending.value.get()
-            clock.record("churn model", seconds: seconds)
+            clock.record("churn model", seconds: seconds, notes: [outcome.logLine], at: churnPlace ?? clock.keepPlace())
             modelFiles.append(("churn-logistic", { fingerprint in
                 var model = outcome.model
                 model.dataFingerprint = fingerprint
                 return try model.encoded()
             }))
-            clock.note(outcome.logLine)
             churn = outcome
         }
-        if segmentsOnChurn {
+        func awaitChurnProbabilities() throws -> [Double]? {
+            guard pendingChurn != nil else { return nil }
+            churnPlace = churnPlace ?? clock.keepPlace()
+            if let probabilities = churnProbabilities.value { return probabilities }
             try awaitChurn()
-        } else if waitsForChurnDesign {
-            churnDesignReleased.wait()
+            return churn?.probabilities
         }
-
-        var columns = FeatureColumns(scoring, scores: scores, churn: churn?.probabilities)
+        if waitsForChurnDesign { churnDesignReleased.wait() }
+        var columns = FeatureColumns(scoring, scores: scores, churn: segmentsOnChurn ? try awaitChurnProbabilities() : nil)
         // Otherwise k-means with a fixed k, when it asks, has them grouped on its own thread
         // first: it then looks for its repeated rows among the groups' first rows alone, and the
         // writer takes the same grouping. Not when its features include the churn probability,
@@ -257,12 +270,11 @@ public enum Pipeline {
         let pendingRepeats = earlyRepeats ?? (grouped == nil ? groupRepeats() : nil)
         defer { _ = pendingRepeats?.value }
         let repeats = { grouped ?? pendingRepeats!.value }
-        try awaitChurn()
-        columns.churn = churn?.probabilities
+        columns.churn = try awaitChurnProbabilities()
 
         let profiles = try clock.time("profiles") {
             let features = job.segmentation.features.map { ($0, columns[$0]!) }
-            let outcomes = SegmentProfile.Outcomes(clv: columns["clv"], pAlive: scores.pAlive, churn: churn?.probabilities)
+            let outcomes = SegmentProfile.Outcomes(clv: columns["clv"], pAlive: scores.pAlive, churn: columns.churn)
             if let names = segmentation.names {
                 return try SegmentProfile.profiles(labels: segmentation.labels, names: names, features: features, outcomes: outcomes)
             }
@@ -275,8 +287,9 @@ public enum Pipeline {
         // variables among them captured as they are now) and writes only report.html, and it
         // is awaited before anything is thrown, so that nothing writes into the directory
         // after a failure here has been reported.
-        let pendingReport = Background { [job, columns, churn] in
+        let pendingReport = Background { [job, columns, churn, pendingChurn] in
             StageClock.timed("report") {
+                let churn = try churn ?? pendingChurn?.value.get().0
                 let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,
                                         calibration: pendingCalibration.value,
@@ -284,8 +297,10 @@ public enum Pipeline {
                 try ResultDirectory.write(Array(Report.html(report).utf8), to: directory + "/report.html")
             }
         }
+        // The model files wait for the churn model's metrics, which go on beside the other files.
         let written = Result {
-            try clock.time("write") {
+            progress?.stage("write")
+            let (_, files) = try StageClock.timed("write") {
                 try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")
                 try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
                                                                    features: job.segmentation.features, segmentation: segmentation),
@@ -294,11 +309,15 @@ public enum Pipeline {
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
                                                  repeats: repeats(), to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
+            }.get()
+            try awaitChurn()
+            let (_, models) = try StageClock.timed("write") {
                 let fingerprint = pendingFingerprint.value
                 for file in modelFiles {
                     try ResultDirectory.write(try file.encode(fingerprint), to: "\(directory)/models/\(file.name).json")
                 }
-            }
+            }.get()
+            clock.record("write", seconds: files + models)
         }
         progress?.stage("report")
         let reported = pendingReport.value
@@ -368,9 +387,18 @@ public struct PipelineError: Error, CustomStringConvertible {
 /// Times each stage, tells the progress display, and keeps the lines of log.txt.
 struct StageClock {
     let progress: Pipeline.Progress?
-    private(set) var stages: [(stage: String, seconds: Double)] = []
-    private var lines: [String] = []
+    /// Each stage's time in the pipeline's order; nil for a place kept and not filled.
+    private var entries: [(stage: String, seconds: Double)?] = []
+    private var lines: [String?] = []
     private let start = DispatchTime.now().uptimeNanoseconds
+
+    var stages: [(stage: String, seconds: Double)] { entries.compactMap { $0 } }
+
+    /// A stage's place in the log, kept for a stage that ends after stages recorded later
+    /// (`record(_:seconds:notes:at:)`), so that log.txt keeps the pipeline's order.
+    struct Place {
+        fileprivate let entry: Int, line: Int
+    }
 
     init(progress: Pipeline.Progress?) {
         self.progress = progress
@@ -401,8 +429,21 @@ struct StageClock {
     }
 
     mutating func record(_ stage: String, seconds: Double) {
-        stages.append((stage, seconds))
+        entries.append((stage, seconds))
         lines.append("[\(stage)] \(String(format: "%.3f", seconds)) s")
+    }
+
+    /// Keeps a place for a stage that is recorded later.
+    mutating func keepPlace() -> Place {
+        entries.append(nil)
+        lines.append(nil)
+        return Place(entry: entries.count - 1, line: lines.count - 1)
+    }
+
+    /// Records a stage, and the lines that say what it did, at the place kept for it.
+    mutating func record(_ stage: String, seconds: Double, notes: [String], at place: Place) {
+        entries[place.entry] = (stage, seconds)
+        lines[place.line] = (["[\(stage)] \(String(format: "%.3f", seconds)) s"] + notes).joined(separator: "\n")
     }
 
     mutating func time<T>(_ stage: String, _ body: () -> T) -> T {
@@ -412,7 +453,7 @@ struct StageClock {
 
     mutating func note(_ line: String) { lines.append(line) }
 
-    var logText: String { lines.joined(separator: "\n") + "\n" }
+    var logText: String { lines.compactMap { $0 }.joined(separator: "\n") + "\n" }
 }
 
 /// The fitted purchase model, whichever it is.
@@ -473,6 +514,31 @@ final class Handoff<Value>: @unchecked Sendable {
 
     /// The value; a second call is a programming error.
     func take() -> Value { value.take()! }
+}
+
+/// A value that a stage on a thread of its own hands over before it ends, for the stages that
+/// need only that; nil when the stage ended without it (its `Background` says why).
+final class Delivery<Value>: @unchecked Sendable {
+    private var handed: Value?
+    private var isHanded = false
+    private let lock = NSLock()
+    private let handedOver = DispatchSemaphore(value: 0)
+
+    /// The first call hands the value over; later calls do nothing.
+    func deliver(_ value: Value?) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isHanded else { return }
+        (handed, isHanded) = (value, true)
+        handedOver.signal()
+    }
+
+    /// Waits for the value.
+    var value: Value? {
+        handedOver.wait()
+        handedOver.signal()
+        return handed
+    }
 }
 
 /// A value computed on a thread of its own while the pipeline goes on; `value` waits for it.

@@ -158,16 +158,35 @@ import Transactions
     }
 
     /// Above `Pipeline.largestOverlappedJob` customers segmentation waits for the churn model
-    /// to drop its design; the result is the same, byte for byte, as when they run side by side.
+    /// to drop its design, and the churn model takes its metrics before it scores the
+    /// customers; below it, the customers are scored first and the profiles and
+    /// assignments.csv are made while the metrics are taken. The result is the same, byte for
+    /// byte, and log.txt has the same lines in the same order but for the timings, whether
+    /// the segments use the churn probability or not.
     @Test func segmentationWaitingForTheChurnDesignGivesTheSameBytes() throws {
-        let job = try job()
-        _ = try Pipeline.run(job: job, output: directory + "/beside", clienteleVersion: "test")
-        _ = try Pipeline.run(job: job, output: directory + "/after", clienteleVersion: "test", overlapLimit: 0)
-        for file in ["job.json", "profiles.json", "profiles.csv", "assignments.csv", "report.html",
-                     "models/bgnbd.json", "models/gamma-gamma.json", "models/churn-logistic.json"] {
-            #expect(try read("\(directory)/beside/\(file)") == read("\(directory)/after/\(file)"), "\(file)")
+        let withoutTimings = { (log: String) in
+            log.split(separator: "\n").map { $0.replacing(/\d+\.\d+ s/, with: "_ s") }.filter { !$0.hasPrefix("[") || $0.hasSuffix("_ s") }
         }
-        // A churn failure while segmentation waits releases it, and fails the run.
+        for (name, segmentation) in [("", #"{"k": 3, "nInit": 4}"#),
+                                     ("-on-churn", #"{"k": 3, "features": ["recency", "frequency", "churn_probability"]}"#)] {
+            let job = try job(segmentation: segmentation)
+            _ = try Pipeline.run(job: job, output: directory + "/beside" + name, clienteleVersion: "test")
+            _ = try Pipeline.run(job: job, output: directory + "/after" + name, clienteleVersion: "test", overlapLimit: 0)
+            for file in ["job.json", "profiles.json", "profiles.csv", "assignments.csv", "report.html",
+                         "models/bgnbd.json", "models/gamma-gamma.json", "models/churn-logistic.json"] {
+                #expect(try read("\(directory)/beside\(name)/\(file)") == read("\(directory)/after\(name)/\(file)"), "\(file)")
+            }
+            let log = withoutTimings(try read("\(directory)/beside\(name)/log.txt"))
+            #expect(log == withoutTimings(try read("\(directory)/after\(name)/log.txt")))
+            let stages = log.filter { $0.hasPrefix("[") }
+            #expect(stages == ["[read] _ s", "[summarize] _ s", "[purchase model] _ s", "[spend model] _ s", "[scoring] _ s"]
+                + (name.isEmpty ? ["[segmentation] _ s", "[churn model] _ s"] : ["[churn model] _ s", "[segmentation] _ s"])
+                + ["[profiles] _ s", "[write] _ s", "[report] _ s"])
+            // The churn model's line follows its time.
+            #expect(log.firstIndex { $0.hasPrefix("churn: ") } == log.firstIndex(of: "[churn model] _ s").map { $0 + 1 })
+        }
+        // A churn failure while segmentation waits releases it, and fails the run; so does one
+        // while the profiles wait for the churn probabilities.
         let failing = try JobValidation.validate(bytes: Array("""
             {"name": "no-holdout-buyers",
              "transactions": {"path": "\(Self.sample)", "delimiter": "whitespace", "header": false,
@@ -175,12 +194,14 @@ import Transactions
              "period": {"unit": "weeks", "calibrationEnd": "1998-06-29", "observationEnd": "1998-06-30"},
              "segmentation": {"k": 3}}
             """.utf8), source: directory + "/job.json")
-        #expect {
-            try Pipeline.run(job: failing, output: directory + "/failed", clienteleVersion: "test", overlapLimit: 0)
-        } throws: { error in
-            (error as? PipelineError)?.stage == "churn model"
+        for limit in [0, Pipeline.largestOverlappedJob] {
+            #expect {
+                try Pipeline.run(job: failing, output: directory + "/failed", clienteleVersion: "test", overlapLimit: limit)
+            } throws: { error in
+                (error as? PipelineError)?.stage == "churn model"
+            }
+            #expect(!FileManager.default.fileExists(atPath: directory + "/failed"))
         }
-        #expect(!FileManager.default.fileExists(atPath: directory + "/failed"))
     }
 
     /// A result directory that does not fit (a 256 KiB tmpfs; its files are written past the
