@@ -1,7 +1,8 @@
 import Dispatch
 /// What a segment looks like, for analysts and the CRM: its size and share, its share of the
-/// total CLV, the mean and median of every feature in original units, its centroid (in
-/// original units), and the mean P(alive), churn rate and CLV where those columns exist.
+/// total CLV, the mean and median (and, for the report, four more percentiles) of every
+/// feature in original units, its centroid (in original units), and the mean P(alive), churn
+/// rate and CLV where those columns exist.
 ///
 /// Labels are read off the centroid: each feature's centroid value as a z-score against all
 /// customers (mean and population sd of the original column); the two features furthest from
@@ -16,6 +17,17 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
         public let median: Double
         /// The centroid's coordinate, in original units.
         public let centroid: Double
+        /// The members' 5th, 25th, 50th (the median), 75th and 95th percentiles
+        /// (`percentileLevels`), for the report's distributions; not saved with the profile.
+        public var percentiles: [Double] = []
+
+        public static let percentileLevels = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+        private enum CodingKeys: String, CodingKey { case name, mean, median, centroid }
+
+        init(name: String, mean: Double, centroid: Double, percentiles: [Double]) {
+            (self.name, self.mean, self.median, self.centroid, self.percentiles) = (name, mean, percentiles[2], centroid, percentiles)
+        }
     }
 
     public let id: Int
@@ -125,9 +137,9 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                         if centroid < least, centroid >= least - rounding { centroid = least }
                         if centroid > greatest, centroid <= greatest + rounding { centroid = greatest }
                     }
-                    shared.value[task] = .feature(FeatureSummary(name: features[j].name, mean: memberMean(values, rows) ?? .nan,
-                                                                 median: quantiles(reordering: &memberValues, at: [0.5])[0],
-                                                                 centroid: centroid))
+                    shared.value[task] = .feature(FeatureSummary(
+                        name: features[j].name, mean: memberMean(values, rows) ?? .nan, centroid: centroid,
+                        percentiles: quantiles(reordering: &memberValues, at: FeatureSummary.percentileLevels)))
                 case ..<(k * d + k):
                     let rows = members[task - k * d]
                     shared.value[task] = .outcomes(clv: outcomes.clv.map { clv in rows.reduce(0) { $0 + clv[Int($1)] } },

@@ -16,23 +16,13 @@ struct ReportData {
     let aliveMap: AliveMap
     let churn: ChurnOutcome?
 
-    /// Per feature, per segment: the 5th, 25th, 50th, 75th and 95th percentiles (one
-    /// feature per thread).
+    /// Per feature, per segment (in id order): the 5th, 25th, 50th, 75th and 95th percentiles,
+    /// which the profiles took with their medians.
     var featureQuantiles: [(feature: String, segments: [[Double]])] {
-        let k = profiles.count
-        let features = job.segmentation.features
-        var table = [[[Double]]](repeating: [], count: features.count)
-        table.withUnsafeMutableBufferPointer { slots in
-            parallelFor(features.count) { j in
-                let values = columns[features[j]]!
-                // Each segment's values, room made for its size at once.
-                var members = [[Double]](repeating: [], count: k)
-                for profile in profiles { members[profile.id].reserveCapacity(profile.size) }
-                for (i, segment) in segmentation.labels.enumerated() { members[segment].append(values[i]) }
-                slots[j] = (0..<k).map { quantiles(reordering: &members[$0], at: [0.05, 0.25, 0.5, 0.75, 0.95]) }
-            }
+        let byID = profiles.sorted { $0.id < $1.id }
+        return job.segmentation.features.enumerated().map { j, feature in
+            (feature, byID.map { $0.features[j].percentiles })
         }
-        return Array(zip(features, table))
     }
 }
 

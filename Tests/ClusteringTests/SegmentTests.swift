@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Clustering
 
@@ -61,6 +62,14 @@ import Testing
         #expect(profiles.map(\.share) == [0.5, 0.5])
         #expect(profiles[0].features[0].mean == 30 && profiles[0].features[0].median == 20)
         #expect(profiles[1].features[1].median == 9 && profiles[1].features[1].centroid == 9)
+        // The report's percentiles (as numpy's linear interpolation has them) come with the
+        // median, which is their middle one; the profile's saved form leaves them out.
+        #expect(profiles[0].features[0].percentiles == [11, 15, 20, 40, 56])
+        #expect(profiles.allSatisfy { $0.features.allSatisfy { $0.percentiles[2] == $0.median } })
+        let saved = String(decoding: try JSONEncoder().encode(profiles), as: UTF8.self)
+        #expect(saved.contains("\"median\"") && !saved.contains("percentiles"))
+        #expect(try JSONDecoder().decode([SegmentProfile].self, from: Data(saved.utf8)).map { $0.features.map(\.median) }
+            == profiles.map { $0.features.map(\.median) })
         #expect(profiles[0].totalCLV == 20 && profiles[1].meanCLV == 160)
         #expect(profiles[0].shareOfCLV == 0.04 && profiles[1].shareOfCLV == 0.96)
         #expect(abs(profiles[0].meanPAlive! - 0.6) < 1e-15 && abs(profiles[1].churnRate! - 1.0 / 3) < 1e-15)
@@ -77,6 +86,29 @@ import Testing
         #expect(stale[0].features[0].centroid == 0.5)
         // |z| of frequency 2 (0.97) beats that of monetary value 30 (0.91), so frequency comes first.
         #expect(profiles.map(\.label) == ["Infrequent · Low value", "Frequent · High value"])
+    }
+
+    /// Segments large enough for the percentiles' one-pass selection (32768 values or more)
+    /// get the order statistics a sort gives, with numpy's linear interpolation between them.
+    @Test func largeSegmentsPercentilesAreThoseOfTheSortedValues() throws {
+        var generator = SystemRandomNumberGenerator()
+        let n = 100_000
+        let labels = (0..<n).map { $0 % 3 == 0 ? 1 : 0 }
+        // Many ties (whole numbers) in one feature, none in the other.
+        let counts = (0..<n).map { _ in Double(Int.random(in: 0..<40, using: &generator)) }
+        let spend = (0..<n).map { _ in Double.random(in: 0..<1000, using: &generator) }
+        let profiles = try SegmentProfile.profiles(labels: labels, centroids: [[20, 500], [20, 500]],
+                                                   features: [("frequency", counts), ("monetary_value", spend)])
+        for profile in profiles {
+            for (j, column) in [counts, spend].enumerated() {
+                let sorted = zip(labels, column).filter { $0.0 == profile.id }.map(\.1).sorted()
+                let expected = SegmentProfile.FeatureSummary.percentileLevels.map { q -> Double in
+                    let h = Double(sorted.count - 1) * q, low = Int(h.rounded(.down))
+                    return low + 1 < sorted.count ? sorted[low] + (h - Double(low)) * (sorted[low + 1] - sorted[low]) : sorted[low]
+                }
+                #expect(profile.features[j].percentiles == expected)
+            }
+        }
     }
 
     /// One-time buyers have P(alive) 1 under BG/NBD whatever their churn: a segment of them
