@@ -82,22 +82,33 @@ private func bracketed(_ positions: [Int], of values: UnsafeBufferPointer<Double
     var atLow = [Int](repeating: 0, count: brackets.count)
     var atHigh = atLow, copied = atLow
     var count = 0
-    for x in values {
-        var j = 0
-        while j < highs.count && x > highs[j] { j += 1 }
-        if j == lows.count || x < lows[j] {
-            gaps[j] += 1
-        } else if x == lows[j] {
-            atLow[j] += 1
-        } else if x == highs[j] {
-            atHigh[j] += 1
-        } else {
-            guard count < capacity else { return nil }
-            inside[count] = x
-            count += 1
-            copied[j] += 1
-        }
-    }
+    // Through raw buffers: the pass is the selection's cost, and the arrays' bounds and
+    // uniqueness checks were a third of it.
+    let fits = lows.withUnsafeBufferPointer { lows in highs.withUnsafeBufferPointer { highs in
+        gaps.withUnsafeMutableBufferPointer { gaps in atLow.withUnsafeMutableBufferPointer { atLow in
+            atHigh.withUnsafeMutableBufferPointer { atHigh in copied.withUnsafeMutableBufferPointer { copied in
+                let bracketCount = highs.count
+                for x in values {
+                    var j = 0
+                    while j < bracketCount && x > highs[j] { j += 1 }
+                    if j == bracketCount || x < lows[j] {
+                        gaps[j] += 1
+                    } else if x == lows[j] {
+                        atLow[j] += 1
+                    } else if x == highs[j] {
+                        atHigh[j] += 1
+                    } else {
+                        guard count < capacity else { return false }
+                        inside[count] = x
+                        count += 1
+                        copied[j] += 1
+                    }
+                }
+                return true
+            } }
+        } }
+    } }
+    guard fits else { return nil }
     // Bracket j's values, in order: its low end atLow[j] times, its copies, its high end.
     var found = [Double?](repeating: nil, count: positions.count)
     var wanted: [(index: Int, rank: Int)] = []

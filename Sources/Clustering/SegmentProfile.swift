@@ -119,11 +119,18 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
                     let (rows, values) = (members[c], features[j].values)
                     // Gathered with their least and greatest in the same pass.
                     var least = Double.infinity, greatest = -Double.infinity
-                    var memberValues = rows.map { row in
-                        let value = values[Int(row)]
-                        least = min(least, value)
-                        greatest = max(greatest, value)
-                        return value
+                    var memberValues = [Double](unsafeUninitializedCapacity: rows.count) { target, initialised in
+                        values.withUnsafeBufferPointer { values in
+                            rows.withUnsafeBufferPointer { rows in
+                                for (k, row) in rows.enumerated() {
+                                    let value = values[Int(row)]
+                                    least = min(least, value)
+                                    greatest = max(greatest, value)
+                                    target[k] = value
+                                }
+                            }
+                        }
+                        initialised = rows.count
                     }
                     // A centroid that is its members' weighted mean in the prepared space, whose
                     // steps are monotone (or clip), lies between their least and greatest values

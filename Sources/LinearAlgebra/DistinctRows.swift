@@ -125,15 +125,43 @@ public struct DistinctRows: Sendable, Equatable {
                 }
             }
         }
-        self.init(rows: rows, limit: limit, hash: { hashes[$0] }, equal: { a, b in
-            if let key, key[a] != key[b] { return false }
-            for column in columns where column[a].bitPattern != column[b].bitPattern { return false }
-            return true
-        })
+        // The columns are compared through pointers held for the whole grouping: walking the
+        // array of arrays retained and released each column at every comparison.
+        let grouped = Self.withColumns(columns) { columns in
+            Self.grouping(rows: rows, limit: limit, hash: { hashes[$0] }, equal: { a, b in
+                if let key, key[a] != key[b] { return false }
+                for column in columns where column[a].bitPattern != column[b].bitPattern { return false }
+                return true
+            })
+        }
+        guard let grouped else { return nil }
+        (group, first, counts, readAhead) = grouped
+    }
+
+    /// Calls `body` with a pointer to each column's values, all valid during the call.
+    private static func withColumns<R>(_ columns: [[Double]], _ body: (UnsafeBufferPointer<UnsafeBufferPointer<Double>>) -> R) -> R {
+        var buffers: [UnsafeBufferPointer<Double>] = []
+        buffers.reserveCapacity(columns.count)
+        func nest(_ k: Int) -> R {
+            guard k < columns.count else { return buffers.withUnsafeBufferPointer(body) }
+            return columns[k].withUnsafeBufferPointer { buffer in
+                buffers.append(buffer)
+                return nest(k + 1)
+            }
+        }
+        return nest(0)
     }
 
     /// nil as soon as more than `limit` distinct rows are found.
     private init?(rows: Int, limit: Int?, hash: (Int) -> UInt64, equal: (Int, Int) -> Bool) {
+        guard let grouped = Self.grouping(rows: rows, limit: limit, hash: hash, equal: equal) else { return nil }
+        (group, first, counts, readAhead) = grouped
+    }
+
+    /// Each row's distinct row, each distinct row's first row and count, and the sum of the
+    /// slots read ahead; nil as soon as more than `limit` distinct rows are found.
+    private static func grouping(rows: Int, limit: Int?, hash: (Int) -> UInt64, equal: (Int, Int) -> Bool)
+        -> (group: [Int32], first: [Int32], counts: [Double], readAhead: UInt64)? {
         precondition(rows < Int(Int32.max), "rows are numbered in 32 bits")
         // A slot holds a distinct row's number + 1 in its low 32 bits (0: empty) and the high
         // half of its hash above, so that most probes settle on the slot alone. The table grows
@@ -198,8 +226,7 @@ public struct DistinctRows: Sendable, Equatable {
             return true
         }
         guard complete else { return nil }
-        (self.group, self.first, self.counts) = (group, first, counts)
-        readAhead = touched
+        return (group, first, counts, touched)
     }
 
     /// The most distinct rows worth fitting on instead of `rows` rows: three quarters of them
