@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Files", dependencies: ["CFileControl"], exclude: ["README.md"]),
         // A prefetch hint for the loops that land on memory at random.
         .systemLibrary(name: "CPrefetch"),
-        .target(name: "Transactions", dependencies: ["Files", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "Transactions", dependencies: ["Files", "LinearAlgebra", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
                 exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions", "CPrefetch"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),

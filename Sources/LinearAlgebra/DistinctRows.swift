@@ -127,7 +127,7 @@ public struct DistinctRows: Sendable, Equatable {
         }
         // The columns are compared through pointers held for the whole grouping: walking the
         // array of arrays retained and released each column at every comparison.
-        let grouped = Self.withColumns(columns) { columns in
+        let grouped = withUnsafeBuffers(columns) { columns in
             Self.grouping(rows: rows, limit: limit, hash: { hashes[$0] }, equal: { a, b in
                 if let key, key[a] != key[b] { return false }
                 for column in columns where column[a].bitPattern != column[b].bitPattern { return false }
@@ -136,20 +136,6 @@ public struct DistinctRows: Sendable, Equatable {
         }
         guard let grouped else { return nil }
         (group, first, counts, readAhead) = grouped
-    }
-
-    /// Calls `body` with a pointer to each column's values, all valid during the call.
-    private static func withColumns<R>(_ columns: [[Double]], _ body: (UnsafeBufferPointer<UnsafeBufferPointer<Double>>) -> R) -> R {
-        var buffers: [UnsafeBufferPointer<Double>] = []
-        buffers.reserveCapacity(columns.count)
-        func nest(_ k: Int) -> R {
-            guard k < columns.count else { return buffers.withUnsafeBufferPointer(body) }
-            return columns[k].withUnsafeBufferPointer { buffer in
-                buffers.append(buffer)
-                return nest(k + 1)
-            }
-        }
-        return nest(0)
     }
 
     /// nil as soon as more than `limit` distinct rows are found.

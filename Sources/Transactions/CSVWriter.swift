@@ -1,3 +1,5 @@
+import LinearAlgebra
+
 /// Builds a CSV of one id column and numeric columns, as the per-customer outputs
 /// (predictions, assignments) need: ids quoted when RFC 4180 asks, numbers in their
 /// shortest round-tripping form.
@@ -165,19 +167,4 @@ extension TextCursor {
         }
         put(0x0A)
     }
-}
-
-/// Calls `body` with a pointer to each array's elements, all valid during the call: nested
-/// `withUnsafeBufferPointer` calls for a number of arrays known only when running.
-func withUnsafeBuffers<T, R>(_ arrays: [[T]], _ body: (UnsafeBufferPointer<UnsafeBufferPointer<T>>) -> R) -> R {
-    var buffers: [UnsafeBufferPointer<T>] = []
-    buffers.reserveCapacity(arrays.count)
-    func nest(_ k: Int) -> R {
-        guard k < arrays.count else { return buffers.withUnsafeBufferPointer(body) }
-        return arrays[k].withUnsafeBufferPointer { buffer in
-            buffers.append(buffer)
-            return nest(k + 1)
-        }
-    }
-    return nest(0)
 }
