@@ -105,7 +105,7 @@ public struct BGNBD: Sendable, Equatable {
     /// P(fewer than n purchases in the next t | x, tₓ, T), the sum of
     /// `probabilitiesOfPurchases(below: n, …)`, in O(n) rather than O(n²).
     public func probabilityOfFewerPurchases(than n: Int, in t: Double, frequency x: Double, recency tx: Double, T: Double) -> Double {
-        probabilitiesOfPurchases(below: n, in: t, frequency: x, recency: tx, T: T).reduce(0, +)
+        future(frequency: x, T: T).probabilityOfFewerPurchases(than: n, in: t, alive: pAlive(frequency: x, recency: tx, T: T))
     }
 
     /// The discounted purchases still to come of a customer alive at T, E[λ/(δ + pλ)] over
@@ -301,6 +301,36 @@ struct BetaGeometricFuture {
     /// each count as the models' `probabilityOfPurchases` gives it.
     func probabilitiesOfPurchases(below n: Int, in t: Double, alive: Double) -> [Double] {
         probabilitiesOfPurchases(below: n, in: t).enumerated().map { alive * $0.element + ($0.offset == 0 ? 1 - alive : 0) }
+    }
+
+    /// The sum of `probabilitiesOfPurchases(below: n, in: t, alive: alive)`, the same bits, with
+    /// the counts summed as they come instead of kept in arrays: the churn metrics take it for
+    /// every distinct history, where the arrays' three allocations cost more than the sums.
+    func probabilityOfFewerPurchases(than n: Int, in t: Double, alive: Double) -> Double {
+        guard n > 0 else { return 0 }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { exactly in
+            exactly.initialize(repeating: 0)
+            if t > 0 {
+                forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: t) { k, p in
+                    guard k < n else { return false }
+                    if p > 0 { exactly[k] += p }
+                    return true
+                }
+            } else {
+                exactly[0] += 1
+            }
+            var total = 0.0
+            total += alive * exactly[0] + (1 - alive)
+            var below = exactly[0], survival = 1.0
+            for k in 1..<n {
+                let j = Double(k - 1)
+                let more = max(0, 1 - below - exactly[k])
+                total += alive * (exactly[k] * survival + more * survival * (a / (a + b + j))) + 0
+                below += exactly[k]
+                survival *= (b + j) / (a + b + j)
+            }
+            return total
+        }
     }
 
     /// P(X = n) and P(N = n), given P(N < n).

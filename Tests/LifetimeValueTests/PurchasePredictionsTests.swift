@@ -50,6 +50,15 @@ import Testing
             }
             let all = model.probabilityOfFewerPurchases(than: 2_000, in: 39, frequency: h.x, recency: h.tx, T: h.T)
             #expect(abs(all - 1) < 1e-9, "\(h): \(all)")
+            // Summed as the counts come, with no arrays: the bits of the counts' own sum, over
+            // no time as well.
+            for n in [0, 1, 2, 7, 40] {
+                for t in [0.0, 1, 39, 520] {
+                    let counts = model.probabilitiesOfPurchases(below: n, in: t, frequency: h.x, recency: h.tx, T: h.T)
+                    let fewer = model.probabilityOfFewerPurchases(than: n, in: t, frequency: h.x, recency: h.tx, T: h.T)
+                    #expect(fewer.bitPattern == counts.reduce(0, +).bitPattern, "\(h) n = \(n), t = \(t)")
+                }
+            }
         }
     }
 
