@@ -32,7 +32,9 @@ let package = Package(
             name: "CLinearAlgebra",
             providers: [.apt(["libblas-dev", "liblapack-dev", "liblapacke-dev"])]
         ),
-        .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "LinearAlgebra", dependencies: ["CLinearAlgebra", "Buffers"], exclude: ["README.md"]),
+        // One helper for hot loops over several arrays, shared by Transactions and LinearAlgebra.
+        .target(name: "Buffers", exclude: ["README.md"]),
         // glibc's allocator controls, for the command line's memory reuse.
         .systemLibrary(name: "CAllocator"),
         // The open(2) flag for writes past the page cache, which Swift's Glibc module leaves out.
@@ -40,7 +42,7 @@ let package = Package(
         .target(name: "Files", dependencies: ["CFileControl"], exclude: ["README.md"]),
         // A prefetch hint for the loops that land on memory at random.
         .systemLibrary(name: "CPrefetch"),
-        .target(name: "Transactions", dependencies: ["Files", "LinearAlgebra", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "Transactions", dependencies: ["Files", "Buffers", "CPrefetch", .product(name: "Crypto", package: "swift-crypto")],
                 exclude: ["README.md"]),
         .target(name: "LifetimeValue", dependencies: ["LinearAlgebra", "Transactions", "CPrefetch"], exclude: ["README.md"]),
         .target(name: "Simulation", exclude: ["README.md"]),

@@ -25,6 +25,11 @@ public struct SegmentProfile: Sendable, Codable, Equatable {
 
         private enum CodingKeys: String, CodingKey { case name, mean, median, centroid }
 
+        /// Equal as saved: a profile read back from its JSON equals the one written.
+        public static func == (x: FeatureSummary, y: FeatureSummary) -> Bool {
+            (x.name, x.mean, x.median, x.centroid) == (y.name, y.mean, y.median, y.centroid)
+        }
+
         init(name: String, mean: Double, centroid: Double, percentiles: [Double]) {
             (self.name, self.mean, self.median, self.centroid, self.percentiles) = (name, mean, percentiles[2], centroid, percentiles)
         }

@@ -85,17 +85,26 @@ public enum BLASLibrary {
               let set = symbol("openblas_set_num_threads")
         else { return false }
         unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)(1)
-        // OpenBLAS starts its pool again by itself should a call ever want more than one thread.
-        if let shutdown = symbol("blas_thread_shutdown_") {
+        // Only OpenBLAS's own pool (the pthreads build; a serial build has none, and OpenMP's
+        // threads are libgomp's). OpenBLAS starts it again by itself should a call ever want
+        // more than one thread.
+        if hasThreadPool, let shutdown = symbol("blas_thread_shutdown_") {
             _ = unsafeBitCast(shutdown, to: (@convention(c) () -> Int32).self)()
         }
         return true
     }
 
-    /// Whether OpenBLAS's pool of helper threads is running (its `blas_server_avail`); nil
-    /// with the reference BLAS, or an OpenBLAS built without the pool.
+    /// Whether this is OpenBLAS built with its own pool of threads (`openblas_get_parallel`
+    /// 1: pthreads; 0 is the serial build, 2 OpenMP's).
+    private static var hasThreadPool: Bool {
+        symbol("openblas_get_parallel").map { unsafeBitCast($0, to: (@convention(c) () -> Int32).self)() == 1 } ?? false
+    }
+
+    /// Whether OpenBLAS's own pool of helper threads is running (its `blas_server_avail`);
+    /// nil with the reference BLAS or an OpenBLAS without such a pool (serial or OpenMP).
     public static var helperThreadsRunning: Bool? {
-        symbol("blas_server_avail").map { $0.assumingMemoryBound(to: Int32.self).pointee != 0 }
+        guard hasThreadPool else { return nil }
+        return symbol("blas_server_avail").map { $0.assumingMemoryBound(to: Int32.self).pointee != 0 }
     }
 
     /// The kernels OpenBLAS chose for this CPU (`openblas_get_corename`, e.g. "Haswell"), or

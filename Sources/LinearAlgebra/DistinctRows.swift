@@ -1,3 +1,5 @@
+import Buffers
+
 /// The distinct rows of a table of doubles, compared bit for bit, numbered in order of first
 /// appearance, with each row's number and each distinct row's count.
 ///

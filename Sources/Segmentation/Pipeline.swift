@@ -287,9 +287,16 @@ public enum Pipeline {
         // variables among them captured as they are now) and writes only report.html, and it
         // is awaited before anything is thrown, so that nothing writes into the directory
         // after a failure here has been reported.
-        let pendingReport = Background { [job, columns, churn, pendingChurn] in
-            StageClock.timed("report") {
-                let churn = try churn ?? pendingChurn?.value.get().0
+        let pendingReport = Background { [job, columns, churn, pendingChurn] () -> Result<((), Double), PipelineError> in
+            // The churn model's metrics are awaited before the report's time starts.
+            var churn = churn
+            if churn == nil, let pendingChurn {
+                switch pendingChurn.value {
+                case .failure(let failure): return .failure(failure)
+                case .success(let (outcome, _)): churn = outcome
+                }
+            }
+            return StageClock.timed("report") {
                 let report = ReportData(job: job, customers: scoring.count, transactions: transactionCount, profiles: profiles,
                                         labels: labels, segmentation: segmentation, columns: columns,
                                         calibration: pendingCalibration.value,
@@ -300,7 +307,7 @@ public enum Pipeline {
         // The model files wait for the churn model's metrics, which go on beside the other files.
         let written = Result {
             progress?.stage("write")
-            let (_, files) = try StageClock.timed("write") {
+            let writingFiles = StageClock.timed("write") {
                 try ResultDirectory.write(Array(job.jsonValue.formatted().utf8), to: directory + "/job.json")
                 try ResultDirectory.write(ResultFiles.profilesJSON(profiles, labels: labels, method: job.segmentation.method,
                                                                    features: job.segmentation.features, segmentation: segmentation),
@@ -309,7 +316,11 @@ public enum Pipeline {
                 try ResultFiles.writeAssignments(scoring, columns: columns, segments: segmentation.labels, labels: labels,
                                                  repeats: repeats(), to: directory + "/assignments.csv")
                 try ResultDirectory.makeDirectory(directory + "/models")
-            }.get()
+            }
+            // A churn model that failed while the files were written is the run's failure,
+            // whatever the writing met (a job at fault is not retried; a full disk is).
+            if case .failure = writingFiles, let pendingChurn, case .failure(let failure) = pendingChurn.value { throw failure }
+            let (_, files) = try writingFiles.get()
             try awaitChurn()
             let (_, models) = try StageClock.timed("write") {
                 let fingerprint = pendingFingerprint.value

@@ -1,4 +1,4 @@
-import LinearAlgebra
+import Buffers
 
 /// Builds a CSV of one id column and numeric columns, as the per-customer outputs
 /// (predictions, assignments) need: ids quoted when RFC 4180 asks, numbers in their

@@ -132,7 +132,8 @@ final class CustomerFolds {
         let aligned = (address + hugePage - 1) / hugePage * hugePage
         let raw = mapped + (aligned - address)
         #if os(Linux)
-        if count >= Self.hugePagesFrom { _ = madvise(raw, mappedBytes - (aligned - address), MADV_HUGEPAGE) }
+        // Said either way, for systems whose transparent huge pages are on for every mapping.
+        _ = madvise(raw, mappedBytes - (aligned - address), count >= Self.hugePagesFrom ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)
         #endif
         base = mapped
         storage = raw.bindMemory(to: CustomerFold.self, capacity: max(count, 1))
