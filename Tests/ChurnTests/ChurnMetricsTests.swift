@@ -58,6 +58,19 @@ import Transactions
                 #expect(sorted == expected.map { scores[$0] }, "n \(n), ties \(ties)")
             }
         }
+        // Scores that share the top 33 bits the passes sort and differ below them: runs of two
+        // or three (put in order one by one), runs of thousands with and without ties (sorted
+        // whole), of either sign.
+        for (n, prefixes, spread) in [(100_000, UInt64(50_000), UInt64(1) << 31), (5_000, 1, 8), (20_000, 3, UInt64(1) << 20)] {
+            let scores = (0..<n).map { i -> Double in
+                let bits = 0.75.bitPattern + UInt64.random(in: 0..<prefixes, using: &random) << 31 + UInt64.random(in: 0..<spread, using: &random)
+                return Double(bitPattern: bits) * (i % 5 == 0 ? -1 : 1)
+            }
+            let expected = scores.indices.sorted { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            let (order, sorted) = Ranking.ascending(scores)
+            #expect(order.map(Int.init) == expected, "n \(n), prefixes \(prefixes), spread \(spread)")
+            #expect(sorted == expected.map { scores[$0] })
+        }
     }
 
     /// Metrics taken per group of customers that share a score are the customer-wise metrics
