@@ -388,15 +388,19 @@ struct Ranking {
             swap(&keys, &spareKeys)
             swap(&payload, &sparePayload)
         }
-        orderRunsByWholeKey(&keys, &payload, sharing: UInt64(lowBits))
+        orderRunsByWholeKey(&keys, &payload, sharing: UInt64(lowBits), spare: &spareKeys, &sparePayload)
         return keys
     }
 
     /// Keys in order of their bits above `lowBits`, ties in payload order: each run of keys
-    /// that share those bits is put in order of the whole key, stably, with its payload.
-    private static func orderRunsByWholeKey(_ keys: inout [UInt64], _ payload: inout [UInt64], sharing lowBits: UInt64) {
-        keys.withUnsafeMutableBufferPointer { keys in
-            payload.withUnsafeMutableBufferPointer { payload in
+    /// that share those bits is put in order of the whole key, stably, with its payload. Short
+    /// runs (nearly all of them) by insertion, longer ones by a sort of key and place, and the
+    /// longest (many scores within a millionth of each other, such as probabilities a hair
+    /// below 1) by radix passes over their low bits in `spare`, which costs no memory.
+    private static func orderRunsByWholeKey(_ keys: inout [UInt64], _ payload: inout [UInt64], sharing lowBits: UInt64,
+                                            spare spareKeys: inout [UInt64], _ sparePayload: inout [UInt64]) {
+        keys.withUnsafeMutableBufferPointer { keys in payload.withUnsafeMutableBufferPointer { payload in
+            spareKeys.withUnsafeMutableBufferPointer { spareKeys in sparePayload.withUnsafeMutableBufferPointer { sparePayload in
                 let n = keys.count
                 var start = 0
                 while start < n {
@@ -406,29 +410,61 @@ struct Ranking {
                         if keys[end] < keys[end - 1] { ordered = false }
                         end += 1
                     }
-                    if !ordered {
-                        if end - start <= 32 {
-                            // Insertion: a key moves only past greater ones, so equal keys keep
-                            // their order.
-                            for i in (start + 1)..<end {
-                                let (key, carried) = (keys[i], payload[i])
-                                var j = i
-                                while j > start, keys[j - 1] > key {
-                                    (keys[j], payload[j]) = (keys[j - 1], payload[j - 1])
-                                    j -= 1
-                                }
-                                (keys[j], payload[j]) = (key, carried)
+                    let length = end - start
+                    if ordered {
+                        // Nothing to do: a run of one key, or of keys already in order.
+                    } else if length <= 32 {
+                        // Insertion: a key moves only past greater ones, so equal keys keep
+                        // their order.
+                        for i in (start + 1)..<end {
+                            let (key, carried) = (keys[i], payload[i])
+                            var j = i
+                            while j > start, keys[j - 1] > key {
+                                (keys[j], payload[j]) = (keys[j - 1], payload[j - 1])
+                                j -= 1
                             }
-                        } else {
-                            // Ties by their place in the run, which is payload order.
-                            let run = (start..<end).map { (key: keys[$0], place: $0, carried: payload[$0]) }
-                                .sorted { ($0.key, $0.place) < ($1.key, $1.place) }
-                            for (k, entry) in run.enumerated() { (keys[start + k], payload[start + k]) = (entry.key, entry.carried) }
+                            (keys[j], payload[j]) = (key, carried)
                         }
+                    } else if length <= 4096 {
+                        // Ties by their place in the run, which is payload order.
+                        let run = (start..<end).map { (key: keys[$0], place: $0, carried: payload[$0]) }
+                            .sorted { ($0.key, $0.place) < ($1.key, $1.place) }
+                        for (k, entry) in run.enumerated() { (keys[start + k], payload[start + k]) = (entry.key, entry.carried) }
+                    } else {
+                        radixSortLowBits(keys, payload, start..<end, bits: Int(lowBits), spareKeys, sparePayload)
                     }
                     start = end
                 }
+            } }
+        } }
+    }
+
+    /// A stable least-significant-digit sort of `keys[range]` (with their payload) by their
+    /// low `bits` bits, in 11-bit passes through the spare buffers.
+    private static func radixSortLowBits(_ keys: UnsafeMutableBufferPointer<UInt64>, _ payload: UnsafeMutableBufferPointer<UInt64>,
+                                         _ range: Range<Int>, bits: Int, _ spareKeys: UnsafeMutableBufferPointer<UInt64>,
+                                         _ sparePayload: UnsafeMutableBufferPointer<UInt64>) {
+        let digitBits = 11, buckets = 1 << 11
+        var (source, sourcePayload, target, targetPayload) = (keys, payload, spareKeys, sparePayload)
+        var next = [Int](repeating: 0, count: buckets)
+        for shift in stride(from: 0, to: bits, by: digitBits) {
+            let mask = UInt64(min(buckets, 1 << (bits - shift)) - 1)
+            for b in next.indices { next[b] = 0 }
+            for i in range { next[Int((source[i] >> UInt64(shift)) & mask)] += 1 }
+            var position = range.lowerBound
+            for b in next.indices { (next[b], position) = (position, position + next[b]) }
+            for i in range {
+                let slot = Int((source[i] >> UInt64(shift)) & mask)
+                target[next[slot]] = source[i]
+                targetPayload[next[slot]] = sourcePayload[i]
+                next[slot] += 1
             }
+            swap(&source, &target)
+            swap(&sourcePayload, &targetPayload)
+        }
+        // An odd number of passes leaves the run in the spare buffers.
+        if source.baseAddress != keys.baseAddress {
+            for i in range { (keys[i], payload[i]) = (source[i], sourcePayload[i]) }
         }
     }
 

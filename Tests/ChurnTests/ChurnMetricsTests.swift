@@ -58,10 +58,12 @@ import Transactions
                 #expect(sorted == expected.map { scores[$0] }, "n \(n), ties \(ties)")
             }
         }
-        // Scores that share the top 33 bits the passes sort and differ below them: runs of two
-        // or three (put in order one by one), runs of thousands with and without ties (sorted
-        // whole), of either sign.
-        for (n, prefixes, spread) in [(100_000, UInt64(50_000), UInt64(1) << 31), (5_000, 1, 8), (20_000, 3, UInt64(1) << 20)] {
+        // Scores that share the top 33 bits the passes sort and differ below them, of either
+        // sign: runs of two or three (put in order one by one), with and without ties; runs of
+        // hundreds with ties (sorted whole); runs of thousands with and without ties (radix
+        // passes over the low bits).
+        for (n, prefixes, spread) in [(100_000, UInt64(50_000), UInt64(1) << 31), (20_000, 8_000, 4), (20_000, 100, 64),
+                                      (10_000, 1, 8), (60_000, 3, UInt64(1) << 20), (30_000, 2, UInt64(1) << 31)] {
             let scores = (0..<n).map { i -> Double in
                 let bits = 0.75.bitPattern + UInt64.random(in: 0..<prefixes, using: &random) << 31 + UInt64.random(in: 0..<spread, using: &random)
                 return Double(bitPattern: bits) * (i % 5 == 0 ? -1 : 1)
