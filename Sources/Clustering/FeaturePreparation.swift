@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LinearAlgebra
 
 /// Feature preparation before k-means: per feature a chain of transforms and a weight, fitted
 /// on the data and kept, so that centroids found in the prepared space are reported back in
@@ -148,27 +149,70 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
         return (preparation, try FeatureMatrix(featureNames: preparation.featureNames, rowMajor: values))
     }
 
+    /// `fitted(_:to:)` for columns whose rows `known` groups, every row holding its group's
+    /// first row's values (customers of one history and spend, in the columns computed from
+    /// those), with the groups numbered in order of first appearance: the same preparation,
+    /// to the bit (its means and deviations are summed over every row, in row order), and the
+    /// prepared rows of the groups' first rows alone, row g for group g. Each value is
+    /// transformed once per group, and no table of every row is made. nil when a row's value
+    /// differs from its group's first row's, the groups are not in order, or a value is not
+    /// finite: `fitted(_:to:)` then says what is wrong where it is.
+    public static func fitted(_ specifications: [FeatureSpecification], to columns: [[Double]],
+                              firstRowsOf known: DistinctRows) throws -> (preparation: FeaturePreparation, data: FeatureMatrix)? {
+        let n = known.group.count, groups = known.count, d = columns.count
+        guard specifications.count == d, d > 0, columns.allSatisfy({ $0.count == n }), known.numberedInOrder else { return nil }
+        for column in columns {
+            let holds = column.withUnsafeBufferPointer { column in known.group.withUnsafeBufferPointer { group in
+                known.first.withUnsafeBufferPointer { first in
+                    (0..<n).allSatisfy { i in
+                        let value = column[i]
+                        return value.isFinite && value.bitPattern == column[Int(first[Int(group[i])])].bitPattern
+                    }
+                }
+            } }
+            guard holds else { return nil }
+        }
+        var steps: [[FittedFeatureStep]] = []
+        var values = [Double](repeating: 0, count: groups * d)
+        for (j, specification) in specifications.enumerated() {
+            let chain = try fitChain(specification, known.first.map { columns[j][Int($0)] }, rowsOf: known.group)
+            steps.append(chain.steps)
+            for g in 0..<groups { values[g * d + j] = chain.column[g] }
+        }
+        guard values.allSatisfy(\.isFinite) else { return nil }
+        let preparation = FeaturePreparation(featureNames: specifications.map(\.name), steps: steps)
+        return (preparation, try FeatureMatrix(featureNames: preparation.featureNames, rowMajor: values))
+    }
+
     private init(featureNames: [String], steps: [[FittedFeatureStep]]) {
         self.featureNames = featureNames
         self.steps = steps
     }
 
-    /// One feature's fitted steps and its column put through them, weight included.
-    private static func fitChain(_ specification: FeatureSpecification, _ original: [Double]) throws
+    /// One feature's fitted steps and its column put through them, weight included. With
+    /// `rowsOf`, `original` holds one value per group of rows (`rowsOf[i]`: row i's group) and
+    /// the statistics are those of every row, taken in row order.
+    private static func fitChain(_ specification: FeatureSpecification, _ original: [Double], rowsOf group: [Int32]? = nil) throws
         -> (steps: [FittedFeatureStep], column: [Double]) {
         guard specification.weight > 0, specification.weight.isFinite else {
             throw ClusteringError.invalidArgument("feature \"\(specification.name)\": weight \(specification.weight) must be a finite number > 0")
         }
         var column = original
         var fitted: [FittedFeatureStep] = []
+        let rows = group?.count ?? column.count
+        /// Folds `next` over every row's value, in row order.
+        func overRows(_ initial: Double, _ next: (Double, Double) -> Double) -> Double {
+            guard let group else { return column.reduce(initial, next) }
+            return column.withUnsafeBufferPointer { values in group.reduce(initial) { next($0, values[Int($1)]) } }
+        }
         for transform in specification.transforms {
             let step: FittedFeatureStep
             switch transform {
             case .log1p:
                 step = .log1p
             case .zScore:
-                let mean = column.reduce(0, +) / Double(max(column.count, 1))
-                let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(column.count, 1))
+                let mean = overRows(0, +) / Double(max(rows, 1))
+                let variance = overRows(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(rows, 1))
                 // Values near the largest Double overflow the squares: every z-score would then
                 // be 0 and the feature would silently count for nothing.
                 guard variance.isFinite, mean.isFinite else {
@@ -177,7 +221,7 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
                 }
                 step = .scale(center: mean, spread: variance > 0 ? variance.squareRoot() : 1)
             case .robust:
-                let quartiles = quantiles(of: column, at: [0.25, 0.5, 0.75])
+                let quartiles = quantiles(of: group.map { $0.map { column[Int($0)] } } ?? column, at: [0.25, 0.5, 0.75])
                 let iqr = quartiles[2] - quartiles[0]
                 // As for zscore: a spread that overflows would make every value 0.
                 guard iqr.isFinite else {
@@ -186,7 +230,7 @@ public struct FeaturePreparation: Sendable, Equatable, Codable {
                 }
                 step = .scale(center: quartiles[1], spread: iqr > 0 ? iqr : 1)
             case .winsorize(let lower, let upper):
-                let bounds = quantiles(of: column, at: [lower, upper])
+                let bounds = quantiles(of: group.map { $0.map { column[Int($0)] } } ?? column, at: [lower, upper])
                 step = .clip(lower: bounds[0], upper: bounds[1])
             }
             apply(step, to: &column)

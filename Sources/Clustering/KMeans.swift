@@ -99,6 +99,23 @@ public enum KMeans {
         return try fit(prepared, featureNames: featureNames, options: options)
     }
 
+    /// `fit(_:options:equalRows:)` with `equalRows` `known`, on data given by the first rows of
+    /// `known`'s groups alone: row g of `firstRows` stands for every row of group g, which the
+    /// caller knows to be equal (`FeaturePreparation.fitted(_:to:firstRowsOf:)` prepares only
+    /// those rows), and `known` is numbered in order of first appearance. The same result,
+    /// labels for every row, without a table of every row.
+    public static func fit(firstRows data: consuming FeatureMatrix, of known: DistinctRows, options: Options) throws -> KMeansResult {
+        precondition(data.count == known.count && known.numberedInOrder, "one first row per known group, groups in order")
+        try validate(data, weights: nil, options: options, rows: known.group.count)
+        let featureNames = data.featureNames
+        let prepared = options.mergesRepeatedRows
+            ? KMeansProblem.onDistinctRows(firstRows: consume data, of: known, threads: options.threads)
+            : (KMeansProblem(try FeatureMatrix(featureNames: featureNames, rowMajor: data.values.withUnsafeBufferPointer { values in
+                known.group.flatMap { g in values[(Int(g) * data.dimension)..<((Int(g) + 1) * data.dimension)] }
+            }), weights: nil, threads: options.threads), nil)
+        return try fit(prepared, featureNames: featureNames, options: options)
+    }
+
     /// The fit on a problem already made (and its rows' distinct rows, if merged) from data
     /// that `validate` accepted with these options: several k's share one problem. A fit
     /// whose squared distances overflowed (coordinates or weights near the largest Double) is
@@ -160,7 +177,9 @@ public enum KMeans {
                             iterationsByInitialization: iterations)
     }
 
-    static func validate(_ data: FeatureMatrix, weights: [Double]?, options: Options) throws {
+    /// `rows`: the rows `data` stands for, when it holds only some of them (each distinct row
+    /// among them); the count of points is theirs.
+    static func validate(_ data: FeatureMatrix, weights: [Double]?, options: Options, rows: Int? = nil) throws {
         guard options.k >= 1 else { throw ClusteringError.invalidArgument("k must be at least 1, got \(options.k)") }
         guard options.initializations >= 1 else {
             throw ClusteringError.invalidArgument("the number of initializations must be at least 1, got \(options.initializations)")
@@ -174,7 +193,7 @@ public enum KMeans {
         if let threads = options.threads, threads < 1 {
             throw ClusteringError.invalidArgument("threads must be at least 1, got \(threads)")
         }
-        var positive = data.count
+        var positive = rows ?? data.count
         if let weights {
             guard weights.count == data.count else {
                 throw ClusteringError.invalidArgument("\(weights.count) sample weights for \(data.count) rows")

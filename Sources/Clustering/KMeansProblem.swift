@@ -122,6 +122,39 @@ final class KMeansProblem: @unchecked Sendable {
         return (KMeansProblem(compressed, weights: groupWeights, multiplicity: distinct.counts, threads: threads), distinct.group)
     }
 
+    /// `onDistinctRows(_:weights:threads:merging:equalRows:)` with `equalRows` `known`, on data
+    /// given by the first rows of `known`'s groups alone (row g of `firstRows` stands for every
+    /// row of group g): the same problem and grouping, with no table of every row.
+    static func onDistinctRows(firstRows data: consuming FeatureMatrix, of known: DistinctRows,
+                               threads: Int?) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
+        let d = data.dimension
+        let found = data.values.withUnsafeBufferPointer { DistinctRows.repeated(firstRows: $0, width: d, of: known) }
+        guard let (distinct, firstRowOf) = found else {
+            // Not worth merging: the problem on every row, each with its group's values.
+            let every = data.values.withUnsafeBufferPointer { values in
+                [Double](unsafeUninitializedCapacity: known.group.count * d) { target, initialised in
+                    for (i, g) in known.group.enumerated() {
+                        for j in 0..<d { target[i * d + j] = values[Int(g) * d + j] }
+                    }
+                    initialised = known.group.count * d
+                }
+            }
+            return (KMeansProblem(try! FeatureMatrix(featureNames: data.featureNames, rowMajor: every), weights: nil, threads: threads), nil)
+        }
+        let rows = data.values.withUnsafeBufferPointer { values in
+            [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
+                for (m, row) in firstRowOf.enumerated() {
+                    for j in 0..<d { target[m * d + j] = values[Int(row) * d + j] }
+                }
+                initialised = distinct.count * d
+            }
+        }
+        // The values were checked finite when `data` was made.
+        let compressed = try! FeatureMatrix(featureNames: data.featureNames, rowMajor: rows)
+        _ = consume data
+        return (KMeansProblem(compressed, weights: distinct.counts, multiplicity: distinct.counts, threads: threads), distinct.group)
+    }
+
     deinit {
         points.deallocate()
         singles.deallocate()

@@ -58,12 +58,36 @@ public struct DistinctRows: Sendable, Equatable {
         guard let inner = DistinctRows(rowMajor: values, width: width, limit: Self.limit(rows: rows), rowsAt: known.first) else {
             return nil
         }
+        return merging(inner, into: known)?.rows
+    }
+
+    /// `repeated(rowMajor:width:within:)` for a table given by its known groups' first rows
+    /// alone: row g of `firstRows` is the table's row `known.first[g]`, and the caller knows
+    /// every row of the table to hold its group's first row's values (as `within` checks them)
+    /// and `known` to be numbered in order of first appearance. The same answer, with each
+    /// distinct row's place among `firstRows` (`firstRowOf`), without the table itself.
+    public static func repeated(firstRows: UnsafeBufferPointer<Double>, width: Int,
+                                of known: DistinctRows) -> (rows: DistinctRows, firstRowOf: [Int32])? {
+        guard let inner = DistinctRows(rowMajor: firstRows, width: width, limit: Self.limit(rows: known.group.count)) else {
+            return nil
+        }
+        return merging(inner, into: known)
+    }
+
+    /// The grouping of a table's rows from its known groups and the distinct rows among the
+    /// known groups' first rows (`inner`, in the known groups' order); nil when not worth
+    /// compressing. `firstRowOf`: each distinct row's known group.
+    private static func merging(_ inner: DistinctRows, into known: DistinctRows) -> (rows: DistinctRows, firstRowOf: [Int32])? {
         var counts = [Double](repeating: 0, count: inner.count)
         for (g, count) in known.counts.enumerated() { counts[Int(inner.group[g])] += count }
         let merged = DistinctRows(group: known.group.map { inner.group[Int($0)] }, first: inner.first.map { known.first[Int($0)] },
                                   counts: counts)
-        return merged.worthCompressing ? merged : nil
+        return merged.worthCompressing ? (merged, inner.first) : nil
     }
+
+    /// Whether the groups are numbered in order of first appearance (each group's first row
+    /// after the one before's), as a grouping made row by row is.
+    public var numberedInOrder: Bool { zip(first, first.dropFirst()).allSatisfy { $0 < $1 } }
 
     private init(group: [Int32], first: [Int32], counts: [Double]) {
         (self.group, self.first, self.counts, readAhead) = (group, first, counts, 0)
@@ -72,7 +96,7 @@ public struct DistinctRows: Sendable, Equatable {
     /// Whether every row of the table has its group's first row's values, bit for bit, and
     /// the groups are numbered in order of first appearance.
     private func holds(rowMajor values: UnsafeBufferPointer<Double>, width: Int) -> Bool {
-        guard zip(first, first.dropFirst()).allSatisfy({ $0 < $1 }) else { return false }
+        guard numberedInOrder else { return false }
         for (i, g) in group.enumerated() {
             let row = Int(first[Int(g)])
             if row == i { continue }

@@ -236,6 +236,41 @@ import Testing
         #expect(try KMeans.fit(data, options: options, equalRows: wrong) == plain)
     }
 
+    /// Preparing and fitting only the first rows of known groups of equal rows gives the
+    /// preparation and the fit of every row, to the bit: transforms that are applied value by
+    /// value, fitted on means and deviations or on quantiles, and a weight; a grouping worth
+    /// merging and one that is not (then every row is fitted, from its group's values); rows
+    /// not merged at all. A row that differs from its group's first row, or a value that is
+    /// not finite, leave it to the full path.
+    @Test func knownGroupsFirstRowsGiveTheFullPreparationAndFit() throws {
+        let specifications = [FeatureSpecification(name: "a", transforms: [.log1p, .zScore]),
+                              FeatureSpecification(name: "b", transforms: [.zScore]),
+                              FeatureSpecification(name: "c", transforms: [.winsorize(lower: 0.05, upper: 0.95), .robust], weight: 2)]
+        for (distinct, drawn) in [(3000, 9000), (8000, 9000)] {
+            let base = GaussianMixture(points: distinct, features: 3, clusters: 4, spread: 0.3, seed: 4)
+            var random = SeededRandom(seed: 3)
+            // Every distinct row once, then repeats drawn at random.
+            let rows = (0..<drawn).map { $0 < distinct ? $0 : Int(random.next(upperBound: UInt64(distinct))) }
+            let columns = (0..<3).map { j in rows.map { abs(base.values[$0 * 3 + j]) * 10 } }
+            let known = DistinctRows(columns: [], key: rows.map(UInt64.init))
+            let full = try FeaturePreparation.fitted(specifications, to: columns)
+            let grouped = try #require(try FeaturePreparation.fitted(specifications, to: columns, firstRowsOf: known))
+            #expect(grouped.preparation == full.preparation)
+            #expect(grouped.data.values == known.first.flatMap { full.data.values[(Int($0) * 3)..<(Int($0) * 3 + 3)] })
+            var options = KMeans.Options(k: 4, seed: 9, initializations: 3)
+            let fit = try KMeans.fit(firstRows: grouped.data, of: known, options: options)
+            #expect(fit == (try KMeans.fit(full.data, options: options, equalRows: known)), "\(distinct) of \(drawn)")
+            options.mergesRepeatedRows = false
+            #expect(try KMeans.fit(firstRows: grouped.data, of: known, options: options) == KMeans.fit(full.data, options: options))
+            var changed = columns
+            changed[1][drawn - 1] += 1
+            #expect(try FeaturePreparation.fitted(specifications, to: changed, firstRowsOf: known) == nil)
+            var infinite = columns
+            infinite[0][0] = .infinity
+            #expect(try FeaturePreparation.fitted(specifications, to: infinite, firstRowsOf: known) == nil)
+        }
+    }
+
     /// 2,000 well-separated points, each repeated one to four times and shuffled, with and
     /// without sample weights: the fit on the distinct rows (goal 4) is a k-means fixed point
     /// of the rows themselves — equal rows share a label, every row is nearest its center, each
