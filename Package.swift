@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "clienteleTests", dependencies: ["clientele", "LinearAlgebra"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Transactions", "JobQueue"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Transactions", "Clustering", "JobQueue"]),
         .testTarget(
             name: "ClusteringTests",
             dependencies: ["Clustering", "Simulation"],

@@ -105,7 +105,9 @@ public enum KMeans {
     /// those rows), and `known` is numbered in order of first appearance. The same result,
     /// labels for every row, without a table of every row.
     public static func fit(firstRows data: consuming FeatureMatrix, of known: DistinctRows, options: Options) throws -> KMeansResult {
-        precondition(data.count == known.count && known.numberedInOrder, "one first row per known group, groups in order")
+        guard data.count == known.count, known.numberedInOrder else {
+            throw ClusteringError.invalidArgument("\(data.count) first rows for \(known.count) known groups\(known.numberedInOrder ? "" : " out of order")")
+        }
         try validate(data, weights: nil, options: options, rows: known.group.count)
         let featureNames = data.featureNames
         let prepared = options.mergesRepeatedRows

@@ -139,7 +139,9 @@ final class KMeansProblem: @unchecked Sendable {
                     initialised = known.group.count * d
                 }
             }
-            return (KMeansProblem(try! FeatureMatrix(featureNames: data.featureNames, rowMajor: every), weights: nil, threads: threads), nil)
+            let names = data.featureNames
+            _ = consume data
+            return (KMeansProblem(try! FeatureMatrix(featureNames: names, rowMajor: every), weights: nil, threads: threads), nil)
         }
         let rows = data.values.withUnsafeBufferPointer { values in
             [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in

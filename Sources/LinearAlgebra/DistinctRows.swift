@@ -68,6 +68,7 @@ public struct DistinctRows: Sendable, Equatable {
     /// distinct row's place among `firstRows` (`firstRowOf`), without the table itself.
     public static func repeated(firstRows: UnsafeBufferPointer<Double>, width: Int,
                                 of known: DistinctRows) -> (rows: DistinctRows, firstRowOf: [Int32])? {
+        precondition(firstRows.count == known.count * width, "one first row per known group")
         guard let inner = DistinctRows(rowMajor: firstRows, width: width, limit: Self.limit(rows: known.group.count)) else {
             return nil
         }

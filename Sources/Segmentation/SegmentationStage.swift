@@ -47,9 +47,10 @@ struct Segmentation {
                 // With rows known equal, only the known groups' first rows are prepared and
                 // fitted: the same preparation and fit, without a prepared table of every
                 // customer (400 MB at 10M).
-                if let known, let grouped = try FeaturePreparation.fitted(specifications, to: values, firstRowsOf: known) {
-                    preparation = grouped.preparation
-                    fit = try KMeans.fit(firstRows: grouped.data, of: known, options: options)
+                if let known, let (prepared, firstRows) = try FeaturePreparation.fitted(specifications, to: values, firstRowsOf: known) {
+                    preparation = prepared
+                    // Handed over, so that k-means frees the first rows once it has merged them.
+                    fit = try KMeans.fit(firstRows: consume firstRows, of: known, options: options)
                 } else {
                     let (prepared, data) = try FeaturePreparation.fitted(specifications, to: values)
                     preparation = prepared

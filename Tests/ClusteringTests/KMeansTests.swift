@@ -249,14 +249,22 @@ import Testing
         for (distinct, drawn) in [(3000, 9000), (8000, 9000)] {
             let base = GaussianMixture(points: distinct, features: 3, clusters: 4, spread: 0.3, seed: 4)
             var random = SeededRandom(seed: 3)
-            // Every distinct row once, then repeats drawn at random.
-            let rows = (0..<drawn).map { $0 < distinct ? $0 : Int(random.next(upperBound: UInt64(distinct))) }
+            // Rows drawn at random, so that the groups' first rows lie scattered; each row's
+            // known group is its base row and a coin, so that two known groups often hold the
+            // same values (and merge in k-means).
+            let rows = (0..<drawn).map { _ in Int(random.next(upperBound: UInt64(distinct))) }
+            let coins: [UInt64] = (0..<drawn).map { _ in random.next(upperBound: UInt64(2)) }
             let columns = (0..<3).map { j in rows.map { abs(base.values[$0 * 3 + j]) * 10 } }
-            let known = DistinctRows(columns: [], key: rows.map(UInt64.init))
+            let keys: [UInt64] = zip(rows, coins).map { row, coin in UInt64(row) * 2 + coin }
+            let known = DistinctRows(columns: [], key: keys)
+            #expect(known.first != Array(0..<Int32(known.count)))
             let full = try FeaturePreparation.fitted(specifications, to: columns)
             let grouped = try #require(try FeaturePreparation.fitted(specifications, to: columns, firstRowsOf: known))
             #expect(grouped.preparation == full.preparation)
             #expect(grouped.data.values == known.first.flatMap { full.data.values[(Int($0) * 3)..<(Int($0) * 3 + 3)] })
+            // Known groups of equal values merge: fewer distinct rows than known groups.
+            let merged = grouped.data.values.withUnsafeBufferPointer { DistinctRows.repeated(firstRows: $0, width: 3, of: known) }
+            #expect(merged == nil || merged!.rows.count < known.count)
             var options = KMeans.Options(k: 4, seed: 9, initializations: 3)
             let fit = try KMeans.fit(firstRows: grouped.data, of: known, options: options)
             #expect(fit == (try KMeans.fit(full.data, options: options, equalRows: known)), "\(distinct) of \(drawn)")

@@ -1,3 +1,4 @@
+import Clustering
 import Foundation
 import LifetimeValue
 import Segmentation
@@ -155,6 +156,27 @@ import Transactions
             #expect(try read("\(directory)/first/\(file)") == read("\(directory)/second/\(file)"), "\(file)")
         }
         #expect(try read(directory + "/first/profiles.json").contains(#""kSelection": ["#))
+    }
+
+    /// A job's k-means prepares and fits only the first rows of the customers' groups (one
+    /// history and spend); its segments are those of the preparation and fit of every
+    /// customer's features, read back from assignments.csv (its numbers read back to the
+    /// same bits), with no grouping known.
+    @Test func jobSegmentsAreThoseOfKMeansOnEveryCustomer() throws {
+        let job = try job()
+        guard case .fixed(let k) = job.segmentation.k else { Issue.record("the job's k is fixed"); return }
+        _ = try Pipeline.run(job: job, output: directory + "/run", clienteleVersion: "test")
+        let lines = try read(directory + "/run/assignments.csv").split(separator: "\n")
+        #expect(lines[0] == "customer_id,segment,segment_label,frequency,recency,T,monetary_value,expected_purchases,p_alive,churn_probability,clv")
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        // The numbers are the last eight fields, whatever the label holds.
+        let numbers = ["frequency", "recency", "T", "monetary_value", "expected_purchases", "p_alive", "churn_probability", "clv"]
+        let column = { (name: String) in rows.map { Double($0[$0.count - 8 + numbers.firstIndex(of: name)!])! } }
+        let specifications = zip(job.segmentation.features, job.segmentation.transforms).map { FeatureSpecification(name: $0, transforms: $1) }
+        let full = try FeaturePreparation.fitted(specifications, to: job.segmentation.features.map(column))
+        let fit = try KMeans.fit(full.data, options: KMeans.Options(k: k, seed: job.segmentation.seed, initializations: job.segmentation.nInit))
+        #expect(rows.map { Int($0[1])! } == fit.labels)
+        #expect(Set(fit.labels).count == k)
     }
 
     /// Above `Pipeline.largestOverlappedJob` customers segmentation waits for the churn model
