@@ -53,6 +53,21 @@ public struct FeatureMatrix: Sendable, Equatable {
 
     public subscript(row: Int, feature: Int) -> Double { values[row * dimension + feature] }
 
+    /// The rows at `rows`, in that order (a row may come more than once): values already
+    /// checked finite, so no check again.
+    func rows(_ rows: [Int32]) -> FeatureMatrix {
+        let d = dimension
+        let gathered = values.withUnsafeBufferPointer { values in
+            [Double](unsafeUninitializedCapacity: rows.count * d) { target, initialised in
+                for (i, row) in rows.enumerated() {
+                    for j in 0..<d { target[i * d + j] = values[Int(row) * d + j] }
+                }
+                initialised = rows.count * d
+            }
+        }
+        return try! FeatureMatrix(featureNames: featureNames, rowMajor: gathered)
+    }
+
     /// Feature `j` of every row.
     public func column(_ j: Int) -> [Double] {
         (0..<count).map { values[$0 * dimension + j] }

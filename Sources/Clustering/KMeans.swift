@@ -112,9 +112,7 @@ public enum KMeans {
         let featureNames = data.featureNames
         let prepared = options.mergesRepeatedRows
             ? KMeansProblem.onDistinctRows(firstRows: consume data, of: known, threads: options.threads)
-            : (KMeansProblem(try FeatureMatrix(featureNames: featureNames, rowMajor: data.values.withUnsafeBufferPointer { values in
-                known.group.flatMap { g in values[(Int(g) * data.dimension)..<((Int(g) + 1) * data.dimension)] }
-            }), weights: nil, threads: options.threads), nil)
+            : (KMeansProblem(data.rows(known.group), weights: nil, threads: options.threads), nil)
         return try fit(prepared, featureNames: featureNames, options: options)
     }
 

@@ -103,21 +103,12 @@ final class KMeansProblem: @unchecked Sendable {
         guard let distinct = found else {
             return (KMeansProblem(consume data, weights: weights, threads: threads), nil)
         }
-        let rows = data.values.withUnsafeBufferPointer { values in
-            [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
-                for (g, row) in distinct.first.enumerated() {
-                    for j in 0..<d { target[g * d + j] = values[Int(row) * d + j] }
-                }
-                initialised = distinct.count * d
-            }
-        }
         var groupWeights = distinct.counts
         if let weights {
             groupWeights = [Double](repeating: 0, count: distinct.count)
             for (i, g) in distinct.group.enumerated() { groupWeights[Int(g)] += weights[i] }
         }
-        // The values were checked finite when `data` was made.
-        let compressed = try! FeatureMatrix(featureNames: data.featureNames, rowMajor: rows)
+        let compressed = data.rows(distinct.first)
         _ = consume data
         return (KMeansProblem(compressed, weights: groupWeights, multiplicity: distinct.counts, threads: threads), distinct.group)
     }
@@ -127,32 +118,14 @@ final class KMeansProblem: @unchecked Sendable {
     /// row of group g): the same problem and grouping, with no table of every row.
     static func onDistinctRows(firstRows data: consuming FeatureMatrix, of known: DistinctRows,
                                threads: Int?) -> (problem: KMeansProblem, rowGroups: [Int32]?) {
-        let d = data.dimension
-        let found = data.values.withUnsafeBufferPointer { DistinctRows.repeated(firstRows: $0, width: d, of: known) }
+        let found = data.values.withUnsafeBufferPointer { DistinctRows.repeated(firstRows: $0, width: data.dimension, of: known) }
         guard let (distinct, firstRowOf) = found else {
             // Not worth merging: the problem on every row, each with its group's values.
-            let every = data.values.withUnsafeBufferPointer { values in
-                [Double](unsafeUninitializedCapacity: known.group.count * d) { target, initialised in
-                    for (i, g) in known.group.enumerated() {
-                        for j in 0..<d { target[i * d + j] = values[Int(g) * d + j] }
-                    }
-                    initialised = known.group.count * d
-                }
-            }
-            let names = data.featureNames
+            let every = data.rows(known.group)
             _ = consume data
-            return (KMeansProblem(try! FeatureMatrix(featureNames: names, rowMajor: every), weights: nil, threads: threads), nil)
+            return (KMeansProblem(every, weights: nil, threads: threads), nil)
         }
-        let rows = data.values.withUnsafeBufferPointer { values in
-            [Double](unsafeUninitializedCapacity: distinct.count * d) { target, initialised in
-                for (m, row) in firstRowOf.enumerated() {
-                    for j in 0..<d { target[m * d + j] = values[Int(row) * d + j] }
-                }
-                initialised = distinct.count * d
-            }
-        }
-        // The values were checked finite when `data` was made.
-        let compressed = try! FeatureMatrix(featureNames: data.featureNames, rowMajor: rows)
+        let compressed = data.rows(firstRowOf)
         _ = consume data
         return (KMeansProblem(compressed, weights: distinct.counts, multiplicity: distinct.counts, threads: threads), distinct.group)
     }

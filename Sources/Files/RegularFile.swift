@@ -42,6 +42,9 @@ public enum RegularFile {
         }
 
         static func fromErrno() -> Failure { .cannotOpen(reason: String(cString: strerror(errno))) }
+
+        /// Nothing at the path (`No such file or directory`).
+        static var missing: Failure { .cannotOpen(reason: String(cString: strerror(ENOENT))) }
     }
 
     /// A descriptor open for reading; nil when nothing is at `path`. Symbolic links are
@@ -73,7 +76,7 @@ public enum RegularFile {
     /// The same, with nothing at `path` a failure (`No such file or directory`).
     public static func openExisting(_ path: String, followingLinks: Bool, allowingStreams: Bool = false) throws(Failure) -> Int32 {
         guard let fd = try openForReading(path, followingLinks: followingLinks, allowingStreams: allowingStreams) else {
-            throw .cannotOpen(reason: String(cString: strerror(ENOENT)))
+            throw .missing
         }
         return fd
     }
@@ -101,7 +104,7 @@ public enum RegularFile {
     public static func existingContents(_ path: String, limit: Int, followingLinks: Bool,
                                         allowingStreams: Bool = false) throws(Failure) -> [UInt8] {
         guard let bytes = try contents(path, limit: limit, followingLinks: followingLinks, allowingStreams: allowingStreams) else {
-            throw .cannotOpen(reason: String(cString: strerror(ENOENT)))
+            throw .missing
         }
         return bytes
     }

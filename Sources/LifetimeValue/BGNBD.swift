@@ -280,20 +280,8 @@ struct BetaGeometricFuture {
     /// B(a+1, b+k) = B(a, b+k) · a/(a+b+k), where one count takes nine log-gammas. A
     /// thousand counts of CDNOW's 23,570 customers took 10 s that way.
     func probabilitiesOfPurchases(below n: Int, in t: Double) -> [Double] {
-        guard n > 0 else { return [] }
-        var exactly = [Double](repeating: 0, count: n)
-        addNegativeBinomialProbabilities(into: &exactly, weight: 1, shape: shape, rate: rate, exposure: t)
-        var probabilities = [Double](repeating: 0, count: n)
-        probabilities[0] = exactly[0]
-        // P(N < k) and E(1−p)^(k−1) = B(a, b+k−1)/B(a, b) for the count k in hand.
-        var below = exactly[0], survival = 1.0
-        for k in 1..<n {
-            let j = Double(k - 1)
-            let more = max(0, 1 - below - exactly[k])
-            probabilities[k] = exactly[k] * survival + more * survival * (a / (a + b + j))
-            below += exactly[k]
-            survival *= (b + j) / (a + b + j)
-        }
+        var probabilities = [Double](repeating: 0, count: max(n, 0))
+        forEachProbabilityOfPurchases(below: n, in: t) { k, probability in probabilities[k] = probability }
         return probabilities
     }
 
@@ -305,31 +293,29 @@ struct BetaGeometricFuture {
 
     /// The sum of `probabilitiesOfPurchases(below: n, in: t, alive: alive)`, the same bits, with
     /// the counts summed as they come instead of kept in arrays: the churn metrics take it for
-    /// every distinct history, where the arrays' three allocations cost more than the sums.
+    /// every distinct history, where the arrays' allocations cost more than the sums.
     func probabilityOfFewerPurchases(than n: Int, in t: Double, alive: Double) -> Double {
-        guard n > 0 else { return 0 }
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { exactly in
+        var total = 0.0
+        forEachProbabilityOfPurchases(below: n, in: t) { k, probability in total += alive * probability + (k == 0 ? 1 - alive : 0) }
+        return total
+    }
+
+    /// Calls `body(k, P(X = k))` for k = 0 ..< n, in order (see `probabilitiesOfPurchases`).
+    private func forEachProbabilityOfPurchases(below n: Int, in t: Double, _ body: (Int, Double) -> Void) {
+        guard n > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { exactly in
             exactly.initialize(repeating: 0)
-            if t > 0 {
-                forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: t) { k, p in
-                    guard k < n else { return false }
-                    if p > 0 { exactly[k] += p }
-                    return true
-                }
-            } else {
-                exactly[0] += 1
-            }
-            var total = 0.0
-            total += alive * exactly[0] + (1 - alive)
+            addNegativeBinomialProbabilities(into: exactly, weight: 1, shape: shape, rate: rate, exposure: t)
+            body(0, exactly[0])
+            // P(N < k) and E(1−p)^(k−1) = B(a, b+k−1)/B(a, b) for the count k in hand.
             var below = exactly[0], survival = 1.0
             for k in 1..<n {
                 let j = Double(k - 1)
                 let more = max(0, 1 - below - exactly[k])
-                total += alive * (exactly[k] * survival + more * survival * (a / (a + b + j))) + 0
+                body(k, exactly[k] * survival + more * survival * (a / (a + b + j)))
                 below += exactly[k]
                 survival *= (b + j) / (a + b + j)
             }
-            return total
         }
     }
 

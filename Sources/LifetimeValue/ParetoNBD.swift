@@ -332,17 +332,23 @@ func forEachNegativeBinomialProbability(shape: Double, rate: Double, exposure u:
 
 /// Adds weight · P(N = k) for k = 0 ..< values.count (`forEachNegativeBinomialProbability`).
 func addNegativeBinomialProbabilities(into values: inout [Double], weight: Double, shape: Double, rate: Double, exposure u: Double) {
+    values.withUnsafeMutableBufferPointer {
+        addNegativeBinomialProbabilities(into: $0, weight: weight, shape: shape, rate: rate, exposure: u)
+    }
+}
+
+/// The same into a buffer (a temporary one, for one customer's counts).
+func addNegativeBinomialProbabilities(into values: UnsafeMutableBufferPointer<Double>, weight: Double, shape: Double, rate: Double,
+                                      exposure u: Double) {
     guard !values.isEmpty else { return }
     guard u > 0 else {
         values[0] += weight
         return
     }
-    values.withUnsafeMutableBufferPointer { values in
-        forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: u) { k, p in
-            guard k < values.count else { return false }
-            if p > 0 { values[k] += weight * p }
-            return true
-        }
+    forEachNegativeBinomialProbability(shape: shape, rate: rate, exposure: u) { k, p in
+        guard k < values.count else { return false }
+        if p > 0 { values[k] += weight * p }
+        return true
     }
 }
 

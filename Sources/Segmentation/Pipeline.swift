@@ -440,8 +440,7 @@ struct StageClock {
     }
 
     mutating func record(_ stage: String, seconds: Double) {
-        entries.append((stage, seconds))
-        lines.append("[\(stage)] \(String(format: "%.3f", seconds)) s")
+        record(stage, seconds: seconds, notes: [], at: keepPlace())
     }
 
     /// Keeps a place for a stage that is recorded later.

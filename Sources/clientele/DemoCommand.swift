@@ -37,15 +37,23 @@ struct DemoCommand: ParsableCommand {
         // Read as the export reads it (an empty path and `~` are refused there) before the
         // path is made absolute.
         do {
-            _ = try DatabaseLocation(parsing: database.hasPrefix("sqlite:") ? database : "sqlite:" + database)
+            _ = try databasePath()
         } catch CRMStoreError.location(let message) {
             throw ValidationError("--database: \(message)")
         }
     }
 
+    /// The SQLite file's path as given, read by the export's location parser.
+    private func databasePath() throws -> String {
+        guard case .sqlite(let path) = try DatabaseLocation(parsing: database.hasPrefix("sqlite:") ? database : "sqlite:" + database) else {
+            throw ValidationError("--database: the demo loads into a SQLite file")
+        }
+        return path
+    }
+
     func run() throws {
         var demo = try JobValidation.validate(path: job)
-        let path = database.hasPrefix("sqlite:") ? String(database.dropFirst("sqlite:".count)) : database
+        let path = try databasePath()
         let file = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         demo.crm = CRMSettings(database: "sqlite:" + file)
         let outcome = try runPipeline(demo, output: output, replacing: true)
