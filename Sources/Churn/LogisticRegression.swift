@@ -122,6 +122,9 @@ public struct LogisticRegression: Sendable {
                 }
                 throw separation(beta, problem, names)
             }
+            if iterations == 0, penalty == 0, let column = Self.dependentColumn(cholesky, of: current.hessian) {
+                throw ChurnError.collinear(feature: names[column], among: Array(names[1..<max(1, column)]))
+            }
             var step = try cholesky.solve(current.gradient)
             var candidate = zip(beta, step).map { $0 - $1 }
             if !evaluatesLastStep, let largest = step.map(abs).max(), largest < tolerance {
@@ -158,6 +161,25 @@ public struct LogisticRegression: Sendable {
                            iterations: iterations, converged: converged, lastStep: largestStep,
                            partials: current.partials?.beta == beta ? current.partials : nil, passes: passes)
     }
+
+    /// The first feature column (0-based) that the columns before it reproduce up to rounding,
+    /// or nil. Factoring the Hessian H = XᵀWX gives, in the pivot L_jj², the weighted squared
+    /// residual of column j after its regression on the earlier columns, so L_jj² / H_jj is
+    /// 1 − R²_j. An exact linear dependence leaves that at the rounding error of the sums,
+    /// which `dpotrf` may or may not see as ≤ 0 depending on the BLAS kernels; below
+    /// `collinearShare` the column is called collinear either way (its coefficient's variance
+    /// would be inflated more than 10¹⁰ times).
+    static func dependentColumn(_ cholesky: Cholesky, of hessian: Matrix) -> Int? {
+        let factor = cholesky.factor
+        for j in 1..<max(1, hessian.columns) {
+            let pivot = factor[j, j]
+            if pivot * pivot < collinearShare * hessian[j, j] { return j }
+        }
+        return nil
+    }
+
+    /// The share 1 − R² below which a column counts as collinear with the columns before it.
+    static let collinearShare = 1e-10
 
     /// For a large design, the optimum on every 16th customer (with the penalty scaled by
     /// 1/16, so that it weighs as much against the smaller sum), from which Newton on all
