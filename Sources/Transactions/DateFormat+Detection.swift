@@ -19,7 +19,8 @@ extension DateFormat {
         /// Dates offered, and those that some layout reads.
         private(set) var sampled = 0
         private var readable = 0
-        private var firstExample: String?
+        /// The first date offered, and its line: what the file-wide errors show.
+        private var firstExample: (line: Int, text: String)?
         /// The layouts that read every readable date so far (dates no layout reads settle
         /// nothing: they are bad rows whatever the layout).
         private var settled = DateFormat.detectionOrder
@@ -31,7 +32,7 @@ extension DateFormat {
         /// Counts the date `p[0..<count]` at 1-based `line`; `text` gives it for messages,
         /// quoted (and cut when long).
         mutating func add(_ p: UnsafePointer<UInt8>, _ count: Int, line: Int, text: () -> String) {
-            if firstExample == nil { firstExample = text() }
+            if firstExample == nil { firstExample = (line, text()) }
             var readers: [DateFormat] = []
             for (i, candidate) in DateFormat.detectionOrder.enumerated() where candidate.parse(p, count) != nil {
                 fits[i] += 1
@@ -57,16 +58,19 @@ extension DateFormat {
             return monthFirst != dayFirst || monthFirst == 0
         }
 
-        /// The layout of the dates added, or an error naming `path` (and, for mixed layouts,
-        /// the line and the date column `column`).
+        /// The layout of the dates added, or an error naming `path`, the date column `column`
+        /// and a line: the first date's when no layout reads any date or when the dates are
+        /// ambiguous, the first breaking date's when they mix layouts.
         func decide(path: String, column: String, hasHeader: Bool) throws -> DateFormat {
             let best = fits.max() ?? 0
             guard best > 0 else {
                 if sampled == 0 {
                     throw TransactionsError.invalidFile(path, "no transactions\(hasHeader ? " after the header" : "")")
                 }
-                throw TransactionsError.invalidFile(
-                    path, "cannot tell the date format: \(firstExample ?? "\"\"") fits none of \(DateFormat.choices); give the format explicitly")
+                let first = firstExample ?? (1, "\"\"")
+                throw TransactionsError.invalidInput(
+                    SourceLocation(file: path, line: first.line, column: column),
+                    "cannot tell the date format: \(first.text) fits none of \(DateFormat.choices); give the format explicitly")
             }
             let winners = DateFormat.detectionOrder.indices.filter { fits[$0] == best }.map { DateFormat.detectionOrder[$0] }
             guard winners.count > 1 else { return winners[0] }
@@ -77,8 +81,10 @@ extension DateFormat {
                     SourceLocation(file: path, line: firstBreak.line, column: column),
                     "\(firstBreak.text) is not \(firstBreak.settled.map(\.rawValue).joined(separator: " or ")) like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly")
             }
-            throw TransactionsError.invalidFile(
-                path, "the dates are ambiguous: values such as \(firstExample ?? "\"\"") read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
+            let first = firstExample ?? (1, "\"\"")
+            throw TransactionsError.invalidInput(
+                SourceLocation(file: path, line: first.line, column: column),
+                "the dates are ambiguous: values such as \(first.text) read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")
         }
     }
 }

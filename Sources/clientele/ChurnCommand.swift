@@ -50,22 +50,22 @@ struct ChurnCommand: ParsableCommand {
     @Option(help: "The features to use, comma-separated (default: every summary, BG/NBD and attribute column).")
     var features: String?
 
-    @Option(help: "Churned: fewer than this many purchase periods in the holdout (default 1: none).")
+    @Option(parsing: .unconditional, help: "Churned: fewer than this many purchase periods in the holdout (default 1: none).")
     var holdoutPurchasesBelow: Int?
 
-    @Option(help: "Churned: holdout spend (frequency_holdout × monetary_value_holdout) below this.")
+    @Option(parsing: .unconditional, help: "Churned: holdout spend (frequency_holdout × monetary_value_holdout) below this.")
     var holdoutSpendBelow: Double?
 
-    @Option(help: "The L2 penalty λ on the standardised coefficients (0: none, with standard errors).")
+    @Option(parsing: .unconditional, help: "The L2 penalty λ on the standardised coefficients (0: none, with standard errors).")
     var penalty = 0.0
 
     @Option(help: "Class weights in the fit: none, balanced, or the weight of a churned customer.")
     var classWeights = "none"
 
-    @Option(help: "Cross-validation folds (0: no cross-validation).")
+    @Option(parsing: .unconditional, help: "Cross-validation folds (0: no cross-validation).")
     var folds = 5
 
-    @Option(help: "The seed of the fold assignment.")
+    @Option(parsing: .unconditional, help: "The seed of the fold assignment.")
     var seed: UInt64 = 42
 
     @Option(help: "Where to write the per-customer scores CSV (written whole or not at all).")

@@ -40,13 +40,13 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "The range of k tried by --k auto, as LOW-HIGH.")
     var kRange = "2-10"
 
-    @Option(help: "Seed of the k-means++ draws and the silhouette sample.")
+    @Option(parsing: .unconditional, help: "Seed of the k-means++ draws and the silhouette sample.")
     var seed: UInt64 = 0
 
-    @Option(help: "Initializations; the lowest inertia is kept.")
+    @Option(parsing: .unconditional, help: "Initializations; the lowest inertia is kept.")
     var nInit = 10
 
-    @Option(help: "Iteration limit per initialization.")
+    @Option(parsing: .unconditional, help: "Iteration limit per initialization.")
     var maxIterations = 300
 
     @Option(help: "Convergence tolerance, relative to the mean feature variance.")
@@ -67,7 +67,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "A column of sample weights (≥ 0).")
     var sampleWeightColumn: String?
 
-    @Option(help: "Worker threads (default: every core); the result does not depend on it.")
+    @Option(parsing: .unconditional, help: "Worker threads (default: every core); the result does not depend on it.")
     var threads: Int?
 
     @Option(help: "Where to write the segment profiles (JSON).")

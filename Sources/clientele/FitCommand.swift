@@ -48,13 +48,13 @@ struct FitCommand: ParsableCommand {
 
     @OptionGroup var unit: SummaryUnitOption
 
-    @Option(help: "L2 penalty on the parameters, as lifetimes' penalizer_coef (0: none).")
+    @Option(parsing: .unconditional, help: "L2 penalty on the parameters, as lifetimes' penalizer_coef (0: none).")
     var penalty = 0.0
 
     @Option(help: "sbg: the column of customers still active after each period (default: the second column).")
     var cohort: String?
 
-    @Option(help: "sbg: fit on periods 0 through this one only; later rows are left for checking projections.")
+    @Option(parsing: .unconditional, help: "sbg: fit on periods 0 through this one only; later rows are left for checking projections.")
     var calibrationPeriods: Int?
 
     @Option(help: "Where to write the model file (JSON, written whole or not at all).")

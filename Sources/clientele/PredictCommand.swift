@@ -42,16 +42,16 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var unit: SummaryUnitOption
 
-    @Option(help: "How far ahead, in the summary's unit (periods for bgbb and sbg).")
+    @Option(parsing: .unconditional, help: "How far ahead, in the summary's unit (periods for bgbb and sbg).")
     var horizon: Double
 
-    @Option(help: "The discount rate per month (per period for bgbb and sbg).")
+    @Option(parsing: .unconditional, help: "The discount rate per month (per period for bgbb and sbg).")
     var discountRate: Double?
 
     @Option(help: "A gamma-gamma model file: adds expected_spend and clv.")
     var spendModel: String?
 
-    @Option(help: "Add the probabilities of exactly 0 … N purchases within the horizon.")
+    @Option(parsing: .unconditional, help: "Add the probabilities of exactly 0 … N purchases within the horizon.")
     var purchaseProbabilities: Int?
 
     @Option(help: "Where to write the predictions CSV (written whole or not at all).")

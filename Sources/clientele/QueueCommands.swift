@@ -129,25 +129,25 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var queue: QueueOption
 
-    @Option(help: "Jobs run at once (at most \(Worker.maximumConcurrency)).")
+    @Option(parsing: .unconditional, help: "Jobs run at once (at most \(Worker.maximumConcurrency)).")
     var concurrency = 1
 
     @Flag(help: "Exit once the queue has nothing left for this worker (non-zero when jobs are left that it cannot claim).")
     var drain = false
 
-    @Option(help: "Seconds between looks at the queue, at most \(Int(Worker.maximumWait)) (inotify wakes the worker sooner on a local disk).")
+    @Option(parsing: .unconditional, help: "Seconds between looks at the queue, at most \(Int(Worker.maximumWait)) (inotify wakes the worker sooner on a local disk).")
     var pollInterval = 1.0
 
-    @Option(help: "Seconds without a heartbeat after which another host's job counts as abandoned (at most \(Int(Worker.maximumLeaseTimeout))).")
+    @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which another host's job counts as abandoned (at most \(Int(Worker.maximumLeaseTimeout))).")
     var leaseTimeout = 60.0
 
-    @Option(help: "Runs a job may have before it is moved to failed/ as a poison job (at most \(Worker.maximumAttempts)).")
+    @Option(parsing: .unconditional, help: "Runs a job may have before it is moved to failed/ as a poison job (at most \(Worker.maximumAttempts)).")
     var maxAttempts = 3
 
-    @Option(help: "Seconds running jobs get to finish after SIGTERM or SIGINT (at most \(Int(Worker.maximumWait))).")
+    @Option(parsing: .unconditional, help: "Seconds running jobs get to finish after SIGTERM or SIGINT (at most \(Int(Worker.maximumWait))).")
     var gracePeriod = 30.0
 
-    @Option(help: .hidden)
+    @Option(parsing: .unconditional, help: .hidden)
     var simulateJobSeconds = 0.0
 
     func validate() throws {

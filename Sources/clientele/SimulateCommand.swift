@@ -14,10 +14,10 @@ struct SimulateCommand: ParsableCommand {
               clientele simulate --customers 1000000 --seed 42 --output tx.csv
             """)
 
-    @Option(help: "How many customers.")
+    @Option(parsing: .unconditional, help: "How many customers.")
     var customers: Int
 
-    @Option(help: "The random seed.")
+    @Option(parsing: .unconditional, help: "The random seed.")
     var seed: UInt64 = 42
 
     @Option(help: "Row order: date (like a point-of-sale export) or customer.")

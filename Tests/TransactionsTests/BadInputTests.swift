@@ -26,6 +26,13 @@ import Testing
         #expect(failure("customer_id,date,amount\nA,05/03/2024,1\nB,06/04/2024,2\n").contains("the dates are ambiguous"))
     }
 
+    /// Dates that no layout reads are refused at the first of them, with the layouts tried.
+    @Test func unreadableDatesNameTheFirstDateAndItsLine() {
+        #expect(failure("customer_id,date,amount\nA,2020-31-01,1\nB,n/a,2\n").hasSuffix(
+            "/tx.csv:2: column \"date\": cannot tell the date format: \"2020-31-01\" fits none of \(DateFormat.choices); give the format explicitly"))
+        #expect(failure("customer_id,date,amount\n\nA,soon,1\n").contains("/tx.csv:3: column \"date\": cannot tell the date format: \"soon\""))
+    }
+
     @Test func headerOnlyHasNoTransactions() {
         #expect(failure("customer_id,date,amount\n").hasSuffix("tx.csv: no transactions after the header"))
     }

@@ -77,7 +77,7 @@ import Testing
             _ = try readLog("customer_id,date,amount\n1,05/03/2024,1\n1,06/04/2024,1\n")
             Issue.record("expected the ambiguity to be refused")
         } catch {
-            #expect("\(error)".hasSuffix("tx.csv: the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
+            #expect("\(error)".hasSuffix("tx.csv:2: column \"date\": the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
         }
     }
 
@@ -104,7 +104,7 @@ import Testing
         #expect(detected(["05/03/2024", "2024-03-01"]) == "tx.csv:3: column \"date\": \"2024-03-01\" is not MM/dd/yyyy or dd/MM/yyyy \(tail)")
         // The layout that reads the most still wins; the parser reports the rest row by row.
         #expect(detected(["2024-03-01", "2024-03-02", "03/25/2024"]) == "yyyy-MM-dd")
-        #expect(detected(["05/03/2024", "06/04/2024", "n/a"]).hasSuffix("tx.csv: the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
+        #expect(detected(["05/03/2024", "06/04/2024", "n/a"]).hasSuffix("tx.csv:2: column \"date\": the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
     }
 
     @Test func amountsParseExactly() {
