@@ -15,7 +15,15 @@ import Testing
         // One customer's search (and its restart from a = 0.1) may end at its budget of
         // evaluations or where the Hessian stops factoring: not identified either way.
         #expect { try BGNBD.fit(one) } throws: { "\($0)".hasSuffix("the parameters are not identified by the data") }
-        #expect(throws: Self.notIdentified) { try BGNBD.fit(two) }
+        // Whether two customers' Hessian factors depends on the last bits of the BLAS kernels
+        // the processor gets (it has gone both ways on the machines this suite runs on):
+        // either symptom is the same verdict.
+        #expect { try BGNBD.fit(two) } throws: { error in
+            guard case LifetimeValueError.didNotConverge(let reason) = error else { return false }
+            return reason == "the 95% intervals at the estimate are unbounded: the parameters are not identified by the data"
+                || (reason.hasPrefix("the Hessian at the estimate is not positive definite (")
+                    && reason.hasSuffix("): the parameters are not identified by the data"))
+        }
         #expect(throws: Self.notIdentified) { try ShiftedBetaGeometric.fit(active: [100, 60]) }
         // The other purchase models refuse such data too, each for its own reason.
         for data in [one, two] {

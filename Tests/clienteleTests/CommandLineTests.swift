@@ -82,6 +82,11 @@ import Testing
         #expect(piped.standardError.hasPrefix("1 customers from 2 transactions ") && piped.standardError.hasSuffix(" → /dev/stdout\n"))
         let huge = try run(["simulate", "--customers", "10000000000", "--output", "/dev/null"])
         #expect(huge.status == 64 && huge.standardError.hasPrefix("Error: --customers must be from 1 to 50000000"))
+        // A negative number is the option's value, not another option: it gets the range.
+        let negative = try run(["simulate", "--customers", "-1", "--output", "/dev/null"])
+        #expect(negative.status == 64 && negative.standardError.hasPrefix("Error: --customers must be from 1 to 50000000"))
+        let negativeWait = try run(["worker", "--queue", "/nonexistent", "--poll-interval", "-2"])
+        #expect(negativeWait.status == 64 && negativeWait.standardError.contains("--poll-interval"), "\(negativeWait.standardError)")
         let scores = try run(["simulate", "--customers", "3", "--seed", "1", "--output", "/dev/fd/1"])
         #expect(scores.status == 0 && scores.standardOutput.hasPrefix("customer_id,date,amount\n") && !scores.standardOutput.contains("→"))
         #expect(scores.standardError.contains("3 customers, ") && scores.standardError.hasSuffix(" → /dev/fd/1\n"))
@@ -274,8 +279,13 @@ import Testing
             #expect(!outcome.standardError.contains("EncodingError"), "\(model): \(outcome.standardError)")
             #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.json").path), "\(model)")
         }
+        // Which symptom shows (unbounded intervals, or a Hessian that is not positive definite)
+        // depends on the last bits of the BLAS kernels the processor gets; the verdict does not.
         let bgnbd = try run(["fit", "bgnbd", one.path, "--output", directory.appendingPathComponent("m.json").path])
-        #expect(bgnbd.standardError == "Error: the fit did not converge: the 95% intervals at the estimate are unbounded: the parameters are not identified by the data\n")
+        #expect(bgnbd.standardError.hasPrefix("Error: the fit did not converge: the "), "\(bgnbd.standardError)")
+        #expect(bgnbd.standardError.hasSuffix(": the parameters are not identified by the data\n"), "\(bgnbd.standardError)")
+        #expect(bgnbd.standardError.contains("the 95% intervals at the estimate are unbounded")
+                || bgnbd.standardError.contains("the Hessian at the estimate is not positive definite"), "\(bgnbd.standardError)")
     }
 
     /// BG/BB on the grouped donations file and Pareto/NBD on the CDNOW sample, then scoring
