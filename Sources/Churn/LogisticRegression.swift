@@ -164,11 +164,13 @@ public struct LogisticRegression: Sendable {
 
     /// The first feature column (0-based) that the columns before it reproduce up to rounding,
     /// or nil. Factoring the Hessian H = XᵀWX gives, in the pivot L_jj², the weighted squared
-    /// residual of column j after its regression on the earlier columns, so L_jj² / H_jj is
-    /// 1 − R²_j. An exact linear dependence leaves that at the rounding error of the sums,
-    /// which `dpotrf` may or may not see as ≤ 0 depending on the BLAS kernels; below
-    /// `collinearShare` the column is called collinear either way (its coefficient's variance
-    /// would be inflated more than 10¹⁰ times).
+    /// residual of column j after its regression on the earlier columns (the intercept among
+    /// them). H_jj is the column's uncentred weighted sum of squares, at least its centred
+    /// one, so L_jj² / H_jj is at most 1 − R²_j (equal when the column's weighted mean is 0, as
+    /// a standardised column's is at the default start). An exact linear dependence leaves the
+    /// ratio at the rounding error of the sums, which `dpotrf` may or may not see as ≤ 0
+    /// depending on the BLAS kernels; below `collinearShare` the column is called collinear
+    /// either way (its coefficient's variance would be inflated more than 10¹⁰ times).
     static func dependentColumn(_ cholesky: Cholesky, of hessian: Matrix) -> Int? {
         let factor = cholesky.factor
         for j in 1..<max(1, hessian.columns) {
