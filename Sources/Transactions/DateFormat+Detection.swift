@@ -19,8 +19,10 @@ extension DateFormat {
         /// Dates offered, and those that some layout reads.
         private(set) var sampled = 0
         private var readable = 0
-        /// The first date offered, and its line: what the file-wide errors show.
+        /// The first date offered, and the first that some layout reads, each with its line:
+        /// what the errors about no layout and about ambiguity show.
         private var firstExample: (line: Int, text: String)?
+        private var firstReadable: (line: Int, text: String)?
         /// The layouts that read every readable date so far (dates no layout reads settle
         /// nothing: they are bad rows whatever the layout).
         private var settled = DateFormat.detectionOrder
@@ -41,6 +43,7 @@ extension DateFormat {
             sampled += 1
             guard !readers.isEmpty else { return }
             readable += 1
+            if firstReadable == nil { firstReadable = (line, text()) }
             let remaining = settled.filter(readers.contains)
             if !remaining.isEmpty {
                 settled = remaining
@@ -59,8 +62,8 @@ extension DateFormat {
         }
 
         /// The layout of the dates added, or an error naming `path`, the date column `column`
-        /// and a line: the first date's when no layout reads any date or when the dates are
-        /// ambiguous, the first breaking date's when they mix layouts.
+        /// and a line: the first date's when no layout reads any date, the first readable
+        /// date's when the dates are ambiguous, the first breaking date's when they mix layouts.
         func decide(path: String, column: String, hasHeader: Bool) throws -> DateFormat {
             let best = fits.max() ?? 0
             guard best > 0 else {
@@ -81,7 +84,7 @@ extension DateFormat {
                     SourceLocation(file: path, line: firstBreak.line, column: column),
                     "\(firstBreak.text) is not \(firstBreak.settled.map(\.rawValue).joined(separator: " or ")) like the dates before it, and no one date format reads every date; write them in one format or give the date format explicitly")
             }
-            let first = firstExample ?? (1, "\"\"")
+            let first = firstReadable ?? (1, "\"\"")
             throw TransactionsError.invalidInput(
                 SourceLocation(file: path, line: first.line, column: column),
                 "the dates are ambiguous: values such as \(first.text) read as \(winners.map(\.rawValue).joined(separator: " or ")) and no day above 12 settles it; give the date format explicitly")

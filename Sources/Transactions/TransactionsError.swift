@@ -22,7 +22,7 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
 public enum TransactionsError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A problem at one place in a file: `tx.csv:1043: column "date": "2024-13-01" is not a yyyy-MM-dd date`.
     case invalidInput(SourceLocation, String)
-    /// A problem with the file as a whole (unreadable, empty, ambiguous dates).
+    /// A problem with the file as a whole (unreadable, empty).
     case invalidFile(String, String)
     /// Options that do not fit together.
     case invalidOptions(String)

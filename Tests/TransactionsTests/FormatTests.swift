@@ -104,6 +104,9 @@ import Testing
         #expect(detected(["05/03/2024", "2024-03-01"]) == "tx.csv:3: column \"date\": \"2024-03-01\" is not MM/dd/yyyy or dd/MM/yyyy \(tail)")
         // The layout that reads the most still wins; the parser reports the rest row by row.
         #expect(detected(["2024-03-01", "2024-03-02", "03/25/2024"]) == "yyyy-MM-dd")
+        // An ambiguous file is shown at its first readable date, not at a bad row before it.
+        #expect(detected(["n/a", "05/03/2024", "06/04/2024"]).hasSuffix(
+            "tx.csv:3: column \"date\": the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
         #expect(detected(["05/03/2024", "06/04/2024", "n/a"]).hasSuffix("tx.csv:2: column \"date\": the dates are ambiguous: values such as \"05/03/2024\" read as MM/dd/yyyy or dd/MM/yyyy and no day above 12 settles it; give the date format explicitly"))
     }
 
