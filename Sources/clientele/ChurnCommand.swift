@@ -59,7 +59,7 @@ struct ChurnCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The L2 penalty λ on the standardised coefficients (0: none, with standard errors).")
     var penalty = 0.0
 
-    @Option(help: "Class weights in the fit: none, balanced, or the weight of a churned customer.")
+    @Option(parsing: .unconditional, help: "Class weights in the fit: none, balanced, or the weight of a churned customer.")
     var classWeights = "none"
 
     @Option(parsing: .unconditional, help: "Cross-validation folds (0: no cross-validation).")
@@ -91,6 +91,9 @@ struct ChurnCommand: ParsableCommand {
             throw ValidationError("give --holdout-purchases-below or --holdout-spend-below, not both")
         }
         if let n = holdoutPurchasesBelow, n < 1 { throw ValidationError("--holdout-purchases-below must be at least 1") }
+        if let spend = holdoutSpendBelow, !(spend > 0 && spend.isFinite) {
+            throw ValidationError("--holdout-spend-below must be a number above 0 (got \(spend))")
+        }
         if model != nil {
             let fitting = [("--bgnbd", bgnbd != nil), ("--features", features != nil), ("--model-output", modelOutput != nil),
                            ("--holdout-purchases-below", holdoutPurchasesBelow != nil), ("--holdout-spend-below", holdoutSpendBelow != nil),

@@ -34,7 +34,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "kmeans, or rfm: the named RFM segments of a customer summary (recency, T, frequency, monetary_value).")
     var method = "kmeans"
 
-    @Option(help: "The number of segments, or auto (k-means only).")
+    @Option(parsing: .unconditional, help: "The number of segments, or auto (k-means only).")
     var k: String?
 
     @Option(help: "The range of k tried by --k auto, as LOW-HIGH.")
@@ -49,7 +49,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Iteration limit per initialization.")
     var maxIterations = 300
 
-    @Option(help: "Convergence tolerance, relative to the mean feature variance.")
+    @Option(parsing: .unconditional, help: "Convergence tolerance, relative to the mean feature variance.")
     var tolerance = 1e-4
 
     @Option(help: "automatic, lloyd or hamerly.")

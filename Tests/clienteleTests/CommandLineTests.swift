@@ -86,7 +86,17 @@ import Testing
         let negative = try run(["simulate", "--customers", "-1", "--output", "/dev/null"])
         #expect(negative.status == 64 && negative.standardError.hasPrefix("Error: --customers must be from 1 to 50000000"))
         let negativeWait = try run(["worker", "--queue", "/nonexistent", "--poll-interval", "-2"])
-        #expect(negativeWait.status == 64 && negativeWait.standardError.contains("--poll-interval"), "\(negativeWait.standardError)")
+        #expect(negativeWait.status == 64 && negativeWait.standardError.hasPrefix("Error: --poll-interval must be a positive number of seconds"),
+                "\(negativeWait.standardError)")
+        let negativeTolerance = try run(["cluster", "/nonexistent.csv", "--k", "3", "--tolerance", "-1", "--output", "/dev/null"])
+        #expect(negativeTolerance.status == 64 && negativeTolerance.standardError.hasPrefix("Error: --tolerance must be a number ≥ 0"),
+                "\(negativeTolerance.standardError)")
+        let negativeK = try run(["cluster", "/nonexistent.csv", "--k", "-3", "--output", "/dev/null"])
+        #expect(negativeK.status == 64 && negativeK.standardError.hasPrefix("Error: --k must be a whole number ≥ 1 or auto, got \"-3\""),
+                "\(negativeK.standardError)")
+        let negativeSpend = try run(["churn", "/nonexistent.csv", "--holdout-spend-below", "-5", "--output", "/dev/null"])
+        #expect(negativeSpend.status == 64 && negativeSpend.standardError.hasPrefix("Error: --holdout-spend-below must be a number above 0 (got -5.0)"),
+                "\(negativeSpend.standardError)")
         let scores = try run(["simulate", "--customers", "3", "--seed", "1", "--output", "/dev/fd/1"])
         #expect(scores.status == 0 && scores.standardOutput.hasPrefix("customer_id,date,amount\n") && !scores.standardOutput.contains("→"))
         #expect(scores.standardError.contains("3 customers, ") && scores.standardError.hasSuffix(" → /dev/fd/1\n"))
