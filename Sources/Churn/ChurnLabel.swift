@@ -15,6 +15,10 @@ public enum ChurnLabel: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public static let noHoldoutPurchase = ChurnLabel.purchasesBelow(1)
 
+    /// Whether `s` can be a spend threshold: a finite amount above 0 (below 0 no customer
+    /// churns). The command line and the job file both hold it to this.
+    public static func acceptsSpendThreshold(_ s: Double) -> Bool { s > 0 && s.isFinite }
+
     /// 1 for churned, 0 for retained, per customer.
     public func labels(_ summary: CustomerSummary, source: String) throws -> [Double] {
         guard let holdout = summary.holdout else {

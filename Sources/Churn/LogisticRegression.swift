@@ -104,6 +104,10 @@ public struct LogisticRegression: Sendable {
             beta = sampled
         }
         var passes = 0
+        /// Design column `j` (0-based) named as collinear with the features before it.
+        func collinear(_ j: Int) -> ChurnError {
+            .collinear(feature: names[j], among: Array(names[1..<max(1, j)]))
+        }
         func evaluate(_ beta: [Double]) -> Problem.Evaluation {
             passes += 1
             return problem.evaluate(beta)
@@ -117,13 +121,12 @@ public struct LogisticRegression: Sendable {
             do {
                 cholesky = try Cholesky(factoring: current.hessian)
             } catch LinearAlgebraError.notPositiveDefinite(let column) {
-                if iterations == 0 || penalty > 0 {
-                    throw ChurnError.collinear(feature: names[column - 1], among: Array(names[1..<max(1, column - 1)]))
-                }
+                // LAPACK counts columns from 1.
+                if iterations == 0 || penalty > 0 { throw collinear(column - 1) }
                 throw separation(beta, problem, names)
             }
             if iterations == 0, penalty == 0, let column = Self.dependentColumn(cholesky, of: current.hessian) {
-                throw ChurnError.collinear(feature: names[column], among: Array(names[1..<max(1, column)]))
+                throw collinear(column)
             }
             var step = try cholesky.solve(current.gradient)
             var candidate = zip(beta, step).map { $0 - $1 }

@@ -330,7 +330,7 @@ private struct JobWalker {
                 guard transactions.amount != nil else {
                     throw failure("models.churnDefinition.holdoutSpendBelow", "needs amounts: set transactions.amount")
                 }
-                definition = .spendBelow(try number(s, "models.churnDefinition.holdoutSpendBelow", "a number > 0") { $0 > 0 && $0.isFinite } ?? 0)
+                definition = .spendBelow(try number(s, "models.churnDefinition.holdoutSpendBelow", "a number > 0", ChurnLabel.acceptsSpendThreshold) ?? 0)
             default:
                 throw failure("models.churnDefinition", "expected exactly one of holdoutPurchasesBelow, holdoutSpendBelow")
             }

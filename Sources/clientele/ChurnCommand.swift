@@ -91,7 +91,7 @@ struct ChurnCommand: ParsableCommand {
             throw ValidationError("give --holdout-purchases-below or --holdout-spend-below, not both")
         }
         if let n = holdoutPurchasesBelow, n < 1 { throw ValidationError("--holdout-purchases-below must be at least 1") }
-        if let spend = holdoutSpendBelow, !(spend > 0 && spend.isFinite) {
+        if let spend = holdoutSpendBelow, !ChurnLabel.acceptsSpendThreshold(spend) {
             throw ValidationError("--holdout-spend-below must be a number above 0 (got \(spend))")
         }
         if model != nil {
