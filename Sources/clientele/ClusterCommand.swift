@@ -92,6 +92,38 @@ struct ClusterCommand: ParsableCommand {
             throw ValidationError("--algorithm must be automatic, lloyd or hamerly, got \"\(algorithm)\"")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        // The feature options' own form is checked here, before any file is read; whether the
+        // features they name are in the file is the run's to say.
+        // A feature listed twice would count twice in every distance, as a job file refuses too.
+        var listed = Set<String>()
+        if let twice = selectedFeatures?.first(where: { !listed.insert($0).inserted }) {
+            throw ValidationError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
+        }
+        for text in transforms {
+            do { _ = try Self.chain(text.firstIndex(of: "=").map { String(text[text.index(after: $0)...]) } ?? text) } catch {
+                throw ValidationError("--transform \(text): \(error)")
+            }
+        }
+        for text in featureWeights { _ = try Self.weight(text) }
+    }
+
+    /// --features as a list, blanks around each name trimmed.
+    private var selectedFeatures: [String]? {
+        features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// A transform chain: steps joined by +, `none` for no step.
+    private static func chain(_ text: String) throws -> [FeatureTransform] {
+        try text.split(separator: "+").filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) }
+    }
+
+    /// FEATURE=W's feature and weight; W must be a finite number above 0.
+    private static func weight(_ text: String) throws -> (feature: String, weight: Double) {
+        let parts = text.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, let weight = Double(parts[1]), weight > 0, weight.isFinite else {
+            throw ValidationError("--feature-weight \(text): write FEATURE=W with a feature column and W > 0")
+        }
+        return (parts[0], weight)
     }
 
     private func parsedRange() throws -> ClosedRange<Int> {
@@ -106,12 +138,7 @@ struct ClusterCommand: ParsableCommand {
         Report.route(outputs: [output, profiles])
         if method == "rfm" { return try runRFM() }
         let k = self.k ?? "auto"
-        var selected = features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        // A feature listed twice would count twice in every distance, as a job file refuses too.
-        var listed = Set<String>()
-        if let twice = selected?.first(where: { !listed.insert($0).inserted }) {
-            throw CommandError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
-        }
+        var selected = selectedFeatures
         if var names = selected, let sampleWeightColumn { names.append(sampleWeightColumn); selected = names }
         let outcomeNames = ["clv", "p_alive", "churn_probability"]
         let table = try NumericTable.read(path: featureFile, selecting: selected, ifPresent: selected == nil ? [] : outcomeNames)
@@ -202,25 +229,20 @@ struct ClusterCommand: ParsableCommand {
 
     /// Each feature's transforms and weight from --transform and --feature-weight.
     private func featureSpecifications(_ names: [String]) throws -> [FeatureSpecification] {
-        func chain(_ text: String) throws -> [FeatureTransform] {
-            try text.split(separator: "+").filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) }
-        }
         var specifications = names.map { FeatureSpecification(name: $0, transforms: [.zScore]) }
         for text in transforms {
             if let equals = text.firstIndex(of: "=") {
                 let name = String(text[..<equals])
                 guard let j = names.firstIndex(of: name) else { throw CommandError("--transform \(text): no feature \"\(name)\"") }
-                specifications[j].transforms = try chain(String(text[text.index(after: equals)...]))
+                specifications[j].transforms = try Self.chain(String(text[text.index(after: equals)...]))
             } else {
-                let parsed = try chain(text)
+                let parsed = try Self.chain(text)
                 for j in specifications.indices { specifications[j].transforms = parsed }
             }
         }
         for text in featureWeights {
-            let parts = text.split(separator: "=").map(String.init)
-            guard parts.count == 2, let j = names.firstIndex(of: parts[0]), let weight = Double(parts[1]), weight > 0 else {
-                throw CommandError("--feature-weight \(text): write FEATURE=W with a feature column and W > 0")
-            }
+            let (name, weight) = try Self.weight(text)
+            guard let j = names.firstIndex(of: name) else { throw CommandError("--feature-weight \(text): no feature \"\(name)\"") }
             specifications[j].weight = weight
         }
         return specifications

@@ -170,7 +170,7 @@ struct PredictCommand: ParsableCommand {
     private func checkResidualRate(_ column: String, perPeriod: Bool) throws {
         let (least, stated) = perPeriod ? (1e-5, "0.00001 per period") : (1e-4, "0.0001 per month")
         guard let discountRate, discountRate < least else { return }
-        throw CommandError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(stated)")
+        throw ValidationError("--discount-rate \(discountRate): \(column) discounts purchases over the whole remaining lifetime and needs a rate of at least \(stated)")
     }
 
     /// BG/BB counts whole opportunities: a horizon between two is refused rather than cut to

@@ -38,8 +38,30 @@ extension CommandLineTests {
         let output = try temporaryDirectory().appendingPathComponent("assignments.csv").path
         let outcome = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "3", "--features", "x1,x3, x1",
                                "--output", output])
-        #expect(outcome.status != 0)
-        #expect(outcome.standardError == "Error: --features lists \"x1\" twice; list each feature once (--feature-weight weighs one more)\n")
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError.hasPrefix("Error: --features lists \"x1\" twice; list each feature once (--feature-weight weighs one more)\nUsage: "),
+                "\(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    /// A feature option wrong in itself is a usage error (status 64), refused before the file
+    /// is read (it does not exist here); one naming a feature the file lacks is the data's (1).
+    @Test func clusterRefusesMalformedFeatureOptionsAsUsage() throws {
+        let directory = try temporaryDirectory()
+        let output = directory.appendingPathComponent("assignments.csv").path
+        let missing = directory.appendingPathComponent("missing.csv").path
+        for (option, value, message) in [
+            ("--feature-weight", "x=0", "--feature-weight x=0: write FEATURE=W with a feature column and W > 0"),
+            ("--feature-weight", "x=inf", "--feature-weight x=inf: write FEATURE=W with a feature column and W > 0"),
+            ("--feature-weight", "x", "--feature-weight x: write FEATURE=W with a feature column and W > 0"),
+            ("--transform", "log1p+cube", "--transform log1p+cube: \"cube\" is not a transform"),
+            ("--transform", "x=winsorize:0.9:0.1", "--transform x=winsorize:0.9:0.1: \"winsorize:0.9:0.1\": write winsorize:LOWER:UPPER"),
+        ] {
+            let refused = try run(["cluster", missing, "--k", "2", option, value, "--output", output])
+            #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)"), "\(value): \(refused.standardError)")
+        }
+        let absent = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "3", "--feature-weight", "petal=2", "--output", output])
+        #expect(absent.status == 1 && absent.standardError == "Error: --feature-weight petal=2: no feature \"petal\"\n", "\(absent.standardError)")
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 

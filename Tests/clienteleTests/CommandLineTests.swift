@@ -181,6 +181,24 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("BLAS: OpenBLAS") || $0.hasPrefix("BLAS: reference BLAS") })
         #expect(lines.contains { $0.hasPrefix("LAPACK: /") })
         #expect(try run(["--version"]).standardOutput == "0.1.0\n")
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        #expect(lines.contains { $0.hasPrefix("cores: \(online) online, ") }, "\(lines)")
+    }
+
+    /// `doctor` tells the cores the process may run on from the machine's: under `taskset -c 0`, one.
+    @Test func doctorCountsTheCoresTheProcessMayRunOn() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        // util-linux, which has taskset, is part of every Debian system.
+        try #require(FileManager.default.isExecutableFile(atPath: process.executableURL!.path))
+        process.arguments = ["-c", "0", Self.binary.path, "doctor"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("\ncores: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) online, 1 this process may run on\n"), "\(text)")
     }
 
     /// OpenBLAS keeps each call on its caller's thread, unless the environment says otherwise.
@@ -439,7 +457,7 @@ import Testing
         // Rates near 0 are refused, not summed wrong (or trapped on, for BG/BB and sBG).
         let tiny = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "3", "--discount-rate", "1e-17",
                             "--output", directory.appendingPathComponent("never.csv").path])
-        #expect(tiny.status == 1 && tiny.standardError.contains("--discount-rate 1e-17: dert discounts purchases over the whole remaining lifetime and needs a rate of at least 0.00001 per period"))
+        #expect(tiny.status == 64 && tiny.standardError.contains("--discount-rate 1e-17: dert discounts purchases over the whole remaining lifetime and needs a rate of at least 0.00001 per period"))
         // Daily opportunities at 3% a year: 0.000081 a period, above the least rate of a model in periods.
         let daily = directory.appendingPathComponent("daily.csv").path
         let yearly = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "3", "--discount-rate", "0.000081", "--output", daily])
@@ -448,10 +466,10 @@ import Testing
         #expect(dert.count == 22 && dert.allSatisfy { $0.isFinite && $0 > 0 })
         let monthly = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "3", "--discount-rate", "0.00005",
                                "--output", directory.appendingPathComponent("never.csv").path])
-        #expect(monthly.status == 1 && monthly.standardError.contains("needs a rate of at least 0.0001 per month"))
+        #expect(monthly.status == 64 && monthly.standardError.contains("needs a rate of at least 0.0001 per month"))
         let tinyCohort = try run(["predict", "models/retention-regular-sbg.json", "--horizon", "3", "--discount-rate", "1e-16",
                                   "--output", directory.appendingPathComponent("never.csv").path])
-        #expect(tinyCohort.status == 1 && tinyCohort.standardError.contains("derl discounts purchases"))
+        #expect(tinyCohort.status == 64 && tinyCohort.standardError.contains("derl discounts purchases"))
         // Horizons are bounded as a job's are: ten years in the model's unit, 10,000 periods.
         let never = directory.appendingPathComponent("never.csv").path
         let decades = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "600", "--output", never])
