@@ -51,73 +51,111 @@ extension CustomerSummary {
         let durationColumn = try column(["duration_holdout"], required: false)
 
         var ids = CustomerIDs()
-        // The ids seen, so that a customer given twice (its purchases counted twice by every
-        // fit, its row written twice) is refused at its second row; and the line of each row.
-        var index = CustomerIndex()
-        var lines: [Int32] = []
+        // Each row's id, where its bytes are (an offset into the file, or for a quoted id,
+        // -1 - its offset into `unquoted`, which holds it with "" made "), its length, hash
+        // and line. A customer given twice (its purchases counted twice by every fit, its row
+        // written twice) is refused at its second row, by `duplicates` once the rows are read:
+        // knowing every id's hash, it asks for each one's slot of the index ahead of time.
+        var idStarts: [Int] = [], idLengths: [Int32] = [], idHashes: [UInt64] = [], lines: [Int32] = []
+        var unquoted: [UInt8] = []
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
-        while let line = try records.next() {
-            func number(_ index: Int) throws -> Double {
-                let field = fields[index]
-                guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                         "\(records.scanner.quoted(field)) is not a finite number")
+        /// The index of the ids of the rows read, or the error of the first row whose id an
+        /// earlier row has.
+        func duplicates() throws -> CustomerIndex {
+            var index = CustomerIndex(capacity: idHashes.count)
+            let lookahead = 16
+            for row in 0..<min(lookahead, idHashes.count) { index.prefetch(hash: idHashes[row]) }
+            return try unquoted.withUnsafeBufferPointer { unquoted in
+                for row in idHashes.indices {
+                    if row + lookahead < idHashes.count { index.prefetch(hash: idHashes[row + lookahead]) }
+                    let start = idStarts[row], count = Int(idLengths[row])
+                    let base = start >= 0 ? buffer.baseAddress! + start
+                        : unquoted.baseAddress.map { $0 + (-1 - start) } ?? UnsafePointer(bitPattern: 1)!
+                    let earlier = index.find(base, count: count, hash: idHashes[row])
+                    if earlier >= 0 {
+                        let id = String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
+                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: Int(lines[row])),
+                                                             "customer \"\(id)\" already has a row on line \(lines[Int(earlier)])")
+                    }
+                    _ = index.insert(base, count: count, hash: idHashes[row])
                 }
-                return value
+                return index
             }
-            func count(_ index: Int) throws -> Int {
-                let value = try number(index)
-                guard value >= 0, value.rounded() == value, value < 1e15 else {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
-                                                         "\(value) is not a count (a whole number from 0 to 10¹⁵)")
+        }
+        do {
+            while let line = try records.next() {
+                func number(_ index: Int) throws -> Double {
+                    let field = fields[index]
+                    guard case .value(let value) = parseAmount(buffer.baseAddress! + field.start, field.end - field.start) else {
+                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
+                                                             "\(records.scanner.quoted(field)) is not a finite number")
+                    }
+                    return value
                 }
-                return Int(value)
-            }
-            if let id {
-                let bytes = try CustomerIDs.requireUTF8(records.scanner.bytes(fields[id]),
-                                                        at: SourceLocation(file: path, line: line, column: header[id]))
-                let earlier = bytes.withUnsafeBufferPointer { id in
-                    let base = id.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                    let hash = CustomerIndex.hash(base, id.count)
-                    let found = index.find(base, count: id.count, hash: hash)
-                    if found < 0 { _ = index.insert(base, count: id.count, hash: hash) }
-                    return found
+                func count(_ index: Int) throws -> Int {
+                    let value = try number(index)
+                    guard value >= 0, value.rounded() == value, value < 1e15 else {
+                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
+                                                             "\(value) is not a count (a whole number from 0 to 10¹⁵)")
+                    }
+                    return Int(value)
                 }
-                if earlier >= 0 {
-                    throw TransactionsError.invalidInput(SourceLocation(file: path, line: line),
-                                                         "customer \"\(records.scanner.text(fields[id]))\" already has a row on line \(lines[Int(earlier)])")
+                if let id {
+                    // Checked and hashed where its bytes are; the index is made once every row is read.
+                    func record(_ base: UnsafePointer<UInt8>, _ count: Int) throws {
+                        guard count == 0 || CustomerIDs.isUTF8(base, count) else {
+                            throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[id]),
+                                                                 CustomerIDs.notUTF8Message(Array(UnsafeBufferPointer(start: base, count: count))))
+                        }
+                        idLengths.append(Int32(count))
+                        idHashes.append(CustomerIndex.hash(base, count))
+                        lines.append(Int32(truncatingIfNeeded: line))
+                    }
+                    let field = fields[id]
+                    if field.quoted {
+                        let bytes = records.scanner.bytes(field)
+                        try bytes.withUnsafeBufferPointer { try record($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+                        idStarts.append(-1 - unquoted.count)
+                        unquoted.append(contentsOf: bytes)
+                    } else {
+                        try record(buffer.baseAddress! + field.start, field.end - field.start)
+                        idStarts.append(field.start)
+                    }
+                } else {
+                    ids.append(Array(String(frequency.count + 1).utf8))
                 }
-                lines.append(Int32(truncatingIfNeeded: line))
-            } else {
-                ids.append(Array(String(frequency.count + 1).utf8))
+                let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
+                // Every purchase model takes these for granted, so a row that breaks them is
+                // refused here, where its line and its customer are known.
+                func inconsistent(_ what: String) -> TransactionsError {
+                    let customer = id.map { "customer \"\(records.scanner.text(fields[$0]))\": " } ?? ""
+                    return TransactionsError.invalidInput(SourceLocation(file: path, line: line), customer + what)
+                }
+                guard tx >= 0, age >= tx else { throw inconsistent("recency \(tx) and T \(age): need 0 ≤ recency ≤ T") }
+                guard x > 0 || tx == 0 else {
+                    throw inconsistent("recency \(tx) with no repeat purchase: a customer of frequency 0 has recency 0")
+                }
+                guard x == 0 || tx > 0 else {
+                    throw inconsistent("frequency \(x) with recency 0: a repeat purchase comes after the first, so its recency is above 0")
+                }
+                frequency.append(x)
+                recency.append(tx)
+                T.append(age)
+                if let monetaryColumn { monetary.append(try number(monetaryColumn)) }
+                if let weightColumn { weights.append(Double(try count(weightColumn))) }
+                if let holdoutFrequencyColumn { holdoutFrequency.append(try count(holdoutFrequencyColumn)) }
+                if let holdoutMonetaryColumn { holdoutMonetary.append(try number(holdoutMonetaryColumn)) }
+                if let durationColumn { duration = try number(durationColumn) }
             }
-            let x = try count(frequencyColumn), tx = try number(recencyColumn), age = try number(tColumn)
-            // Every purchase model takes these for granted, so a row that breaks them is
-            // refused here, where its line and its customer are known.
-            func inconsistent(_ what: String) -> TransactionsError {
-                let customer = id.map { "customer \"\(records.scanner.text(fields[$0]))\": " } ?? ""
-                return TransactionsError.invalidInput(SourceLocation(file: path, line: line), customer + what)
-            }
-            guard tx >= 0, age >= tx else { throw inconsistent("recency \(tx) and T \(age): need 0 ≤ recency ≤ T") }
-            guard x > 0 || tx == 0 else {
-                throw inconsistent("recency \(tx) with no repeat purchase: a customer of frequency 0 has recency 0")
-            }
-            guard x == 0 || tx > 0 else {
-                throw inconsistent("frequency \(x) with recency 0: a repeat purchase comes after the first, so its recency is above 0")
-            }
-            frequency.append(x)
-            recency.append(tx)
-            T.append(age)
-            if let monetaryColumn { monetary.append(try number(monetaryColumn)) }
-            if let weightColumn { weights.append(Double(try count(weightColumn))) }
-            if let holdoutFrequencyColumn { holdoutFrequency.append(try count(holdoutFrequencyColumn)) }
-            if let holdoutMonetaryColumn { holdoutMonetary.append(try number(holdoutMonetaryColumn)) }
-            if let durationColumn { duration = try number(durationColumn) }
+        } catch {
+            // A row whose id an earlier row has is refused before anything after it.
+            _ = try duplicates()
+            throw error
         }
         guard !frequency.isEmpty else { throw TransactionsError.invalidFile(path, "no customers after the header") }
-        if id != nil { ids = index.ids }
+        if id != nil { ids = try duplicates().ids }
         let holdout = holdoutFrequencyColumn.map { _ in
             Holdout(frequency: holdoutFrequency, monetaryValue: holdoutMonetaryColumn == nil ? nil : holdoutMonetary,
                     duration: duration ?? 0)

@@ -89,5 +89,29 @@ import Testing
         #expect(try failure(header + "A,0,0,10\nB,1,3,10\nA,2,5,10\n").hasSuffix("s.csv:4: customer \"A\" already has a row on line 2"))
         // Ids are compared as written: 007 and 7 are two customers.
         #expect(try failure(header + "007,0,0,10\n7,1,3,10\n") == "no error")
+        // Ids are compared once every row is read, and the first error in the file still wins:
+        // a repeated id before a bad number, a bad number before a repeated id, and a row
+        // whose id is repeated and whose number is bad (its id is read first).
+        #expect(try failure(header + "A,0,0,10\nA,1,3,10\nB,x,0,10\n").hasSuffix("s.csv:3: customer \"A\" already has a row on line 2"))
+        #expect(try failure(header + "A,0,0,10\nB,x,0,10\nA,1,3,10\n").hasSuffix("s.csv:3: column \"frequency\": \"x\" is not a finite number"))
+        #expect(try failure(header + "A,0,0,10\nA,x,0,10\n").hasSuffix("s.csv:3: customer \"A\" already has a row on line 2"))
+        // A quoted id is the id with its quotes taken off ("" being "), as the writer quotes it.
+        #expect(try failure(header + "\"A,1\",0,0,10\nB,1,3,10\n\"A,1\",2,5,10\n").hasSuffix("s.csv:4: customer \"A,1\" already has a row on line 2"))
+        #expect(try failure(header + "\"A\",0,0,10\nA,1,3,10\n").hasSuffix("s.csv:3: customer \"A\" already has a row on line 2"))
+        #expect(try failure(header + "\"say \"\"hi\"\"\",0,0,10\nB,1,3,10\n") == "no error")
+        // Far apart, among many: the lines are each row's own.
+        let many = (1...300).map { "C\($0),0,0,10\n" }.joined()
+        #expect(try failure(header + many + "C17,1,3,10\n").hasSuffix("s.csv:302: customer \"C17\" already has a row on line 18"))
+    }
+
+    /// Ids read straight from the file's bytes, quoted ones unquoted, come out as written,
+    /// in file order.
+    @Test func idsComeOutAsWrittenInFileOrder() throws {
+        let text = "customer_id,frequency,recency,T\n" + (1...50).map { "C\($0),0,0,10\n" }.joined()
+            + "\"x,\"\"y\"\"\",1,3,10\n" + "007,0,0,10\n"
+        let path = try temporaryFile(Array(text.utf8), name: "s.csv")
+        let summary = try CustomerSummary.read(path: path, unit: .weeks)
+        #expect(Array(summary.customerIDs) == (1...50).map { "C\($0)" } + ["x,\"y\"", "007"])
+        #expect(summary.frequency.count == 52 && summary.frequency[50] == 1)
     }
 }
