@@ -48,12 +48,12 @@ public struct CSVWriter: Sendable {
     }
 
     /// The rows `rows` of a per-customer file rendered straight into one buffer: customer i of
-    /// `ids`, then the text fields `fields[group[i]]`, then column j's value i for each
-    /// column (NaN where a column is nil) — the bytes `appendRow(ids, i, fields:, values)`
-    /// gives, without a row's scratch buffer and copy.
+    /// `ids`, then the text fields `fields[group[i]]` (`fields[0]` for every row when `group`
+    /// is nil), then column j's value i for each column (NaN where a column is nil) — the bytes
+    /// `appendRow(ids, i, fields:, values)` gives, without a row's scratch buffer and copy.
     ///
     /// With `repeated`, the numbers of each row are copied from its distinct row's text.
-    public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int], columns: [[Double]?],
+    public static func rows(_ rows: Range<Int>, ids: CustomerIDs, fields: [TextFields], group: [Int]?, columns: [[Double]?],
                             repeated: RepeatedNumbers? = nil) -> [UInt8] {
         let room = room(idBytes: ids.offsets[rows.upperBound] - ids.offsets[rows.lowerBound], rows: rows.count,
                         fieldBytes: fields.map(\.bytes.count).max() ?? 0, numbers: columns.count)
@@ -78,11 +78,11 @@ public struct CSVWriter: Sendable {
                                 if let repeated, case let shared = Int(repeated.shared[Int(repeated.group[i])]), shared >= 0,
                                    RepeatedNumbers.sameNumbers(i, as: Int(repeated.rows[shared]), present) {
                                     cursor.put(field: id)
-                                    cursor.put(fieldText(group[i]))
+                                    cursor.put(fieldText(group?[i] ?? 0))
                                     cursor.put(UnsafeBufferPointer(rebasing: numbers[repeated.offsets[shared]..<repeated.offsets[shared + 1]]))
                                     cursor.put(0x0A)
                                 } else {
-                                    cursor.put(row: id, fields: fieldText(group[i]), numbers: present.count) {
+                                    cursor.put(row: id, fields: fieldText(group?[i] ?? 0), numbers: present.count) {
                                         present[$0].isEmpty ? .nan : present[$0][i]
                                     }
                                 }

@@ -112,10 +112,27 @@ struct PredictCommand: ParsableCommand {
         if let discountRate, let bad = scores.dert.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("\(summary): customer \(data.customerIDs[bad]): dert is not finite at --discount-rate \(discountRate) (too small a rate for the series to converge)")
         }
-        // Written a block of customers at a time: with a thousand counts a row is some 20 kB
-        // of text, and 10M customers' rows would not fit in memory whole. The probabilities of
-        // each count are computed a block at a time on every core (a thousand counts take
-        // about a millisecond a customer).
+        let scoredLine = "\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)"
+        if counts.isEmpty {
+            // The scores' columns rendered a chunk of customers at a time on both cores, and
+            // written in order while the next chunks are rendered.
+            var values: [[Double]?] = [scores.expectedPurchases, scores.pAlive, scores.pAliveAtHorizon]
+            if spend != nil { values += [scores.expectedSpend, scores.clv] }
+            if !scores.dert.isEmpty { values.append(scores.dert) }
+            let noFields = [CSVWriter.TextFields([])]
+            try writeFileAtomically(to: output) { emit in
+                try emit(Array((columns.joined(separator: ",") + "\n").utf8))
+                try renderInOrder(rows: data.count, render: { rows, bytes in
+                    bytes = CSVWriter.rows(rows, ids: data.customerIDs, fields: noFields, group: nil, columns: values)
+                }, consume: emit)
+            }
+            reportLine(scoredLine)
+            return
+        }
+        // With purchase probabilities, written a block of customers at a time: with a thousand
+        // counts a row is some 20 kB of text, and 10M customers' rows would not fit in memory
+        // whole. The probabilities of each count are computed a block at a time on every core
+        // (a thousand counts take about a millisecond a customer).
         let block = min(8192, max(64, 2_000_000 / columns.count))
         try writeFileAtomically(to: output) { emit in
             for start in stride(from: 0, to: data.count, by: block) {
@@ -136,7 +153,7 @@ struct PredictCommand: ParsableCommand {
                 try emit(writer.bytes)
             }
         }
-        reportLine("\(data.count) customers scored over \(horizon) \(modelFile.timeUnit)\(spend != nil ? " (CLV over \(months) steps)" : "") → \(output)")
+        reportLine(scoredLine)
     }
 
     /// P(0 … counts − 1 purchases) of each customer in the range, customer after customer.
