@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The side-by-side comparison with the Python tools analysts use today: the same generated
 # log through Clientele, polars, DuckDB and pandas + lifetimes, timed in one run, with a
-# check that every tool's summary agrees with Clientele's on every customer; then the
-# model fits and scoring on the calibration summary, Clientele against lifetimes (and
-# pymc-marketing when CLIENTELE_PYMC_VENV names a virtual environment that has it:
+# check that every tool's summary agrees with Clientele's on every customer; then, in one
+# table, the model fits and scoring on the calibration summary against lifetimes, k-means
+# against scikit-learn, and the logistic churn model against statsmodels and scikit-learn
+# (and pymc-marketing's BG/NBD when CLIENTELE_PYMC_VENV names a virtual environment that has it:
 #   python3 -m venv /tmp/clientele-pymc-venv && /tmp/clientele-pymc-venv/bin/pip install pymc-marketing).
 #
 # The Python tools live in a throw-away virtual environment outside the repository
@@ -18,10 +19,9 @@ venv=${CLIENTELE_BENCH_VENV:-${TMPDIR:-/tmp}/clientele-bench-venv}
 work=$(mktemp -d "${TMPDIR:-/tmp}/clientele-compare.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -x $venv/bin/python ]]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
-fi
+[[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+# Every time, so that a virtual environment made for an earlier list gains what was added.
+"$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
 swift build -c release --product clientele --static-swift-stdlib >/dev/null
 bin=.build/release/clientele
 "$bin" simulate --customers "$customers" --seed 42 --output "$work/tx.csv"
@@ -31,10 +31,11 @@ echo "transactions → calibration/holdout summary ($customers customers, $(($(w
 "$venv/bin/python" Benchmarks/python/summaries.py "$work/tx.csv" 1997-12-31 1998-06-30 "$bin" "$work"
 
 echo
-echo "calibration summary (weeks) → BG/NBD, Pareto/NBD, Gamma-Gamma fits and scoring"
+echo "calibration summary (weeks) → BG/NBD, Pareto/NBD, Gamma-Gamma fits and scoring, k-means, churn model"
 "$bin" summarize "$work/tx.csv" --amount-column amount --date-format yyyy-MM-dd --unit weeks \
   --calibration-end 1997-12-31 --output "$work/summary-weeks.csv" >/dev/null
 "$venv/bin/python" Benchmarks/python/fits.py "$work/summary-weeks.csv" "$bin" "$work" --skip-pareto-nbd-above 200000
+"$venv/bin/python" Benchmarks/python/segments_churn.py "$work/summary-weeks.csv" "$bin" "$work"
 if [[ -n ${CLIENTELE_PYMC_VENV:-} ]]; then
   start=$(date +%s.%N)
   "$bin" fit bgnbd "$work/summary-weeks.csv" --unit weeks --output "$work/bgnbd.json" >/dev/null
