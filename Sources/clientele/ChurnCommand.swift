@@ -143,14 +143,11 @@ struct ChurnCommand: ParsableCommand {
         var columns = ["customer_id", "churned", "churn_probability"]
         if evaluation != nil { columns.append("out_of_fold_probability") }
         columns += ["p_alive", "expected_purchases"]
-        var writer = CSVWriter(columns: columns, expectedRows: data.count)
-        for i in 0..<data.count {
-            var row = [labels[i], probabilities[i]]
-            if let evaluation { row.append(evaluation.outOfFoldProbabilities[i]) }
-            writer.appendRow(data.customerIDs, i, row + [scores.pAlive[i], scores.expectedPurchases[i]])
-        }
+        var values: [[Double]?] = [labels, probabilities]
+        if let evaluation { values.append(evaluation.outOfFoldProbabilities) }
+        values += [scores.pAlive, scores.expectedPurchases]
         // The scores and the model file both, or neither.
-        try writeFilesAtomically([(pieces: [writer.bytes], path: output)]
+        try writeFilesAtomically([(pieces: CSVWriter.pieces(columns: columns, ids: data.customerIDs, values: values), path: output)]
             + (try modelOutput.map { [(pieces: [try churnModel.encoded()], path: $0)] } ?? []))
         report(churnModel, label: label)
     }
@@ -183,12 +180,9 @@ struct ChurnCommand: ParsableCommand {
         let scores = try churnModel.specification.purchaseModel?.scores(data)
         let probabilities = try churnModel.probabilities(
             try churnModel.specification.features(data, attributes: table, purchaseScores: scores))
-        var writer = CSVWriter(columns: ["customer_id", "churn_probability"] + (scores == nil ? [] : ["p_alive", "expected_purchases"]),
-                               expectedRows: data.count)
-        for i in 0..<data.count {
-            writer.appendRow(data.customerIDs, i, [probabilities[i]] + (scores.map { [$0.pAlive[i], $0.expectedPurchases[i]] } ?? []))
-        }
-        try writeFileAtomically(writer.bytes, to: output)
+        let pieces = CSVWriter.pieces(columns: ["customer_id", "churn_probability"] + (scores == nil ? [] : ["p_alive", "expected_purchases"]),
+                                      ids: data.customerIDs, values: [probabilities] + (scores.map { [$0.pAlive, $0.expectedPurchases] } ?? []))
+        try writeFilesAtomically([(pieces: pieces, path: output)])
         reportLine("\(data.count) customers scored with \(source) (churn: \(churnModel.label)) → \(output)")
     }
 

@@ -244,6 +244,21 @@ import Testing
         }
     }
 
+    /// A whole file of numbers rendered in chunks on every core, and rows rendered without
+    /// text fields (`group` nil), are the bytes of `appendRow` row after row, across several
+    /// chunks of 65,536 customers and with ids that need quoting.
+    @Test func piecesAreTheRowsAppendedOneByOne() {
+        let n = 140_000
+        let ids = CustomerIDs((0..<n).map { $0 % 9_973 == 0 ? "c,\($0)" : "c\($0)" })
+        let columns: [[Double]] = [(0..<n).map { Double($0) / 7 }, (0..<n).map { 1 / (Double($0) + 0.5) }]
+        var writer = CSVWriter(columns: ["customer_id", "a", "b"], expectedRows: n)
+        for i in 0..<n { writer.appendRow(ids, i, [columns[0][i], columns[1][i]]) }
+        let pieces = CSVWriter.pieces(columns: ["customer_id", "a", "b"], ids: ids, values: columns)
+        #expect(pieces.count == 4 && pieces.dropFirst().dropLast().allSatisfy { $0.count > 0 })
+        #expect(Array(pieces.joined()) == writer.bytes)
+        #expect(CSVWriter.pieces(columns: ["customer_id"], ids: CustomerIDs(), values: []) == [Array("customer_id\n".utf8)])
+    }
+
     @Test func errorLinesAreRightInTheSecondHalfOfABlock() throws {
         var text = "customer_id,date,amount\n"
         for i in 0..<20_000 { text += "c\(i % 977),2024-01-\(String(format: "%02d", i % 28 + 1)),\(i)\n" }
