@@ -56,7 +56,7 @@ extension CustomerSummary {
         // and line. A customer given twice (its purchases counted twice by every fit, its row
         // written twice) is refused at its second row, by `duplicates` once the rows are read:
         // knowing every id's hash, it asks for each one's slot of the index ahead of time.
-        var idStarts: [Int] = [], idLengths: [Int32] = [], idHashes: [UInt64] = [], lines: [Int32] = []
+        var idStarts: [Int] = [], idLengths: [Int] = [], idHashes: [UInt64] = [], lines: [Int32] = []
         var unquoted: [UInt8] = []
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
@@ -70,7 +70,7 @@ extension CustomerSummary {
             return try unquoted.withUnsafeBufferPointer { unquoted in
                 for row in idHashes.indices {
                     if row + lookahead < idHashes.count { index.prefetch(hash: idHashes[row + lookahead]) }
-                    let start = idStarts[row], count = Int(idLengths[row])
+                    let start = idStarts[row], count = idLengths[row]
                     let base = start >= 0 ? buffer.baseAddress! + start
                         : unquoted.baseAddress.map { $0 + (-1 - start) } ?? UnsafePointer(bitPattern: 1)!
                     let earlier = index.find(base, count: count, hash: idHashes[row])
@@ -109,7 +109,7 @@ extension CustomerSummary {
                             throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[id]),
                                                                  CustomerIDs.notUTF8Message(Array(UnsafeBufferPointer(start: base, count: count))))
                         }
-                        idLengths.append(Int32(count))
+                        idLengths.append(count)
                         idHashes.append(CustomerIndex.hash(base, count))
                         lines.append(Int32(truncatingIfNeeded: line))
                     }

@@ -18,15 +18,26 @@ struct DoctorCommand: ParsableCommand {
               clientele doctor
             """)
 
-    /// The cores in this process's affinity mask: the bits of `Cpus_allowed` in
-    /// /proc/self/status (hexadecimal words separated by commas), or nil where it is not there.
+    /// The online cores in this process's affinity mask: `Cpus_allowed_list` in
+    /// /proc/self/status (which may name cores that are offline, or only possible) intersected
+    /// with /sys/devices/system/cpu/online, both lists such as `0-3,6`; nil where either is
+    /// missing or unreadable.
     static func allowedCores() -> Int? {
+        func cores(_ list: Substring) -> Set<Int>? {
+            var set = Set<Int>()
+            for part in list.split(separator: ",") {
+                let ends = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                guard let low = ends.first ?? nil, let high = ends.last ?? nil, ends.count <= 2, low <= high else { return nil }
+                set.formUnion(low...high)
+            }
+            return set
+        }
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
-        let words = line.dropFirst("Cpus_allowed:".count).trimmingCharacters(in: .whitespaces).split(separator: ",")
-        let counts = words.map { UInt64($0, radix: 16)?.nonzeroBitCount }
-        guard !counts.isEmpty, counts.allSatisfy({ $0 != nil }) else { return nil }
-        return counts.reduce(0) { $0 + $1! }
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
+              let allowed = cores(line.dropFirst("Cpus_allowed_list:".count)),
+              let onlineText = try? String(contentsOfFile: "/sys/devices/system/cpu/online", encoding: .utf8),
+              let online = cores(Substring(onlineText)) else { return nil }
+        return allowed.intersection(online).count
     }
 
     func run() throws {

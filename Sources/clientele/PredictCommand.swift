@@ -89,6 +89,8 @@ struct PredictCommand: ParsableCommand {
             let file = try ModelFile.decode(try readWholeFile(spendModel), source: spendModel)
             spend = try CommandError.naming(spendModel) { try file.spendModel() }
         }
+        // The rate is checked against the model before the summary is read.
+        if discountRate != nil { try checkResidualRate("dert", perPeriod: modelFile.model == "bgbb") }
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         if modelFile.model == "bgbb" { try checkDiscrete(data) }
         if spend != nil, data.monetaryValue == nil {
@@ -99,10 +101,7 @@ struct PredictCommand: ParsableCommand {
         columns += counts.map { "p_purchases_\($0)" }
         if spend != nil { columns += ["expected_spend", "clv"] }
         // The discounted purchases still to come, over the whole remaining lifetime.
-        if discountRate != nil {
-            try checkResidualRate("dert", perPeriod: modelFile.model == "bgbb")
-            columns.append("dert")
-        }
+        if discountRate != nil { columns.append("dert") }
         let months = spend != nil ? max(1, Int((horizon / monthLength).rounded())) : 0
         let frequency = data.frequency.map(Double.init)
         let scores = CustomerScores(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon,

@@ -99,6 +99,12 @@ import Testing
         #expect(try failure(header + "\"A,1\",0,0,10\nB,1,3,10\n\"A,1\",2,5,10\n").hasSuffix("s.csv:4: customer \"A,1\" already has a row on line 2"))
         #expect(try failure(header + "\"A\",0,0,10\nA,1,3,10\n").hasSuffix("s.csv:3: customer \"A\" already has a row on line 2"))
         #expect(try failure(header + "\"say \"\"hi\"\"\",0,0,10\nB,1,3,10\n") == "no error")
+        #expect(try failure(header + "\"say \"\"hi\"\"\",0,0,10\nB,1,3,10\n\"say \"\"hi\"\"\",0,0,10\n")
+            .hasSuffix("s.csv:4: customer \"say \"hi\"\" already has a row on line 2"))
+        // An empty id is an id; the last row of a file without a final line break is read whole.
+        #expect(try failure(header + ",0,0,10\nB,1,3,10\n,0,0,10\n").hasSuffix("s.csv:4: customer \"\" already has a row on line 2"))
+        #expect(try failure(header + "AB,0,0,10\nB,1,3,10\nAB,0,0,10").hasSuffix("s.csv:4: customer \"AB\" already has a row on line 2"))
+        #expect(try failure(header + "AB,0,0,10\nB,1,3,10\nA,0,0,10") == "no error")
         // Far apart, among many: the lines are each row's own.
         let many = (1...300).map { "C\($0),0,0,10\n" }.joined()
         #expect(try failure(header + many + "C17,1,3,10\n").hasSuffix("s.csv:302: customer \"C17\" already has a row on line 18"))
