@@ -20,8 +20,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/clientele-compare.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
-# Every time, so that a virtual environment made for an earlier list gains what was added.
-"$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
+# Installed when one is missing, so that a virtual environment made for an earlier list gains
+# what was added, and a complete one needs no network.
+"$venv/bin/python" -c "import lifetimes, pandas, numpy, scipy, polars, duckdb, sklearn, statsmodels" 2>/dev/null \
+  || "$venv/bin/pip" install -q -r Benchmarks/python/requirements.txt
 swift build -c release --product clientele --static-swift-stdlib >/dev/null
 bin=.build/release/clientele
 "$bin" simulate --customers "$customers" --seed 42 --output "$work/tx.csv"
