@@ -10,7 +10,7 @@ public struct CSVWriter: Sendable {
     /// `header: false` starts without the header line, for the later pieces of a file
     /// rendered in parts.
     public init(columns: [String], expectedRows: Int = 0, header: Bool = true) {
-        bytes = header ? Array((columns.joined(separator: ",") + "\n").utf8) : []
+        bytes = header ? Self.header(columns) : []
         bytes.reserveCapacity(bytes.count + expectedRows * 16 * columns.count)
         width = columns.count - 1
     }
@@ -47,20 +47,25 @@ public struct CSVWriter: Sendable {
         }
     }
 
+    /// The header line of `columns`.
+    public static func header(_ columns: [String]) -> [UInt8] {
+        Array((columns.joined(separator: ",") + "\n").utf8)
+    }
+
+    /// The rows `rows` of a per-customer file of numbers: customer i of `ids`, then column
+    /// j's value i for each column — `rows(_:ids:fields:group:columns:)` without text fields.
+    public static func numberRows(_ rows: Range<Int>, ids: CustomerIDs, columns: [[Double]?]) -> [UInt8] {
+        self.rows(rows, ids: ids, fields: [TextFields([])], group: nil, columns: columns)
+    }
+
     /// A whole per-customer file of numbers, as pieces in row order: the header, then the rows
-    /// (customer i of `ids`, then column j's value i for each column) rendered 65,536 customers
-    /// at a time on every core — the bytes of `appendRow` row after row.
+    /// rendered by `renderInOrder` (up to 65,536 customers a piece, two at a time) — the bytes
+    /// of `appendRow` row after row.
     public static func pieces(columns: [String], ids: CustomerIDs, values: [[Double]?]) -> [[UInt8]] {
-        let chunk = 65_536, chunks = (ids.count + chunk - 1) / chunk
-        let noFields = [TextFields([])]
-        var pieces = [[UInt8]](repeating: [], count: chunks)
-        pieces.withUnsafeMutableBufferPointer { slots in
-            let target = UncheckedSendable(value: slots)
-            parallelFor(chunks) { c in
-                target.value[c] = rows(c * chunk..<min(ids.count, (c + 1) * chunk), ids: ids, fields: noFields, group: nil, columns: values)
-            }
-        }
-        return [Array((columns.joined(separator: ",") + "\n").utf8)] + pieces
+        var pieces = [header(columns)]
+        renderInOrder(rows: ids.count, render: { rows, bytes in bytes = numberRows(rows, ids: ids, columns: values) },
+                      consume: { pieces.append($0) })
+        return pieces
     }
 
     /// The rows `rows` of a per-customer file rendered straight into one buffer: customer i of

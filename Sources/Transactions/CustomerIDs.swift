@@ -47,14 +47,11 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
         return String(decoding: rest, as: UTF8.self).utf8.elementsEqual(rest)
     }
 
-    /// The bytes of an id read at `location`, refused when they are not UTF-8.
-    static func requireUTF8(_ id: [UInt8], at location: SourceLocation) throws -> [UInt8] {
-        guard isUTF8(id) else { throw TransactionsError.invalidInput(location, notUTF8Message(id)) }
-        return id
-    }
-
-    static func isUTF8(_ id: [UInt8]) -> Bool {
-        id.withUnsafeBufferPointer { $0.isEmpty || isUTF8($0.baseAddress!, $0.count) }
+    /// Refuses the bytes of an id read at `location` when they are not UTF-8.
+    static func requireUTF8(_ id: UnsafeBufferPointer<UInt8>, at location: SourceLocation) throws {
+        guard id.isEmpty || isUTF8(id.baseAddress!, id.count) else {
+            throw TransactionsError.invalidInput(location, notUTF8Message(Array(id)))
+        }
     }
 
     /// The refusal of an id that is not UTF-8, its bytes outside printable ASCII as \xNN.

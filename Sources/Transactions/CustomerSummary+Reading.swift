@@ -50,29 +50,25 @@ extension CustomerSummary {
         let holdoutMonetaryColumn = try column(["monetary_value_holdout"], required: false)
         let durationColumn = try column(["duration_holdout"], required: false)
 
+        // Each row's id, with its hash and line. A customer given twice (its purchases counted
+        // twice by every fit, its row written twice) is refused at its second row, by
+        // `duplicates` once the rows are read: knowing every id's hash, it asks for each one's
+        // slot of the index ahead of time.
         var ids = CustomerIDs()
-        // Each row's id, where its bytes are (an offset into the file, or for a quoted id,
-        // -1 - its offset into `unquoted`, which holds it with "" made "), its length, hash
-        // and line. A customer given twice (its purchases counted twice by every fit, its row
-        // written twice) is refused at its second row, by `duplicates` once the rows are read:
-        // knowing every id's hash, it asks for each one's slot of the index ahead of time.
-        var idStarts: [Int] = [], idLengths: [Int] = [], idHashes: [UInt64] = [], lines: [Int32] = []
-        var unquoted: [UInt8] = []
+        var idHashes: [UInt64] = [], lines: [Int32] = []
         var frequency: [Int] = [], recency: [Double] = [], T: [Double] = []
         var monetary: [Double] = [], holdoutFrequency: [Int] = [], holdoutMonetary: [Double] = [], weights: [Double] = []
         var duration: Double?
-        /// The index of the ids of the rows read, or the error of the first row whose id an
-        /// earlier row has.
-        func duplicates() throws -> CustomerIndex {
+        /// Refuses the first row whose id an earlier row has, among the rows with an id read.
+        func duplicates() throws {
             var index = CustomerIndex(capacity: idHashes.count)
             let lookahead = 16
             for row in 0..<min(lookahead, idHashes.count) { index.prefetch(hash: idHashes[row]) }
-            return try unquoted.withUnsafeBufferPointer { unquoted in
+            try ids.bytes.withUnsafeBufferPointer { bytes in
                 for row in idHashes.indices {
                     if row + lookahead < idHashes.count { index.prefetch(hash: idHashes[row + lookahead]) }
-                    let start = idStarts[row], count = idLengths[row]
-                    let base = start >= 0 ? buffer.baseAddress! + start
-                        : unquoted.baseAddress.map { $0 + (-1 - start) } ?? UnsafePointer(bitPattern: 1)!
+                    let count = ids.offsets[row + 1] - ids.offsets[row]
+                    let base = bytes.baseAddress.map { $0 + ids.offsets[row] } ?? UnsafePointer(bitPattern: 1)!
                     let earlier = index.find(base, count: count, hash: idHashes[row])
                     if earlier >= 0 {
                         let id = String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
@@ -81,7 +77,6 @@ extension CustomerSummary {
                     }
                     _ = index.insert(base, count: count, hash: idHashes[row])
                 }
-                return index
             }
         }
         do {
@@ -103,26 +98,13 @@ extension CustomerSummary {
                     return Int(value)
                 }
                 if let id {
-                    // Checked and hashed where its bytes are; the index is made once every row is read.
-                    func record(_ base: UnsafePointer<UInt8>, _ count: Int) throws {
-                        guard count == 0 || CustomerIDs.isUTF8(base, count) else {
-                            throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[id]),
-                                                                 CustomerIDs.notUTF8Message(Array(UnsafeBufferPointer(start: base, count: count))))
-                        }
-                        idLengths.append(count)
-                        idHashes.append(CustomerIndex.hash(base, count))
-                        lines.append(Int32(truncatingIfNeeded: line))
+                    // Checked and hashed as it is read; the index is made once every row is read.
+                    try records.scanner.withBytes(fields[id]) { bytes in
+                        try CustomerIDs.requireUTF8(bytes, at: SourceLocation(file: path, line: line, column: header[id]))
+                        idHashes.append(CustomerIndex.hash(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, bytes.count))
+                        ids.append(bytes)
                     }
-                    let field = fields[id]
-                    if field.quoted {
-                        let bytes = records.scanner.bytes(field)
-                        try bytes.withUnsafeBufferPointer { try record($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
-                        idStarts.append(-1 - unquoted.count)
-                        unquoted.append(contentsOf: bytes)
-                    } else {
-                        try record(buffer.baseAddress! + field.start, field.end - field.start)
-                        idStarts.append(field.start)
-                    }
+                    lines.append(Int32(truncatingIfNeeded: line))
                 } else {
                     ids.append(Array(String(frequency.count + 1).utf8))
                 }
@@ -151,11 +133,11 @@ extension CustomerSummary {
             }
         } catch {
             // A row whose id an earlier row has is refused before anything after it.
-            _ = try duplicates()
+            try duplicates()
             throw error
         }
         guard !frequency.isEmpty else { throw TransactionsError.invalidFile(path, "no customers after the header") }
-        if id != nil { ids = try duplicates().ids }
+        try duplicates()
         let holdout = holdoutFrequencyColumn.map { _ in
             Holdout(frequency: holdoutFrequency, monetaryValue: holdoutMonetaryColumn == nil ? nil : holdoutMonetary,
                     duration: duration ?? 0)

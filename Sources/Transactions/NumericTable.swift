@@ -45,17 +45,11 @@ public struct NumericTable: Sendable {
             while let line = try records.next() {
                 row += 1
                 lines.append(line)
-                if let key, !fields[key].quoted {
-                    // Straight from the file's bytes: no array per row.
-                    let field = fields[key], base = buffer.baseAddress! + field.start, count = field.end - field.start
-                    guard count == 0 || CustomerIDs.isUTF8(base, count) else {
-                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[key]),
-                                                             CustomerIDs.notUTF8Message(Array(UnsafeBufferPointer(start: base, count: count))))
+                if let key {
+                    try records.scanner.withBytes(fields[key]) { id in
+                        try CustomerIDs.requireUTF8(id, at: SourceLocation(file: path, line: line, column: header[key]))
+                        ids.append(id)
                     }
-                    ids.append(base, count: count)
-                } else if let key {
-                    ids.append(try CustomerIDs.requireUTF8(records.scanner.bytes(fields[key]),
-                                                           at: SourceLocation(file: path, line: line, column: header[key])))
                 } else {
                     ids.append(Array(String(row).utf8))
                 }

@@ -99,11 +99,7 @@ struct ClusterCommand: ParsableCommand {
         if let twice = selectedFeatures?.first(where: { !listed.insert($0).inserted }) {
             throw ValidationError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
         }
-        for text in transforms {
-            do { _ = try Self.chain(text.firstIndex(of: "=").map { String(text[text.index(after: $0)...]) } ?? text) } catch {
-                throw ValidationError("--transform \(text): \(error)")
-            }
-        }
+        for text in transforms { _ = try Self.transform(text) }
         for text in featureWeights { _ = try Self.weight(text) }
     }
 
@@ -112,9 +108,17 @@ struct ClusterCommand: ParsableCommand {
         features?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
-    /// A transform chain: steps joined by +, `none` for no step.
-    private static func chain(_ text: String) throws -> [FeatureTransform] {
-        try text.split(separator: "+").filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) }
+    /// --transform's FEATURE=CHAIN, or CHAIN for every feature: the feature named, if any, and
+    /// the chain's steps (joined by +, `none` for no step).
+    private static func transform(_ text: String) throws -> (feature: String?, chain: [FeatureTransform]) {
+        let equals = text.firstIndex(of: "=")
+        let steps = equals.map { text[text.index(after: $0)...] } ?? text[...]
+        do {
+            return (equals.map { String(text[..<$0]) },
+                    try steps.split(separator: "+").filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) })
+        } catch {
+            throw ValidationError("--transform \(text): \(error)")
+        }
     }
 
     /// FEATURE=W's feature and weight; W must be a finite number above 0.
@@ -231,13 +235,12 @@ struct ClusterCommand: ParsableCommand {
     private func featureSpecifications(_ names: [String]) throws -> [FeatureSpecification] {
         var specifications = names.map { FeatureSpecification(name: $0, transforms: [.zScore]) }
         for text in transforms {
-            if let equals = text.firstIndex(of: "=") {
-                let name = String(text[..<equals])
+            let (name, chain) = try Self.transform(text)
+            if let name {
                 guard let j = names.firstIndex(of: name) else { throw CommandError("--transform \(text): no feature \"\(name)\"") }
-                specifications[j].transforms = try Self.chain(String(text[text.index(after: equals)...]))
+                specifications[j].transforms = chain
             } else {
-                let parsed = try Self.chain(text)
-                for j in specifications.indices { specifications[j].transforms = parsed }
+                for j in specifications.indices { specifications[j].transforms = chain }
             }
         }
         for text in featureWeights {

@@ -118,11 +118,10 @@ struct PredictCommand: ParsableCommand {
             var values: [[Double]?] = [scores.expectedPurchases, scores.pAlive, scores.pAliveAtHorizon]
             if spend != nil { values += [scores.expectedSpend, scores.clv] }
             if !scores.dert.isEmpty { values.append(scores.dert) }
-            let noFields = [CSVWriter.TextFields([])]
             try writeFileAtomically(to: output) { emit in
-                try emit(Array((columns.joined(separator: ",") + "\n").utf8))
+                try emit(CSVWriter.header(columns))
                 try renderInOrder(rows: data.count, render: { rows, bytes in
-                    bytes = CSVWriter.rows(rows, ids: data.customerIDs, fields: noFields, group: nil, columns: values)
+                    bytes = CSVWriter.numberRows(rows, ids: data.customerIDs, columns: values)
                 }, consume: emit)
             }
             reportLine(scoredLine)
