@@ -28,12 +28,12 @@ swift build -c release --product clientele --static-swift-stdlib >/dev/null
 bin=.build/release/clientele
 "$bin" simulate --customers "$customers" --seed 42 --output "$work/tx.csv"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $("$bin" doctor | grep -i blas || true)"
+echo "the log: $customers customers, $(($(wc -l < "$work/tx.csv") - 1)) transactions, $(du -m "$work/tx.csv" | cut -f1) MB; the stages after the summary run on its calibration summary (weeks)"
 echo
-echo "transactions → calibration/holdout summary ($customers customers, $(($(wc -l < "$work/tx.csv") - 1)) transactions, $(du -m "$work/tx.csv" | cut -f1) MB)"
+# One table: each script prints its rows.
+echo "| stage | peer | peer seconds | Clientele seconds | × faster | estimates agree |"
+echo "| --- | --- | ---: | ---: | ---: | --- |"
 "$venv/bin/python" Benchmarks/python/summaries.py "$work/tx.csv" 1997-12-31 1998-06-30 "$bin" "$work"
-
-echo
-echo "calibration summary (weeks) → BG/NBD, Pareto/NBD, Gamma-Gamma fits and scoring, k-means, churn model"
 "$bin" summarize "$work/tx.csv" --amount-column amount --date-format yyyy-MM-dd --unit weeks \
   --calibration-end 1997-12-31 --output "$work/summary-weeks.csv" >/dev/null
 "$venv/bin/python" Benchmarks/python/fits.py "$work/summary-weeks.csv" "$bin" "$work" --skip-pareto-nbd-above 200000

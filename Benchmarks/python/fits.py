@@ -4,7 +4,8 @@ Each tool fits the same calibration summary (weeks): BG/NBD, Pareto/NBD and Gamm
 maximum likelihood, then scores every customer (expected purchases in 52 weeks, P(alive),
 12-month CLV at 1% a month with BG/NBD). Clientele runs as the command-line tool, whole
 process included; the Python tools are timed from a summary already in memory. Estimates
-agree when every parameter is within 1e-3 relative of Clientele's.
+agree when every parameter is within 1e-3 relative of Clientele's. Prints the rows of
+compare-python.sh's table, whose header the script prints.
 
 Usage: python fits.py SUMMARY.csv CLIENTELE_BINARY WORKDIR [--skip-pareto-nbd-above N]
 """
@@ -85,8 +86,6 @@ same = (abs(ours_table["clv"].sum() - clv.sum()) <= 1e-2 * clv.sum()
         and abs(ours_table["expected_purchases"].sum() - expected.sum()) <= 1e-2 * expected.sum())
 rows.append(("expected purchases + P(alive) + 12-month CLV", "lifetimes", theirs_s, ours_s, same))
 
-print(f"| stage | peer | peer seconds | Clientele seconds | × faster | estimates agree |")
-print(f"| --- | --- | ---: | ---: | ---: | --- |")
 for stage, peer, theirs_s, ours_s, same in rows:
     ratio = theirs_s / ours_s if theirs_s == theirs_s else float("nan")
     verdict = "—" if same is None else ("yes" if same else "NO")

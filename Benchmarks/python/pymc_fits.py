@@ -2,7 +2,7 @@
 likelihood), timed, against Clientele's fit.
 
 Runs in its own virtual environment (pymc-marketing wants newer numpy/scipy than lifetimes
-0.11.3 accepts). Prints one row of the table fits.py prints.
+0.11.3 accepts). Prints one row of compare-python.sh's table.
 
 Usage: python pymc_fits.py SUMMARY.csv CLIENTELE_BGNBD_MODEL.json CLIENTELE_SECONDS
 """

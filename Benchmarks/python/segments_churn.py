@@ -20,7 +20,7 @@ Both tools work on the same calibration/holdout summary (weeks):
   statsmodels' (in the features' own units) and the mean of the five folds' AUCs within 0.005
   of scikit-learn's (the folds are drawn differently).
 
-Prints the rows of fits.py's table (no header), so that compare-python.sh prints one table.
+Prints the rows of compare-python.sh's table, as fits.py does.
 
 Usage: python segments_churn.py SUMMARY.csv CLIENTELE_BINARY WORKDIR
 """

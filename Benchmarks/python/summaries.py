@@ -2,7 +2,8 @@
 
 Each tool reads the same CSV, builds the summary with lifetimes' meaning (daily periods,
 durations in days, monetary value = mean of the repeat days) and writes it as CSV. Then
-every tool's result is compared with Clientele's on every customer.
+every tool's result is compared with Clientele's on every customer. Prints a row of
+compare-python.sh's table per peer.
 
 Usage: python summaries.py TX.csv CALIBRATION_END OBSERVATION_END CLIENTELE_BINARY WORKDIR [tool ...]
 """
@@ -107,10 +108,13 @@ for tool in tools:
     RUNNERS[tool](out)
     results[tool] = (time.perf_counter() - started, out)
 
+# One row per peer of the table compare-python.sh prints (fits.py's columns).
 reference = load(results["clientele"][1]) if "clientele" in results else None
 base = results["clientele"][0] if "clientele" in results else None
-print(f"{'tool':<18} {'seconds':>8} {'× Clientele':>12}  agrees with Clientele")
 for tool, (seconds, out) in results.items():
-    ratio = f"{seconds / base:.1f}" if base else "-"
-    agreement = "-" if tool == "clientele" or reference is None else agrees(reference, load(out))
-    print(f"{tool:<18} {seconds:8.2f} {ratio:>12}  {agreement}")
+    if tool == "clientele":
+        continue
+    ours = f"{base:.2f}" if base else "—"
+    ratio = f"{seconds / base:.1f}" if base else "—"
+    agreement = "—" if reference is None else agrees(reference, load(out))
+    print(f"| transactions → calibration/holdout summary (read, summarise, write CSV) | {tool} | {seconds:.2f} | {ours} | {ratio} | {agreement} |")
