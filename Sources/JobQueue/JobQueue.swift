@@ -3,7 +3,7 @@
 ///
 /// ```
 /// QUEUE/incoming/<id>.json      submitted jobs (the user's file, byte for byte)
-/// QUEUE/incoming/<id>.attempts  runs of a requeued job that ended without a result, and why
+/// QUEUE/incoming/<id>.attempts  runs of a requeued job that ended without a result, why, and when the next is due
 /// QUEUE/running/<id>.json       claimed jobs
 /// QUEUE/running/<id>.lease      their leases (owner, host, boot, pid, attempt, heartbeat)
 /// QUEUE/done/<id>/              result directories, with lease.json: the lease they were made under
@@ -141,10 +141,29 @@ public struct JobQueue: Sendable {
     /// The entries of `incoming/` a worker may try to claim, oldest id first: job files
     /// (`<id>.json`) and anything else that is not a sidecar or a hidden file — those cannot
     /// be jobs, and claiming them sends them to `failed/` with the reason.
+    /// A job whose retry is not yet due (`AttemptRecord.retryAt`) is left out.
     public func claimCandidates() throws -> [String] {
-        try QueueFileSystem.names(in: incoming).filter { name in
+        try listIncoming().candidates
+    }
+
+    /// `claimCandidates()`, and how many jobs of `incoming/` wait for their retry to be due.
+    public func listIncoming() throws -> (candidates: [String], waitingToRetry: Int) {
+        let names = try QueueFileSystem.names(in: incoming)
+        let clock = now()
+        var waiting = Set<String>()
+        for name in names where name.hasSuffix(".attempts") && JobID.isValid(String(name.dropLast(9))) {
+            let id = String(name.dropLast(9))
+            if let retryAt = readAttemptRecord(id)?.retryAt, retryAt > clock { waiting.insert("\(id).json") }
+        }
+        let candidates = names.filter { name in
             !name.hasPrefix(".") && !(name.hasSuffix(".attempts") && JobID.isValid(String(name.dropLast(9))))
+                && !waiting.contains(name)
         }.sorted()
+        return (candidates, names.count { waiting.contains($0) })
+    }
+
+    func readAttemptRecord(_ id: String) -> AttemptRecord? {
+        (try? QueueFileSystem.readFile(attemptsPath(id), limit: 1 << 20))?.flatMap { QueueJSON.decode(AttemptRecord.self, from: $0) }
     }
 
     /// Claims the entry `name` of `incoming/` by renaming it into `running/` and writing the
@@ -334,9 +353,13 @@ public struct JobQueue: Sendable {
     }
 
     /// Puts a claimed job back into `incoming/` with `attempts` runs counted (its attempt, or
-    /// one less when the run is given back at shutdown), recording `reason`.
-    public func requeue(_ claim: Claim, attemptsCounted attempts: Int, reason: String?, as identity: WorkerIdentity) throws {
-        guard holds(claim, as: identity) else { return }
+    /// one less when the run is given back at shutdown), recording `reason`; `retryAt`: no
+    /// worker claims it before then. Returns false, doing nothing, when this owner no longer
+    /// holds the job (another worker judged it abandoned and took it over).
+    @discardableResult
+    public func requeue(_ claim: Claim, attemptsCounted attempts: Int, reason: String?, retryAt: Double? = nil,
+                        as identity: WorkerIdentity) throws -> Bool {
+        guard holds(claim, as: identity) else { return false }
         // The lease goes first: once the job is back in `incoming/` it may be claimed at
         // once, and the new holder's lease must not be the one removed. Touching the job
         // file's ctime first keeps recoverers from taking the job for one whose claimant died
@@ -344,8 +367,10 @@ public struct JobQueue: Sendable {
         // leaves exactly such a job, which recovery then handles.
         chmod(claim.jobFile, 0o644)
         unlink(leasePath(claim.id))
-        try moveToIncoming(id: claim.id, record: AttemptRecord(attempts: attempts, history: claim.history + (reason.map { [$0] } ?? [])),
+        try moveToIncoming(id: claim.id, record: AttemptRecord(attempts: attempts, history: claim.history + (reason.map { [$0] } ?? []),
+                                                               retryAt: retryAt),
                            identity: identity)
+        return true
     }
 
     /// Writes `incoming/<id>.attempts` by way of `tmp/` (write, flush, rename).

@@ -96,6 +96,16 @@ public struct Lease: Codable, Sendable, Equatable {
 public struct AttemptRecord: Codable, Sendable, Equatable {
     public var attempts: Int
     public var history: [String]
+    /// Seconds since the epoch before which no worker claims the job again: a run that failed
+    /// for a reason of the moment (a database down) is retried after a delay, not at once.
+    /// Absent: at once (a job recovered from a dead worker, or released at shutdown).
+    public var retryAt: Double?
+
+    public init(attempts: Int, history: [String], retryAt: Double? = nil) {
+        self.attempts = attempts
+        self.history = history
+        self.retryAt = retryAt
+    }
 }
 
 /// Where a job's own error was found, as far as the runner knows it.

@@ -24,6 +24,10 @@ public struct JobStatus: Sendable {
     /// The job file (incoming, running) or the result or failure directory.
     public var path: String
     public var failure: FailureReport?
+    /// For a job in incoming/ put back after a failure of the moment: when its next attempt is
+    /// due (seconds since the epoch), and why the last one ended.
+    public var retryAt: Double?
+    public var lastFailure: String?
 }
 
 extension JobQueue {
@@ -83,11 +87,13 @@ extension JobQueue {
         let path = state == .incoming || state == .running ? "\(directory(of: state))/\(id).json" : "\(directory(of: state))/\(id)"
         guard let facts = QueueFileSystem.facts(path) else { return nil }
         var status = JobStatus(id: id, state: state, age: now() - (JobID.submissionTime(of: id) ?? facts.modified),
-                               attempts: 0, lease: nil, path: path, failure: nil)
+                               attempts: 0, lease: nil, path: path, failure: nil, retryAt: nil, lastFailure: nil)
         switch state {
         case .incoming:
-            status.attempts = (try? QueueFileSystem.readFile(attemptsPath(id), limit: 1 << 20))?
-                .flatMap { QueueJSON.decode(AttemptRecord.self, from: $0) }?.attempts ?? 0
+            let record = readAttemptRecord(id)
+            status.attempts = record?.attempts ?? 0
+            status.retryAt = record?.retryAt
+            status.lastFailure = record?.history.last
         case .running:
             status.lease = readLease(id)
             status.attempts = status.lease?.attempt ?? 0

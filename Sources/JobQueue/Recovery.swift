@@ -51,9 +51,11 @@ public struct RecoveryPolicy: Sendable {
 /// What one recovery pass did.
 public struct RecoveryPass: Sendable {
     public var events: [RecoveryEvent] = []
-    /// Jobs in `running/` without a lease that are not yet old enough to be judged (a claim
-    /// in progress, or a claimant that died before writing its lease).
-    public var waitingWithoutLease = 0
+    /// Jobs in `running/` without a readable lease that are not yet old enough to be judged:
+    /// a claim in progress, a claimant that died before writing its lease, or a lease left
+    /// empty or garbled (a power cut before it reached the disk). A draining worker waits for
+    /// them.
+    public var waitingForRecovery = 0
     /// Jobs this pass could not recover (a full disk, say), with the reason; their leases
     /// stand, and the next pass tries again.
     public var errors: [String] = []
@@ -96,12 +98,18 @@ extension JobQueue {
             if !leases.contains(id) {
                 guard reinstateLease(id, hasJob: jobs.contains(id), taken: taken[id] ?? [], policy: policy,
                                      identity: identity, clock: clock) else {
-                    if jobs.contains(id) { pass.waitingWithoutLease += 1 }
+                    if jobs.contains(id) { pass.waitingForRecovery += 1 }
                     continue
                 }
             }
             do {
-                if let event = try recover(id, policy: policy, identity: identity, clock: clock) { pass.events.append(event) }
+                if let event = try recover(id, policy: policy, identity: identity, clock: clock) {
+                    pass.events.append(event)
+                } else if jobs.contains(id), QueueFileSystem.exists(runningJob(id)), readLease(id) == nil {
+                    // Its lease cannot be read (or was just taken by another recoverer): it is
+                    // judged once the file is older than the timeout.
+                    pass.waitingForRecovery += 1
+                }
             } catch {
                 pass.errors.append("\(id): \(error)")
             }
@@ -226,9 +234,12 @@ extension JobQueue {
     }
 
     /// Removes staging entries of `tmp/` (named `<id>.<what>.<owner>`) that no live process
-    /// will finish: those of a dead owner on this host at once, any other once it is older
-    /// than the lease timeout and no lease names its owner. Maildir waits 36 hours for the same;
-    /// the owner in the name makes waiting unnecessary on one host.
+    /// will finish: those of a dead owner on this host at once; those of a live process on
+    /// this host (one stopped for a while, whose job another worker took over: it still ends
+    /// its run and may publish first) only after `liveOwnerStagingAge`, Maildir's 36 hours, in
+    /// case its pid now runs another program; any other once it is older than the lease
+    /// timeout and no lease names its owner. Maildir waits 36 hours for all of them; the
+    /// owner in the name makes waiting unnecessary on one host.
     private func purgeStaging(policy: RecoveryPolicy, identity: WorkerIdentity, clock: Double) {
         guard let entries = try? QueueFileSystem.names(in: tmp) else { return }
         var liveOwners: Set<String>?
@@ -236,11 +247,13 @@ extension JobQueue {
             let owner = name.split(separator: ".").last.map(String.init) ?? ""
             if owner == identity.owner { continue }
             let parts = owner.split(separator: "-")
-            var abandoned = false
+            var abandoned = false, ownerRuns = false
             if parts.count == 3, String(parts[0]) == identity.hostHash, let pid = Int32(parts[1]) {
                 abandoned = pid == identity.pid || (kill(pid, 0) != 0 && errno == ESRCH)
+                ownerRuns = !abandoned
             }
-            if !abandoned, let facts = QueueFileSystem.facts("\(tmp)/\(name)"), facts.modified < clock - policy.leaseTimeout {
+            let age = ownerRuns ? Self.liveOwnerStagingAge : policy.leaseTimeout
+            if !abandoned, let facts = QueueFileSystem.facts("\(tmp)/\(name)"), facts.modified < clock - age {
                 if liveOwners == nil { liveOwners = leaseOwners() }
                 abandoned = !(liveOwners?.contains(owner) ?? false)
             }
@@ -250,6 +263,9 @@ extension JobQueue {
             }
         }
     }
+
+    /// How old a staging entry of a live process on this host must be to be removed: 36 hours.
+    static let liveOwnerStagingAge = 36 * 3600.0
 
     /// A failure staged as `<id>.failed.<owner>/` holds the job itself when the job was not a
     /// regular file (`moveToFailed` moves such an entry in; a regular one is only linked and

@@ -48,6 +48,11 @@ public final class Worker: @unchecked Sendable {
     public let policy: RecoveryPolicy
     public let drain: Bool
     public let gracePeriod: Double
+    /// Seconds a job that failed for a reason of the moment waits before its next attempt,
+    /// doubled for each attempt after the first (at most `maximumWait`): a database that is
+    /// down for a minute then costs a job a delayed attempt, not all of its attempts within
+    /// a second. 0: at once.
+    public let retryDelay: Double
     public let identity: WorkerIdentity
     private let logger: Logger
 
@@ -58,6 +63,9 @@ public final class Worker: @unchecked Sendable {
         public var retried = 0
         public var released = 0
         public var recovered = 0
+        /// Runs whose job another worker took over (it judged this one's lease abandoned):
+        /// their result is kept only if it is published first, and nothing else is done.
+        public var leasesLost = 0
         /// Why a draining worker stopped with jobs left that it could not claim (a read-only
         /// or full file system); nil otherwise.
         public var cannotClaim: String?
@@ -79,6 +87,8 @@ public final class Worker: @unchecked Sendable {
         let context: JobContext
         var released = false
         var finishing = false
+        /// Set by the heartbeat when another worker holds the job now; it stops renewing.
+        var leaseLost = false
 
         init(claim: Claim, context: JobContext) {
             self.claim = claim
@@ -126,7 +136,7 @@ public final class Worker: @unchecked Sendable {
 
     public init(queue: JobQueue, concurrency: Int = 1, runner: any JobRunner, pollInterval: Double = 1,
                 leaseTimeout: Double = 60, maxAttempts: Int = 3, drain: Bool = false, gracePeriod: Double = 30,
-                identity: WorkerIdentity = .current, logger: Logger = Logger(label: "clientele.worker")) {
+                retryDelay: Double = 0, identity: WorkerIdentity = .current, logger: Logger = Logger(label: "clientele.worker")) {
         self.queue = queue
         self.concurrency = min(max(1, concurrency), Self.maximumConcurrency)
         self.runner = runner
@@ -135,6 +145,7 @@ public final class Worker: @unchecked Sendable {
                                 maxAttempts: min(max(1, maxAttempts), Self.maximumAttempts))
         self.drain = drain
         self.gracePeriod = min(max(0, gracePeriod), Self.maximumWait)
+        self.retryDelay = min(max(0, retryDelay), Self.maximumWait)
         self.identity = identity
         var logger = logger
         logger[metadataKey: "worker"] = "\(identity.owner)"
@@ -199,7 +210,8 @@ public final class Worker: @unchecked Sendable {
         let result = summary
         condition.unlock()
         logger.info("worker stopped", metadata: ["done": "\(result.done)", "failed": "\(result.failed)",
-                                                 "retried": "\(result.retried)", "released": "\(result.released)"])
+                                                 "retried": "\(result.retried)", "released": "\(result.released)",
+                                                 "leases_lost": "\(result.leasesLost)"])
         return result
     }
 
@@ -217,11 +229,11 @@ public final class Worker: @unchecked Sendable {
         condition.unlock()
         guard settled, seen != progressLooked else { return nil }
         if let failure { return .some(failure) }
-        let waitingWithoutLease = recover()
-        let fresh = listIncoming()
+        let waitingForRecovery = recover()
+        let (fresh, waitingToRetry) = listIncoming()
         condition.lock()
         defer { condition.unlock() }
-        if fresh.isEmpty && waitingWithoutLease == 0 && isSettled() && progress == seen { return .some(nil) }
+        if fresh.isEmpty && waitingForRecovery == 0 && waitingToRetry == 0 && isSettled() && progress == seen { return .some(nil) }
         // What this look saw is the progress from before its listing: a slot that settled
         // since (its own listing ended) wakes the worker to look once more.
         progressLooked = seen
@@ -247,13 +259,14 @@ public final class Worker: @unchecked Sendable {
         active.isEmpty && claiming == 0 && candidates.isEmpty
     }
 
-    private func listIncoming() -> [String] {
+    /// The names a slot may try, and how many jobs wait for their retry to be due.
+    private func listIncoming() -> (candidates: [String], waitingToRetry: Int) {
         listings.add(1, ordering: .relaxed)
         do {
-            return try queue.claimCandidates()
+            return try queue.listIncoming()
         } catch {
             logger.error("cannot list incoming/", metadata: ["error": "\(error)"])
-            return []
+            return ([], 0)
         }
     }
 
@@ -306,7 +319,7 @@ public final class Worker: @unchecked Sendable {
                 lookListed = looks
                 claiming += 1
                 condition.unlock()
-                let names = listIncoming()
+                let names = listIncoming().candidates
                 condition.lock()
                 failuresInARow = 0
                 if candidates.isEmpty { candidates = names }
@@ -353,7 +366,8 @@ public final class Worker: @unchecked Sendable {
         return job
     }
 
-    /// One recovery pass, logged; returns the count of lease-less jobs still too young to judge.
+    /// One recovery pass, logged; returns the count of jobs without a readable lease still too
+    /// young to judge.
     private func recover() -> Int {
         do {
             let pass = try queue.recoverAbandoned(policy: policy, as: identity)
@@ -376,7 +390,7 @@ public final class Worker: @unchecked Sendable {
             summary.recovered += pass.events.count
             summary.failed += pass.events.count { if case .poisoned = $0.action { true } else { false } }
             condition.unlock()
-            return pass.waitingWithoutLease
+            return pass.waitingForRecovery
         } catch {
             logger.error("recovery pass failed", metadata: ["error": "\(error)"])
             return 0
@@ -452,6 +466,18 @@ public final class Worker: @unchecked Sendable {
             }
             return
         }
+        // A run that ended without a result, for a job another worker took over meanwhile:
+        // the job is that worker's to run, fail or retry. (A result is still published if it
+        // is the first: each job is done once, by whichever run publishes first.)
+        if case .succeeded = outcome {} else if !queue.holds(claim, as: identity) {
+            switch outcome {
+            case .jobFailure(let failure, let staging): discard(staging); leaseLost(job, failure.what)
+            case .fault(let reason, let staging): discard(staging); leaseLost(job, reason)
+            case .invalid(let what): leaseLost(job, what)
+            case .succeeded: break
+            }
+            return
+        }
         switch outcome {
         case .succeeded(let result):
             do {
@@ -519,13 +545,22 @@ public final class Worker: @unchecked Sendable {
         let log = job.context.logger
         do {
             if job.context.isStopping {
-                try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
+                guard try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity) else {
+                    return leaseLost(job, reason)
+                }
                 log.notice("released at shutdown", metadata: ["error": "\(reason)"])
                 count(\.released)
             } else if claim.attempt < policy.maxAttempts {
-                try queue.requeue(claim, attemptsCounted: claim.attempt, reason: "attempt \(claim.attempt): \(reason)", as: identity)
-                log.warning("run failed; put back for another attempt", metadata: ["error": "\(reason)"])
+                let delay = Self.retryDelay(retryDelay, afterAttempt: claim.attempt)
+                guard try queue.requeue(claim, attemptsCounted: claim.attempt, reason: "attempt \(claim.attempt): \(reason)",
+                                        retryAt: delay > 0 ? now() + delay : nil, as: identity) else {
+                    return leaseLost(job, reason)
+                }
+                log.warning("run failed; put back for another attempt",
+                            metadata: delay > 0 ? ["error": "\(reason)", "retry_in": "\(delay) s"] : ["error": "\(reason)"])
                 count(\.retried)
+            } else if !queue.holds(claim, as: identity) {
+                leaseLost(job, reason)
             } else {
                 try fail(job, .poison, "failed in each of its \(claim.attempt) attempts (the last: \(reason))", nil, staging: nil)
             }
@@ -536,16 +571,34 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// The wait before the attempt after `attempt`: `base` doubled for each attempt after the
+    /// first, at most `maximumWait`.
+    static func retryDelay(_ base: Double, afterAttempt attempt: Int) -> Double {
+        guard base > 0 else { return 0 }
+        return min(base * Double(1 << min(max(attempt - 1, 0), 30)), maximumWait)
+    }
+
+    /// A run whose job another worker holds now: whatever it ended with, the job is that
+    /// worker's, so nothing is put back or failed, and nothing is counted but the loss.
+    private func leaseLost(_ job: ActiveJob, _ reason: String) {
+        job.context.logger.warning("the run ended after another worker took the job over; left to that worker",
+                                   metadata: ["error": "\(reason)"])
+        count(\.leasesLost)
+    }
+
     /// Renews the leases of the running jobs every lease timeout / 4 until the thread is
-    /// cancelled.
+    /// cancelled; a job whose lease another worker took is told once and not renewed again.
     private func renewLeases() {
         let interval = max(0.05, policy.leaseTimeout / 4)
         while !Thread.current.isCancelled {
             Thread.sleep(forTimeInterval: interval)
             condition.lock()
-            let jobs = active.values.filter { !$0.released && !$0.finishing }
+            let jobs = active.values.filter { !$0.released && !$0.finishing && !$0.leaseLost }
             condition.unlock()
             for job in jobs where !queue.renew(job.claim, as: identity) {
+                condition.lock()
+                job.leaseLost = true
+                condition.unlock()
                 job.context.logger.warning("lease lost: another worker judged this job abandoned; its result will be kept only if it is the first")
             }
         }
@@ -567,9 +620,12 @@ public final class Worker: @unchecked Sendable {
             let claim = job.claim
             FileTree.removeTree(queue.staging(claim.id, "result", identity))
             do {
-                try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity)
-                job.context.logger.notice("released at shutdown: the grace period ended before the job")
-                count(\.released)
+                if try queue.requeue(claim, attemptsCounted: claim.attempt - 1, reason: nil, as: identity) {
+                    job.context.logger.notice("released at shutdown: the grace period ended before the job")
+                    count(\.released)
+                } else {
+                    leaseLost(job, "the worker stopped before the run ended")
+                }
             } catch {
                 job.context.logger.error("cannot release the job; it stays under this worker's lease until recovered", metadata: ["error": "\(error)"])
             }

@@ -147,6 +147,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds running jobs get to finish after SIGTERM or SIGINT (at most \(Int(Worker.maximumWait))).")
     var gracePeriod = 30.0
 
+    @Option(parsing: .unconditional, help: "Seconds a job that failed for a reason of the moment (the CRM database down, a full disk) waits before its next attempt, doubled for each attempt after the first (0: at once; at most \(Int(Worker.maximumWait))).")
+    var retryDelay = 30.0
+
     @Option(parsing: .unconditional, help: .hidden)
     var simulateJobSeconds = 0.0
 
@@ -160,6 +163,7 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--max-attempts must be from 1 to \(Worker.maximumAttempts)")
         }
         try Self.check(gracePeriod, "--grace-period", most: Worker.maximumWait, allowingZero: true)
+        try Self.check(retryDelay, "--retry-delay", most: Worker.maximumWait, allowingZero: true)
     }
 
     /// Refuses seconds that are not finite or out of range. The ranges end far below the
@@ -181,7 +185,7 @@ struct WorkerCommand: ParsableCommand {
         let worker = Worker(queue: try queue.open(), concurrency: concurrency,
                             runner: PipelineJobRunner(simulatedSeconds: simulateJobSeconds),
                             pollInterval: pollInterval, leaseTimeout: leaseTimeout, maxAttempts: maxAttempts,
-                            drain: drain, gracePeriod: gracePeriod)
+                            drain: drain, gracePeriod: gracePeriod, retryDelay: retryDelay)
         pending.set(worker)
         let summary = worker.run()
         // A job released at shutdown goes on computing on its thread, which nothing can stop
@@ -265,6 +269,8 @@ struct StatusCommand: ParsableCommand {
         if let failure = job.failure {
             print("failure:  \(failure.kind.rawValue): \(failure.what)")
         }
+        if let last = job.lastFailure { print("last run: \(last)") }
+        if let due = retryDue(job) { print("retry:    \(due)") }
         print("\(job.state == .done ? "result" : "path"):   \(job.path)")
         let tail = queue.logTail(of: job)
         if !tail.isEmpty {
@@ -282,7 +288,15 @@ struct StatusCommand: ParsableCommand {
     private func detail(_ job: JobStatus) -> String {
         if let lease = job.lease { return "  \(lease.owner) (pid \(lease.pid) on \(lease.host))" }
         if let failure = job.failure { return "  \(failure.kind.rawValue): \(failure.what)" }
+        if let due = retryDue(job) { return "  retry \(due)" }
         return ""
+    }
+
+    /// `in 25s` for a job waiting for its next attempt; `due now` once that time has passed.
+    private func retryDue(_ job: JobStatus) -> String? {
+        guard let retryAt = job.retryAt else { return nil }
+        let wait = retryAt - Date().timeIntervalSince1970
+        return wait > 0 ? "in \(age(wait.rounded(.up)))" : "due now"
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

@@ -119,11 +119,11 @@ import Testing
 
         let recoverer = WorkerIdentity.make()
         let early = try queue.recoverAbandoned(policy: patient, as: recoverer)
-        #expect(early.events.isEmpty && early.waitingWithoutLease == 1)
+        #expect(early.events.isEmpty && early.waitingForRecovery == 1)
 
         let late = try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 0, maxAttempts: 3), as: recoverer)
         #expect(late.events.first?.action == .requeued(attempts: 1))
-        #expect(late.waitingWithoutLease == 0)
+        #expect(late.waitingForRecovery == 0)
         #expect(names(queue.incoming) == ["\(id).attempts", "\(id).json"])
         #expect(names(queue.running).isEmpty)
     }
@@ -167,6 +167,47 @@ import Testing
         }
         _ = try queue.recoverAbandoned(policy: patient, as: .make())
         #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
+    }
+
+    /// A live worker on this host whose job was taken over (it was stopped past the lease
+    /// timeout) keeps its staging: it still ends its run, and publishes if it is first.
+    @Test func stagingOfALiveOwnerOutlivesTheLeaseTimeout() throws {
+        let queue = try makeQueue()
+        let live = WorkerIdentity.make(pid: getppid())
+        let staged = "\(queue.tmp)/job-1.result.\(live.owner)"
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        let hourAgo = Date(timeIntervalSinceNow: -3600)
+        try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: staged)
+        _ = try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 1, maxAttempts: 3), as: .make())
+        #expect(names(queue.tmp) == ["job-1.result.\(live.owner)"])
+
+        let daysAgo = Date(timeIntervalSinceNow: -2 * JobQueue.liveOwnerStagingAge)
+        try FileManager.default.setAttributes([.modificationDate: daysAgo], ofItemAtPath: staged)
+        _ = try queue.recoverAbandoned(policy: RecoveryPolicy(leaseTimeout: 1, maxAttempts: 3), as: .make())
+        #expect(names(queue.tmp).isEmpty)
+    }
+
+    /// A lease left empty or garbled (a power cut before it reached the disk) is judged by its
+    /// file's age: until then the job counts as waiting for recovery (a draining worker waits
+    /// for it), then it goes back to incoming/.
+    @Test(arguments: ["", "{\"job\": "])
+    func aJobWithAnUnreadableLeaseWaitsForTheTimeoutThenIsRecovered(lease: String) throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        #expect(rename("\(queue.incoming)/\(id).json", queue.runningJob(id)) == 0)
+        try Data(lease.utf8).write(to: URL(fileURLWithPath: queue.leasePath(id)))
+
+        let early = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(early.events.isEmpty && early.waitingForRecovery == 1)
+        #expect(names(queue.running) == ["\(id).json", "\(id).lease"])
+
+        let old = Date(timeIntervalSinceNow: -7200)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: queue.leasePath(id))
+        let late = try queue.recoverAbandoned(policy: patient, as: .make())
+        #expect(late.events.first?.action == .requeued(attempts: 1))
+        #expect(late.waitingForRecovery == 0)
+        #expect(names(queue.running).isEmpty)
+        #expect(names(queue.incoming) == ["\(id).attempts", "\(id).json"])
     }
 
     /// The staged failure of a dead worker holding the job `fifo`, a FIFO it had moved in.

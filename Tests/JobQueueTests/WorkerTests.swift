@@ -53,6 +53,103 @@ import Testing
         #expect(report.history == ["attempt 1: the CRM database is unreachable", "attempt 2: the CRM database is unreachable"])
     }
 
+    /// A fault of the moment (the CRM database down) is retried after `retryDelay`, doubled
+    /// for each attempt after the first, not at once; the job waits in incoming/ with the time
+    /// it is due, and a draining worker waits for it rather than calling the queue drained.
+    @Test func aFaultIsRetriedAfterADelayThatDoublesAndTheDrainWaitsForIt() throws {
+        final class TimedFaults: JobRunner {
+            let starts = Mutex<[Double]>([])
+            func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
+                starts.withLock { $0.append(Date().timeIntervalSince1970) }
+                throw ScriptedRunner.Fault(description: "the CRM database is unreachable")
+            }
+        }
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let runner = TimedFaults()
+        let worker = Worker(queue: queue, concurrency: 2, runner: runner, pollInterval: 0.05, leaseTimeout: 30,
+                            maxAttempts: 3, drain: true, gracePeriod: 5, retryDelay: 0.4, identity: .make())
+        let summary = worker.run()
+        let starts = runner.starts.withLock { $0 }
+        #expect(starts.count == 3)
+        #expect(summary.retried == 2 && summary.failed == 1, "\(summary)")
+        if starts.count == 3 {
+            #expect(starts[1] - starts[0] >= 0.4, "the second attempt came \(starts[1] - starts[0]) s after the first")
+            #expect(starts[2] - starts[1] >= 0.8, "the third attempt came \(starts[2] - starts[1]) s after the second")
+        }
+        #expect(errorReport(queue, id)?.kind == .poison)
+        #expect(Worker.retryDelay(30, afterAttempt: 1) == 30 && Worker.retryDelay(30, afterAttempt: 3) == 120)
+        #expect(Worker.retryDelay(30, afterAttempt: 40) == Worker.maximumWait && Worker.retryDelay(0, afterAttempt: 2) == 0)
+    }
+
+    /// A job put back with a retry time is not a claim candidate until then.
+    @Test func aJobWaitingForItsRetryIsNotClaimedBeforeIt() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let identity = WorkerIdentity.make()
+        let claim = try #require(try queue.claim("\(id).json", as: identity))
+        #expect(try queue.requeue(claim, attemptsCounted: 1, reason: "attempt 1: down", retryAt: Date().timeIntervalSince1970 + 3600,
+                                  as: identity))
+        let listing = try queue.listIncoming()
+        #expect(listing.candidates.isEmpty && listing.waitingToRetry == 1)
+        #expect(queue.readAttemptRecord(id)?.attempts == 1)
+
+        let again = try #require(try queue.claim("\(id).json", as: identity), "a worker told to claim it by name may")
+        #expect(try queue.requeue(again, attemptsCounted: 2, reason: "attempt 2: down", retryAt: nil, as: identity))
+        #expect(try queue.listIncoming().candidates == ["\(id).json"])
+    }
+
+    /// A run whose job another worker took over (it judged the lease abandoned) and that then
+    /// fails: nothing is put back, failed or counted as retried, and its heartbeat stops
+    /// renewing once it learns of the loss.
+    @Test func aRunThatLostItsLeaseLeavesTheJobToItsNewHolder() throws {
+        final class TakenOver: JobRunner {
+            let queue: JobQueue
+            /// On another host, so that its lease is judged by its heartbeat alone.
+            let other = remoteIdentity()
+            init(_ queue: JobQueue) { self.queue = queue }
+            func run(_ job: QueuedJob, into result: String, context: JobContext) throws {
+                var lease = try #require(queue.readLease(job.id))
+                (lease.owner, lease.host, lease.bootID, lease.pid) = (other.owner, other.host, other.bootID, other.pid)
+                lease.attempt += 1
+                // Alive for the whole test, whatever this worker's recovery passes judge.
+                lease.heartbeat = Date().timeIntervalSince1970 + 3600
+                try Data(try QueueJSON.encode(lease)).write(to: URL(fileURLWithPath: queue.leasePath(job.id)))
+                Thread.sleep(forTimeInterval: 0.3)
+                throw ScriptedRunner.Fault(description: "cannot write: No such file or directory")
+            }
+        }
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        let runner = TakenOver(queue)
+        let worker = Worker(queue: queue, concurrency: 1, runner: runner, pollInterval: 0.05, leaseTimeout: 0.4,
+                            maxAttempts: 3, drain: true, gracePeriod: 5, identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 20)
+        #expect(returned)
+        #expect(summary?.leasesLost == 1 && summary?.retried == 0 && summary?.failed == 0, "\(String(describing: summary))")
+        #expect(queue.readLease(id)?.owner == runner.other.owner)
+        #expect(names(queue.running) == ["\(id).json", "\(id).lease"])
+        #expect(names(queue.incoming).isEmpty && names(queue.failed).isEmpty)
+    }
+
+    /// A job in running/ whose lease is empty (a power cut before it reached the disk): a
+    /// draining worker does not call the queue drained while the job waits for recovery; it
+    /// recovers the job once the lease is older than the timeout and runs it.
+    @Test func aDrainingWorkerWaitsForAJobWithAnUnreadableLease() throws {
+        let queue = try makeQueue()
+        let id = try queue.submit(job(1))
+        #expect(rename("\(queue.incoming)/\(id).json", queue.runningJob(id)) == 0)
+        try Data().write(to: URL(fileURLWithPath: queue.leasePath(id)))
+        let runner = ScriptedRunner(.copy)
+        let worker = Worker(queue: queue, concurrency: 1, runner: runner, pollInterval: 0.05, leaseTimeout: 1,
+                            maxAttempts: 3, drain: true, gracePeriod: 5, identity: .make())
+        let (summary, returned) = run(worker, stoppingAfter: 30)
+        #expect(returned)
+        #expect(summary?.done == 1 && summary?.recovered == 1, "\(String(describing: summary))")
+        #expect(names(queue.done) == [id])
+        #expect(names(queue.running).isEmpty)
+    }
+
     /// Malformed files among good ones (invalid JSON, a 1 GB file, a name trying `..`, a
     /// symbolic link out of the queue): each bad one ends in failed/ with its reason and the
     /// worker goes on to serve the good ones.

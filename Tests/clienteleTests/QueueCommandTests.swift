@@ -127,6 +127,31 @@ import Testing
         #expect(refused.standardError.hasPrefix("Error: \"../../etc/passwd\" is not a job id"))
     }
 
+    /// A job put back after a failure of the moment shows when its next attempt is due and
+    /// why the last one ended; a worker leaves it alone until then.
+    @Test func statusShowsWhenAJobWaitingToRetryIsDue() throws {
+        let queue = try makeQueue()
+        let job = (queue as NSString).deletingLastPathComponent + "/job.json"
+        try write(quickJob("retry-later"), to: job)
+        let id = try submit(queue, job)
+        let due = Date().timeIntervalSince1970 + 600
+        try write("{\"attempts\": 1, \"history\": [\"attempt 1: the CRM database is unreachable\"], \"retryAt\": \(due)}\n",
+                  to: "\(queue)/incoming/\(id).attempts")
+        let listed = try cli.run(["status", "--queue", queue])
+        let line = try #require(listed.standardOutput.split(separator: "\n").first { $0.contains(id) })
+        #expect(line.hasPrefix("incoming ") && line.hasSuffix("\(id)  retry in 10m00s"), "\(line)")
+        let shown = try cli.run(["status", "--queue", queue, id])
+        #expect(shown.standardOutput.contains("last run: attempt 1: the CRM database is unreachable\n"))
+        #expect(shown.standardOutput.contains("retry:    in 10m00s\n"))
+        let (worker, log) = try startWorker(queue, ["--drain", "--grace-period", "0"])
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(worker.isRunning, "a draining worker waits for the job's retry")
+        worker.terminate()
+        worker.waitUntilExit()
+        #expect(worker.terminationStatus == 0)
+        #expect(names(queue + "/incoming") == ["\(id).attempts", "\(id).json"], "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
     /// A mistyped queue path is refused by `status`, not shown as an empty queue, and
     /// nothing is created there; a directory without the queue's directories is no queue.
     @Test func statusRefusesAPathThatIsNotAQueueAndCreatesNothing() throws {
@@ -286,6 +311,7 @@ import Testing
             (["--lease-timeout", "1e12"], "Error: --lease-timeout must be a positive number of seconds, at most 604800"),
             (["--max-attempts", "1000000000000"], "Error: --max-attempts must be from 1 to 1000"),
             (["--concurrency", "100000"], "Error: --concurrency must be from 1 to 1024"),
+            (["--retry-delay", "-1"], "Error: --retry-delay must be 0 or more seconds, at most 86400"),
         ]
         for (options, message) in refusals {
             let outcome = try cli.run(["worker", "--queue", queue, "--drain"] + options)
@@ -294,7 +320,7 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: queue))
         let largest = try cli.run(["worker", "--queue", queue, "--drain", "--poll-interval", "86400", "--grace-period", "86400",
-                                   "--lease-timeout", "604800", "--max-attempts", "1000"])
+                                   "--lease-timeout", "604800", "--max-attempts", "1000", "--retry-delay", "86400"])
         #expect(largest.status == 0, "\(largest.standardError)")
     }
 

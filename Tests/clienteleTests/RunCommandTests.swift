@@ -164,8 +164,9 @@ extension CommandLineTests {
     @Test func aJobWhoseDatabaseCannotBeLoadedIsPoisonedWithoutAPointerToItsStaging() throws {
         let (directory, queue, id) = try submittedSampleJob(database: "sqlite:notdb.txt")
         try "not a database\n".write(toFile: directory.appendingPathComponent("notdb.txt").path, atomically: true, encoding: .utf8)
-        let worker = try run(["worker", "--queue", queue, "--drain", "--max-attempts", "2"])
+        let worker = try run(["worker", "--queue", queue, "--drain", "--max-attempts", "2", "--retry-delay", "0.5"])
         #expect(worker.status == 0, "\(worker.standardError)")
+        #expect(worker.standardError.contains("retry_in=0.5 s"), "\(worker.standardError)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(queue)/tmp").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "\(queue)/done/\(id)"))
         let report = try String(contentsOfFile: "\(queue)/failed/\(id)/error.json", encoding: .utf8)
