@@ -48,6 +48,7 @@ public struct FeatureSpecification: Codable, Sendable, Equatable {
         if purchaseModel != nil { offered += purchaseColumns }
         offered += attributeColumns
         let wanted = requested ?? offered
+        guard !wanted.isEmpty else { throw ChurnError.invalidInput("no features: a churn model needs at least one") }
         for name in wanted where !offered.contains(name) {
             throw ChurnError.invalidInput("unknown feature \"\(name)\"; available: \(offered.joined(separator: ", "))")
         }

@@ -112,13 +112,18 @@ public struct AttemptRecord: Codable, Sendable, Equatable {
 public struct JobErrorLocation: Codable, Sendable, Equatable {
     public var file: String?
     public var line: Int?
+    /// The character column in a text file (the job file's JSON).
     public var column: Int?
+    /// The column of a CSV file, by its header name (or 1-based position without a header).
+    public var field: String?
+    /// The job file's setting at fault (`period.calibrationEnd`).
     public var keyPath: String?
 
-    public init(file: String? = nil, line: Int? = nil, column: Int? = nil, keyPath: String? = nil) {
+    public init(file: String? = nil, line: Int? = nil, column: Int? = nil, field: String? = nil, keyPath: String? = nil) {
         self.file = file
         self.line = line
         self.column = column
+        self.field = field
         self.keyPath = keyPath
     }
 }

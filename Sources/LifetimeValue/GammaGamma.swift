@@ -63,6 +63,18 @@ public struct GammaGamma: Sendable, Equatable {
         p * (gamma + x * (z < 0 ? 0 : z)) / (p * x + q - 1)
     }
 
+    /// Why the model has no finite expected spend for a customer with `x` repeat purchases,
+    /// or nil when it has one: when p·x + q ≤ 1 the posterior of the spend's scale leaves its
+    /// mean infinite (the formula above turns negative or divides by zero). It happens when
+    /// the amounts are so heavy-tailed that the fit puts q at or below 1, where even the
+    /// population's mean spend p γ / (q − 1) does not exist.
+    public func infiniteSpendReason(frequency x: Double) -> String? {
+        guard !(p * x + q - 1 > 0) else { return nil }
+        return "the spend model's q = \(q) is too small for a customer with \(x.formatted0) repeat purchases (p·x + q = \(p * x + q) ≤ 1): "
+            + "its expected spend is infinite, as the amounts are too heavy-tailed for Gamma-Gamma to have a mean; "
+            + "leave out or cap the extreme amounts, or score without a spend model"
+    }
+
     /// Pearson's correlation of frequency and mean spend among repeat buyers: the model
     /// assumes it is near zero.
     public static func frequencySpendCorrelation(frequency: [Double], monetaryValue: [Double]) -> Double {
@@ -178,4 +190,9 @@ public struct GammaGamma: Sendable, Equatable {
             return (gradient.map { $0 * data.rowWeight }, hessian.map { $0 * data.rowWeight })
         }
     }
+}
+
+private extension Double {
+    /// A count as written: `3`, not `3.0`.
+    var formatted0: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }

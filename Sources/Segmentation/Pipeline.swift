@@ -92,9 +92,23 @@ public enum Pipeline {
     /// directory that the caller publishes (the queue's worker does).
     /// `clienteleVersion` is written into the model files; `logHeader` (the queue's job id and
     /// attempt) opens log.txt.
+    /// A run that fails leaves `log.txt` in `directory` with what it did until then and the
+    /// failure, for the queue's `failed/<id>/`.
     public static func run(job: Job, into directory: String, clienteleVersion: String, logHeader: String = "",
                            progress: Progress? = nil, overlapLimit: Int = largestOverlappedJob) throws -> Outcome {
         var clock = StageClock(progress: progress)
+        do {
+            return try runStages(job: job, into: directory, clienteleVersion: clienteleVersion, logHeader: logHeader,
+                                 progress: progress, overlapLimit: overlapLimit, clock: &clock)
+        } catch {
+            clock.note("failed: \(error)")
+            try? ResultDirectory.write(Array((logHeader + clock.logText).utf8), to: directory + "/log.txt")
+            throw error
+        }
+    }
+
+    private static func runStages(job: Job, into directory: String, clienteleVersion: String, logHeader: String,
+                                  progress: Progress?, overlapLimit: Int, clock: inout StageClock) throws -> Outcome {
         var job = job
         // Validation refuses it in a job file; a job built in code meets the same rule here,
         // before any work.
@@ -202,9 +216,16 @@ public enum Pipeline {
 
         let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
+            let histories = try scoringHistories()
+            // The fewest repeat purchases give the largest expected spend: if that one is
+            // infinite (a fit with q ≤ 1 on heavy-tailed amounts), no CLV is a number.
+            if let spend, scoring.monetaryValue != nil, let fewest = histories.frequency.min(),
+               let reason = spend.infiniteSpendReason(frequency: fewest) {
+                throw JobParameterError(keyPath: "models.spend", message: reason)
+            }
             var scores = CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,
                                   months: max(1, Int((job.models.horizon / monthLength).rounded())),
-                                  discountRate: job.models.discountRate, survivalToHorizon: false, histories: try scoringHistories(),
+                                  discountRate: job.models.discountRate, survivalToHorizon: false, histories: histories,
                                   monetaryValue: scoring.monetaryValue)
             // No result file holds the expected spend (CLV has it inside); its column goes
             // before the churn model's largest working set.
@@ -383,6 +404,15 @@ struct EmptyHoldout: Error, CustomStringConvertible {
     }
 }
 
+/// A failure that the job's choice at `keyPath` leads to with this data (the spend model on
+/// amounts it cannot describe), for the failure's location.
+struct JobParameterError: Error, CustomStringConvertible {
+    var keyPath: String
+    var message: String
+
+    var description: String { message }
+}
+
 /// A stage that failed, with the stage's name and the library's error (which says where).
 public struct PipelineError: Error, CustomStringConvertible {
     public var stage: String
@@ -393,6 +423,47 @@ public struct PipelineError: Error, CustomStringConvertible {
     public var isJobFault: Bool { !(underlying is ResultDirectory.WriteError) }
 
     public var description: String { "\(stage): \(underlying)" }
+
+    /// Where the job went wrong: the data's file, line and column for bad data in the log;
+    /// otherwise the key path of the job's setting whose stage failed on this data (the
+    /// calibration end for an empty holdout, k for too few distinct customers).
+    public var location: Location {
+        switch underlying {
+        case let error as TransactionsError:
+            switch error {
+            case .invalidInput(let place, _): return Location(file: place.file, line: place.line, column: place.column)
+            case .invalidFile(let file, _): return Location(file: file)
+            case .invalidOptions: return Location(keyPath: "period")
+            }
+        case is EmptyHoldout, is ChurnWithoutHoldout:
+            return Location(keyPath: "period.calibrationEnd")
+        case let error as JobParameterError:
+            return Location(keyPath: error.keyPath)
+        case let error as ClusteringError:
+            switch error {
+            case .tooFewPoints, .tooFewDistinctPoints: return Location(keyPath: "segmentation.k")
+            default: return Location(keyPath: "segmentation")
+            }
+        default:
+            let settings = ["read": "transactions", "summarize": "period", "purchase model": "models.purchase",
+                            "spend model": "models.spend", "scoring": "models", "churn model": "models.churn",
+                            "segmentation": "segmentation", "profiles": "segmentation"]
+            return Location(keyPath: settings[stage])
+        }
+    }
+
+    /// A place in the data (`file`, `line`, `column`: the column's header name or 1-based
+    /// position) or a setting of the job (`keyPath`).
+    public struct Location: Sendable, Equatable {
+        public var file: String?
+        public var line: Int?
+        public var column: String?
+        public var keyPath: String?
+
+        init(file: String? = nil, line: Int? = nil, column: String? = nil, keyPath: String? = nil) {
+            (self.file, self.line, self.column, self.keyPath) = (file, line, column, keyPath)
+        }
+    }
 }
 
 /// Times each stage, tells the progress display, and keeps the lines of log.txt.

@@ -74,6 +74,12 @@ struct ChurnCommand: ParsableCommand {
     @Option(help: "Where to write the fitted churn model (JSON).")
     var modelOutput: String?
 
+    /// `--features` as a list: split at commas, each name trimmed, empty names kept (for
+    /// `validate` to refuse).
+    private var requestedFeatures: [String]? {
+        features.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
     func validate() throws {
         // Beyond these the arithmetic, not the data, decides: a class weight of 1e15 or 1e-17
         // swamps the other class (the fit then failed saying there was one class only).
@@ -93,6 +99,17 @@ struct ChurnCommand: ParsableCommand {
         if let n = holdoutPurchasesBelow, n < 1 { throw ValidationError("--holdout-purchases-below must be at least 1") }
         if let spend = holdoutSpendBelow, !ChurnLabel.acceptsSpendThreshold(spend) {
             throw ValidationError("--holdout-spend-below must be a number above 0 (got \(spend))")
+        }
+        if let requested = requestedFeatures {
+            // An empty list (or an empty name in it) would fit an intercept alone; a name twice
+            // would be two equal columns, which the fit refuses as collinear.
+            guard !requested.isEmpty, !requested.contains("") else {
+                throw ValidationError("--features must name at least one feature, comma-separated, with no empty name (got \"\(features ?? "")\")")
+            }
+            var listed = Set<String>()
+            if let twice = requested.first(where: { !listed.insert($0).inserted }) {
+                throw ValidationError("--features lists \"\(twice)\" twice; list each feature once")
+            }
         }
         if model != nil {
             let fitting = [("--bgnbd", bgnbd != nil), ("--features", features != nil), ("--model-output", modelOutput != nil),
@@ -124,8 +141,7 @@ struct ChurnCommand: ParsableCommand {
         let histories = try PurchaseHistories(data)
         let purchases = PurchaseScore(try purchaseModel(histories), horizon: data.holdout?.duration ?? 0)
         let scores = try purchases.scores(histories)
-        let requested = features.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        let specification = try FeatureSpecification.choose(requested: requested, summary: data, purchaseModel: purchases,
+        let specification = try FeatureSpecification.choose(requested: requestedFeatures, summary: data, purchaseModel: purchases,
                                                             attributes: table, categorical: Set(categorical))
         let matrix = try specification.features(data, attributes: table, purchaseScores: scores)
         let weights = ClassWeights(argument: classWeights) ?? .none

@@ -108,6 +108,10 @@ struct PredictCommand: ParsableCommand {
                                     months: months, discountRate: discountRate ?? 0.01,
                                     residualRate: discountRate.map { log1p($0) / monthLength }, frequency: frequency,
                                     recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
+        if let spend, let bad = scores.expectedSpend.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw CommandError("\(summary): customer \(data.customerIDs[bad]): "
+                + (spend.infiniteSpendReason(frequency: frequency[bad]) ?? "the expected spend \(scores.expectedSpend[bad]) is not a finite number ≥ 0"))
+        }
         if let discountRate, let bad = scores.dert.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("\(summary): customer \(data.customerIDs[bad]): dert is not finite at --discount-rate \(discountRate) (too small a rate for the series to converge)")
         }

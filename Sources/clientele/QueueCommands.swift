@@ -62,7 +62,11 @@ struct PipelineJobRunner: JobRunner {
             outcome = try Pipeline.run(job: job, into: result, clienteleVersion: Clientele.version,
                                        logHeader: "job \(queued.id), attempt \(queued.attempt): \(job.name)\n")
         } catch let error as PipelineError where error.isJobFault {
-            throw JobFailure("\(error)", where: JobErrorLocation(file: job.transactions.path))
+            // Bad data is named in the log; a setting the data defeats, in the job file.
+            let place = error.location
+            throw JobFailure("\(error)", where: place.keyPath == nil
+                ? JobErrorLocation(file: place.file ?? job.transactions.path, line: place.line, field: place.column)
+                : JobErrorLocation(file: queued.path, keyPath: place.keyPath))
         }
         if let crm = job.crm {
             // Loaded from the staging directory under the job's id, before the worker publishes

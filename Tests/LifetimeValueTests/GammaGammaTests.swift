@@ -26,6 +26,18 @@ import Testing
     /// the log-likelihood by ln c per buyer: the fit must find the same p and q at every
     /// scale. From γ = 1 (lifetimes' start) CDNOW's spend times 10⁹ or 10¹³ ended on a Hessian
     /// that is not positive definite, and simulated spend times 10⁵ ran out of iterations.
+    /// With q ≤ 1 − p·x the posterior mean spend is infinite; the formula would give a
+    /// negative (or infinite) spend, so the model says why instead, only for those customers.
+    @Test func aQThatLeavesTheMeanSpendInfiniteIsNamedForTheCustomersItConcerns() throws {
+        let model = try GammaGamma(p: 0.5, q: 0.8, gamma: 10)
+        #expect(model.expectedSpend(frequency: 0, monetaryValue: 0) < 0, "what the formula alone gives")
+        #expect(model.infiniteSpendReason(frequency: 0)?.hasPrefix("the spend model's q = 0.8 is too small for a customer with 0 repeat purchases") == true)
+        #expect(model.infiniteSpendReason(frequency: 0.4) != nil)
+        #expect(model.infiniteSpendReason(frequency: 1) == nil)
+        #expect(model.expectedSpend(frequency: 1, monetaryValue: 20) > 0)
+        #expect(try GammaGamma(p: 6.25, q: 3.74, gamma: 15.45).infiniteSpendReason(frequency: 0) == nil)
+    }
+
     @Test func theFitDoesNotDependOnTheCurrencyUnit() throws {
         let table = try dataset("cdnow/cdnow_customers_summary_with_transactions.csv")
         let (model, fit, customers, _) = try GammaGamma.fit(frequency: table["x"], monetaryValue: table["zbar"])

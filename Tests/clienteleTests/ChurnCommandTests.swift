@@ -63,7 +63,11 @@ extension CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: output))
 
         // Options where the arithmetic, not the data, would decide.
-        for (options, message) in [(["--penalty", "1e-300"], "--penalty must be 0 or from 1e-8 to 1e6 (got 1e-300)"),
+        // An empty feature list used to fit an intercept alone and trap (status 132).
+        for (options, message) in [(["--features", ""], "--features must name at least one feature, comma-separated, with no empty name (got \"\")"),
+                                   (["--features", "frequency,,T"], "--features must name at least one feature, comma-separated, with no empty name (got \"frequency,,T\")"),
+                                   (["--features", "T,T"], "--features lists \"T\" twice; list each feature once"),
+                                   (["--penalty", "1e-300"], "--penalty must be 0 or from 1e-8 to 1e6 (got 1e-300)"),
                                    (["--class-weights", "1e15"], "--class-weights must be from 0.001 to 1000 when a number (got 1e15)")] {
             let refused = try run(["churn", holdout, "--output", output] + options)
             #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)\n"), "\(refused.standardError)")

@@ -275,6 +275,19 @@ import Testing
         #expect(lines[0] == "customer_id,expected_purchases,p_alive,p_alive_at_horizon,expected_spend,clv")
         #expect(lines[1].hasPrefix("00004,1.22"))
 
+        // A spend model whose q leaves the expected spend of one-time buyers infinite (heavy
+        // tails fit so) is refused, where its formula used to give them a negative spend and CLV.
+        let heavy = directory.appendingPathComponent("heavy-gg.json").path
+        let edited = try String(contentsOfFile: gg, encoding: .utf8)
+            .replacing(#/"q" : [0-9.e+-]+/#, with: "\"q\" : 0.8249")
+        try edited.write(toFile: heavy, atomically: true, encoding: .utf8)
+        let heavyOutput = directory.appendingPathComponent("heavy.csv").path
+        let infinite = try run(["predict", bgnbd, summary, "--unit", "weeks", "--horizon", "39", "--spend-model", heavy, "--output", heavyOutput])
+        #expect(infinite.status == 1)
+        #expect(infinite.standardError.contains(": the spend model's q = 0.8249 is too small for a customer with 0 repeat purchases (p·x + q = 0.8249 ≤ 1)"),
+                "\(infinite.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: heavyOutput))
+
         let wrongUnit = try run(["predict", bgnbd, summary, "--horizon", "39", "--output", predictions])
         #expect(wrongUnit.status != 0)
         #expect(wrongUnit.standardError == "Error: \(bgnbd) was fitted in weeks but the summary is in days (--unit): rescale the summary or refit\n")

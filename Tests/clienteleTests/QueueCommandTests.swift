@@ -127,6 +127,35 @@ import Testing
         #expect(refused.standardError.hasPrefix("Error: \"../../etc/passwd\" is not a job id"))
     }
 
+    /// A job that fails on its data names the log's line and column in `error.json`; one whose
+    /// setting fails on the data names the job file and the key path; both keep the run's
+    /// `log.txt`, which `status ID` shows.
+    @Test func aFailedJobsErrorNamesItsPlaceAndKeepsItsLog() throws {
+        let queue = try makeQueue()
+        let directory = (queue as NSString).deletingLastPathComponent
+        var log = "customer_id,date,amount\n"
+        for i in 0..<40 { log += "C\(i % 7),1997-0\(1 + i % 9)-1\(i % 10),\(10 + i)\n" }
+        try write(log + "C1,1997-03-04,ten\n", to: directory + "/bad.csv")
+        try write(log, to: directory + "/good.csv")
+        let job = { (name: String, log: String, calibrationEnd: String) in
+            "{\"name\": \"\(name)\", \"transactions\": {\"path\": \"\(log)\", \"amount\": \"amount\"}, \"period\": {\"unit\": \"weeks\", \"calibrationEnd\": \"\(calibrationEnd)\"}, \"models\": {\"spend\": \"none\"}, \"segmentation\": {\"method\": \"rfm\"}}"
+        }
+        try write(job("bad-row", "bad.csv", "1997-05-31"), to: directory + "/bad.json")
+        try write(job("late-end", "good.csv", "1999-12-31"), to: directory + "/late.json")
+        let badRow = try submit(queue, directory + "/bad.json"), lateEnd = try submit(queue, directory + "/late.json")
+        let worker = try cli.run(["worker", "--queue", queue, "--drain"])
+        #expect(worker.status == 0, "\(worker.standardError)")
+
+        let bad = try String(contentsOfFile: "\(queue)/failed/\(badRow)/error.json", encoding: .utf8)
+        #expect(bad.contains("\"file\" : \"\(directory)/bad.csv\"") && bad.contains("\"line\" : 42") && bad.contains("\"field\" : \"amount\""), "\(bad)")
+        let late = try String(contentsOfFile: "\(queue)/failed/\(lateEnd)/error.json", encoding: .utf8)
+        #expect(late.contains("\"keyPath\" : \"period.calibrationEnd\"") && late.contains("\"file\" : \"\(queue)/failed/\(lateEnd)/job.json\""), "\(late)")
+        let lateLog = try String(contentsOfFile: "\(queue)/failed/\(lateEnd)/log.txt", encoding: .utf8)
+        #expect(lateLog.contains("[read] ") && lateLog.contains("failed: summarize: period.calibrationEnd (1999-12-31)"), "\(lateLog)")
+        #expect(try cli.run(["status", "--queue", queue, lateEnd]).standardOutput.contains("  failed: summarize: period.calibrationEnd"))
+        #expect(FileManager.default.fileExists(atPath: "\(queue)/failed/\(badRow)/log.txt"))
+    }
+
     /// A job put back after a failure of the moment shows when its next attempt is due and
     /// why the last one ended; a worker leaves it alone until then.
     @Test func statusShowsWhenAJobWaitingToRetryIsDue() throws {
