@@ -123,6 +123,7 @@ struct ChurnCommand: ParsableCommand {
 
     func run() throws {
         Report.route(outputs: [output, modelOutput])
+        try Report.refuseOutputsOverInputs([output, modelOutput], inputs: [summary, model, bgnbd, attributes])
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         let table = try attributes.map { try CSVTable.read(path: $0) }
         if let model {

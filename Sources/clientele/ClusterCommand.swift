@@ -99,8 +99,13 @@ struct ClusterCommand: ParsableCommand {
         if let twice = selectedFeatures?.first(where: { !listed.insert($0).inserted }) {
             throw ValidationError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
         }
-        for text in transforms { _ = try Self.transform(text) }
-        for text in featureWeights { _ = try Self.weight(text) }
+        var transformed = Set<String?>(), weighed = Set<String>()
+        for text in transforms where !transformed.insert(try Self.transform(text).feature).inserted {
+            throw ValidationError("--transform \(text): a transform for \(text.contains("=") ? "this feature" : "every feature") is given twice")
+        }
+        for text in featureWeights where !weighed.insert(try Self.weight(text).feature).inserted {
+            throw ValidationError("--feature-weight \(text): this feature's weight is given twice")
+        }
     }
 
     /// --features as a list, blanks around each name trimmed.
@@ -112,10 +117,15 @@ struct ClusterCommand: ParsableCommand {
     /// the chain's steps (joined by +, `none` for no step).
     private static func transform(_ text: String) throws -> (feature: String?, chain: [FeatureTransform]) {
         let equals = text.firstIndex(of: "=")
-        let steps = equals.map { text[text.index(after: $0)...] } ?? text[...]
+        let steps = (equals.map { text[text.index(after: $0)...] } ?? text[...]).split(separator: "+", omittingEmptySubsequences: false)
+        // An empty feature or step (`=zscore`, `frequency=`, `zscore+`, `''`) is a slip, not
+        // a request for no transform: `none` says that.
+        guard equals.map({ $0 > text.startIndex }) ?? true, !steps.contains(where: \.isEmpty) else {
+            throw ValidationError("--transform \(text): write STEPS or FEATURE=STEPS, the steps joined by + (log1p, zscore, none), none empty")
+        }
         do {
             return (equals.map { String(text[..<$0]) },
-                    try steps.split(separator: "+").filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) })
+                    try steps.filter { $0 != "none" }.map { try FeatureTransform(parsing: String($0)) })
         } catch {
             throw ValidationError("--transform \(text): \(error)")
         }
@@ -140,6 +150,7 @@ struct ClusterCommand: ParsableCommand {
 
     func run() throws {
         Report.route(outputs: [output, profiles])
+        try Report.refuseOutputsOverInputs([output, profiles], inputs: [featureFile])
         if method == "rfm" { return try runRFM() }
         let k = self.k ?? "auto"
         var selected = selectedFeatures

@@ -17,6 +17,25 @@ enum Report {
         toStandardError = outputs.contains { $0.map(isStandardOutput) ?? false }
     }
 
+    /// Refuses an output that is one of the command's inputs (the same regular file, by
+    /// device and inode, through whatever path or link): the input would be replaced by the
+    /// output before, or while, it is read.
+    static func refuseOutputsOverInputs(_ outputs: [String?], inputs: [String?]) throws {
+        func file(_ path: String) -> stat? {
+            var facts = stat()
+            guard stat(path, &facts) == 0, (facts.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return facts
+        }
+        for case let output? in outputs {
+            guard let target = file(output) else { continue }
+            for case let input? in inputs {
+                if let source = file(input), source.st_dev == target.st_dev, source.st_ino == target.st_ino {
+                    throw CommandError("\(output) is also an input (\(input)); give the output a file of its own")
+                }
+            }
+        }
+    }
+
     /// Whether `path` names the file, pipe or terminal that standard output is.
     static func isStandardOutput(_ path: String) -> Bool {
         var standardOutput = stat(), target = stat()

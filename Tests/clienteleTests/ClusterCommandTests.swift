@@ -56,9 +56,20 @@ extension CommandLineTests {
             ("--feature-weight", "x", "--feature-weight x: write FEATURE=W with a feature column and W > 0"),
             ("--transform", "log1p+cube", "--transform log1p+cube: \"cube\" is not a transform"),
             ("--transform", "x=winsorize:0.9:0.1", "--transform x=winsorize:0.9:0.1: \"winsorize:0.9:0.1\": write winsorize:LOWER:UPPER"),
+            // Empty pieces used to mean "no transform at all", dropping the z-scores unsaid.
+            ("--transform", "", "--transform : write STEPS or FEATURE=STEPS, the steps joined by + (log1p, zscore, none), none empty"),
+            ("--transform", "+", "--transform +: write STEPS"),
+            ("--transform", "frequency=", "--transform frequency=: write STEPS"),
+            ("--transform", "=zscore", "--transform =zscore: write STEPS"),
+            ("--transform", "zscore+", "--transform zscore+: write STEPS"),
+            ("--transform", "log1p++zscore", "--transform log1p++zscore: write STEPS"),
         ] {
             let refused = try run(["cluster", missing, "--k", "2", option, value, "--output", output])
             #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)"), "\(value): \(refused.standardError)")
+        }
+        for repeated in [["--transform", "x=log1p", "--transform", "x=zscore"], ["--feature-weight", "x=2", "--feature-weight", "x=3"]] {
+            let refused = try run(["cluster", missing, "--k", "2", "--output", output] + repeated)
+            #expect(refused.status == 64 && refused.standardError.contains("is given twice"), "\(refused.standardError)")
         }
         let absent = try run(["cluster", "Tests/ClusteringTests/Fixtures/iris.csv", "--k", "3", "--feature-weight", "petal=2", "--output", output])
         #expect(absent.status == 1 && absent.standardError == "Error: --feature-weight petal=2: no feature \"petal\"\n", "\(absent.standardError)")

@@ -300,6 +300,30 @@ import Testing
         #expect(refused.standardError == "Error: invalid model file: \(futureModel) has format version 2; this Clientele reads version 1\n")
     }
 
+    /// An output that is one of the inputs (the same file by another path or a link) is
+    /// refused before anything is read or written: it used to replace the input.
+    @Test func anOutputThatIsAnInputIsRefusedAndTheInputKept() throws {
+        let directory = try temporaryDirectory()
+        let log = directory.appendingPathComponent("log.csv").path
+        try "customer_id,date,amount\nA,2024-01-01,5\nA,2024-01-09,7\nB,2024-01-03,4\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let link = directory.appendingPathComponent("link.csv").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: log)
+        let before = try Data(contentsOf: URL(fileURLWithPath: log))
+        for output in [log, link, directory.path + "/./log.csv"] {
+            let refused = try run(["summarize", log, "--amount-column", "amount", "--output", output])
+            #expect(refused.status == 1)
+            #expect(refused.standardError == "Error: \(output) is also an input (\(log)); give the output a file of its own\n")
+        }
+        let summary = directory.appendingPathComponent("summary.csv").path
+        #expect(try run(["summarize", log, "--amount-column", "amount", "--output", summary]).status == 0)
+        let refit = try run(["fit", "bgnbd", summary, "--output", summary])
+        #expect(refit.standardError.hasSuffix("is also an input (\(summary)); give the output a file of its own\n"))
+        let churn = try run(["cluster", summary, "--k", "2", "--output", directory.appendingPathComponent("a.csv").path, "--profiles", summary])
+        #expect(churn.status == 1 && churn.standardError.contains("is also an input"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: log)) == before)
+        #expect(try String(contentsOfFile: summary, encoding: .utf8).hasPrefix("customer_id,frequency,recency,T,monetary_value\n"))
+    }
+
     @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
         let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
         #expect(unknown.status != 0)
