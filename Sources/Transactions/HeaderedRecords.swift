@@ -15,6 +15,15 @@ struct HeaderedRecords {
         self.path = path
         guard try next() != nil else { throw TransactionsError.invalidFile(path, whenEmpty) }
         header = fields.map { scanner.text($0) }
+        // Two columns of one name: a reader takes one of them and ignores the other unsaid (a
+        // second T, a second frequency_holdout), or counts a feature twice.
+        var first: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            if let earlier = first.updateValue(index, forKey: name) {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: 1, column: name),
+                                                     "the header names columns \(earlier + 1) and \(index + 1) alike: give each column a name of its own")
+            }
+        }
     }
 
     /// Scans the next record into `fields` and returns its line, or nil at the end. After the

@@ -324,6 +324,21 @@ import Testing
         #expect(try String(contentsOfFile: summary, encoding: .utf8).hasPrefix("customer_id,frequency,recency,T,monetary_value\n"))
     }
 
+    /// A header that names two columns alike is refused at line 1 by every reader of
+    /// headered files: `cluster` counted the feature twice, and `fit` took the first `T`.
+    @Test func aHeaderNamingTwoColumnsAlikeIsRefused() throws {
+        let directory = try temporaryDirectory()
+        let features = directory.appendingPathComponent("f.csv").path
+        try "customer_id,x,x\nA,1,1\nB,2,2\nC,9,9\n".write(toFile: features, atomically: true, encoding: .utf8)
+        let cluster = try run(["cluster", features, "--k", "2", "--output", directory.appendingPathComponent("a.csv").path])
+        #expect(cluster.status == 1)
+        #expect(cluster.standardError == "Error: \(features):1: column \"x\": the header names columns 2 and 3 alike: give each column a name of its own\n")
+        let summary = directory.appendingPathComponent("s.csv").path
+        try "customer_id,frequency,recency,T,T\n1,2,5,9,9\n2,0,0,9,9\n".write(toFile: summary, atomically: true, encoding: .utf8)
+        let fit = try run(["fit", "bgnbd", summary, "--output", directory.appendingPathComponent("m.json").path])
+        #expect(fit.status == 1 && fit.standardError.hasSuffix(":1: column \"T\": the header names columns 4 and 5 alike: give each column a name of its own\n"))
+    }
+
     @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
         let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
         #expect(unknown.status != 0)
