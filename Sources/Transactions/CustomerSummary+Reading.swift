@@ -91,7 +91,7 @@ extension CustomerSummary {
                 }
                 func count(_ index: Int) throws -> Int {
                     let value = try number(index)
-                    guard value >= 0, value.rounded() == value, value < 1e15 else {
+                    guard value >= 0, value.rounded() == value, value <= 1e15 else {
                         throw TransactionsError.invalidInput(SourceLocation(file: path, line: line, column: header[index]),
                                                              "\(value) is not a count (a whole number from 0 to 10¹⁵)")
                     }
@@ -129,7 +129,19 @@ extension CustomerSummary {
                 if let weightColumn { weights.append(Double(try count(weightColumn))) }
                 if let holdoutFrequencyColumn { holdoutFrequency.append(try count(holdoutFrequencyColumn)) }
                 if let holdoutMonetaryColumn { holdoutMonetary.append(try number(holdoutMonetaryColumn)) }
-                if let durationColumn { duration = try number(durationColumn) }
+                if let durationColumn {
+                    // One holdout window for every customer: its length is a property of the
+                    // summary, which the churn horizon and the holdout checks take as one.
+                    let value = try number(durationColumn)
+                    let place = SourceLocation(file: path, line: line, column: header[durationColumn])
+                    guard value > 0 else {
+                        throw TransactionsError.invalidInput(place, "\(value): the holdout window's length must be above 0")
+                    }
+                    if let duration, value != duration {
+                        throw TransactionsError.invalidInput(place, "\(value), where the rows above have \(duration): the holdout window has one length for every customer")
+                    }
+                    duration = value
+                }
             }
         } catch {
             // A row whose id an earlier row has is refused before anything after it.

@@ -52,7 +52,15 @@ import Testing
         #expect(try failure("customer_id,frequency,recency\n1,2,3\n").hasSuffix("s.csv:1: no \"T\" column: the header has \"customer_id\", \"frequency\", \"recency\""))
         #expect(try failure("customer_id,frequency,recency,T\n1,2.5,3,4\n").hasSuffix("s.csv:2: column \"frequency\": 2.5 is not a count (a whole number from 0 to 10¹⁵)"))
         #expect(try failure("customer_id,frequency,recency,T\n1,1e19,3,4\n").hasSuffix("s.csv:2: column \"frequency\": 1e+19 is not a count (a whole number from 0 to 10¹⁵)"))
+        #expect(try failure("customer_id,frequency,recency,T\n1,1000000000000000,3,4\n") == "no error", "10¹⁵ itself is a count")
+        #expect(try failure("customer_id,frequency,recency,T\n1,1000000000000001,3,4\n").hasSuffix("is not a count (a whole number from 0 to 10¹⁵)"))
         #expect(try failure("customer_id,frequency,recency,T\n1,2,NaN,4\n").hasSuffix("s.csv:2: column \"recency\": \"NaN\" is not a finite number"))
+        // The holdout window has one length above 0, which the churn model's horizon is.
+        let holdout = "customer_id,frequency,recency,T,frequency_holdout,duration_holdout\n"
+        #expect(try failure(holdout + "1,2,3,4,1,-5\n").hasSuffix("s.csv:2: column \"duration_holdout\": -5.0: the holdout window's length must be above 0"))
+        #expect(try failure(holdout + "1,2,3,4,1,0\n").hasSuffix("s.csv:2: column \"duration_holdout\": 0.0: the holdout window's length must be above 0"))
+        #expect(try failure(holdout + "1,2,3,4,1,10\n2,0,0,4,0,10\n3,0,0,4,0,39\n").hasSuffix(
+            "s.csv:4: column \"duration_holdout\": 39.0, where the rows above have 10.0: the holdout window has one length for every customer"))
         #expect(try failure("customer_id,frequency,recency,T\n").hasSuffix("s.csv: no customers after the header"))
         #expect(try failure("").hasSuffix("s.csv: the file is empty: expected a customer summary"))
     }
