@@ -261,11 +261,44 @@ public struct ChurnModel: Codable, Sendable, Equatable {
         guard version == currentFormatVersion else {
             throw ChurnError.invalidModelFile("\(source) has format version \(version); this Clientele reads version \(currentFormatVersion)")
         }
+        let model: ChurnModel
         do {
-            return try decoder.decode(ChurnModel.self, from: data)
+            model = try decoder.decode(ChurnModel.self, from: data)
         } catch let error as DecodingError {
             throw ChurnError.invalidModelFile("\(source): \(error.keyPathDescription)")
         }
+        if let problem = model.inconsistency { throw ChurnError.invalidModelFile("\(source): \(problem)") }
+        return model
+    }
+
+    /// What makes a decoded model unable to score (a file cut short or edited by hand), by key
+    /// path, or nil: one coefficient per feature and the intercept, finite; a standardisation
+    /// of finite means and scales above 0 for each feature; a purchase model whose parameters
+    /// and horizon are above 0. A fit never writes otherwise.
+    var inconsistency: String? {
+        let names = specification.names
+        guard transform.names == names, transform.means.count == names.count, transform.scales.count == names.count else {
+            return "transform: expected means and scales for the \(names.count) features \(names.joined(separator: ", "))"
+        }
+        guard coefficients.count == names.count + 1, coefficients.map(\.name) == ["intercept"] + names else {
+            return "coefficients: expected \(names.count + 1), for intercept, \(names.joined(separator: ", ")) (found \(coefficients.count))"
+        }
+        if let j = coefficients.firstIndex(where: { !$0.standardized.isFinite || !$0.original.isFinite || abs($0.standardized) > 1e6 }) {
+            return "coefficients.\(j).standardized: \(coefficients[j].standardized) is not a coefficient a fit gives (finite, at most 1e6 in size)"
+        }
+        if let j = transform.scales.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+            return "transform.scales.\(j): \(transform.scales[j]) is not a scale (a finite number above 0)"
+        }
+        if let j = transform.means.firstIndex(where: { !$0.isFinite }) {
+            return "transform.means.\(j): \(transform.means[j]) is not a finite number"
+        }
+        if let purchase = specification.purchaseModel {
+            for (key, value) in [("r", purchase.r), ("alpha", purchase.alpha), ("a", purchase.a), ("b", purchase.b), ("horizon", purchase.horizon)]
+            where !(value > 0 && value.isFinite) {
+                return "specification.purchaseModel.\(key): \(value) is not a finite number above 0"
+            }
+        }
+        return nil
     }
 }
 

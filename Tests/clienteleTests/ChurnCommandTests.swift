@@ -31,6 +31,25 @@ extension CommandLineTests {
             #expect(fitted[0] == scored[0] && fitted[2] == scored[1] && fitted[4] == scored[2])
         }
 
+        // A model file cut short or edited by hand is refused by key path, not scored to 0s
+        // or NaNs.
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model))) as! [String: Any]
+        let edits: [(String, ([String: Any]) -> [String: Any])] = [
+            ("coefficients: expected 7, for intercept, ", { var m = $0; m["coefficients"] = Array(($0["coefficients"] as! [Any]).prefix(3)); return m }),
+            ("transform.scales.0: 0.0 is not a scale", { var m = $0; var t = $0["transform"] as! [String: Any]; var scales = t["scales"] as! [Any]
+                scales[0] = 0; t["scales"] = scales; m["transform"] = t; return m }),
+            ("specification.purchaseModel.horizon: -5.0 is not a finite number above 0", { var m = $0; var spec = $0["specification"] as! [String: Any]
+                var purchase = spec["purchaseModel"] as! [String: Any]; purchase["horizon"] = -5; spec["purchaseModel"] = purchase
+                m["specification"] = spec; return m }),
+        ]
+        for (message, edit) in edits {
+            let edited = directory.appendingPathComponent("edited.json").path
+            try JSONSerialization.data(withJSONObject: edit(saved)).write(to: URL(fileURLWithPath: edited))
+            let refused = try run(["churn", summary, "--unit", "weeks", "--model", edited, "--output", directory.appendingPathComponent("no.csv").path])
+            #expect(refused.status == 1 && refused.standardError.contains("\(edited): \(message)"), "\(refused.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("no.csv").path))
+
         // Same seed, same bytes.
         let repeated = directory.appendingPathComponent("repeated.csv").path
         #expect(try run(["churn", summary, "--unit", "weeks", "--penalty", "0.5", "--output", repeated]).status == 0)
