@@ -85,9 +85,12 @@ public enum JobValidation {
         }
     }
 
-    /// The absolute directory of a file path.
+    /// The directory a job file's relative paths are taken against: the file's own, or for
+    /// a job given through a descriptor (`/dev/stdin`, `<(…)` as `/dev/fd/63`,
+    /// `/proc/self/fd/N`), whose directory says nothing, the current directory.
     static func directoryOf(_ path: String) -> String {
         let absolute = absolutePath(path, relativeTo: currentDirectory())
+        if absolute.hasPrefix("/dev/") || absolute.hasPrefix("/proc/") { return currentDirectory() }
         guard let slash = absolute.lastIndex(of: "/") else { return "/" }
         return slash == absolute.startIndex ? "/" : String(absolute[..<slash])
     }

@@ -368,7 +368,10 @@ import Transactions
         } throws: { error in
             (error as? PipelineError)?.stage == "report" && "\(error)".contains("report.html")
         }
-        #expect(names(reportFails) == ["assignments.csv", "job.json", "models", "profiles.csv", "profiles.json", "report.html"])
+        // A failed run's log.txt says what ran and how it failed (the queue keeps it in failed/).
+        #expect(names(reportFails) == ["assignments.csv", "job.json", "log.txt", "models", "profiles.csv", "profiles.json", "report.html"])
+        let failedLog = try read(reportFails + "/log.txt")
+        #expect(failedLog.contains("[read] ") && failedLog.contains("\nfailed: report: "), "\(failedLog)")
 
         let writeFails = directory + "/write-fails"
         try FileManager.default.createDirectory(atPath: writeFails + "/job.json", withIntermediateDirectories: true)
@@ -377,7 +380,7 @@ import Transactions
         } throws: { error in
             (error as? PipelineError)?.stage == "write" && "\(error)".contains("job.json")
         }
-        #expect(names(writeFails) == ["job.json", "report.html"])
+        #expect(names(writeFails) == ["job.json", "log.txt", "report.html"])
         #expect(try read(writeFails + "/report.html").hasSuffix("</html>\n"))
     }
 

@@ -130,6 +130,24 @@ extension CommandLineTests {
         writer.start()
         let piped = try run(["run", fifoJob, "--output", directory.appendingPathComponent("piped").path])
         #expect(piped.status == 0, "\(piped.standardError)")
+
+        // Through standard input, its relative paths are the current directory's: /dev's
+        // used to be tried (`cannot read /dev/tx.txt`).
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["run", "/dev/stdin", "--output", directory.appendingPathComponent("stdin").path]
+        process.currentDirectoryURL = directory
+        let input = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(said)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stdin/assignments.csv").path))
     }
 
     /// The sample job with `crm.database` set to `database`, submitted to a new queue beside it.
