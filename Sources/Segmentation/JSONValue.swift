@@ -2,7 +2,8 @@ import Transactions
 
 /// A JSON value as a job file holds it, parsed by hand so that the job's validation can say
 /// exactly where a problem is: the parser reports line and column (1-based, the column in
-/// UTF-8 bytes) of malformed text, keeps the order of object members (so job.json is written
+/// characters, as an editor counts them) of malformed text and of the first byte that is not
+/// UTF-8 (JSON text is UTF-8; a Latin-1 file's bytes would otherwise become U+FFFD unsaid), keeps the order of object members (so job.json is written
 /// back in the order of the job file's reference), tells integers from fractions (so that
 /// `"k": 8.5` is refused, not truncated) and refuses a key given twice, which
 /// JSONSerialization would silently resolve to one of the values.
@@ -47,7 +48,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// Malformed JSON text, at a 1-based line and byte column.
+/// Malformed JSON text, at a 1-based line and character column.
 public struct JSONSyntaxError: Error, Equatable, Sendable {
     public var line: Int
     public var column: Int
@@ -58,11 +59,31 @@ extension JSONValue {
     /// Parses one JSON value filling the whole text (blanks around it allowed).
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
+        if let offset = firstNonUTF8(bytes) {
+            throw parser.error("byte 0x\(String(bytes[offset], radix: 16, uppercase: true)) is not UTF-8; save the job file as UTF-8 (for a Latin-1 file: iconv -f latin1 -t utf-8)",
+                               at: offset)
+        }
         parser.skipBlanks()
         let value = try parser.value(depth: 0)
         parser.skipBlanks()
         guard parser.position == bytes.count else { throw parser.error("unexpected text after the end of the JSON value") }
         return value
+    }
+
+    /// The offset of the first byte of `bytes` that does not start a well-formed UTF-8
+    /// sequence, or nil when they are UTF-8.
+    static func firstNonUTF8(_ bytes: [UInt8]) -> Int? {
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 
     /// The text of the value, indented by two spaces per level, ending with a newline.
@@ -131,7 +152,8 @@ private struct JSONParser {
             line += 1
             lineStart = i + 1
         }
-        return JSONSyntaxError(line: line, column: at - lineStart + 1, message: message)
+        // Characters, not bytes: the UTF-8 bytes that do not continue a character.
+        return JSONSyntaxError(line: line, column: bytes[lineStart..<at].count { $0 & 0xC0 != 0x80 } + 1, message: message)
     }
 
     mutating func skipBlanks() {

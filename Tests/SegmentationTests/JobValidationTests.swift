@@ -1,6 +1,6 @@
 import Foundation
 import JobQueue
-import Segmentation
+@testable import Segmentation
 import Testing
 
 /// The job file as analysts write it: each kind of mistake refused with its key path (or
@@ -129,6 +129,24 @@ import Testing
         #expect(refusal("{\n  \"name\": ,\n}\n") == "2:11: not valid JSON: unexpected character ','; expected a value")
         #expect(refusal("{\"name\": \"a\",\n \"name\": \"b\"}") == "2:2: not valid JSON: the key \"name\" appears twice")
         #expect(refusal("{\"name\": \"a\"") == "1:13: not valid JSON: unexpected end of the text; expected ',' or '}'")
+        // Columns count characters, as an editor shows them, not UTF-8 bytes.
+        #expect(refusal("{\"name\": \"ééé\" x}") == "1:16: not valid JSON: unexpected character 'x'; expected ',' or '}'")
+    }
+
+    /// A job file that is not UTF-8 (Latin-1, say) is refused at its first such byte, where
+    /// its text used to become U+FFFD in the job's name and paths unsaid.
+    @Test func aJobFileThatIsNotUTF8IsRefusedWhereItStopsBeingUTF8() throws {
+        var bytes = Array("{\"name\": \"caf".utf8) + [0xE9] + Array("\",\n \"transactions\": {\"path\": \"data/tx.csv\"}}".utf8)
+        #expect(throws: JobFileError.self) { try JobValidation.validate(bytes: bytes, source: "j.json") }
+        do {
+            _ = try JobValidation.validate(bytes: bytes, source: "j.json")
+        } catch {
+            #expect(error.description == "j.json:1:14: not valid JSON: byte 0xE9 is not UTF-8; save the job file as UTF-8 (for a Latin-1 file: iconv -f latin1 -t utf-8)")
+        }
+        bytes = Array("{\"name\": \"café\"}".utf8)
+        #expect(JSONValue.firstNonUTF8(bytes) == nil)
+        #expect(JSONValue.firstNonUTF8(Array("é".utf8) + [0xC3]) == 2, "a sequence cut short")
+        #expect(JSONValue.firstNonUTF8([0x61, 0xED, 0xA0, 0x80]) == 1, "a surrogate")
     }
 
     @Test func theTransactionLogMustBeReadableAndIsFoundBesideTheJobFile() throws {
