@@ -1,3 +1,4 @@
+import CFileControl
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,6 +14,20 @@ public enum FileTree {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let directory = String(path[..<slash])
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
+    /// Renames `from` to `to` unless something is at `to` (even an empty directory, which
+    /// rename(2) would replace): false with `errno` EEXIST then. Where the kernel or the file
+    /// system lacks renameat2's RENAME_NOREPLACE, a check then a rename, which a rival could
+    /// still race.
+    public static func renameWithoutReplacing(_ from: String, _ to: String) -> Bool {
+        if clientele_rename_noreplace(from, to) == 0 { return true }
+        guard errno == ENOSYS || errno == EINVAL else { return false }
+        if exists(to) {
+            errno = EEXIST
+            return false
+        }
+        return rename(from, to) == 0
     }
 
     /// Whether anything (a dangling symbolic link too) is at `path`.

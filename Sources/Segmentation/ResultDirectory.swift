@@ -59,10 +59,13 @@ public enum ResultDirectory {
                 guard rename(target, aside) == 0 else { throw WriteError(path: target, reason: "cannot move the old result aside: \(systemReason())") }
                 previous = aside
             }
-            guard rename(staging, target) == 0 else {
-                let reason = systemReason()
+            // Never over whatever appeared at the output while the job ran (an empty
+            // directory would be replaced by a plain rename): the output is refused instead.
+            guard FileTree.renameWithoutReplacing(staging, target) else {
+                let reason = errno == EEXIST ? "appeared while the job ran; it is left as it is and the result is not published"
+                    : "cannot publish: \(systemReason())"
                 if let previous { _ = rename(previous, target) }
-                throw WriteError(path: target, reason: "cannot publish: \(reason)")
+                throw WriteError(path: target, reason: reason)
             }
             FileTree.syncDirectory(parent)
             if let previous { FileTree.removeTree(previous) }

@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
 
 /// Runs a job with a progress line on a terminal and turns its failure into one line.
 func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline.Outcome {
-    try createParentDirectories(of: output)
+    let created = try createParentDirectories(of: output)
     let display = StageDisplay()
     // Stopped by Ctrl-C or SIGTERM, the run takes its unpublished result with it instead of
     // leaving a hidden staging directory beside the output (`ResultDirectory.abandon`).
@@ -64,6 +64,9 @@ func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline
                                    progress: display.progress)
     } catch {
         display.finish()
+        // A failed run leaves nothing behind: not the directories made for its output either
+        // (rmdir, deepest first, removes only those still empty).
+        for directory in created.reversed() { rmdir(directory) }
         throw CommandError("\(error)")
     }
     display.finish()
@@ -77,16 +80,21 @@ func runPipeline(_ job: Job, output: String, replacing: Bool) throws -> Pipeline
 /// Creates the missing directories above `output`, as `mkdir -p` would: the result is
 /// staged beside `output` before it is published, so its parent has to exist, and
 /// `--output results/cdnow` in a fresh checkout should just work. A failure names the
-/// directory the user asked for, not the staging directory.
-func createParentDirectories(of output: String) throws {
+/// directory the user asked for, not the staging directory. Returns the directories it
+/// created, outermost first.
+@discardableResult
+func createParentDirectories(of output: String) throws -> [String] {
     var path = output
     while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+    guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return [] }
     var directory = path.hasPrefix("/") ? "/" : ""
+    var created: [String] = []
     for component in path[..<slash].split(separator: "/") {
         directory += component
         var isDirectory: ObjCBool = false
-        if mkdir(directory, 0o755) != 0 {
+        if mkdir(directory, 0o755) == 0 {
+            created.append(directory)
+        } else {
             let reason = errno == EEXIST ? "it exists and is not a directory" : String(cString: strerror(errno))
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw CommandError("\(directory)/: cannot create the directory for --output \(output): \(reason)")
@@ -94,6 +102,7 @@ func createParentDirectories(of output: String) throws {
         }
         directory += "/"
     }
+    return created
 }
 
 /// The pipeline's stages on one line of standard error, only when it is a terminal.

@@ -80,6 +80,22 @@ import Transactions
 
     /// Each model file names the calibration summary it was fitted on by the fingerprint
     /// `clientele fit` would record for that summary written by `clientele summarize`.
+    /// Something that appears at the output while the job runs (an empty directory, which a
+    /// plain rename would replace) is left alone and the result is not published.
+    @Test func anOutputThatAppearsDuringTheRunIsNotReplaced() throws {
+        let output = directory + "/appeared"
+        #expect {
+            try ResultDirectory.publish(output, replacing: false) { staging in
+                try Data("x\n".utf8).write(to: URL(fileURLWithPath: staging + "/log.txt"))
+                #expect(mkdir(output, 0o755) == 0)
+            }
+        } throws: { error in
+            "\(error)" == "\(output): appeared while the job ran; it is left as it is and the result is not published"
+        }
+        #expect(names(output).isEmpty)
+        #expect(names(directory) == ["appeared"])
+    }
+
     @Test func modelFilesCarryTheFingerprintOfTheCalibrationSummary() throws {
         let job = try job()
         let output = directory + "/result"

@@ -150,6 +150,17 @@ extension CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stdin/assignments.csv").path))
     }
 
+    /// A run that fails removes the directories it made above its output: it leaves nothing.
+    @Test func aFailedRunLeavesNoDirectoryItMade() throws {
+        let (directory, job) = try sampleJob()
+        let text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "1997-09-30", with: "1999-09-30")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("new/deeper/result").path
+        let failed = try run(["run", job, "--output", output])
+        #expect(failed.status == 1 && failed.standardError.contains("period.calibrationEnd"), "\(failed.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("new").path))
+    }
+
     /// The sample job with `crm.database` set to `database`, submitted to a new queue beside it.
     func submittedSampleJob(database: String) throws -> (directory: URL, queue: String, id: String) {
         let (directory, job) = try sampleJob()
