@@ -41,9 +41,9 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .bool(let value): return String(value)
         case .integer(let value): return String(value)
         case .number(let value): return String(value)
-        case .string(let value): return "\"\(value)\""
-        case .array: return "an array"
-        case .object: return "an object"
+        case .string(let value): return jsonStringLiteral(value)
+        case .array(let elements): return elements.isEmpty ? "an empty array" : "an array"
+        case .object(let members): return members.isEmpty ? "an empty object" : "an object"
         }
     }
 }

@@ -23,7 +23,9 @@ public func jsonStringLiteral(_ text: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
+        case _ where scalar.value < 0x20 || (scalar.value <= 0xFFFF && scalar.isLayoutControl):
+            // Line separators and bidirectional controls too: valid raw in JSON, they break
+            // or reorder the line where the text is shown (an error message on a terminal).
             let hex = String(scalar.value, radix: 16)
             out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         default: out.unicodeScalars.append(scalar)
@@ -39,12 +41,17 @@ extension StringProtocol {
     /// isolate (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which can make a name read
     /// backwards.
     public var containsLayoutControls: Bool {
-        unicodeScalars.contains { scalar in
-            switch scalar.properties.generalCategory {
-            case .control, .lineSeparator, .paragraphSeparator: return true
-            default: return [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
-                || (0x2066...0x2069).contains(scalar.value)
-            }
+        unicodeScalars.contains(where: \.isLayoutControl)
+    }
+}
+
+extension Unicode.Scalar {
+    /// A control character, a line or paragraph separator, or a bidirectional mark,
+    /// embedding, override or isolate (see `containsLayoutControls`).
+    var isLayoutControl: Bool {
+        switch properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return [0x200E, 0x200F].contains(value) || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
         }
     }
 }

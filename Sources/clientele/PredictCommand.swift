@@ -109,6 +109,13 @@ struct PredictCommand: ParsableCommand {
                                     months: months, discountRate: discountRate ?? 0.01,
                                     residualRate: discountRate.map { log1p($0) / monthLength }, frequency: frequency,
                                     recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
+        // Parameters far outside what any fit gives (a file edited by hand: r = 1e10) can
+        // defeat the series; a score that is not a number is refused, not written.
+        for (name, column) in [("expected_purchases", scores.expectedPurchases), ("p_alive", scores.pAlive), ("p_alive_at_horizon", scores.pAliveAtHorizon)] {
+            if let bad = column.firstIndex(where: { !$0.isFinite }) {
+                throw CommandError("\(summary): customer \(data.customerIDs[bad]): \(name) is \(column[bad]) under \(model)'s parameters; check the model file (a fit gives none such)")
+            }
+        }
         if let spend, let bad = scores.expectedSpend.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
             throw CommandError("\(summary): customer \(data.customerIDs[bad]): "
                 + (spend.infiniteSpendReason(frequency: frequency[bad]) ?? "the expected spend \(scores.expectedSpend[bad]) is not a finite number ≥ 0"))

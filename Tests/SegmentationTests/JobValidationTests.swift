@@ -59,8 +59,12 @@ import Testing
                 == "name: expected a non-empty string without a NUL character (\\u0000)")
         #expect(refusal(#"{"name": "a\nb", "transactions": {"path": "data/tx.csv"}}"#)
                 == #"name: expected a name without control characters (tab, line breaks, escapes, bidirectional overrides), got "a\nb""#)
-        #expect(refusal(#"{"name": "VIP\u202Etxt.exe", "transactions": {"path": "data/tx.csv"}}"#).hasPrefix("name: expected a name without control characters"))
-        #expect(refusal(#"{"name": "a\u2028b", "transactions": {"path": "data/tx.csv"}}"#).hasPrefix("name: expected a name without control characters"))
+        // The refused name is shown escaped: raw, an override reorders the terminal's line
+        // and a line separator breaks it.
+        #expect(refusal(#"{"name": "VIP\u202Etxt.exe", "transactions": {"path": "data/tx.csv"}}"#)
+                == #"name: expected a name without control characters (tab, line breaks, escapes, bidirectional overrides), got "VIP\u202etxt.exe""#)
+        #expect(refusal(#"{"name": "a\u2028b", "transactions": {"path": "data/tx.csv"}}"#).hasSuffix(#"got "a\u2028b""#))
+        #expect(refusal(minimal + #", "segmentation": {"features": []}}"#) == "segmentation.features: expected a non-empty list of feature names, got an empty array")
         #expect(refusal(minimal + #", "x\u0000y": 1}"#).hasPrefix(#""x\u0000y": unknown key; expected one of name"#))
         #expect(refusal(#"{"name": "q1", "transactions": {"path": "data/tx.csv\u0000.gz"}}"#)
                 == "transactions.path: expected the transaction log's path without a NUL character (\\u0000)")
