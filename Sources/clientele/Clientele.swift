@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LinearAlgebra
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,30 @@ struct Clientele: ParsableCommand {
         }
         MemoryReuse.keepFreedMemory()
         BLASLibrary.keepCallsOnTheirThread()
-        main(nil)
+        run(Array(CommandLine.arguments.dropFirst()))
+    }
+
+    /// ArgumentParser's `main`, but with a failure of the run reported by the command that
+    /// ran: an option refused only once the run has read what it needs (`predict --horizon`
+    /// against the model's unit) shows that command's usage, not the top level's.
+    static func run(_ arguments: [String]) -> Never {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+            exit()
+        } catch let error as ValidationError {
+            let subcommand = type(of: command)
+            let name = subcommand.configuration.commandName.map { " \($0)" } ?? ""
+            FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usageString(for: subcommand))\n  See 'clientele\(name) --help' for more information.\n".utf8))
+            exit(withError: ExitCode.validationFailure)
+        } catch {
+            exit(withError: error)
+        }
     }
 
     /// Starts the process again, once, with `OPENBLAS_CORETYPE` set, when OpenBLAS has fallen

@@ -555,6 +555,9 @@ import Testing
         let never = directory.appendingPathComponent("never.csv").path
         let decades = try run(["predict", "models/cdnow-sample-bgnbd.json", cdnow, "--unit", "weeks", "--horizon", "600", "--output", never])
         #expect(decades.status != 0 && decades.standardError.contains("--horizon must be at most ten years (522 weeks), got 600.0"))
+        // Refused once the model's unit is read, it is still predict's usage that follows.
+        #expect(decades.status == 64 && decades.standardError.contains("\nUsage: clientele predict <model> [<summary>]")
+                && decades.standardError.hasSuffix("  See 'clientele predict --help' for more information.\n"), "\(decades.standardError)")
         let opportunities = try run(["predict", "models/donations-bgbb.json", donations, "--horizon", "1e30", "--output", never])
         #expect(opportunities.status != 0 && opportunities.standardError.contains("--horizon must be at most 10000 periods, got 1e+30"))
         // Discrete models count whole periods, and score only histories they could have fitted.
