@@ -75,7 +75,7 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs([output], inputs: [summary])
+        try Report.refuseOutputsOverInputs(["--output": output], inputs: [summary])
         let fit: FitResult
         var customers: Int
         let dataFingerprint: String

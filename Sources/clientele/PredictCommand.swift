@@ -65,7 +65,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs([output], inputs: [model, summary, spendModel])
+        try Report.refuseOutputsOverInputs(["--output": output], inputs: [model, summary, spendModel])
         let modelFile = try ModelFile.decode(try readWholeFile(model), source: model)
         if modelFile.model == "sbg" {
             guard summary == nil else { throw CommandError("\(model) is an sbg retention model: it projects a cohort and scores no summary (leave out \(summary!))") }

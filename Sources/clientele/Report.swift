@@ -1,3 +1,4 @@
+import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,13 +21,17 @@ enum Report {
     /// Refuses an output that is one of the command's inputs (the same regular file, by
     /// device and inode, through whatever path or link): the input would be replaced by the
     /// output before, or while, it is read.
-    static func refuseOutputsOverInputs(_ outputs: [String?], inputs: [String?]) throws {
+    /// An empty output path is refused first, as usage (status 64), before any work.
+    static func refuseOutputsOverInputs(_ outputs: KeyValuePairs<String, String?>, inputs: [String?]) throws {
+        for case let (option, path?) in outputs where path.isEmpty {
+            throw ValidationError("\(option) must name a file, got an empty path")
+        }
         func file(_ path: String) -> stat? {
             var facts = stat()
             guard stat(path, &facts) == 0, (facts.st_mode & S_IFMT) == S_IFREG else { return nil }
             return facts
         }
-        for case let output? in outputs {
+        for case let (_, output?) in outputs {
             guard let target = file(output) else { continue }
             for case let input? in inputs {
                 if let source = file(input), source.st_dev == target.st_dev, source.st_ino == target.st_ino {

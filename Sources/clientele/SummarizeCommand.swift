@@ -29,7 +29,7 @@ struct SummarizeCommand: ParsableCommand {
 
     func run() throws {
         Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs([output], inputs: [transactions])
+        try Report.refuseOutputsOverInputs(["--output": output], inputs: [transactions])
         var progress = ProgressLine("reading \(transactions)")
         let transactionLog = try TransactionLogReader.read(
             path: transactions, format: log.format, onBadRow: log.badRowPolicy,

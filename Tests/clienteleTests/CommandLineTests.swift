@@ -339,6 +339,26 @@ import Testing
         #expect(fit.status == 1 && fit.standardError.hasSuffix(":1: column \"T\": the header names columns 4 and 5 alike: give each column a name of its own\n"))
     }
 
+    /// An empty output path is usage (64), refused before any work, for every output option;
+    /// a feature file with one customer twice is refused where the second row is.
+    @Test func emptyOutputPathsAndRepeatedKeysAreRefused() throws {
+        let directory = try temporaryDirectory()
+        let features = directory.appendingPathComponent("f.csv").path
+        try "customer_id,x\nA,1\nB,2\nA,3\nC,4\n".write(toFile: features, atomically: true, encoding: .utf8)
+        let assignments = directory.appendingPathComponent("a.csv").path
+        for (arguments, option) in [(["cluster", features, "--k", "2", "--output", ""], "--output"),
+                                    (["cluster", features, "--k", "2", "--output", assignments, "--profiles", ""], "--profiles"),
+                                    (["summarize", features, "--output", ""], "--output")] {
+            let refused = try run(arguments)
+            #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(option) must name a file, got an empty path\nUsage: clientele "),
+                    "\(refused.standardError)")
+        }
+        let repeated = try run(["cluster", features, "--k", "2", "--output", assignments])
+        #expect(repeated.status == 1)
+        #expect(repeated.standardError == "Error: \(features):4: column \"customer_id\": \"A\" already has a row on line 2\n")
+        #expect(!FileManager.default.fileExists(atPath: assignments))
+    }
+
     @Test func fitRefusesUnknownModelsAndBadSummaries() throws {
         let unknown = try run(["fit", "pareto-nbd-x", "s.csv", "--output", "/tmp/never.json"])
         #expect(unknown.status != 0)
