@@ -21,6 +21,7 @@
 ///   itself. A multi-row INSERT pays the step, the reset and the cursors once per group.
 /// - Reading and checking the CSV takes about as long as the inserts, so it runs on a second
 ///   thread (`AssignmentBatches`) while this one inserts.
+import Files
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -30,7 +31,8 @@ enum SQLiteExport {
     static let busyTimeout: Double = 600
 
     static func export(_ run: RunResult, path: String) throws -> ExportSummary {
-        let rows = try AssignmentRows(path: run.assignmentsPath, segments: run.segments)
+        // Read for each load (a load consumes them): checked once before any database is opened.
+        var rows: AssignmentRows? = try AssignmentRows(path: run.assignmentsPath, segments: run.segments)
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(busyTimeout)
@@ -56,19 +58,62 @@ enum SQLiteExport {
         if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw CRMStoreError.location("\(location): the directory \(parent) does not exist; the database file is created in an existing directory")
         }
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return try queue.writeWithoutTransaction { db in
-                try migrate(db, location: location)
-                var summary: ExportSummary!
-                try db.inTransaction(.immediate) {
-                    summary = try replaceRun(run, rows: rows, in: db, location: location)
-                    return .commit
+        /// Opens (or creates) the database at `file`, migrates it and loads the run; the
+        /// connection is closed on return, and with it the WAL folded in and removed.
+        func load(into file: String) throws -> ExportSummary {
+            let rows = try rows.take() ?? AssignmentRows(path: run.assignmentsPath, segments: run.segments)
+            do {
+                let queue = try DatabaseQueue(path: file, configuration: configuration)
+                let summary = try queue.writeWithoutTransaction { db in
+                    try migrate(db, location: location)
+                    var summary: ExportSummary!
+                    try db.inTransaction(.immediate) {
+                        summary = try replaceRun(run, rows: rows, in: db, location: location)
+                        return .commit
+                    }
+                    return summary!
                 }
+                // Closed here, not whenever the queue is released: the last connection's close
+                // folds the WAL into the file, which a new database needs before it is moved.
+                try queue.close()
                 return summary
+            } catch let error as DatabaseError {
+                throw CRMStoreError.database(location, error.message ?? "\(error.resultCode)")
             }
-        } catch let error as DatabaseError {
-            throw CRMStoreError.database(location, error.message ?? "\(error.resultCode)")
+        }
+        guard !FileTree.exists(path) else { return try load(into: path) }
+        // A new database is built under a hidden name beside it and put in place once loaded,
+        // where no other export is: a failed load then leaves no database behind (it used to
+        // leave an empty one, and on a full disk its WAL), as it leaves an existing one as it
+        // was. Another export that created the file meanwhile keeps it, and this run loads
+        // into it as into any existing database.
+        let (directory, name) = FileTree.split(path)
+        let fresh = "\(directory)/.\(name).clientele-new-\(getpid())"
+        let leftovers = [fresh, fresh + "-wal", fresh + "-shm", fresh + "-journal"]
+        leftovers.forEach { _ = unlink($0) }
+        do {
+            let summary = try load(into: fresh)
+            var wal = stat()
+            guard stat(fresh + "-wal", &wal) != 0 || wal.st_size == 0 else {
+                throw CRMStoreError.database(location, "the new database's write-ahead log was not folded in at its close")
+            }
+            var placed = link(fresh, path) == 0
+            var code = placed ? 0 : errno
+            if !placed, code != EEXIST {
+                // A file system without hard links.
+                placed = FileTree.renameWithoutReplacing(fresh, path)
+                code = placed ? 0 : errno
+            }
+            leftovers.forEach { _ = unlink($0) }
+            if code == EEXIST { return try load(into: path) }
+            guard placed else {
+                throw CRMStoreError.database(location, "cannot put the new database in place: \(String(cString: strerror(code)))")
+            }
+            FileTree.syncDirectory(directory)
+            return summary
+        } catch {
+            leftovers.forEach { _ = unlink($0) }
+            throw error
         }
     }
 

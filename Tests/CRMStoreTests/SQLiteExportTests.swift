@@ -162,6 +162,24 @@ import Testing
         #expect(try sqliteRows(database) == before)
     }
 
+    /// A failed export into a database that did not exist leaves none: the new file is built
+    /// under a hidden name and put in place only once loaded.
+    @Test func aFailedExportIntoANewFileLeavesNoDatabase() throws {
+        let directory = try temporaryDirectory()
+        let database = directory + "/new.db"
+        let result = try makeResult(customers: 500, seed: 3)
+        try append("C9999999,2,at risk,1.0,2.0,3.0,4.0,0.5,0.9,0.1,twelve\n", to: result + "/assignments.csv")
+        #expect(throws: CRMStoreError.self) { try export(result, into: database) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+
+        let good = try makeResult(customers: 500, seed: 4)
+        #expect(try export(good, into: database).customers == 500)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["new.db"])
+        let queue = try DatabaseQueue(path: database)
+        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM customer_segments") } == 500)
+    }
+
     /// A row added to assignments.csv, or one taken away, leaves a segment with another
     /// number of rows than its size in profiles.csv: refused at the end of the file, the
     /// database as it was.
