@@ -56,17 +56,23 @@ struct ChurnCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Churned: holdout spend (frequency_holdout × monetary_value_holdout) below this.")
     var holdoutSpendBelow: Double?
 
-    @Option(parsing: .unconditional, help: "The L2 penalty λ on the standardised coefficients (0: none, with standard errors).")
-    var penalty = 0.0
+    @Option(name: .customLong("penalty"), parsing: .unconditional,
+            help: "The L2 penalty λ on the standardised coefficients (default 0: none, with standard errors).")
+    var givenPenalty: Double?
+    var penalty: Double { givenPenalty ?? 0 }
 
-    @Option(parsing: .unconditional, help: "Class weights in the fit: none, balanced, or the weight of a churned customer.")
-    var classWeights = "none"
+    @Option(name: .customLong("class-weights"), parsing: .unconditional,
+            help: "Class weights in the fit: none (default), balanced, or the weight of a churned customer.")
+    var givenClassWeights: String?
+    var classWeights: String { givenClassWeights ?? "none" }
 
-    @Option(parsing: .unconditional, help: "Cross-validation folds (0: no cross-validation).")
-    var folds = 5
+    @Option(name: .customLong("folds"), parsing: .unconditional, help: "Cross-validation folds (default 5; 0: no cross-validation).")
+    var givenFolds: Int?
+    var folds: Int { givenFolds ?? 5 }
 
-    @Option(parsing: .unconditional, help: "The seed of the fold assignment.")
-    var seed: UInt64 = 42
+    @Option(name: .customLong("seed"), parsing: .unconditional, help: "The seed of the fold assignment (default 42).")
+    var givenSeed: UInt64?
+    var seed: UInt64 { givenSeed ?? 42 }
 
     @Option(help: "Where to write the per-customer scores CSV (written whole or not at all).")
     var output: String
@@ -114,7 +120,8 @@ struct ChurnCommand: ParsableCommand {
         if model != nil {
             let fitting = [("--bgnbd", bgnbd != nil), ("--features", features != nil), ("--model-output", modelOutput != nil),
                            ("--holdout-purchases-below", holdoutPurchasesBelow != nil), ("--holdout-spend-below", holdoutSpendBelow != nil),
-                           ("--categorical", !categorical.isEmpty)]
+                           ("--categorical", !categorical.isEmpty), ("--penalty", givenPenalty != nil),
+                           ("--class-weights", givenClassWeights != nil), ("--folds", givenFolds != nil), ("--seed", givenSeed != nil)]
             if let (flag, _) = fitting.first(where: \.1) {
                 throw ValidationError("\(flag) is for fitting; with --model the saved model's choices apply")
             }

@@ -37,8 +37,10 @@ struct ClusterCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The number of segments, or auto (k-means only).")
     var k: String?
 
-    @Option(help: "The range of k tried by --k auto, as LOW-HIGH.")
-    var kRange = "2-10"
+    @Option(name: .customLong("k-range"), help: "The range of k tried by --k auto, as LOW-HIGH (default 2-10).")
+    var givenKRange: String?
+
+    var kRange: String { givenKRange ?? "2-10" }
 
     @Option(parsing: .unconditional, help: "Seed of the k-means++ draws and the silhouette sample.")
     var seed: UInt64 = 0
@@ -83,6 +85,14 @@ struct ClusterCommand: ParsableCommand {
             guard k == "auto" || (Int(k) ?? 0) >= 1 else { throw ValidationError("--k must be a whole number ≥ 1 or auto, got \"\(k)\"") }
         } else if k != nil {
             throw ValidationError("--k is for k-means: RFM's segments are the cells of its score grid that have customers")
+        }
+        // An option that would change nothing is refused rather than ignored unsaid.
+        if givenKRange != nil, k != "auto" {
+            throw ValidationError("--k-range is for --k auto; with \(k.map { "--k \($0)" } ?? "--method rfm") it would change nothing")
+        }
+        if method == "rfm", let (option, _) = [("--features", selectedFeatures != nil), ("--transform", !transforms.isEmpty),
+                                                ("--feature-weight", !featureWeights.isEmpty)].first(where: \.1) {
+            throw ValidationError("\(option) is for k-means: RFM scores recency, frequency and monetary value as the summary has them")
         }
         _ = try parsedRange()
         guard nInit >= 1 else { throw ValidationError("--n-init must be at least 1") }

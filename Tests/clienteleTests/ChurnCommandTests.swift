@@ -66,6 +66,12 @@ extension CommandLineTests {
         #expect(noHoldout.standardError == "Error: \(summary) has no holdout columns (frequency_holdout): churn labels come from a holdout window; summarize with --calibration-end\n")
         let mixed = try run(["churn", summary, "--model", "m.json", "--penalty", "1", "--features", "frequency", "--output", output])
         #expect(mixed.status != 0 && mixed.standardError.contains("--features is for fitting; with --model the saved model's choices apply"))
+        // The fit's own settings, which a saved model already holds, used to be ignored unsaid.
+        for option in [["--penalty", "1"], ["--class-weights", "balanced"], ["--folds", "3"], ["--seed", "7"]] {
+            let ignored = try run(["churn", summary, "--model", "m.json", "--output", output] + option)
+            #expect(ignored.status == 64 && ignored.standardError.hasPrefix("Error: \(option[0]) is for fitting; with --model the saved model's choices apply\n"),
+                    "\(ignored.standardError)")
+        }
         #expect(!FileManager.default.fileExists(atPath: output))
 
         // Labels of one class are refused before the BG/NBD model is needed: the missing

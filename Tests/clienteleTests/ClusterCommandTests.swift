@@ -67,6 +67,13 @@ extension CommandLineTests {
             let refused = try run(["cluster", missing, "--k", "2", option, value, "--output", output])
             #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)"), "\(value): \(refused.standardError)")
         }
+        // Options that would change nothing are refused, not ignored.
+        for (options, message) in [(["--k", "3", "--k-range", "2-4"], "--k-range is for --k auto; with --k 3 it would change nothing"),
+                                   (["--method", "rfm", "--k-range", "2-4"], "--k-range is for --k auto; with --method rfm it would change nothing"),
+                                   (["--method", "rfm", "--transform", "log1p"], "--transform is for k-means: RFM scores recency, frequency and monetary value as the summary has them")] {
+            let refused = try run(["cluster", missing, "--output", output] + options)
+            #expect(refused.status == 64 && refused.standardError.hasPrefix("Error: \(message)\n"), "\(refused.standardError)")
+        }
         for repeated in [["--transform", "x=log1p", "--transform", "x=zscore"], ["--feature-weight", "x=2", "--feature-weight", "x=3"]] {
             let refused = try run(["cluster", missing, "--k", "2", "--output", output] + repeated)
             #expect(refused.status == 64 && refused.standardError.contains("is given twice"), "\(refused.standardError)")
