@@ -28,6 +28,9 @@ public struct ModelFile: Codable, Sendable, Equatable {
     public var iterations: Int
     public var gradientNorm: Double
     public var converged: Bool
+    /// The L2 penalty the fit was made with (`fit --penalty`, lifetimes' penalizer_coef);
+    /// absent for an unpenalised fit, so that such files read as they always have.
+    public var penalty: Double?
 
     public init(model: String, fit: FitResult, customers: Int, timeUnit: String, dataFingerprint: String,
                 clienteleVersion: String, createdAt: Date = Date()) {

@@ -126,8 +126,11 @@ struct FitCommand: ParsableCommand {
                 }
             }
         }
-        let file = ModelFile(model: model, fit: fit, customers: customers, timeUnit: timeUnit,
+        var file = ModelFile(model: model, fit: fit, customers: customers, timeUnit: timeUnit,
                              dataFingerprint: dataFingerprint, clienteleVersion: Clientele.version)
+        // Recorded, so that a model fitted with a penalty says so (its estimates are not the
+        // maximum-likelihood ones).
+        if penalty > 0 { file.penalty = penalty }
         try writeFileAtomically(try file.encoded(), to: output)
         for (i, name) in fit.parameterNames.enumerated() {
             let padded = name.padding(toLength: 6, withPad: " ", startingAt: 0)

@@ -241,6 +241,11 @@ import Testing
         let fit = try run(["fit", "bgnbd", summary, "--unit", "weeks", "--output", bgnbd])
         #expect(fit.status == 0, "\(fit.standardError)")
         #expect(try run(["fit", "gamma-gamma", summary, "--unit", "weeks", "--output", gg]).status == 0)
+        // A penalised fit says so in its file; an unpenalised one has no penalty key at all.
+        let penalised = directory.appendingPathComponent("penalised.json").path
+        #expect(try run(["fit", "bgnbd", summary, "--unit", "weeks", "--penalty", "0.1", "--output", penalised]).status == 0)
+        #expect(try String(contentsOfFile: penalised, encoding: .utf8).contains("\n  \"penalty\" : 0.1,\n"))
+        #expect(try !String(contentsOfFile: bgnbd, encoding: .utf8).contains("\"penalty\""))
         // Given two model files, a refusal names the one that is wrong.
         let swapped = directory.appendingPathComponent("swapped.csv").path
         let spendAsPurchases = try run(["predict", gg, summary, "--unit", "weeks", "--horizon", "52", "--output", swapped])
