@@ -150,16 +150,14 @@ public struct JobQueue: Sendable {
     public func listIncoming() throws -> (candidates: [String], waitingToRetry: Int) {
         let names = try QueueFileSystem.names(in: incoming)
         let clock = now()
-        var waiting = Set<String>()
-        for name in names where name.hasSuffix(".attempts") && JobID.isValid(String(name.dropLast(9))) {
-            let id = String(name.dropLast(9))
-            if let retryAt = readAttemptRecord(id)?.retryAt, retryAt > clock { waiting.insert("\(id).json") }
+        var sidecars: [String] = [], others: [String] = []
+        for name in names {
+            let id = name.hasSuffix(".attempts") ? String(name.dropLast(9)) : ""
+            if JobID.isValid(id) { sidecars.append(id) } else if !name.hasPrefix(".") { others.append(name) }
         }
-        let candidates = names.filter { name in
-            !name.hasPrefix(".") && !(name.hasSuffix(".attempts") && JobID.isValid(String(name.dropLast(9))))
-                && !waiting.contains(name)
-        }.sorted()
-        return (candidates, names.count { waiting.contains($0) })
+        let waiting = Set(sidecars.filter { (readAttemptRecord($0)?.retryAt ?? 0) > clock }.map { "\($0).json" })
+        let candidates = others.filter { !waiting.contains($0) }.sorted()
+        return (candidates, others.count - candidates.count)
     }
 
     func readAttemptRecord(_ id: String) -> AttemptRecord? {

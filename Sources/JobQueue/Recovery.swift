@@ -103,12 +103,10 @@ extension JobQueue {
                 }
             }
             do {
-                if let event = try recover(id, policy: policy, identity: identity, clock: clock) {
-                    pass.events.append(event)
-                } else if jobs.contains(id), QueueFileSystem.exists(runningJob(id)), readLease(id) == nil {
-                    // Its lease cannot be read (or was just taken by another recoverer): it is
-                    // judged once the file is older than the timeout.
-                    pass.waitingForRecovery += 1
+                switch try recover(id, policy: policy, identity: identity, clock: clock) {
+                case .recovered(let event): pass.events.append(event)
+                case .waiting: if jobs.contains(id) { pass.waitingForRecovery += 1 }
+                case .held: break
                 }
             } catch {
                 pass.errors.append("\(id): \(error)")
@@ -135,8 +133,7 @@ extension JobQueue {
             return true
         }
         guard taken.isEmpty else { return false }
-        let record = (try? QueueFileSystem.readFile(attemptsPath(id), limit: 1 << 20))?
-            .flatMap { QueueJSON.decode(AttemptRecord.self, from: $0) }
+        let record = readAttemptRecord(id)
         var orphan = Lease(job: id, identity: identity, attempt: (record?.attempts ?? 0) + 1,
                            history: record?.history ?? [], now: 0)
         orphan.owner = "none"
@@ -180,25 +177,40 @@ extension JobQueue {
         return nil
     }
 
-    private func recover(_ id: String, policy: RecoveryPolicy, identity: WorkerIdentity, clock: Double) throws -> RecoveryEvent? {
-        guard abandonment(of: readLease(id), leaseFile: leasePath(id), policy: policy, identity: identity, clock: clock) != nil
-        else { return nil }
+    /// What `recover` made of a job's lease.
+    private enum LeaseOutcome {
+        /// Judged abandoned, and the job's fate settled.
+        case recovered(RecoveryEvent)
+        /// Not judged yet: its lease cannot be read (empty or garbled) and is younger than the
+        /// timeout, or another recoverer is judging it now.
+        case waiting
+        /// Held by a holder that may be alive, or the job is gone.
+        case held
+    }
+
+    private func recover(_ id: String, policy: RecoveryPolicy, identity: WorkerIdentity, clock: Double) throws -> LeaseOutcome {
+        let current = readLease(id)
+        guard abandonment(of: current, leaseFile: leasePath(id), policy: policy, identity: identity, clock: clock) != nil else {
+            return current == nil && QueueFileSystem.exists(runningJob(id)) ? .waiting : .held
+        }
         let taken = "\(running)/\(id).recovering.\(identity.owner)"
-        guard try QueueFileSystem.renameIfPresent(leasePath(id), taken) else { return nil }
+        guard try QueueFileSystem.renameIfPresent(leasePath(id), taken) else {
+            return QueueFileSystem.exists(runningJob(id)) ? .waiting : .held
+        }
         let lease = readLease(id, at: taken)
         guard let reason = abandonment(of: lease, leaseFile: taken, policy: policy, identity: identity, clock: clock) else {
             link(taken, leasePath(id))
             unlink(taken)
-            return nil
+            return .held
         }
         guard QueueFileSystem.exists(runningJob(id)) else {
             unlink(taken)
-            return nil
+            return .held
         }
         do {
             let event = try settle(id, lease: lease, reason: reason, policy: policy, identity: identity)
             unlink(taken)
-            return event
+            return .recovered(event)
         } catch {
             // Give the lease back so the job stays judged by it, not orphaned for a timeout.
             link(taken, leasePath(id))

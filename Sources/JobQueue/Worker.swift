@@ -466,18 +466,6 @@ public final class Worker: @unchecked Sendable {
             }
             return
         }
-        // A run that ended without a result, for a job another worker took over meanwhile:
-        // the job is that worker's to run, fail or retry. (A result is still published if it
-        // is the first: each job is done once, by whichever run publishes first.)
-        if case .succeeded = outcome {} else if !queue.holds(claim, as: identity) {
-            switch outcome {
-            case .jobFailure(let failure, let staging): discard(staging); leaseLost(job, failure.what)
-            case .fault(let reason, let staging): discard(staging); leaseLost(job, reason)
-            case .invalid(let what): leaseLost(job, what)
-            case .succeeded: break
-            }
-            return
-        }
         switch outcome {
         case .succeeded(let result):
             do {
@@ -528,8 +516,15 @@ public final class Worker: @unchecked Sendable {
         if let staging { FileTree.removeTree(staging) }
     }
 
+    /// Fails the job, unless another worker took it over meanwhile: it is then that worker's
+    /// to run, fail or retry, and this run only counts the loss. (A result is still
+    /// published if it is the first: each job is done once, by whichever run publishes first.)
     private func fail(_ job: ActiveJob, _ kind: FailureReport.Kind, _ what: String, _ location: JobErrorLocation?,
                       staging: String?) throws {
+        guard queue.holds(job.claim, as: identity) else {
+            discard(staging)
+            return leaseLost(job, what)
+        }
         let report = queue.report(for: job.claim, kind, what, where: location, maxAttempts: policy.maxAttempts, as: identity)
         try queue.fail(job.claim, report: report, result: staging, as: identity)
         job.context.logger.error("failed", metadata: ["kind": "\(kind.rawValue)", "what": "\(report.what)",
@@ -559,8 +554,6 @@ public final class Worker: @unchecked Sendable {
                 log.warning("run failed; put back for another attempt",
                             metadata: delay > 0 ? ["error": "\(reason)", "retry_in": "\(delay) s"] : ["error": "\(reason)"])
                 count(\.retried)
-            } else if !queue.holds(claim, as: identity) {
-                leaseLost(job, reason)
             } else {
                 try fail(job, .poison, "failed in each of its \(claim.attempt) attempts (the last: \(reason))", nil, staging: nil)
             }

@@ -75,6 +75,13 @@ public struct GammaGamma: Sendable, Equatable {
             + "leave out or cap the extreme amounts, or score without a spend model"
     }
 
+    /// The first of `frequencies` for which the model has no finite expected spend, and why
+    /// (`infiniteSpendReason`); nil when it has one for all of them.
+    public func infiniteSpend(among frequencies: [Double]) -> (index: Int, reason: String)? {
+        guard let index = frequencies.firstIndex(where: { !(p * $0 + q - 1 > 0) }) else { return nil }
+        return (index, infiniteSpendReason(frequency: frequencies[index])!)
+    }
+
     /// Pearson's correlation of frequency and mean spend among repeat buyers: the model
     /// assumes it is near zero.
     public static func frequencySpendCorrelation(frequency: [Double], monetaryValue: [Double]) -> Double {

@@ -217,10 +217,9 @@ public enum Pipeline {
         let scores = try clock.time("scoring") {
             let monthLength = CustomerLifetimeValue.monthLength(unit: job.period.unit.rawValue) ?? 1
             let histories = try scoringHistories()
-            // The fewest repeat purchases give the largest expected spend: if that one is
-            // infinite (a fit with q ≤ 1 on heavy-tailed amounts), no CLV is a number.
-            if let spend, scoring.monetaryValue != nil, let fewest = histories.frequency.min(),
-               let reason = spend.infiniteSpendReason(frequency: fewest) {
+            // A customer whose expected spend is infinite (a fit with q ≤ 1 on heavy-tailed
+            // amounts) has no CLV that is a number.
+            if let spend, scoring.monetaryValue != nil, let (_, reason) = spend.infiniteSpend(among: histories.frequency) {
                 throw JobParameterError(keyPath: "models.spend", message: reason)
             }
             var scores = CustomerScores(purchases: purchase.model, spend: spend, monthLength: monthLength, horizon: job.models.horizon,

@@ -47,6 +47,28 @@ public struct CustomerIDs: RandomAccessCollection, Sendable, Equatable {
         return String(decoding: rest, as: UTF8.self).utf8.elementsEqual(rest)
     }
 
+    /// The first position whose id an earlier position has, and that earlier one; nil when
+    /// every id is distinct. `hashes` (`CustomerIndex.hash` of each id), when a reader already
+    /// took them, spare hashing again; each id's slot of the index is asked for 16 ids ahead,
+    /// so that over a million ids the cache misses overlap.
+    func firstRepeat(hashes known: [UInt64]? = nil) -> (position: Int, earlier: Int)? {
+        bytes.withUnsafeBufferPointer { bytes in
+            let base = { (i: Int) in bytes.baseAddress.map { $0 + offsets[i] } ?? UnsafePointer(bitPattern: 1)! }
+            let hashes = known ?? (0..<count).map { CustomerIndex.hash(base($0), offsets[$0 + 1] - offsets[$0]) }
+            var index = CustomerIndex(capacity: count)
+            let lookahead = 16
+            for i in 0..<Swift.min(lookahead, count) { index.prefetch(hash: hashes[i]) }
+            for i in 0..<count {
+                if i + lookahead < count { index.prefetch(hash: hashes[i + lookahead]) }
+                let length = offsets[i + 1] - offsets[i]
+                let earlier = index.find(base(i), count: length, hash: hashes[i])
+                if earlier >= 0 { return (i, Int(earlier)) }
+                _ = index.insert(base(i), count: length, hash: hashes[i])
+            }
+            return nil
+        }
+    }
+
     /// Refuses the bytes of an id read at `location` when they are not UTF-8.
     static func requireUTF8(_ id: UnsafeBufferPointer<UInt8>, at location: SourceLocation) throws {
         guard id.isEmpty || isUTF8(id.baseAddress!, id.count) else {

@@ -61,23 +61,9 @@ extension CustomerSummary {
         var duration: Double?
         /// Refuses the first row whose id an earlier row has, among the rows with an id read.
         func duplicates() throws {
-            var index = CustomerIndex(capacity: idHashes.count)
-            let lookahead = 16
-            for row in 0..<min(lookahead, idHashes.count) { index.prefetch(hash: idHashes[row]) }
-            try ids.bytes.withUnsafeBufferPointer { bytes in
-                for row in idHashes.indices {
-                    if row + lookahead < idHashes.count { index.prefetch(hash: idHashes[row + lookahead]) }
-                    let count = ids.offsets[row + 1] - ids.offsets[row]
-                    let base = bytes.baseAddress.map { $0 + ids.offsets[row] } ?? UnsafePointer(bitPattern: 1)!
-                    let earlier = index.find(base, count: count, hash: idHashes[row])
-                    if earlier >= 0 {
-                        let id = String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
-                        throw TransactionsError.invalidInput(SourceLocation(file: path, line: Int(lines[row])),
-                                                             "customer \"\(id)\" already has a row on line \(lines[Int(earlier)])")
-                    }
-                    _ = index.insert(base, count: count, hash: idHashes[row])
-                }
-            }
+            guard id != nil, let (row, earlier) = ids.firstRepeat(hashes: idHashes) else { return }
+            throw TransactionsError.invalidInput(SourceLocation(file: path, line: Int(lines[row])),
+                                                 "customer \"\(ids[row])\" already has a row on line \(lines[earlier])")
         }
         do {
             while let line = try records.next() {

@@ -63,23 +63,10 @@ public struct NumericTable: Sendable {
                 }
             }
             guard row > 0 else { throw TransactionsError.invalidFile(path, "no rows after the header") }
-            if let key {
-                // A key is a customer: two rows of one would be clustered and written twice.
-                var index = CustomerIndex(capacity: ids.count)
-                try ids.bytes.withUnsafeBufferPointer { bytes in
-                    for r in 0..<ids.count {
-                        let count = ids.offsets[r + 1] - ids.offsets[r]
-                        let base = bytes.baseAddress.map { $0 + ids.offsets[r] } ?? UnsafePointer(bitPattern: 1)!
-                        let hash = CustomerIndex.hash(base, count)
-                        let earlier = index.find(base, count: count, hash: hash)
-                        if earlier >= 0 {
-                            let id = String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
-                            throw TransactionsError.invalidInput(SourceLocation(file: path, line: lines[r], column: header[key]),
-                                                                 "\"\(id)\" already has a row on line \(lines[Int(earlier)])")
-                        }
-                        _ = index.insert(base, count: count, hash: hash)
-                    }
-                }
+            // A key is a customer: two rows of one would be clustered and written twice.
+            if let key, let (row, earlier) = ids.firstRepeat() {
+                throw TransactionsError.invalidInput(SourceLocation(file: path, line: lines[row], column: header[key]),
+                                                     "\"\(ids[row])\" already has a row on line \(lines[earlier])")
             }
             return NumericTable(ids: ids, keyColumn: key.map { header[$0] }, columnNames: names, columns: columns, lines: lines)
         }

@@ -23,7 +23,7 @@ public func jsonStringLiteral(_ text: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case _ where scalar.value < 0x20 || (scalar.value <= 0xFFFF && scalar.isLayoutControl):
+        case _ where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.isLayoutControl):
             // Line separators and bidirectional controls too: valid raw in JSON, they break
             // or reorder the line where the text is shown (an error message on a terminal).
             let hex = String(scalar.value, radix: 16)

@@ -129,8 +129,7 @@ struct ChurnCommand: ParsableCommand {
     }
 
     func run() throws {
-        Report.route(outputs: [output, modelOutput])
-        try Report.refuseOutputsOverInputs(["--output": output, "--model-output": modelOutput], inputs: [summary, model, bgnbd, attributes])
+        try Report.begin(outputs: ["--output": output, "--model-output": modelOutput], inputs: [summary, model, bgnbd, attributes])
         let data = try CustomerSummary.read(path: summary, unit: unit.value)
         let table = try attributes.map { try CSVTable.read(path: $0) }
         if let model {

@@ -159,8 +159,7 @@ struct ClusterCommand: ParsableCommand {
     }
 
     func run() throws {
-        Report.route(outputs: [output, profiles])
-        try Report.refuseOutputsOverInputs(["--output": output, "--profiles": profiles], inputs: [featureFile])
+        try Report.begin(outputs: ["--output": output, "--profiles": profiles], inputs: [featureFile])
         if method == "rfm" { return try runRFM() }
         let k = self.k ?? "auto"
         var selected = selectedFeatures

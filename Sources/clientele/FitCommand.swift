@@ -74,8 +74,7 @@ struct FitCommand: ParsableCommand {
     }
 
     func run() throws {
-        Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs(["--output": output], inputs: [summary])
+        try Report.begin(outputs: ["--output": output], inputs: [summary])
         let fit: FitResult
         var customers: Int
         let dataFingerprint: String

@@ -64,8 +64,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs(["--output": output], inputs: [model, summary, spendModel])
+        try Report.begin(outputs: ["--output": output], inputs: [model, summary, spendModel])
         let modelFile = try ModelFile.decode(try readWholeFile(model), source: model)
         if modelFile.model == "sbg" {
             guard summary == nil else { throw CommandError("\(model) is an sbg retention model: it projects a cohort and scores no summary (leave out \(summary!))") }
@@ -105,20 +104,21 @@ struct PredictCommand: ParsableCommand {
         if discountRate != nil { columns.append("dert") }
         let months = spend != nil ? max(1, Int((horizon / monthLength).rounded())) : 0
         let frequency = data.frequency.map(Double.init)
+        if let spend, let (bad, reason) = spend.infiniteSpend(among: frequency) {
+            throw CommandError("\(summary): customer \(data.customerIDs[bad]): \(reason)")
+        }
         let scores = CustomerScores(purchases: purchases, spend: spend, monthLength: monthLength, horizon: horizon,
                                     months: months, discountRate: discountRate ?? 0.01,
                                     residualRate: discountRate.map { log1p($0) / monthLength }, frequency: frequency,
                                     recency: data.recency, T: data.T, monetaryValue: data.monetaryValue)
         // Parameters far outside what any fit gives (a file edited by hand: r = 1e10) can
         // defeat the series; a score that is not a number is refused, not written.
-        for (name, column) in [("expected_purchases", scores.expectedPurchases), ("p_alive", scores.pAlive), ("p_alive_at_horizon", scores.pAliveAtHorizon)] {
+        for (name, column, file) in [("expected_purchases", scores.expectedPurchases, model), ("p_alive", scores.pAlive, model),
+                                      ("p_alive_at_horizon", scores.pAliveAtHorizon, model),
+                                      ("expected_spend", scores.expectedSpend, spendModel ?? model), ("clv", scores.clv, spendModel ?? model)] {
             if let bad = column.firstIndex(where: { !$0.isFinite }) {
-                throw CommandError("\(summary): customer \(data.customerIDs[bad]): \(name) is \(column[bad]) under \(model)'s parameters; check the model file (a fit gives none such)")
+                throw CommandError("\(summary): customer \(data.customerIDs[bad]): \(name) is \(column[bad]) under \(file)'s parameters; check the model file (a fit gives none such)")
             }
-        }
-        if let spend, let bad = scores.expectedSpend.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
-            throw CommandError("\(summary): customer \(data.customerIDs[bad]): "
-                + (spend.infiniteSpendReason(frequency: frequency[bad]) ?? "the expected spend \(scores.expectedSpend[bad]) is not a finite number ≥ 0"))
         }
         if let discountRate, let bad = scores.dert.firstIndex(where: { !$0.isFinite }) {
             throw CommandError("\(summary): customer \(data.customerIDs[bad]): dert is not finite at --discount-rate \(discountRate) (too small a rate for the series to converge)")

@@ -18,11 +18,12 @@ enum Report {
         toStandardError = outputs.contains { $0.map(isStandardOutput) ?? false }
     }
 
-    /// Refuses an output that is one of the command's inputs (the same regular file, by
-    /// device and inode, through whatever path or link): the input would be replaced by the
-    /// output before, or while, it is read.
-    /// An empty output path is refused first, as usage (status 64), before any work.
-    static func refuseOutputsOverInputs(_ outputs: KeyValuePairs<String, String?>, inputs: [String?]) throws {
+    /// What a command that reads `inputs` and writes `outputs` (by option) does first: routes
+    /// the report (`route`), refuses an empty output path as usage (status 64), and refuses an
+    /// output that is one of its inputs (the same regular file, by device and inode, through
+    /// whatever path or link), which would be replaced before, or while, it is read.
+    static func begin(outputs: KeyValuePairs<String, String?>, inputs: [String?]) throws {
+        route(outputs: outputs.map(\.value))
         for case let (option, path?) in outputs where path.isEmpty {
             throw ValidationError("\(option) must name a file, got an empty path")
         }

@@ -28,8 +28,7 @@ struct SummarizeCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        Report.route(outputs: [output])
-        try Report.refuseOutputsOverInputs(["--output": output], inputs: [transactions])
+        try Report.begin(outputs: ["--output": output], inputs: [transactions])
         var progress = ProgressLine("reading \(transactions)")
         let transactionLog = try TransactionLogReader.read(
             path: transactions, format: log.format, onBadRow: log.badRowPolicy,
