@@ -106,7 +106,16 @@ extension CustomerSummary {
     public static func summaries(_ log: TransactionLog, options: [SummaryOptions]) throws
         -> (summaries: [CustomerSummary], unmatchedRefunds: Int)
     {
-        let folds = CustomerFolds(count: log.customerIDs.count)
+        try summaries(log, options: options, foldsMappedFrom: CustomerFolds.hugePagesFrom)
+    }
+
+    /// `foldsMappedFrom`: `CustomerFolds.hugePagesFrom` but for tests, which lower it to take a
+    /// large job's path (folds in a mapping of their own, given back as the columns are
+    /// gathered) on a small log.
+    static func summaries(_ log: TransactionLog, options: [SummaryOptions], foldsMappedFrom: Int) throws
+        -> (summaries: [CustomerSummary], unmatchedRefunds: Int)
+    {
+        let folds = CustomerFolds(count: log.customerIDs.count, mappedFrom: foldsMappedFrom)
         var counts = [Int](repeating: 0, count: options.count)
         let made = try options.indices.map { i in
             try make(log, options[i], &counts[i], folds: folds, releasing: i == options.count - 1)

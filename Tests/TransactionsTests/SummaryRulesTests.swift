@@ -116,6 +116,40 @@ import Testing
         #expect(alone.monetaryValue == whole.monetaryValue && alone.holdout == whole.holdout)
     }
 
+    /// The fold states of a large job (a mapping of their own, given back huge page by huge
+    /// page while the last summary's columns are gathered) give the same summaries as those of
+    /// a smaller one (the heap's memory, kept to the end): on a log of 150,000 customers, whose
+    /// states span several huge pages and more than one release.
+    @Test func mappedAndHeapFoldsGiveTheSameSummaries() throws {
+        var text = "customer_id,date,amount\n"
+        var state: UInt64 = 42
+        func next(_ bound: UInt64) -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (state >> 33) % bound
+        }
+        // 1997-01-01 to 1998-06-24.
+        let first = day("1997-01-01").daysSinceEpoch
+        let dates = (0..<540).map { CalendarDay(daysSinceEpoch: first + $0).description }
+        for customer in 0..<150_000 {
+            for _ in 0...next(4) {
+                text += "C\(customer),\(dates[Int(next(540))]),\(next(20_000)).\(next(100))\n"
+            }
+        }
+        let log = try TransactionLogReader.read(path: try temporaryFile(text, name: "many.csv"),
+                                                format: TransactionLogFormat(amountColumn: ColumnReference("amount")))
+        let whole = SummaryOptions(unit: .weeks, observationEnd: day("1998-06-30"))
+        var split = whole
+        split.calibrationEnd = day("1997-12-31")
+        let onHeap = try CustomerSummary.summaries(log, options: [whole, split]).summaries
+        let mapped = try CustomerSummary.summaries(log, options: [whole, split], foldsMappedFrom: 0).summaries
+        #expect(onHeap[1].count > 65_536)
+        for (a, b) in zip(onHeap, mapped) {
+            #expect(Array(a.customerIDs) == Array(b.customerIDs))
+            #expect(a.frequency == b.frequency && a.recency == b.recency && a.T == b.T)
+            #expect(a.monetaryValue == b.monetaryValue && a.holdout == b.holdout)
+        }
+    }
+
     /// Summaries made one after the other on shared fold states (as a job makes its whole
     /// history's and its calibration split's) equal each made alone: for a large log on two
     /// threads whose calibration end leaves customers out, and for logs out of date order.
