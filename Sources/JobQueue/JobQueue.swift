@@ -140,13 +140,8 @@ public struct JobQueue: Sendable {
 
     /// The entries of `incoming/` a worker may try to claim, oldest id first: job files
     /// (`<id>.json`) and anything else that is not a sidecar or a hidden file — those cannot
-    /// be jobs, and claiming them sends them to `failed/` with the reason.
-    /// A job whose retry is not yet due (`AttemptRecord.retryAt`) is left out.
-    public func claimCandidates() throws -> [String] {
-        try listIncoming().candidates
-    }
-
-    /// `claimCandidates()`, and how many jobs of `incoming/` wait for their retry to be due.
+    /// be jobs, and claiming them sends them to `failed/` with the reason. A job whose retry
+    /// is not yet due (`AttemptRecord.retryAt`) is left out and counted in `waitingToRetry`.
     public func listIncoming() throws -> (candidates: [String], waitingToRetry: Int) {
         let names = try QueueFileSystem.names(in: incoming)
         let clock = now()

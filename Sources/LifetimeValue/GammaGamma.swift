@@ -69,7 +69,7 @@ public struct GammaGamma: Sendable, Equatable {
     /// the amounts are so heavy-tailed that the fit puts q at or below 1, where even the
     /// population's mean spend p γ / (q − 1) does not exist.
     public func infiniteSpendReason(frequency x: Double) -> String? {
-        guard !(p * x + q - 1 > 0) else { return nil }
+        guard !hasFiniteSpend(frequency: x) else { return nil }
         return "the spend model's q = \(q) is too small for a customer with \(x.formatted0) repeat purchases (p·x + q = \(p * x + q) ≤ 1): "
             + "its expected spend is infinite, as the amounts are too heavy-tailed for Gamma-Gamma to have a mean; "
             + "leave out or cap the extreme amounts, or score without a spend model"
@@ -78,9 +78,12 @@ public struct GammaGamma: Sendable, Equatable {
     /// The first of `frequencies` for which the model has no finite expected spend, and why
     /// (`infiniteSpendReason`); nil when it has one for all of them.
     public func infiniteSpend(among frequencies: [Double]) -> (index: Int, reason: String)? {
-        guard let index = frequencies.firstIndex(where: { !(p * $0 + q - 1 > 0) }) else { return nil }
+        guard let index = frequencies.firstIndex(where: { !hasFiniteSpend(frequency: $0) }) else { return nil }
         return (index, infiniteSpendReason(frequency: frequencies[index])!)
     }
+
+    /// p·x + q > 1 (false for NaN too).
+    private func hasFiniteSpend(frequency x: Double) -> Bool { p * x + q - 1 > 0 }
 
     /// Pearson's correlation of frequency and mean spend among repeat buyers: the model
     /// assumes it is near zero.

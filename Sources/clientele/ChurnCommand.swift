@@ -112,8 +112,7 @@ struct ChurnCommand: ParsableCommand {
             guard !requested.isEmpty, !requested.contains("") else {
                 throw ValidationError("--features must name at least one feature, comma-separated, with no empty name (got \"\(features ?? "")\")")
             }
-            var listed = Set<String>()
-            if let twice = requested.first(where: { !listed.insert($0).inserted }) {
+            if let twice = requested.firstRepeated {
                 throw ValidationError("--features lists \"\(twice)\" twice; list each feature once")
             }
         }

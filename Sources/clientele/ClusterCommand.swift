@@ -105,8 +105,7 @@ struct ClusterCommand: ParsableCommand {
         // The feature options' own form is checked here, before any file is read; whether the
         // features they name are in the file is the run's to say.
         // A feature listed twice would count twice in every distance, as a job file refuses too.
-        var listed = Set<String>()
-        if let twice = selectedFeatures?.first(where: { !listed.insert($0).inserted }) {
+        if let twice = selectedFeatures?.firstRepeated {
             throw ValidationError("--features lists \"\(twice)\" twice; list each feature once (--feature-weight weighs one more)")
         }
         var transformed = Set<String?>(), weighed = Set<String>()

@@ -22,3 +22,11 @@ extension CommandError {
         }
     }
 }
+
+extension Sequence where Element: Hashable {
+    /// The first element an earlier one equals (a feature listed twice in an option), or nil.
+    var firstRepeated: Element? {
+        var seen = Set<Element>()
+        return first { !seen.insert($0).inserted }
+    }
+}

@@ -35,7 +35,7 @@ enum Report {
         for case let (_, output?) in outputs {
             guard let target = file(output) else { continue }
             for case let input? in inputs {
-                if let source = file(input), source.st_dev == target.st_dev, source.st_ino == target.st_ino {
+                if let source = file(input), sameFile(source, target) {
                     throw CommandError("\(output) is also an input (\(input)); give the output a file of its own")
                 }
             }
@@ -46,8 +46,11 @@ enum Report {
     static func isStandardOutput(_ path: String) -> Bool {
         var standardOutput = stat(), target = stat()
         guard fstat(STDOUT_FILENO, &standardOutput) == 0, stat(path, &target) == 0 else { return false }
-        return standardOutput.st_dev == target.st_dev && standardOutput.st_ino == target.st_ino
+        return sameFile(standardOutput, target)
     }
+
+    /// Whether two `stat` results are of one file (device and inode).
+    private static func sameFile(_ a: stat, _ b: stat) -> Bool { a.st_dev == b.st_dev && a.st_ino == b.st_ino }
 }
 
 /// One line of a command's report (see `Report`).

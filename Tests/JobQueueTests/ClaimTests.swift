@@ -12,7 +12,7 @@ import Testing
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             let identity = WorkerIdentity.make()
             var mine: [String] = []
-            while let candidates = try? queue.claimCandidates(), !candidates.isEmpty {
+            while let candidates = try? queue.listIncoming().candidates, !candidates.isEmpty {
                 for name in candidates {
                     if let claim = try? queue.claim(name, as: identity) { mine.append(claim.id) }
                 }
@@ -43,7 +43,7 @@ import Testing
         let queue = try makeQueue()
         try Data(job(1)).write(to: URL(fileURLWithPath: queue.incoming + "/x y.json"))
         try Data(job(2)).write(to: URL(fileURLWithPath: queue.incoming + "/.partial"))
-        #expect(try queue.claimCandidates() == ["x y.json"])
+        #expect(try queue.listIncoming().candidates == ["x y.json"])
         let claim = try #require(try queue.claim("x y.json", as: .make()))
         #expect(claim.invalidName == "x y.json")
         #expect(JobID.isValid(claim.id))
