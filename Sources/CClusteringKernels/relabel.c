@@ -3,8 +3,9 @@
 //
 // Clustering multiplies a block of points (a column-major rows × d Float matrix) by the
 // centers scaled by −2 with one sgemm; what is left per point and center is one addition of
-// ‖c‖² and a compare-and-select, since ‖c‖² − 2x·c orders the centers as ‖x − c‖² does (‖x‖²
-// is the same for all). This file does that, eight points per vector, reading the products
+// `center_norms` (‖c‖², or zeros where the sgemm added the products to ‖c‖² itself, as
+// Clustering's passes have it do) and a compare-and-select, since ‖c‖² − 2x·c orders the
+// centers as ‖x − c‖² does (‖x‖² is the same for all). This file does that, eight points per vector, reading the products
 // column by column (one center's products of eight consecutive points are one vector).
 //
 // Swift builds for the baseline x86-64 (SSE2) unless given target flags, which a package that

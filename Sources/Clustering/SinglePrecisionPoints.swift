@@ -9,26 +9,28 @@
 /// padded with zeros. Eight consecutive values of one feature are one vector of eight points.
 ///
 /// Lloyd's and Hamerly's passes take ‖c‖² − 2x·c, which orders the centers as ‖x − c‖² does:
-/// one sgemm of a block of points by the centers scaled by −2 (an exact scaling), then ‖c‖²
-/// added in Float (CClusteringKernels). Seeding takes differences, Σⱼ (xⱼ − cⱼ)², in its own
-/// kernel, so that its draws are the same on every BLAS.
+/// one sgemm of a block of points by the centers scaled by −2 (an exact scaling), added to
+/// ‖c‖² in Float (β = 1, the block first filled with the norms). Seeding takes differences,
+/// Σⱼ (xⱼ − cⱼ)², in its own kernel, so that its draws are the same on every BLAS.
 ///
 /// The bound (u = 2⁻²⁴, x and c the double-precision centred point and center, x̃ and c̃ their
-/// Floats, r = ‖x‖ + ‖c‖). Rounding to Float moves each product xⱼcⱼ by at most (2u + u²)|xⱼcⱼ|.
-/// The gemm's dot product of d terms is within γ_d Σⱼ |x̃ⱼ·2c̃ⱼ| of the exact one, γ_d =
-/// d·u/(1 − d·u), whatever order the BLAS sums in and whether or not it fuses multiply-adds
-/// (Higham, Accuracy and Stability of Numerical Algorithms, §3.1; a fused multiply-add only
-/// drops roundings). ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + d·2⁻²⁹), and
-/// the Float addition adds u(‖c‖² + 2‖x‖‖c‖). With Σ|xⱼcⱼ| ≤ ‖x‖‖c‖ ≤ r²/4 and ‖c‖² ≤ r² the
-/// computed ‖c‖² − 2x·c is within 2(d + 2)·u·r²/4 + 2u·r² = (d + 6)/2·u·r² of the exact one,
-/// to first order. Hamerly's bounds add ‖x‖² (`norms`: summed in double from the Floats and
-/// rounded to a Float, within 3u‖x‖²), so their distances are within (d + 12)/2·u·r². The
-/// margin allows (d + 9)·u·r² for each distance (`certificateMargin`, and the kernel's
-/// `margin_scale`, which takes r² ≤ 2‖x‖² + 2·(largest ‖c‖)²): room for the second-order terms,
-/// for the rounding of the norms that enter r, and for the double-precision distances the
-/// result stands for (by differences, within (d + 2)·2⁻⁵³·r²). When the nearest and second
-/// nearest Float values differ by more than the margin, twice the bound, the nearest center is
-/// the one double precision (by differences, lowest index among ties) would find; otherwise
+/// Floats, r = ‖x‖ + ‖c‖). Rounding to Float moves each product xⱼcⱼ by at most (2u + u²)|xⱼcⱼ|,
+/// u·r² in all. ‖c‖², summed in double and rounded once, is within u‖c‖²(1 + d·2⁻²⁹). The
+/// gemm sums d + 1 terms, the products x̃ⱼ·2c̃ⱼ and ‖c‖²: OpenBLAS sums the products and adds
+/// the norm last, the reference BLAS adds each product to the norm in turn. Whatever the
+/// order, and whether or not it fuses multiply-adds (Higham, Accuracy and Stability of
+/// Numerical Algorithms, §3.1; a fused multiply-add only drops roundings), the result is
+/// within γ_{d+1}(‖c‖² + Σⱼ |x̃ⱼ·2c̃ⱼ|) of the exact sum, γ_{d+1} = (d + 1)·u/(1 − (d + 1)·u).
+/// With Σ|xⱼcⱼ| ≤ ‖x‖‖c‖ ≤ r²/4 and ‖c‖² ≤ r² that is (d + 1)·u·3r²/2, so the computed
+/// ‖c‖² − 2x·c is within (3d + 7)/2·u·r² of the exact one, to first order. Hamerly's bounds
+/// add ‖x‖² (`norms`: summed in double from the Floats and rounded to a Float, within
+/// 3u‖x‖²), so their distances are within (3d + 13)/2·u·r². The margin allows (2d + 9)·u·r²
+/// for each distance (`certificateMargin`, and the kernel's `margin_scale`, which takes
+/// r² ≤ 2‖x‖² + 2·(largest ‖c‖)²): room for the second-order terms, for the rounding of the
+/// norms that enter r, and for the double-precision distances the result stands for (by
+/// differences, within (d + 2)·2⁻⁵³·r²). When the nearest and second nearest Float values
+/// differ by more than the margin, twice the bound, the nearest center is the one double
+/// precision (by differences, lowest index among ties) would find; otherwise
 /// the caller computes the point's distances in double precision. On the 1M × 6 benchmark data
 /// that happened to about 10 points per million per pass.
 ///
@@ -122,7 +124,7 @@ struct SinglePrecisionPoints {
     @inline(__always)
     static func certificateMargin(pointNorm: Double, largestCenterNorm: Double, dimension: Int) -> Double {
         let r = pointNorm.squareRoot() * (1 + 0x1p-20) + largestCenterNorm
-        return 2 * (Double(dimension + 9) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
+        return 2 * (Double(2 * dimension + 9) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
     }
 }
 
