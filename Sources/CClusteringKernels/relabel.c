@@ -2,10 +2,10 @@
 // Lloyd's relabelling pass and the nearest two of Hamerly's points whose bounds failed.
 //
 // Clustering multiplies a block of points (a column-major rows × d Float matrix) by the
-// centers scaled by −2 with one sgemm; what is left per point and center is one addition of
-// `center_norms` (‖c‖², or zeros where the sgemm added the products to ‖c‖² itself, as
-// Clustering's passes have it do) and a compare-and-select, since ‖c‖² − 2x·c orders the
-// centers as ‖x − c‖² does (‖x‖² is the same for all). This file does that, eight points per vector, reading the products
+// centers scaled by −2 with one sgemm that adds them to ‖c‖² (β = 1, the block filled with
+// the norms first), so the products are ‖c‖² − 2x·c, which orders the centers as ‖x − c‖²
+// does (‖x‖² is the same for all). What is left per point and center is a compare-and-select.
+// This file does that, eight points per vector, reading the products
 // column by column (one center's products of eight consecutive points are one vector).
 //
 // Swift builds for the baseline x86-64 (SSE2) unless given target flags, which a package that
@@ -37,7 +37,7 @@ typedef int32_t lanes_i __attribute__((vector_size(32)));
 // their compare-and-select chains, which wait on each other from one center to the next,
 // overlap. Results in closest, runner_up and index, one vector per group.
 static inline __attribute__((always_inline)) void nearest_two(const float *products, long ldp, long row,
-                                                              const int blocks, const float *center_norms, long k,
+                                                              const int blocks, long k,
                                                               lanes_f *closest, lanes_f *runner_up, lanes_i *index) {
     for (int h = 0; h < blocks; h++) {
         closest[h] = (lanes_f){0} + INFINITY;
@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) void nearest_two(const float *produ
     for (long c = 0; c < k; c++) {
         const float *column = products + c * ldp + row;
         for (int h = 0; h < blocks; h++) {
-            lanes_f distance = LOAD(column + 8 * h) + center_norms[c];
+            lanes_f distance = LOAD(column + 8 * h);
             lanes_i closer = distance < closest[h];
             lanes_i below_runner_up = distance < runner_up[h];
             runner_up[h] = SELECT(below_runner_up, distance, runner_up[h]);
@@ -92,7 +92,7 @@ static inline __attribute__((always_inline)) long list_exceptions(const float *p
 }
 
 static inline __attribute__((always_inline)) long relabel(const float *products, long ldp, const float *point_norms,
-                                                         long count, long dimension, const float *center_norms, long k,
+                                                         long count, long dimension, long k,
                                                          float largest_center_norm, float margin_scale,
                                                          const int32_t *labels, int32_t *offsets, int32_t *nearest,
                                                          bool *certified) {
@@ -104,7 +104,7 @@ static inline __attribute__((always_inline)) long relabel(const float *products,
     lanes_f closest[together], runner_up[together];
     lanes_i index[together];
     for (; row + together * lanes <= count; row += together * lanes) {
-        nearest_two(products, ldp, row, together, center_norms, k, closest, runner_up, index);
+        nearest_two(products, ldp, row, together, k, closest, runner_up, index);
         for (int h = 0; h < together; h++) {
             exceptions = list_exceptions(point_norms, row + h * lanes, count, denormal_part, &closest[h],
                                          &runner_up[h], &index[h], center_part, margin_scale, labels, offsets,
@@ -112,7 +112,7 @@ static inline __attribute__((always_inline)) long relabel(const float *products,
         }
     }
     for (; row < count; row += lanes) {
-        nearest_two(products, ldp, row, 1, center_norms, k, closest, runner_up, index);
+        nearest_two(products, ldp, row, 1, k, closest, runner_up, index);
         exceptions = list_exceptions(point_norms, row, count, denormal_part, &closest[0], &runner_up[0], &index[0],
                                      center_part, margin_scale, labels, offsets, nearest, certified, exceptions);
     }
@@ -120,12 +120,12 @@ static inline __attribute__((always_inline)) long relabel(const float *products,
 }
 
 static inline __attribute__((always_inline)) void nearest_two_of_each(const float *products, long ldp, long count,
-                                                                      const float *center_norms, long k,
+                                                                      long k,
                                                                       int32_t *nearest, float *best, float *second) {
     for (long row = 0; row < count; row += 8) {
         lanes_f closest, runner_up;
         lanes_i index;
-        nearest_two(products, ldp, row, 1, center_norms, k, &closest, &runner_up, &index);
+        nearest_two(products, ldp, row, 1, k, &closest, &runner_up, &index);
         __builtin_memcpy(nearest + row, &index, sizeof index);
         __builtin_memcpy(best + row, &closest, sizeof closest);
         __builtin_memcpy(second + row, &runner_up, sizeof runner_up);
@@ -134,41 +134,41 @@ static inline __attribute__((always_inline)) void nearest_two_of_each(const floa
 
 #if defined(__x86_64__) && defined(__clang__)
 __attribute__((target("avx2"))) static long relabel_avx2(const float *products, long ldp, const float *point_norms,
-                                                         long count, long dimension, const float *center_norms, long k,
+                                                         long count, long dimension, long k,
                                                          float largest_center_norm, float margin_scale,
                                                          const int32_t *labels, int32_t *offsets, int32_t *nearest,
                                                          bool *certified) {
-    return relabel(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm, margin_scale,
+    return relabel(products, ldp, point_norms, count, dimension, k, largest_center_norm, margin_scale,
                    labels, offsets, nearest, certified);
 }
 
 __attribute__((target("avx2"))) static void nearest_two_of_each_avx2(const float *products, long ldp, long count,
-                                                                     const float *center_norms, long k,
+                                                                     long k,
                                                                      int32_t *nearest, float *best, float *second) {
-    nearest_two_of_each(products, ldp, count, center_norms, k, nearest, best, second);
+    nearest_two_of_each(products, ldp, count, k, nearest, best, second);
 }
 #endif
 
 long clientele_kmeans_relabel(const float *products, long ldp, const float *point_norms, long count, long dimension,
-                              const float *center_norms, long k, float largest_center_norm, float margin_scale,
+                              long k, float largest_center_norm, float margin_scale,
                               const int32_t *labels, int32_t *offsets, int32_t *nearest, bool *certified) {
 #if defined(__x86_64__) && defined(__clang__)
     if (__builtin_cpu_supports("avx2")) {
-        return relabel_avx2(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm,
+        return relabel_avx2(products, ldp, point_norms, count, dimension, k, largest_center_norm,
                             margin_scale, labels, offsets, nearest, certified);
     }
 #endif
-    return relabel(products, ldp, point_norms, count, dimension, center_norms, k, largest_center_norm, margin_scale,
+    return relabel(products, ldp, point_norms, count, dimension, k, largest_center_norm, margin_scale,
                    labels, offsets, nearest, certified);
 }
 
-void clientele_kmeans_nearest_two(const float *products, long ldp, long count, const float *center_norms, long k,
+void clientele_kmeans_nearest_two(const float *products, long ldp, long count, long k,
                                   int32_t *nearest, float *best, float *second) {
 #if defined(__x86_64__) && defined(__clang__)
     if (__builtin_cpu_supports("avx2")) {
-        nearest_two_of_each_avx2(products, ldp, count, center_norms, k, nearest, best, second);
+        nearest_two_of_each_avx2(products, ldp, count, k, nearest, best, second);
         return;
     }
 #endif
-    nearest_two_of_each(products, ldp, count, center_norms, k, nearest, best, second);
+    nearest_two_of_each(products, ldp, count, k, nearest, best, second);
 }

@@ -47,10 +47,7 @@ final class KMeansState {
     /// the size at which OpenBLAS starts threads of its own inside a parallel pass (see
     /// `squaredDistances`); 8 at the least, a multiple of 8, the chunk shared out evenly.
     let gemmRows: Int
-    /// k zeros: the norms the kernels add to `products`, which already hold ‖c‖² (see
-    /// `forEachProductBlock`).
-    private let addedNorms: UnsafeMutablePointer<Float>
-    /// Per worker, the products −2x·c of one gemm's points: gemmRows × k, column-major.
+    /// Per worker, ‖c‖² − 2x·c of one gemm's points: gemmRows × k, column-major.
     let products: UnsafeMutableBufferPointer<Float>
     /// Per worker, the single-precision nearest two of a chunk's points: index and the two
     /// Float values of ‖c‖² − 2x·c.
@@ -85,8 +82,6 @@ final class KMeansState {
         gemmRows = ((chunk + gemmsPerChunk - 1) / gemmsPerChunk + 7) / 8 * 8
         products = .allocate(capacity: work.workers * gemmRows * k)
         products.initialize(repeating: 0)
-        addedNorms = .allocate(capacity: k)
-        addedNorms.initialize(repeating: 0, count: k)
         nearestScratch = .allocate(capacity: work.workers * chunk)
         distanceScratch = .allocate(capacity: work.workers * 2 * chunk)
         certifiedScratch = .allocate(capacity: work.workers * chunk)
@@ -98,7 +93,7 @@ final class KMeansState {
     }
 
     deinit {
-        centers.deallocate(); singleCenters.deallocate(); addedNorms.deallocate(); labels.deallocate(); closest.deallocate()
+        centers.deallocate(); singleCenters.deallocate(); labels.deallocate(); closest.deallocate()
         upper.deallocate(); lower.deallocate(); products.deallocate(); nearestScratch.deallocate(); distanceScratch.deallocate()
         certifiedScratch.deallocate()
         pendingRows.deallocate(); gathered.deallocate(); movingCoordinates.deallocate(); partials.deallocate()
@@ -200,7 +195,7 @@ final class KMeansState {
     /// and the sums are computed afresh. Returns the number of labels changed.
     private func relabel(fresh: Bool) -> Int {
         let (d, k, width, chunkSize) = (problem.dimension, k, sumsWidth, ChunkedWork.chunkSize)
-        let marginScale: Float = singleCenters.holdDistances ? Float(2 * (2 * d + 9)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
+        let marginScale: Float = singleCenters.holdDistances ? Float(2 * SinglePrecisionPoints.marginFactor(dimension: d)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
         let largestNorm = Float(singleCenters.largestNorm).nextUp
         work.forEachChunk { worker, chunk, range in
             let offsets = pendingRows.baseAddress! + worker * chunkSize
@@ -210,7 +205,7 @@ final class KMeansState {
             forEachProductBlock(worker: worker, points: problem.singles.chunk(startingAt: range.lowerBound),
                                 count: range.count) { first, rows, products in
                 let listed = clientele_kmeans_relabel(products, gemmRows, problem.singles.norms + range.lowerBound + first,
-                                                      rows, d, addedNorms, k, largestNorm, marginScale,
+                                                      rows, d, k, largestNorm, marginScale,
                                                       labels.baseAddress! + range.lowerBound + first, offsets + exceptions,
                                                       nearest + exceptions, certified + exceptions)
                 for e in exceptions..<(exceptions + listed) { offsets[e] += Int32(first) }
@@ -347,7 +342,7 @@ final class KMeansState {
                                     best: distanceScratch.baseAddress! + worker * 2 * chunk,
                                     second: distanceScratch.baseAddress! + worker * 2 * chunk + chunk)
         forEachProductBlock(worker: worker, points: points, count: count) { first, rows, products in
-            clientele_kmeans_nearest_two(products, gemmRows, rows, addedNorms, k, found.nearest + first,
+            clientele_kmeans_nearest_two(products, gemmRows, rows, k, found.nearest + first,
                                          found.best + first, found.second + first)
         }
         return found

@@ -124,8 +124,12 @@ struct SinglePrecisionPoints {
     @inline(__always)
     static func certificateMargin(pointNorm: Double, largestCenterNorm: Double, dimension: Int) -> Double {
         let r = pointNorm.squareRoot() * (1 + 0x1p-20) + largestCenterNorm
-        return 2 * (Double(2 * dimension + 9) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
+        return 2 * (Double(marginFactor(dimension: dimension)) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
     }
+
+    /// The margin's allowance for each distance, in units of u·r² (the bound above): for this
+    /// margin and the relabelling kernel's `margin_scale` alike.
+    static func marginFactor(dimension: Int) -> Int { 2 * dimension + 9 }
 }
 
 /// The centers as Floats, for the single-precision passes: −2c, row-major k × d (the d × k
