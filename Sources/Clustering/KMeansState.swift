@@ -195,7 +195,7 @@ final class KMeansState {
     /// and the sums are computed afresh. Returns the number of labels changed.
     private func relabel(fresh: Bool) -> Int {
         let (d, k, width, chunkSize) = (problem.dimension, k, sumsWidth, ChunkedWork.chunkSize)
-        let marginScale: Float = singleCenters.holdDistances ? Float(2 * SinglePrecisionPoints.marginFactor(dimension: d)) * 0x1p-24 * (1 + 0x1p-10) : .infinity
+        let marginScale = singleCenters.holdDistances ? SinglePrecisionPoints.kernelMarginScale(dimension: d) : .infinity
         let largestNorm = Float(singleCenters.largestNorm).nextUp
         work.forEachChunk { worker, chunk, range in
             let offsets = pendingRows.baseAddress! + worker * chunkSize

@@ -127,9 +127,15 @@ struct SinglePrecisionPoints {
         return 2 * (Double(marginFactor(dimension: dimension)) * 0x1p-24 * r * r + Double(dimension) * 0x1p-120)
     }
 
-    /// The margin's allowance for each distance, in units of u·r² (the bound above): for this
-    /// margin and the relabelling kernel's `margin_scale` alike.
-    static func marginFactor(dimension: Int) -> Int { 2 * dimension + 9 }
+    /// `certificateMargin`'s factor of r² for the relabelling kernel (its `margin_scale`),
+    /// which bounds r² itself and computes the margin in Float: raised by 2⁻¹⁰ so that the
+    /// kernel's own roundings never make its margin the smaller.
+    static func kernelMarginScale(dimension: Int) -> Float {
+        Float(2 * marginFactor(dimension: dimension)) * 0x1p-24 * (1 + 0x1p-10)
+    }
+
+    /// The margin's allowance for each distance, in units of u·r² (the bound above).
+    private static func marginFactor(dimension: Int) -> Int { 2 * dimension + 9 }
 }
 
 /// The centers as Floats, for the single-precision passes: −2c, row-major k × d (the d × k
